@@ -1,0 +1,127 @@
+# twitchd build. `make` builds build/twitchd and build/libtwitchdsp.a;
+# `make test` also builds everything under ASan+UBSan into build/san/ and
+# runs every test in both builds. See README.md.
+
+VERSION    := 0.1.0
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+B          ?= build
+SAN        ?= 0
+
+CC         ?= cc
+PKG_CONFIG ?= pkg-config
+PKGS       := sndfile jansson inih
+DEB_PKGS   := build-essential pkg-config libliquid-dev libsndfile1-dev \
+              libjansson-dev libinih-dev libcmocka-dev libzmq3-dev \
+              portaudio19-dev libsystemd-dev libasound2-plugins \
+              python3 flac
+
+WARN       := -Wall -Wextra -Werror
+CSTD       := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
+ifeq ($(SAN),1)
+OPT        := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+              -fno-sanitize-recover=all
+else
+OPT        := -O2 -g
+endif
+
+# liquid-dsp ships no pkg-config file: look for its header and library.
+LIQUID_OK  := $(shell printf '\#include <liquid/liquid.h>\nint main(void){return liquid_libversion_number()>0?0:1;}\n' \
+                | $(CC) -x c - -o /dev/null -lliquid -lm 2>/dev/null && echo yes)
+PKG_OK     := $(shell $(PKG_CONFIG) --exists $(PKGS) 2>/dev/null && echo yes)
+
+CFLAGS_ALL  = $(CSTD) $(WARN) $(OPT) -DTW_VERSION='"$(VERSION)"' \
+              -Idsp -Idaemon $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null) $(CFLAGS)
+LDLIBS_ALL  = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lliquid -lm -lpthread $(LDLIBS)
+LDFLAGS_ALL = $(OPT) $(LDFLAGS)
+
+DSP_SRC    := $(wildcard dsp/*.c)
+DAEMON_SRC := $(filter-out daemon/main.c,$(wildcard daemon/*.c))
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+TOOL_SRC   := $(wildcard tests/tools/*.c)
+
+DSP_OBJ    := $(DSP_SRC:%.c=$(B)/obj/%.o)
+DAEMON_OBJ := $(DAEMON_SRC:%.c=$(B)/obj/%.o)
+UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+TOOL_BIN   := $(TOOL_SRC:tests/tools/%.c=$(B)/tools/%)
+
+.PHONY: all check-deps deps test unit-bins demo bench eval install uninstall clean
+
+all: check-deps $(B)/twitchd $(B)/libtwitchdsp.a
+
+check-deps:
+ifneq ($(LIQUID_OK),yes)
+	@echo "error: liquid-dsp not found (<liquid/liquid.h> and -lliquid); run 'make deps' or install libliquid-dev" >&2; exit 1
+endif
+ifneq ($(PKG_OK),yes)
+	@echo "error: pkg-config cannot find: $(PKGS); run 'make deps'" >&2; exit 1
+endif
+
+# Install the Debian packages that are missing (apt-get update first).
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	else echo "all Debian packages present"; fi
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+$(B)/libtwitchdsp.a: $(DSP_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(B)/libtwitchd-daemon.a: $(DAEMON_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(B)/twitchd: $(B)/obj/daemon/main.o $(B)/libtwitchd-daemon.a $(B)/libtwitchdsp.a
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
+
+$(B)/tests/%: tests/unit/%.c $(B)/libtwitchd-daemon.a $(B)/libtwitchdsp.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Itests/unit $(shell $(PKG_CONFIG) --cflags cmocka) \
+	  $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL) $(shell $(PKG_CONFIG) --libs cmocka) -ldl
+
+$(B)/tools/%: tests/tools/%.c $(B)/libtwitchd-daemon.a $(B)/libtwitchdsp.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
+
+unit-bins: all $(UNIT_BIN) $(TOOL_BIN)
+
+# Every test, in the optimised build and under ASan+UBSan.
+test: deps
+	$(MAKE) unit-bins
+	$(MAKE) B=build/san SAN=1 unit-bins
+	@tests/run.sh build build/san
+
+demo: deps
+	$(MAKE) all
+	@tests/demo.sh $(B)
+
+bench: deps
+	$(MAKE) all $(B)/tools/bench
+	@$(B)/tools/bench $(B)/twitchd
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/twitchd
+	install -m 0755 $(B)/twitchd $(DESTDIR)$(PREFIX)/bin/twitchd
+	install -m 0644 $(B)/libtwitchdsp.a $(DESTDIR)$(PREFIX)/lib/libtwitchdsp.a
+	install -m 0644 dsp/*.h $(DESTDIR)$(PREFIX)/include/twitchd/
+	install -d $(DESTDIR)$(PREFIX)/share/doc/twitchd
+	install -m 0644 README.md docs/*.md config/twitchd.conf $(DESTDIR)$(PREFIX)/share/doc/twitchd/
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/twitchd $(DESTDIR)$(PREFIX)/lib/libtwitchdsp.a
+	rm -rf $(DESTDIR)$(PREFIX)/include/twitchd $(DESTDIR)$(PREFIX)/share/doc/twitchd
+
+clean:
+	rm -rf build
+
+-include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

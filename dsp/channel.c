@@ -1,0 +1,344 @@
+/* channel.c: see channel.h. */
+#include "channel.h"
+
+#include <liquid/liquid.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "noisefloor.h"
+#include "sos.h"
+
+#define TW_DECIM_SEMILEN 4   /* FIR decimator half length, in output samples */
+#define TW_DECIM_AS_DB 60.0f /* its stop-band attenuation, dB */
+#define TW_DECIM_FC 0.40     /* its cut-off, fraction of the output rate */
+#define TW_MV_DIFF_MS 20.0   /* movement: difference over this span, ms */
+#define TW_EPN_MIN_RATE 2000.0 /* detector rate below which EPN is off, Hz */
+
+struct tw_channel {
+    tw_channel_params p;
+    unsigned warn;
+    tw_condition *cond;
+
+    unsigned m;          /* decimation factor */
+    firdecim_rrrf dec;   /* NULL when m == 1 */
+    float *dbuf;         /* m conditioned samples awaiting the decimator */
+    unsigned dpos;
+    int64_t delay;       /* decimator group delay, input samples */
+    double fd;           /* detector rate, Hz */
+    double mv_acc;       /* boxcar sum of DC-removed input over m */
+
+    tw_noisefloor *floor;
+    tw_ltrdet *ltr;
+    tw_epndet *epn;      /* NULL when EPN is off */
+
+    tw_sos *mv_lp;       /* movement low-pass, at the detector rate */
+    float *mv_ring;      /* last mv_d low-passed values */
+    unsigned mv_d;
+    tw_noisefloor *mv_floor;
+    int64_t last_mv, mv_refr; /* detector samples */
+
+    int ltr_in_epn;      /* EPN was active when the open burst began */
+    int64_t n_in, k;     /* input samples, detector samples */
+    uint64_t lost;
+};
+
+void tw_channel_params_default(tw_channel_params *p, double fs_hz,
+                               tw_electrode electrode)
+{
+    memset(p, 0, sizeof *p);
+    p->electrode = electrode;
+    p->cond.fs_hz = fs_hz;
+    p->cond.dc_hz = 0.5;
+    p->cond.low_hz = electrode == TW_ELECTRODE_SURFACE ? 20.0 : 10.0;
+    p->cond.high_hz = electrode == TW_ELECTRODE_SURFACE ? 450.0 : 10000.0;
+    p->cond.mains_hz = 50.0;
+    p->cond.mains_tau_s = 1.0;
+    p->cond.mains_clip_k = 4.0;
+    p->det_rate_hz = 8000.0;
+    p->floor_window_s = 0.1;
+    p->floor_history = 50;
+    p->floor_pct = 0.2;
+    p->mv_lp_hz = 8.0;
+    p->mv_k = 10.0;
+    p->mv_max_ms = 100.0;
+    p->epn_enable = electrode == TW_ELECTRODE_NEEDLE;
+    p->emit_starts = 0;
+    tw_ltrdet_params_default(&p->ltr, fs_hz);
+    tw_epndet_params_default(&p->epn, fs_hz);
+}
+
+static int params_ok(const tw_channel_params *p)
+{
+    return (p->electrode == TW_ELECTRODE_NEEDLE ||
+            p->electrode == TW_ELECTRODE_SURFACE) &&
+           p->det_rate_hz >= 1000.0 && p->det_rate_hz <= 20000.0 &&
+           p->floor_window_s >= 0.02 && p->floor_window_s <= 2.0 &&
+           p->floor_history >= 5 && p->floor_history <= 1000 &&
+           p->floor_pct >= 0.0 && p->floor_pct <= 0.5 &&
+           p->mv_lp_hz >= 2.0 && p->mv_lp_hz <= 20.0 && p->mv_k >= 3.0 &&
+           p->mv_k <= 100.0 && p->mv_max_ms >= 10.0 &&
+           p->mv_max_ms <= 1000.0;
+}
+
+tw_channel *tw_channel_create(const tw_channel_params *p, unsigned *warn)
+{
+    if (warn)
+        *warn = 0;
+    if (!p || !params_ok(p))
+        return NULL;
+    tw_channel *q = calloc(1, sizeof *q);
+    if (!q)
+        return NULL;
+    q->p = *p;
+    q->cond = tw_condition_create(&p->cond, &q->warn);
+    if (!q->cond)
+        goto fail;
+    double fs = p->cond.fs_hz;
+    q->m = (unsigned)floor(fs / p->det_rate_hz);
+    if (q->m < 1)
+        q->m = 1;
+    q->fd = fs / q->m;
+    if (q->m > 1) {
+        unsigned hlen = 2 * q->m * TW_DECIM_SEMILEN + 1;
+        float *h = malloc(hlen * sizeof *h);
+        q->dbuf = calloc(q->m, sizeof *q->dbuf);
+        if (!h || !q->dbuf) {
+            free(h);
+            goto fail;
+        }
+        if (liquid_firdes_kaiser(hlen, (float)(TW_DECIM_FC / q->m),
+                                 TW_DECIM_AS_DB, 0.0f, h) != LIQUID_OK) {
+            free(h);
+            goto fail;
+        }
+        double sum = 0.0;
+        for (unsigned i = 0; i < hlen; i++)
+            sum += h[i];
+        for (unsigned i = 0; i < hlen; i++)
+            h[i] = (float)(h[i] / sum); /* unity gain at DC */
+        q->dec = firdecim_rrrf_create(q->m, h, hlen);
+        free(h);
+        if (!q->dec)
+            goto fail;
+        q->delay = (int64_t)(hlen - 1) / 2;
+    }
+
+    q->floor = tw_noisefloor_create(q->fd, p->floor_window_s,
+                                    p->floor_history, p->floor_pct);
+    tw_ltrdet_params lp = p->ltr;
+    lp.fs_hz = q->fd;
+    q->ltr = tw_ltrdet_create(&lp);
+    if (!q->floor || !q->ltr)
+        goto fail;
+    if (p->epn_enable) {
+        if (q->fd >= TW_EPN_MIN_RATE) {
+            tw_epndet_params ep = p->epn;
+            ep.fs_hz = q->fd;
+            q->epn = tw_epndet_create(&ep);
+            if (!q->epn)
+                goto fail;
+        } else {
+            q->warn |= TW_WARN_EPN_OFF;
+        }
+    }
+
+    q->mv_lp = tw_sos_create_butter(TW_SOS_LOWPASS, 2, p->mv_lp_hz, q->fd);
+    q->mv_d = (unsigned)(TW_MV_DIFF_MS * 1e-3 * q->fd + 0.5);
+    if (q->mv_d < 2)
+        q->mv_d = 2;
+    q->mv_ring = calloc(q->mv_d, sizeof *q->mv_ring);
+    q->mv_floor = tw_noisefloor_create(q->fd, 0.5, 20, 0.5);
+    if (!q->mv_lp || !q->mv_ring || !q->mv_floor)
+        goto fail;
+    tw_channel_reset(q);
+    if (warn)
+        *warn = q->warn;
+    return q;
+fail:
+    tw_channel_destroy(q);
+    return NULL;
+}
+
+void tw_channel_destroy(tw_channel *q)
+{
+    if (!q)
+        return;
+    tw_condition_destroy(q->cond);
+    if (q->dec)
+        firdecim_rrrf_destroy(q->dec);
+    free(q->dbuf);
+    tw_noisefloor_destroy(q->floor);
+    tw_ltrdet_destroy(q->ltr);
+    tw_epndet_destroy(q->epn);
+    tw_sos_destroy(q->mv_lp);
+    free(q->mv_ring);
+    tw_noisefloor_destroy(q->mv_floor);
+    free(q);
+}
+
+void tw_channel_reset(tw_channel *q)
+{
+    tw_condition_reset(q->cond);
+    if (q->dec)
+        firdecim_rrrf_reset(q->dec);
+    q->dpos = 0;
+    q->mv_acc = 0.0;
+    tw_noisefloor_reset(q->floor);
+    tw_ltrdet_reset(q->ltr);
+    if (q->epn)
+        tw_epndet_reset(q->epn);
+    tw_sos_reset(q->mv_lp);
+    memset(q->mv_ring, 0, q->mv_d * sizeof *q->mv_ring);
+    tw_noisefloor_reset(q->mv_floor);
+    q->last_mv = -1;
+    q->mv_refr = 0;
+    q->ltr_in_epn = 0;
+    q->n_in = q->k = 0;
+    q->lost = 0;
+}
+
+void tw_channel_recalibrate(tw_channel *q) { tw_noisefloor_recalibrate(q->floor); }
+
+/* detector-rate sample index -> input sample index */
+static int64_t to_input(const tw_channel *q, int64_t k)
+{
+    int64_t n = k * (int64_t)q->m + (int64_t)q->m - 1 - q->delay;
+    return n < 0 ? 0 : n;
+}
+
+typedef struct {
+    tw_event *ev;
+    size_t cap, n;
+} sink_t;
+
+static void emit(tw_channel *q, sink_t *s, const tw_event *e)
+{
+    if (s->n < s->cap) {
+        tw_event *o = &s->ev[s->n++];
+        *o = *e;
+        o->onset_sample = to_input(q, e->onset_sample);
+        o->offset_sample = to_input(q, e->offset_sample);
+        if (e->movement_sample >= 0)
+            o->movement_sample = to_input(q, e->movement_sample);
+    } else {
+        q->lost++;
+    }
+}
+
+static void movement(tw_channel *q, double m)
+{
+    int64_t k = q->k;
+    float mf = (float)tw_sos_step(q->mv_lp, m);
+    unsigned slot = (unsigned)((uint64_t)k % q->mv_d);
+    float base = q->mv_ring[slot]; /* value mv_d samples ago */
+    q->mv_ring[slot] = mf;
+    if (k < (int64_t)q->mv_d)
+        return;
+    float d = mf - base;
+    tw_noisefloor_step(q->mv_floor, d, 0);
+    float s = tw_noisefloor_get_sigma(q->mv_floor);
+    if (s > 0.0f && fabsf(d) > (float)q->p.mv_k * s && k >= q->mv_refr) {
+        /* the step began where the excursion from `base` first passed a
+         * tenth of its present size */
+        int64_t start = k;
+        for (int64_t i = k - q->mv_d + 1; i <= k; i++) {
+            float v = q->mv_ring[(uint64_t)i % q->mv_d];
+            if (fabsf(v - base) > 0.1f * fabsf(d)) {
+                start = i;
+                break;
+            }
+        }
+        q->last_mv = start;
+        q->mv_refr = k + 5 * (int64_t)q->mv_d;
+    }
+}
+
+static void detect(tw_channel *q, float y, double m, sink_t *s)
+{
+    tw_event e;
+    float sigma = tw_noisefloor_get_sigma(q->floor);
+    int busy = tw_ltrdet_is_busy(q->ltr) || (q->epn && tw_epndet_is_busy(q->epn));
+    tw_noisefloor_step(q->floor, y, busy);
+    movement(q, m);
+
+    if (q->epn) {
+        int f = tw_epndet_step(q->epn, y, sigma, &e);
+        if ((f & TW_EPN_STARTED) && q->p.emit_starts) {
+            e.is_start = 1;
+            emit(q, s, &e);
+        }
+        if (f & TW_EPN_ENDED)
+            emit(q, s, &e);
+    }
+
+    int f = tw_ltrdet_step(q->ltr, y, sigma, &e);
+    if (f & TW_LTR_STARTED) {
+        q->ltr_in_epn = q->epn && tw_epndet_is_active(q->epn);
+        if (q->p.emit_starts) {
+            e.is_start = 1;
+            emit(q, s, &e);
+        }
+    }
+    if (f & TW_LTR_ENDED) {
+        e.in_epn = (float)q->ltr_in_epn;
+        int64_t maxd = (int64_t)(q->p.mv_max_ms * 1e-3 * q->fd + 0.5);
+        if (q->last_mv >= 0 && q->last_mv <= e.onset_sample + (int64_t)q->mv_d &&
+            e.onset_sample - q->last_mv <= maxd) {
+            e.movement_sample = q->last_mv;
+            e.latency_ms = (float)((double)(e.onset_sample - q->last_mv) * 1e3 / q->fd);
+        }
+        emit(q, s, &e);
+    }
+    q->k++;
+}
+
+int tw_channel_execute_block(tw_channel *q, const float *x, size_t n,
+                             tw_event *ev, size_t cap, size_t *nev)
+{
+    sink_t s = {ev, cap, 0};
+    uint64_t lost0 = q->lost;
+    for (size_t i = 0; i < n; i++) {
+        double dc;
+        double y = tw_condition_step(q->cond, x[i], &dc);
+        q->n_in++;
+        if (q->m == 1) {
+            detect(q, (float)y, dc, &s);
+            continue;
+        }
+        q->dbuf[q->dpos++] = (float)y;
+        q->mv_acc += dc;
+        if (q->dpos == q->m) {
+            float yd;
+            firdecim_rrrf_execute(q->dec, q->dbuf, &yd);
+            double m = q->mv_acc / q->m;
+            q->dpos = 0;
+            q->mv_acc = 0.0;
+            detect(q, yd, m, &s);
+        }
+    }
+    if (nev)
+        *nev = s.n;
+    return q->lost != lost0 ? TW_EOVERFLOW : TW_OK;
+}
+
+size_t tw_channel_max_events(const tw_channel *q, size_t n)
+{
+    /* An LTR needs hang_ms + 1 sample from opening to closing, an EPN
+     * transition happens only when a bin closes; each gives at most a
+     * start notice and an end. */
+    size_t nd = n / q->m + 1;
+    size_t hang = (size_t)(q->p.ltr.hang_ms * 1e-3 * q->fd + 0.5) + 1;
+    size_t bin = (size_t)(q->p.epn.bin_ms * 1e-3 * q->fd + 0.5);
+    if (bin < 4)
+        bin = 4;
+    return 2 * (nd / hang + 1) + 2 * (nd / bin + 1) + 2;
+}
+
+unsigned tw_channel_get_decimation(const tw_channel *q) { return q->m; }
+double tw_channel_get_detector_rate(const tw_channel *q) { return q->fd; }
+double tw_channel_get_low_hz(const tw_channel *q) { return tw_condition_get_low_hz(q->cond); }
+double tw_channel_get_high_hz(const tw_channel *q) { return tw_condition_get_high_hz(q->cond); }
+float tw_channel_get_noise_uv(const tw_channel *q) { return tw_noisefloor_get_sigma(q->floor); }
+uint64_t tw_channel_get_lost_events(const tw_channel *q) { return q->lost; }
+int64_t tw_channel_get_samples(const tw_channel *q) { return q->n_in; }

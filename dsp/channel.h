@@ -1,0 +1,75 @@
+/* channel.h: the whole per-channel pipeline.
+ *
+ *   x (uV, input rate) -> condition (DC, band-pass, mains) -> FIR decimate
+ *   to the detector rate (about det_rate_hz) -> noise floor -> LTR and EPN
+ *   detectors -> events (sample indices at the input rate)
+ *
+ * plus a needle-movement detector on the DC-removed signal below mv_lp_hz,
+ * which gives each LTR its latency.
+ *
+ * Events do not depend on how the input is cut into blocks: every stage is
+ * a sample-by-sample state machine. execute_block never allocates.
+ */
+#ifndef TW_CHANNEL_H
+#define TW_CHANNEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "condition.h"
+#include "epndet.h"
+#include "ltrdet.h"
+#include "tw_dsp.h"
+
+typedef enum { TW_ELECTRODE_NEEDLE = 0, TW_ELECTRODE_SURFACE = 1 } tw_electrode;
+
+typedef struct {
+    tw_electrode electrode;
+    tw_condition_params cond;  /* cond.fs_hz is the input rate */
+    double det_rate_hz;        /* wanted detector rate, 1000 .. 20000 Hz;
+                                  the decimation factor is
+                                  max(1, floor(fs / det_rate_hz)) */
+    double floor_window_s;     /* noise floor window, 0.02 .. 2 s */
+    unsigned floor_history;    /* windows remembered, 5 .. 1000 */
+    double floor_pct;          /* quantile of them used, 0 .. 0.5 */
+    double mv_lp_hz;           /* movement band upper edge, 2 .. 20 Hz */
+    double mv_k;               /* movement threshold, x its noise, 3 .. 100 */
+    double mv_max_ms;          /* movements this long before an LTR count, 10 .. 1000 ms */
+    int epn_enable;            /* needle channels: detect EPN (0/1) */
+    int emit_starts;           /* emit is_start onset notices (0/1) */
+    tw_ltrdet_params ltr;      /* fs_hz is set by the channel */
+    tw_epndet_params epn;      /* fs_hz is set by the channel */
+} tw_channel_params;
+
+/* The documented defaults for an electrode type at rate fs_hz. */
+void tw_channel_params_default(tw_channel_params *p, double fs_hz,
+                               tw_electrode electrode);
+
+typedef struct tw_channel tw_channel;
+
+/* NULL on bad parameters; *warn (may be NULL) gets TW_WARN_* bits. */
+tw_channel *tw_channel_create(const tw_channel_params *p, unsigned *warn);
+void tw_channel_destroy(tw_channel *q);
+void tw_channel_reset(tw_channel *q);
+
+/* Feed n samples (uV). Finished events (and onset notices if enabled) are
+ * written to ev[0 .. *nev). Returns TW_OK, or TW_EOVERFLOW when more than
+ * cap events arose (the surplus is lost and counted; size ev with
+ * tw_channel_max_events to rule it out). */
+int tw_channel_execute_block(tw_channel *q, const float *x, size_t n,
+                             tw_event *ev, size_t cap, size_t *nev);
+
+/* An upper bound on the events a block of n samples can produce. */
+size_t tw_channel_max_events(const tw_channel *q, size_t n);
+
+unsigned tw_channel_get_decimation(const tw_channel *q);
+double tw_channel_get_detector_rate(const tw_channel *q);
+double tw_channel_get_low_hz(const tw_channel *q);
+double tw_channel_get_high_hz(const tw_channel *q);
+float tw_channel_get_noise_uv(const tw_channel *q);  /* at detector rate */
+uint64_t tw_channel_get_lost_events(const tw_channel *q);
+int64_t tw_channel_get_samples(const tw_channel *q); /* samples fed */
+/* Re-measure the noise floor from now on. */
+void tw_channel_recalibrate(tw_channel *q);
+
+#endif

@@ -1,0 +1,116 @@
+/* condition.c: see condition.h. */
+#include "condition.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#include "linecancel.h"
+#include "sos.h"
+
+struct tw_condition {
+    double fs, low, high;
+    double dc_r, dc_x1, dc_y1; /* DC blocker */
+    tw_sos *hp, *lp;           /* lp is NULL when the band reaches fs/2 */
+    tw_linecancel *lc;         /* NULL when mains removal is off */
+};
+
+tw_condition *tw_condition_create(const tw_condition_params *p, unsigned *warn)
+{
+    unsigned w = 0;
+    if (warn)
+        *warn = 0;
+    if (!p || !(p->fs_hz >= 250.0 && p->fs_hz <= 192000.0) ||
+        !(p->dc_hz >= 0.01 && p->dc_hz <= 5.0) ||
+        !(p->low_hz >= 0.5 && p->low_hz <= 1000.0) ||
+        !(p->high_hz >= 10.0 && p->high_hz <= 50000.0) ||
+        !(p->low_hz < p->high_hz) ||
+        !(p->mains_hz == 0.0 || (p->mains_hz >= 40.0 && p->mains_hz <= 70.0)) ||
+        !(p->mains_tau_s >= 0.05 && p->mains_tau_s <= 60.0) ||
+        !(p->mains_clip_k >= 2.0 && p->mains_clip_k <= 100.0))
+        return NULL;
+    tw_condition *q = calloc(1, sizeof *q);
+    if (!q)
+        return NULL;
+    q->fs = p->fs_hz;
+    q->high = p->high_hz;
+    if (q->high > 0.45 * q->fs) {
+        q->high = 0.45 * q->fs;
+        w |= TW_WARN_HIGH_CLIPPED;
+    }
+    q->low = p->low_hz;
+    if (q->low > q->high / 4.0) {
+        q->low = q->high / 4.0;
+        w |= TW_WARN_LOW_CLIPPED;
+    }
+    q->dc_r = 1.0 - 2.0 * M_PI * p->dc_hz / q->fs;
+    q->hp = tw_sos_create_butter(TW_SOS_HIGHPASS, 2, q->low, q->fs);
+    /* A low edge at the clip limit means "as wide as the rate allows":
+     * the 0.45 fs low-pass is still applied, it costs little. */
+    q->lp = tw_sos_create_butter(TW_SOS_LOWPASS, 4, q->high, q->fs);
+    if (!q->hp || !q->lp)
+        goto fail;
+    if (p->mains_hz > 0.0) {
+        if (p->mains_hz < 0.5 * q->fs) {
+            q->lc = tw_linecancel_create(q->fs, p->mains_hz, p->mains_tau_s,
+                                         p->mains_clip_k);
+            if (!q->lc)
+                goto fail;
+        } else {
+            w |= TW_WARN_MAINS_OFF;
+        }
+    }
+    if (warn)
+        *warn = w;
+    return q;
+fail:
+    tw_condition_destroy(q);
+    return NULL;
+}
+
+void tw_condition_destroy(tw_condition *q)
+{
+    if (!q)
+        return;
+    tw_sos_destroy(q->hp);
+    tw_sos_destroy(q->lp);
+    tw_linecancel_destroy(q->lc);
+    free(q);
+}
+
+void tw_condition_reset(tw_condition *q)
+{
+    q->dc_x1 = q->dc_y1 = 0.0;
+    tw_sos_reset(q->hp);
+    tw_sos_reset(q->lp);
+    if (q->lc)
+        tw_linecancel_reset(q->lc);
+}
+
+double tw_condition_step(tw_condition *q, double x, double *dc_out)
+{
+    double d = x - q->dc_x1 + q->dc_r * q->dc_y1;
+    q->dc_x1 = x;
+    q->dc_y1 = d;
+    if (dc_out)
+        *dc_out = d;
+    double y = tw_sos_step(q->lp, tw_sos_step(q->hp, d));
+    if (q->lc)
+        y = tw_linecancel_step(q->lc, y);
+    return y;
+}
+
+void tw_condition_execute_block(tw_condition *q, const float *x, float *y,
+                                size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] = (float)tw_condition_step(q, x[i], NULL);
+}
+
+double tw_condition_get_low_hz(const tw_condition *q) { return q->low; }
+double tw_condition_get_high_hz(const tw_condition *q) { return q->high; }
+
+double tw_condition_get_gain(const tw_condition *q, double f_hz)
+{
+    return tw_sos_get_gain(q->hp, f_hz, q->fs) *
+           tw_sos_get_gain(q->lp, f_hz, q->fs);
+}

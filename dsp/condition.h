@@ -1,0 +1,56 @@
+/* condition.h: signal conditioning at the input rate.
+ *
+ * DC removal (one-pole high-pass at dc_hz), Butterworth band-pass
+ * (high-pass low_hz of order 2, low-pass high_hz of order 4, each run in
+ * double: see sos.h), then mains removal by periodic-template subtraction
+ * (linecancel.h) for the line frequency and all its harmonics.
+ *
+ * Band edges adapt to the sample rate: a high edge above 0.45 fs is clipped
+ * to 0.45 fs, a low edge above high/4 to high/4, each with a warning bit;
+ * the filters are always stable or create fails.
+ */
+#ifndef TW_CONDITION_H
+#define TW_CONDITION_H
+
+#include <stddef.h>
+
+enum {
+    TW_WARN_HIGH_CLIPPED = 1 << 0, /* high edge lowered to 0.45 fs */
+    TW_WARN_LOW_CLIPPED = 1 << 1,  /* low edge lowered to high / 4 */
+    TW_WARN_MAINS_OFF = 1 << 2,    /* line frequency not below fs/2: off */
+    TW_WARN_EPN_OFF = 1 << 3,      /* rate too low to see EPN: off */
+};
+
+typedef struct {
+    double fs_hz;        /* input rate, 250 .. 192000 Hz (tested range) */
+    double dc_hz;        /* DC removal corner, 0.01 .. 5 Hz */
+    double low_hz;       /* band-pass low edge, 0.5 .. 1000 Hz */
+    double high_hz;      /* band-pass high edge, 10 .. 50000 Hz */
+    double mains_hz;     /* 0 (off) or 40 .. 70 Hz */
+    double mains_tau_s;  /* mains template time constant, 0.05 .. 60 s */
+    double mains_clip_k; /* residual clipping, 2 .. 100 x mean |residual| */
+} tw_condition_params;
+
+typedef struct tw_condition tw_condition;
+
+/* NULL on bad parameters; *warn (may be NULL) gets TW_WARN_* bits. */
+tw_condition *tw_condition_create(const tw_condition_params *p, unsigned *warn);
+void tw_condition_destroy(tw_condition *q);
+void tw_condition_reset(tw_condition *q);
+
+/* One sample (uV) in, conditioned sample out; *dc_out (may be NULL) gets
+ * the DC-removed but otherwise unfiltered sample. */
+double tw_condition_step(tw_condition *q, double x, double *dc_out);
+
+/* Conditioned block; x and y may be the same array. */
+void tw_condition_execute_block(tw_condition *q, const float *x, float *y,
+                                size_t n);
+
+/* The band actually applied (after clipping), Hz. */
+double tw_condition_get_low_hz(const tw_condition *q);
+double tw_condition_get_high_hz(const tw_condition *q);
+/* Designed magnitude response of the band-pass at f_hz (excluding the
+ * mains canceller, which is adaptive). */
+double tw_condition_get_gain(const tw_condition *q, double f_hz);
+
+#endif

@@ -1,0 +1,456 @@
+/* epndet.c: see epndet.h. */
+#include "epndet.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "loghist.h"
+
+typedef struct {
+    int neg, pos;          /* peaks counted in the bin */
+    double s1, s2, s3;     /* sums of y, y^2, y^3 */
+    float mn, mx;
+    unsigned n;            /* samples */
+} bin_t;
+
+typedef struct {           /* features accumulated over an episode */
+    double s1, s2, s3;
+    float mn, mx;
+    double n;
+    long neg, pos;
+    tw_loghist mepp;       /* |amplitude| of negative peaks */
+    tw_loghist eps;        /* peak-to-peak of endplate spikes */
+    long eps_n;
+    double iv_s1, iv_s2;   /* endplate spike intervals (samples) */
+    long iv_n;
+    int64_t last_eps;
+} acc_t;
+
+enum { IDLE, CANDIDATE, ACTIVE };
+
+struct tw_epndet {
+    tw_epndet_params p;
+    unsigned bin_len, confirm_bins, release_bins, min_bins;
+    unsigned dead;         /* peak dead time, samples */
+    unsigned eps_half;     /* endplate spike half window, samples */
+
+    int64_t k;             /* samples seen */
+    int64_t bin_idx;       /* index of the current bin */
+    bin_t cur;
+    bin_t *ring;           /* closed bins, ring of nring */
+    unsigned nring;
+
+    /* peak detectors */
+    int in_neg, in_pos;
+    float neg_ext, pos_ext;
+    int64_t neg_at, pos_at, neg_dead, pos_dead;
+
+    /* endplate spike check: ring of recent y and an open window */
+    float *yring;
+    unsigned ylen;
+    int eps_open;
+    int64_t eps_end, eps_t;
+    float eps_mn, eps_mx;
+    int64_t eps_dead;
+
+    int state;
+    int64_t run_start;     /* first bin of the candidate/episode */
+    int64_t last_active;   /* last active bin */
+    int64_t last_net;      /* last bin with its own negative excess */
+    unsigned cand_active, cand_gap;
+    acc_t ep, pend;        /* episode, and bins since its last active one */
+    float sigma0;
+};
+
+void tw_epndet_params_default(tw_epndet_params *p, double fs_hz)
+{
+    p->fs_hz = fs_hz;
+    p->peak_k = 3.5;
+    p->bin_ms = 50.0;
+    p->win_bins = 5;
+    p->min_rate_hz = 30.0;
+    p->z_on = 4.0;
+    p->confirm_ms = 300.0;
+    p->release_ms = 500.0;
+    p->min_ms = 500.0;
+    p->eps_k = 10.0;
+    p->eps_min_uv = 80.0;
+}
+
+static int params_ok(const tw_epndet_params *p)
+{
+    return p->fs_hz >= 200.0 && p->fs_hz <= 50000.0 && p->peak_k >= 2.0 &&
+           p->peak_k <= 10.0 && p->bin_ms >= 10.0 && p->bin_ms <= 500.0 &&
+           p->win_bins >= 1 && p->win_bins <= 50 && p->min_rate_hz >= 1.0 &&
+           p->min_rate_hz <= 1000.0 && p->z_on >= 1.0 && p->z_on <= 20.0 &&
+           p->confirm_ms >= 0.0 && p->confirm_ms <= 5000.0 &&
+           p->release_ms >= 0.0 && p->release_ms <= 10000.0 &&
+           p->min_ms >= 0.0 && p->min_ms <= 60000.0 && p->eps_k >= 3.0 &&
+           p->eps_k <= 100.0 && p->eps_min_uv >= 10.0 &&
+           p->eps_min_uv <= 2000.0;
+}
+
+tw_epndet *tw_epndet_create(const tw_epndet_params *p)
+{
+    if (!p || !params_ok(p))
+        return NULL;
+    tw_epndet *q = calloc(1, sizeof *q);
+    if (!q)
+        return NULL;
+    q->p = *p;
+    q->bin_len = (unsigned)(p->bin_ms * 1e-3 * p->fs_hz + 0.5);
+    if (q->bin_len < 4)
+        q->bin_len = 4;
+    double bin_s = q->bin_len / p->fs_hz;
+    q->confirm_bins = (unsigned)ceil(p->confirm_ms * 1e-3 / bin_s);
+    q->release_bins = (unsigned)ceil(p->release_ms * 1e-3 / bin_s);
+    q->min_bins = (unsigned)ceil(p->min_ms * 1e-3 / bin_s);
+    q->dead = (unsigned)(1e-3 * p->fs_hz + 0.5); /* 1 ms */
+    q->eps_half = (unsigned)(3e-3 * p->fs_hz + 0.5); /* 3 ms */
+    if (q->eps_half < 1)
+        q->eps_half = 1;
+    q->nring = p->win_bins + q->confirm_bins + 4;
+    q->ylen = 2 * q->eps_half + 2;
+    q->ring = calloc(q->nring, sizeof *q->ring);
+    q->yring = calloc(q->ylen, sizeof *q->yring);
+    if (!q->ring || !q->yring) {
+        tw_epndet_destroy(q);
+        return NULL;
+    }
+    tw_epndet_reset(q);
+    return q;
+}
+
+void tw_epndet_destroy(tw_epndet *q)
+{
+    if (!q)
+        return;
+    free(q->ring);
+    free(q->yring);
+    free(q);
+}
+
+static void bin_clear(bin_t *b)
+{
+    memset(b, 0, sizeof *b);
+    b->mn = INFINITY;
+    b->mx = -INFINITY;
+}
+
+static void acc_clear(acc_t *a)
+{
+    memset(a, 0, sizeof *a);
+    a->mn = INFINITY;
+    a->mx = -INFINITY;
+    a->last_eps = -1;
+}
+
+static void acc_add_bin(acc_t *a, const bin_t *b)
+{
+    a->s1 += b->s1;
+    a->s2 += b->s2;
+    a->s3 += b->s3;
+    a->n += b->n;
+    a->neg += b->neg;
+    a->pos += b->pos;
+    if (b->mn < a->mn)
+        a->mn = b->mn;
+    if (b->mx > a->mx)
+        a->mx = b->mx;
+}
+
+static void acc_merge(acc_t *a, const acc_t *o)
+{
+    a->s1 += o->s1;
+    a->s2 += o->s2;
+    a->s3 += o->s3;
+    a->n += o->n;
+    a->neg += o->neg;
+    a->pos += o->pos;
+    if (o->mn < a->mn)
+        a->mn = o->mn;
+    if (o->mx > a->mx)
+        a->mx = o->mx;
+    tw_loghist_merge(&a->mepp, &o->mepp);
+    tw_loghist_merge(&a->eps, &o->eps);
+    a->eps_n += o->eps_n;
+    a->iv_s1 += o->iv_s1;
+    a->iv_s2 += o->iv_s2;
+    a->iv_n += o->iv_n;
+    if (o->last_eps >= 0)
+        a->last_eps = o->last_eps;
+}
+
+void tw_epndet_reset(tw_epndet *q)
+{
+    q->k = 0;
+    q->bin_idx = 0;
+    bin_clear(&q->cur);
+    for (unsigned i = 0; i < q->nring; i++)
+        bin_clear(&q->ring[i]);
+    memset(q->yring, 0, q->ylen * sizeof *q->yring);
+    q->in_neg = q->in_pos = 0;
+    q->neg_dead = q->pos_dead = 0;
+    q->eps_open = 0;
+    q->eps_dead = 0;
+    q->state = IDLE;
+    q->cand_active = q->cand_gap = 0;
+    acc_clear(&q->ep);
+    acc_clear(&q->pend);
+}
+
+int tw_epndet_is_busy(const tw_epndet *q) { return q->state != IDLE; }
+int tw_epndet_is_active(const tw_epndet *q) { return q->state == ACTIVE; }
+
+static const bin_t *ring_bin(const tw_epndet *q, int64_t idx)
+{
+    return &q->ring[(uint64_t)idx % q->nring];
+}
+
+/* Where the current episode accumulates: episode when the bin is part of
+ * it, pending otherwise. Only used while CANDIDATE or ACTIVE. */
+static acc_t *sink(tw_epndet *q) { return &q->pend; }
+
+static void on_neg_peak(tw_epndet *q, float amp)
+{
+    q->cur.neg++;
+    if (q->state != IDLE)
+        tw_loghist_add(&sink(q)->mepp, -amp);
+}
+
+static void on_eps(tw_epndet *q, float p2p, int64_t t)
+{
+    if (q->state == IDLE)
+        return;
+    acc_t *a = sink(q);
+    tw_loghist_add(&a->eps, p2p);
+    a->eps_n++;
+    int64_t last = a->last_eps >= 0 ? a->last_eps : q->ep.last_eps;
+    if (last >= 0) {
+        double iv = (double)(t - last);
+        a->iv_s1 += iv;
+        a->iv_s2 += iv * iv;
+        a->iv_n++;
+    }
+    a->last_eps = t;
+}
+
+static void fill_event(const tw_epndet *q, tw_event *ev, int64_t on_bin,
+                       int64_t off_bin, const acc_t *a)
+{
+    memset(ev, 0, sizeof *ev);
+    ev->type = TW_EVT_EPN;
+    ev->onset_sample = on_bin * q->bin_len;
+    ev->offset_sample = (off_bin + 1) * q->bin_len - 1;
+    ev->movement_sample = -1;
+    ev->latency_ms = -1.0f;
+    ev->noise_uv = q->sigma0;
+    if (!a)
+        return;
+    double n = a->n > 0 ? a->n : 1.0;
+    double mean = a->s1 / n;
+    double var = a->s2 / n - mean * mean;
+    if (var < 0)
+        var = 0;
+    double sd = sqrt(var);
+    ev->rms_uv = (float)sqrt(a->s2 / n);
+    ev->peak_uv = fmaxf(fabsf(a->mn), fabsf(a->mx));
+    ev->p2p_uv = a->mx - a->mn;
+    ev->snr_db = q->sigma0 > 0 && ev->rms_uv > 0
+                     ? (float)(20.0 * log10(ev->rms_uv / q->sigma0))
+                     : 0.0f;
+    double m3 = a->s3 / n - 3 * mean * a->s2 / n + 2 * mean * mean * mean;
+    ev->skewness = sd > 0 ? (float)(m3 / (sd * sd * sd)) : 0.0f;
+    double dur_s = (double)(ev->offset_sample - ev->onset_sample + 1) / q->p.fs_hz;
+    ev->mepp_rate_hz = (float)((double)(a->neg - a->pos) / dur_s);
+    if (ev->mepp_rate_hz < 0)
+        ev->mepp_rate_hz = 0;
+    ev->mepp_median_uv = tw_loghist_median(&a->mepp);
+    ev->eps_count = (int)a->eps_n;
+    ev->eps_rate_hz = (float)(a->eps_n / dur_s);
+    ev->eps_median_uv = tw_loghist_median(&a->eps);
+    if (a->iv_n >= 2) {
+        double m = a->iv_s1 / a->iv_n;
+        double v = a->iv_s2 / a->iv_n - m * m;
+        ev->eps_cv = m > 0 && v > 0 ? (float)(sqrt(v) / m) : 0.0f;
+    }
+}
+
+/* A bin closed: decide, and move the state machine. */
+static int close_bin(tw_epndet *q, float sigma, tw_event *ev)
+{
+    int out = 0;
+    int64_t b = q->bin_idx;
+    q->ring[(uint64_t)b % q->nring] = q->cur;
+    int64_t net_own = q->cur.neg - q->cur.pos;
+
+    long nneg = 0, npos = 0;
+    for (unsigned i = 0; i < q->p.win_bins && (int64_t)i <= b; i++) {
+        const bin_t *r = ring_bin(q, b - i);
+        nneg += r->neg;
+        npos += r->pos;
+    }
+    double win_s = (double)q->p.win_bins * q->bin_len / q->p.fs_hz;
+    double excess = (double)(nneg - npos);
+    int active = sigma > 0 && excess >= q->p.min_rate_hz * win_s &&
+                 excess / sqrt((double)(nneg + npos) + 1.0) >= q->p.z_on;
+    int own = net_own >= 2;
+
+    switch (q->state) {
+    case IDLE:
+        if (active) {
+            /* The episode began where the run of bins with their own
+             * excess began, inside the window. */
+            int64_t s = b;
+            for (unsigned i = 1; i < q->p.win_bins && s - 1 >= 0; i++) {
+                const bin_t *r = ring_bin(q, s - 1);
+                if (r->neg - r->pos < 1)
+                    break;
+                s--;
+            }
+            q->state = CANDIDATE;
+            q->run_start = s;
+            q->last_active = b;
+            q->last_net = b;
+            q->cand_active = 1;
+            q->cand_gap = 0;
+            q->sigma0 = sigma;
+            acc_clear(&q->ep);
+            acc_clear(&q->pend);
+            for (int64_t i = s; i <= b; i++)
+                acc_add_bin(&q->ep, ring_bin(q, i));
+            if (q->confirm_bins <= 1) {
+                q->state = ACTIVE;
+                fill_event(q, ev, q->run_start, b, NULL);
+                out |= TW_EPN_STARTED;
+            }
+        }
+        break;
+    case CANDIDATE:
+    case ACTIVE:
+        acc_add_bin(&q->pend, &q->cur);
+        if (own)
+            q->last_net = b;
+        if (active) {
+            q->last_active = b;
+            acc_merge(&q->ep, &q->pend);
+            acc_clear(&q->pend);
+            q->pend.last_eps = -1;
+            if (q->state == CANDIDATE) {
+                q->cand_active++;
+                if (q->cand_active >= q->confirm_bins) {
+                    q->state = ACTIVE;
+                    fill_event(q, ev, q->run_start, b, NULL);
+                    out |= TW_EPN_STARTED;
+                }
+            }
+        } else if (q->state == CANDIDATE) {
+            if (++q->cand_gap > 2) {
+                q->state = IDLE;
+            }
+        } else if (b - q->last_active >= (int64_t)q->release_bins) {
+            int64_t off = q->last_net < q->last_active ? q->last_net : q->last_active;
+            if (off < q->run_start)
+                off = q->run_start;
+            if (off - q->run_start + 1 >= (int64_t)q->min_bins) {
+                fill_event(q, ev, q->run_start, off, &q->ep);
+                out |= TW_EPN_ENDED;
+            }
+            q->state = IDLE;
+        }
+        break;
+    }
+    q->bin_idx++;
+    bin_clear(&q->cur);
+    return out;
+}
+
+int tw_epndet_step(tw_epndet *q, float y, float sigma, tw_event *ev)
+{
+    int64_t t = q->k++;
+    q->yring[(uint64_t)t % q->ylen] = y;
+
+    bin_t *c = &q->cur;
+    double yd = y;
+    c->s1 += yd;
+    c->s2 += yd * yd;
+    c->s3 += yd * yd * yd;
+    if (y < c->mn)
+        c->mn = y;
+    if (y > c->mx)
+        c->mx = y;
+    c->n++;
+
+    if (sigma > 0) {
+        float thr = (float)(q->p.peak_k * sigma);
+        float eps_thr = (float)(q->p.eps_k * sigma);
+        if (eps_thr < q->p.eps_min_uv)
+            eps_thr = (float)q->p.eps_min_uv;
+        /* negative peaks */
+        if (q->in_neg) {
+            if (y < q->neg_ext) {
+                q->neg_ext = y;
+                q->neg_at = t;
+            }
+            if (y > -0.5f * thr) {
+                q->in_neg = 0;
+                q->neg_dead = q->neg_at + q->dead;
+                on_neg_peak(q, q->neg_ext);
+                if (!q->eps_open && -q->neg_ext >= 0.3f * eps_thr &&
+                    t >= q->eps_dead) {
+                    q->eps_open = 1;
+                    q->eps_t = q->neg_at;
+                    q->eps_end = q->neg_at + q->eps_half;
+                    q->eps_mn = q->neg_ext;
+                    q->eps_mx = -INFINITY;
+                    for (int64_t i = q->neg_at - q->eps_half; i <= t; i++)
+                        if (i >= 0 && t - i < q->ylen) {
+                            float v = q->yring[(uint64_t)i % q->ylen];
+                            if (v > q->eps_mx)
+                                q->eps_mx = v;
+                        }
+                }
+            }
+        } else if (y < -thr && t >= q->neg_dead) {
+            q->in_neg = 1;
+            q->neg_ext = y;
+            q->neg_at = t;
+        }
+        /* positive peaks */
+        if (q->in_pos) {
+            if (y > q->pos_ext) {
+                q->pos_ext = y;
+                q->pos_at = t;
+            }
+            if (y < 0.5f * thr) {
+                q->in_pos = 0;
+                q->pos_dead = q->pos_at + q->dead;
+                c->pos++;
+            }
+        } else if (y > thr && t >= q->pos_dead) {
+            q->in_pos = 1;
+            q->pos_ext = y;
+            q->pos_at = t;
+        }
+        /* endplate spike: a negative peak with a large p2p within +-3 ms */
+        if (q->eps_open) {
+            if (y > q->eps_mx)
+                q->eps_mx = y;
+            if (y < q->eps_mn)
+                q->eps_mn = y;
+            if (t >= q->eps_end) {
+                q->eps_open = 0;
+                float p2p = q->eps_mx - q->eps_mn;
+                if (p2p >= eps_thr) {
+                    on_eps(q, p2p, q->eps_t);
+                    q->eps_dead = q->eps_t + 2 * q->eps_half;
+                }
+            }
+        }
+    }
+
+    if (c->n < q->bin_len)
+        return 0;
+    return close_bin(q, sigma, ev);
+}

@@ -1,0 +1,136 @@
+/* noisefloor.c: see noisefloor.h. */
+#include "noisefloor.h"
+
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct tw_noisefloor {
+    size_t wlen;    /* samples per window */
+    float *win;     /* |x| of the current window */
+    size_t wpos;
+    int wbusy;      /* current window touched by an event */
+    float *hist;    /* ring of window sigmas */
+    unsigned hcap, hn, hpos;
+    float *scratch; /* hcap floats for selection */
+    double pct;
+    float sigma;
+};
+
+float tw_select(float *v, size_t n, size_t k)
+{
+    /* Wirth's selection: O(n) on average, in place. */
+    ptrdiff_t l = 0, m = (ptrdiff_t)n - 1, kk = (ptrdiff_t)k;
+    while (l < m) {
+        float x = v[kk];
+        ptrdiff_t i = l, j = m;
+        do {
+            while (v[i] < x)
+                i++;
+            while (x < v[j])
+                j--;
+            if (i <= j) {
+                float t = v[i];
+                v[i] = v[j];
+                v[j] = t;
+                i++;
+                j--;
+            }
+        } while (i <= j);
+        if (j < kk)
+            l = i;
+        if (kk < i)
+            m = j;
+    }
+    return v[kk];
+}
+
+tw_noisefloor *tw_noisefloor_create(double fs_hz, double window_s,
+                                    unsigned history, double pct)
+{
+    if (!(fs_hz >= 100.0 && fs_hz <= 1e6) ||
+        !(window_s >= 0.01 && window_s <= 10.0) || history < 1 ||
+        history > 1000 || !(pct >= 0.0 && pct <= 1.0))
+        return NULL;
+    size_t wlen = (size_t)(window_s * fs_hz + 0.5);
+    if (wlen < 16)
+        return NULL;
+    tw_noisefloor *q = calloc(1, sizeof *q);
+    if (!q)
+        return NULL;
+    q->wlen = wlen;
+    q->hcap = history;
+    q->pct = pct;
+    q->win = malloc(wlen * sizeof *q->win);
+    q->hist = calloc(history, sizeof *q->hist);
+    q->scratch = malloc(history * sizeof *q->scratch);
+    if (!q->win || !q->hist || !q->scratch) {
+        tw_noisefloor_destroy(q);
+        return NULL;
+    }
+    return q;
+}
+
+void tw_noisefloor_destroy(tw_noisefloor *q)
+{
+    if (!q)
+        return;
+    free(q->win);
+    free(q->hist);
+    free(q->scratch);
+    free(q);
+}
+
+void tw_noisefloor_reset(tw_noisefloor *q)
+{
+    q->wpos = 0;
+    q->wbusy = 0;
+    q->hn = q->hpos = 0;
+    q->sigma = 0.0f;
+}
+
+void tw_noisefloor_recalibrate(tw_noisefloor *q)
+{
+    q->hn = q->hpos = 0;
+    q->wpos = 0;
+    q->wbusy = 0;
+}
+
+static void close_window(tw_noisefloor *q)
+{
+    float med = tw_select(q->win, q->wlen, q->wlen / 2);
+    float s = med / 0.6745f;
+    q->hist[q->hpos] = s;
+    q->hpos = (q->hpos + 1) % q->hcap;
+    if (q->hn < q->hcap)
+        q->hn++;
+    memcpy(q->scratch, q->hist, q->hn * sizeof *q->scratch);
+    size_t k = (size_t)(q->pct * (double)(q->hn - 1) + 0.5);
+    q->sigma = tw_select(q->scratch, q->hn, k);
+}
+
+int tw_noisefloor_step(tw_noisefloor *q, float x, int busy)
+{
+    q->win[q->wpos++] = x < 0 ? -x : x;
+    q->wbusy |= busy;
+    if (q->wpos < q->wlen)
+        return 0;
+    q->wpos = 0;
+    /* A busy window is dropped unless no floor exists yet. */
+    if (q->wbusy && q->hn > 0) {
+        q->wbusy = 0;
+        return 0;
+    }
+    q->wbusy = 0;
+    close_window(q);
+    return 1;
+}
+
+void tw_noisefloor_execute_block(tw_noisefloor *q, const float *x, size_t n,
+                                 int busy)
+{
+    for (size_t i = 0; i < n; i++)
+        tw_noisefloor_step(q, x[i], busy);
+}
+
+float tw_noisefloor_get_sigma(const tw_noisefloor *q) { return q->sigma; }
