@@ -26,11 +26,12 @@ OPT        := -O2 -g
 endif
 
 # liquid-dsp ships no pkg-config file: look for its header and library.
-LIQUID_OK  := $(shell printf '\#include <liquid/liquid.h>\nint main(void){return liquid_libversion_number()>0?0:1;}\n' \
+HASH       := \#
+LIQUID_OK  := $(shell printf '$(HASH)include <liquid/liquid.h>\nint main(void){return liquid_libversion_number()>0?0:1;}\n' \
                 | $(CC) -x c - -o /dev/null -lliquid -lm 2>/dev/null && echo yes)
 PKG_OK     := $(shell $(PKG_CONFIG) --exists $(PKGS) 2>/dev/null && echo yes)
 
-CFLAGS_ALL  = $(CSTD) $(WARN) $(OPT) -DTW_VERSION='"$(VERSION)"' \
+CFLAGS_ALL  = $(CSTD) $(WARN) $(OPT) -DTW_VERSION='"$(VERSION)"' -DTW_INIH_VERSION='"$(shell $(PKG_CONFIG) --modversion inih 2>/dev/null)"' \
               -Idsp -Idaemon $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null) $(CFLAGS)
 LDLIBS_ALL  = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lliquid -lm -lpthread $(LDLIBS)
 LDFLAGS_ALL = $(OPT) $(LDFLAGS)

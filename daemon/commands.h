@@ -8,5 +8,6 @@
 int tw_cmd_replay(int argc, char **argv);
 int tw_cmd_synth(int argc, char **argv);
 int tw_cmd_check_config(int argc, char **argv);
+int tw_cmd_print_config(int argc, char **argv);
 
 #endif

@@ -1,0 +1,30 @@
+/* cli.c: see cli.h. */
+#include "cli.h"
+
+#include <stdio.h>
+
+int tw_cli_add_override(tw_cli_config *cc, const char *arg)
+{
+    if (cc->n_overrides >= (int)(sizeof cc->overrides / sizeof cc->overrides[0]))
+        return -1;
+    cc->overrides[cc->n_overrides++] = arg;
+    return 0;
+}
+
+int tw_cli_load(const tw_cli_config *cc, tw_config *c, const char *prog)
+{
+    static tw_config_errors err; /* 32 KiB: keep it off the stack */
+    err.n = err.total = 0;
+    tw_config_defaults(c);
+    if (cc->config_path)
+        tw_config_load(c, cc->config_path, &err);
+    for (int i = 0; i < cc->n_overrides; i++)
+        tw_config_override(c, cc->overrides[i], &err);
+    if (err.total == 0)
+        tw_config_check(c, &err);
+    for (int i = 0; i < err.n; i++)
+        fprintf(stderr, "%s: %s\n", prog, err.msg[i]);
+    if (err.total > err.n)
+        fprintf(stderr, "%s: ... and %d more errors\n", prog, err.total - err.n);
+    return err.total;
+}

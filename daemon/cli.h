@@ -1,0 +1,31 @@
+/* cli.h: what the subcommands share on their command lines: -c FILE and
+ * -o SECTION.KEY=VALUE, applied in that order (file first, then every
+ * override), with all errors reported at once. */
+#ifndef TW_CLI_H
+#define TW_CLI_H
+
+#include "config.h"
+
+#define TW_EX_USAGE 64
+#define TW_EX_DATAERR 65
+#define TW_EX_NOINPUT 66
+#define TW_EX_SOFTWARE 70
+#define TW_EX_IOERR 74
+#define TW_EX_CONFIG 78
+
+typedef struct {
+    const char *config_path;   /* NULL: built-in defaults only */
+    const char *overrides[128];
+    int n_overrides;
+} tw_cli_config;
+
+/* Record -c / -o options (call from a getopt loop). Returns 0, or -1 when
+ * there are too many -o. */
+int tw_cli_add_override(tw_cli_config *cc, const char *arg);
+
+/* Defaults, then the file, then the overrides, then the cross-key checks.
+ * Prints every error to stderr prefixed with prog. Returns the number of
+ * errors. */
+int tw_cli_load(const tw_cli_config *cc, tw_config *c, const char *prog);
+
+#endif

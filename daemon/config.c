@@ -1,0 +1,341 @@
+/* config.c: see config.h. The key table below is the single source of the
+ * keys, their ranges and defaults: config/twitchd.conf and the tests are
+ * checked against it. */
+#include "config.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define O(f) offsetof(tw_config, f)
+#define D TW_KT_DOUBLE
+#define I TW_KT_INT
+#define E TW_KT_ENUM
+#define S TW_KT_STRING
+
+const tw_key tw_config_keys[] = {
+    {"input", "source", E, O(source), 0, 0, "file", "", "portaudio|file|synth",
+     "where samples come from"},
+    {"input", "path", S, O(path), 0, 255, "", "", NULL,
+     "audio file read when source = file"},
+    {"input", "full_scale_uv", D, O(full_scale_uv), 1, 1e7, "10000", "uV", NULL,
+     "microvolts at the electrode that the ADC's digital full scale stands for"},
+    {"input", "pace", E, O(pace), 0, 0, "fast", "", "realtime|fast",
+     "file and synth sources: real-time pace or as fast as possible"},
+    {"channel", "electrodes", S, O(electrodes), 1, 255, "needle", "", NULL,
+     "electrode per channel, comma-separated needle|surface; the last repeats"},
+    {"filter", "dc_hz", D, O(dc_hz), 0.01, 5, "0.5", "Hz", NULL,
+     "DC removal corner frequency"},
+    {"filter", "needle_low_hz", D, O(needle_low_hz), 0.5, 1000, "10", "Hz", NULL,
+     "needle channels: band-pass low edge"},
+    {"filter", "needle_high_hz", D, O(needle_high_hz), 10, 50000, "10000", "Hz",
+     NULL, "needle channels: band-pass high edge (clipped to 0.45 x rate)"},
+    {"filter", "surface_low_hz", D, O(surface_low_hz), 0.5, 1000, "20", "Hz",
+     NULL, "surface channels: band-pass low edge"},
+    {"filter", "surface_high_hz", D, O(surface_high_hz), 10, 50000, "450", "Hz",
+     NULL, "surface channels: band-pass high edge (clipped to 0.45 x rate)"},
+    {"filter", "mains", E, O(mains), 0, 0, "50", "", "off|50|60",
+     "line frequency whose fundamental and harmonics are cancelled"},
+    {"filter", "mains_tau_s", D, O(mains_tau_s), 0.05, 60, "1", "s", NULL,
+     "mains canceller adaptation time constant"},
+    {"filter", "mains_clip_k", D, O(mains_clip_k), 2, 100, "4", "x", NULL,
+     "mains canceller: residual clipped at this multiple of its mean |value|"},
+    {"detect", "det_rate_hz", D, O(det_rate_hz), 1000, 20000, "8000", "Hz", NULL,
+     "detectors run at about this rate (input decimated by an integer)"},
+    {"detect", "floor_window_s", D, O(floor_window_s), 0.02, 2, "0.1", "s", NULL,
+     "noise floor: window over which one MAD estimate is made"},
+    {"detect", "floor_history", I, O(floor_history), 5, 1000, "50", "windows",
+     NULL, "noise floor: windows remembered"},
+    {"detect", "floor_pct", D, O(floor_pct), 0, 0.5, "0.2", "", NULL,
+     "noise floor: quantile of the remembered windows used (quiet ones)"},
+    {"detect", "mv_lp_hz", D, O(mv_lp_hz), 2, 20, "8", "Hz", NULL,
+     "needle movement detector: upper edge of the movement band"},
+    {"detect", "mv_k", D, O(mv_k), 3, 100, "10", "x noise", NULL,
+     "needle movement detector: threshold on the 20 ms change"},
+    {"detect", "mv_max_ms", D, O(mv_max_ms), 10, 1000, "100", "ms", NULL,
+     "a movement up to this long before an LTR gives it a latency"},
+    {"detect", "train_gap_s", D, O(train_gap_s), 0.1, 60, "3", "s", NULL,
+     "LTRs closer than this belong to one insertion train"},
+    {"ltr", "env_ms", D, O(ltr_env_ms), 1, 50, "10", "ms", NULL,
+     "RMS envelope window"},
+    {"ltr", "on_k", D, O(ltr_on_k), 2, 100, "8", "x noise", NULL,
+     "burst opens above this multiple of the noise floor..."},
+    {"ltr", "rel_k", D, O(ltr_rel_k), 1, 100, "4", "x background", NULL,
+     "...and of the background envelope (EPN, ongoing activity)"},
+    {"ltr", "off_ratio", D, O(ltr_off_ratio), 0.1, 1, "0.5", "", NULL,
+     "burst closes below this fraction of its opening threshold"},
+    {"ltr", "hang_ms", D, O(ltr_hang_ms), 0, 200, "25", "ms", NULL,
+     "gaps shorter than this inside a burst are bridged"},
+    {"ltr", "min_ms", D, O(ltr_min_ms), 1, 1000, "15", "ms", NULL,
+     "shortest LTR (signals.md: 20-300 ms bursts)"},
+    {"ltr", "max_ms", D, O(ltr_max_ms), 10, 5000, "400", "ms", NULL,
+     "longest LTR; longer bursts are voluntary activity"},
+    {"ltr", "min_peak_uv", D, O(ltr_min_peak_uv), 10, 5000, "200", "uV", NULL,
+     "least peak amplitude (MUAPs are 0.3-3 mV at the needle)"},
+    {"ltr", "bg_tau_s", D, O(ltr_bg_tau_s), 0.05, 60, "1", "s", NULL,
+     "background envelope time constant"},
+    {"ltr", "onset_k", D, O(ltr_onset_k), 1, 50, "4", "x", NULL,
+     "onset/offset: first/last sample above this multiple of max(noise, background)"},
+    {"epn", "peak_k", D, O(epn_peak_k), 2, 10, "3.5", "x noise", NULL,
+     "MEPP peak threshold"},
+    {"epn", "bin_ms", D, O(epn_bin_ms), 10, 500, "50", "ms", NULL,
+     "peak counting bin"},
+    {"epn", "win_bins", I, O(epn_win_bins), 1, 50, "5", "bins", NULL,
+     "bins in the rate window"},
+    {"epn", "min_rate_hz", D, O(epn_min_rate_hz), 1, 1000, "30", "/s", NULL,
+     "least excess rate of negative over positive peaks"},
+    {"epn", "z_on", D, O(epn_z_on), 1, 20, "4", "sd", NULL,
+     "least significance of that excess (excess / sqrt(total))"},
+    {"epn", "confirm_ms", D, O(epn_confirm_ms), 0, 5000, "300", "ms", NULL,
+     "active this long before an episode is declared"},
+    {"epn", "release_ms", D, O(epn_release_ms), 0, 10000, "500", "ms", NULL,
+     "inactive this long before an episode ends"},
+    {"epn", "min_ms", D, O(epn_min_ms), 0, 60000, "500", "ms", NULL,
+     "shortest episode reported"},
+    {"epn", "eps_k", D, O(epn_eps_k), 3, 100, "10", "x noise", NULL,
+     "endplate spike: peak-to-peak threshold..."},
+    {"epn", "eps_min_uv", D, O(epn_eps_min_uv), 10, 2000, "80", "uV", NULL,
+     "...and at least this (MEPPs are 10-50 uV, endplate spikes 100-200)"},
+    {"log", "level", E, O(log_level), 0, 0, "info", "", "error|warning|info|debug",
+     "least severity logged"},
+};
+const size_t tw_config_nkeys = sizeof tw_config_keys / sizeof tw_config_keys[0];
+
+#undef O
+#undef D
+#undef I
+#undef E
+#undef S
+
+static void add_error(tw_config_errors *err, const char *fmt, ...)
+{
+    err->total++;
+    if (err->n >= TW_CONFIG_MAX_ERRORS)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->msg[err->n++], sizeof err->msg[0], fmt, ap);
+    va_end(ap);
+}
+
+void tw_config_defaults(tw_config *c)
+{
+    memset(c, 0, sizeof *c);
+    tw_key_defaults(tw_config_keys, tw_config_nkeys, c);
+}
+
+static int check_electrodes(const char *v, char *why, size_t len)
+{
+    const char *p = v;
+    while (*p) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        while (n && *p == ' ') {
+            p++;
+            n--;
+        }
+        while (n && p[n - 1] == ' ')
+            n--;
+        if (!((n == 6 && !strncmp(p, "needle", 6)) ||
+              (n == 7 && !strncmp(p, "surface", 7)))) {
+            snprintf(why, len,
+                     "'%.*s' is not an electrode (allowed needle|surface, "
+                     "comma-separated)", (int)n, p);
+            return -1;
+        }
+        if (!comma)
+            break;
+        p = comma + 1;
+    }
+    return 0;
+}
+
+/* Set one key; on failure write the reason. -1 unknown key, -2 bad value. */
+static int set_key(tw_config *c, const char *section, const char *key,
+                   const char *value, char *why, size_t len)
+{
+    const tw_key *k = tw_key_find(tw_config_keys, tw_config_nkeys, section, key);
+    if (!k) {
+        snprintf(why, len, "unknown key");
+        return -1;
+    }
+    if (k->offset == offsetof(tw_config, electrodes) &&
+        check_electrodes(value, why, len) != 0)
+        return -2;
+    return tw_key_set(k, c, value, why, len) == 0 ? 0 : -2;
+}
+
+typedef struct {
+    FILE *f;
+    int line;
+    const char *path;
+    tw_config *c;
+    tw_config_errors *err;
+    int added;
+} parse_ctx;
+
+/* inih reads line by line through this reader, so the handler knows the
+ * line it is called for (Debian's inih is built without
+ * INI_HANDLER_LINENO). */
+static char *reader(char *str, int num, void *stream)
+{
+    parse_ctx *ctx = stream;
+    char *r = fgets(str, num, ctx->f);
+    if (r)
+        ctx->line++;
+    return r;
+}
+
+static int handler(void *user, const char *section, const char *name,
+                   const char *value)
+{
+    parse_ctx *ctx = user;
+    char why[256];
+    int rc = set_key(ctx->c, section, name, value, why, sizeof why);
+    if (rc == -1) {
+        add_error(ctx->err, "%s:%d: unknown key '%s.%s'", ctx->path, ctx->line,
+                  section, name);
+        ctx->added++;
+    } else if (rc == -2) {
+        add_error(ctx->err, "%s:%d: %s.%s '%s': %s", ctx->path, ctx->line,
+                  section, name, value, why);
+        ctx->added++;
+    }
+    return 1; /* keep going: all errors in one pass */
+}
+
+int tw_config_load(tw_config *c, const char *path, tw_config_errors *err)
+{
+    parse_ctx ctx = {NULL, 0, path, c, err, 0};
+    ctx.f = fopen(path, "r");
+    if (!ctx.f) {
+        add_error(err, "%s: cannot open: %s", path, strerror(errno));
+        return 1;
+    }
+    /* inih calls the handler with the ctx given as user; the reader gets
+     * the same ctx as its stream. */
+    int rc = ini_parse_stream(reader, &ctx, handler, &ctx);
+    fclose(ctx.f);
+    if (rc > 0) {
+        add_error(err, "%s:%d: syntax error (expected [section] or key = value)",
+                  path, rc);
+        ctx.added++;
+    } else if (rc < 0) {
+        add_error(err, "%s: cannot parse (error %d)", path, rc);
+        ctx.added++;
+    }
+    return ctx.added;
+}
+
+int tw_config_override(tw_config *c, const char *assignment,
+                       tw_config_errors *err)
+{
+    char buf[512];
+    char why[256];
+    const char *eq = strchr(assignment, '=');
+    const char *dot = strchr(assignment, '.');
+    if (!eq || !dot || dot > eq || dot == assignment || dot + 1 == eq ||
+        strlen(assignment) >= sizeof buf) {
+        add_error(err, "-o %s: expected SECTION.KEY=VALUE", assignment);
+        return 1;
+    }
+    memcpy(buf, assignment, strlen(assignment) + 1);
+    buf[dot - assignment] = '\0';
+    buf[eq - assignment] = '\0';
+    const char *section = buf, *key = buf + (dot - assignment) + 1,
+               *value = buf + (eq - assignment) + 1;
+    int rc = set_key(c, section, key, value, why, sizeof why);
+    if (rc == -1) {
+        add_error(err, "-o %s: unknown key '%s.%s'", assignment, section, key);
+        return 1;
+    }
+    if (rc == -2) {
+        add_error(err, "-o %s: %s", assignment, why);
+        return 1;
+    }
+    return 0;
+}
+
+int tw_config_check(const tw_config *c, tw_config_errors *err)
+{
+    int n = 0;
+    if (c->needle_low_hz >= c->needle_high_hz) {
+        add_error(err, "filter.needle_low_hz '%g' must be below filter.needle_high_hz '%g'",
+                  c->needle_low_hz, c->needle_high_hz);
+        n++;
+    }
+    if (c->surface_low_hz >= c->surface_high_hz) {
+        add_error(err, "filter.surface_low_hz '%g' must be below filter.surface_high_hz '%g'",
+                  c->surface_low_hz, c->surface_high_hz);
+        n++;
+    }
+    if (c->ltr_min_ms >= c->ltr_max_ms) {
+        add_error(err, "ltr.min_ms '%g' must be below ltr.max_ms '%g'",
+                  c->ltr_min_ms, c->ltr_max_ms);
+        n++;
+    }
+    return n;
+}
+
+tw_electrode tw_config_electrode(const tw_config *c, int ch)
+{
+    const char *p = c->electrodes;
+    tw_electrode e = TW_ELECTRODE_NEEDLE;
+    for (int i = 0; *p; i++) {
+        while (*p == ' ')
+            p++;
+        e = strncmp(p, "surface", 7) == 0 ? TW_ELECTRODE_SURFACE
+                                          : TW_ELECTRODE_NEEDLE;
+        if (i == ch)
+            break;
+        const char *comma = strchr(p, ',');
+        if (!comma)
+            break;
+        p = comma + 1;
+    }
+    return e;
+}
+
+void tw_config_channel_params(const tw_config *c, int ch, double fs_hz,
+                              tw_channel_params *p)
+{
+    tw_electrode el = tw_config_electrode(c, ch);
+    tw_channel_params_default(p, fs_hz, el);
+    p->cond.dc_hz = c->dc_hz;
+    p->cond.low_hz = el == TW_ELECTRODE_SURFACE ? c->surface_low_hz : c->needle_low_hz;
+    p->cond.high_hz = el == TW_ELECTRODE_SURFACE ? c->surface_high_hz : c->needle_high_hz;
+    static const double mains_hz[] = {0.0, 50.0, 60.0};
+    p->cond.mains_hz = mains_hz[c->mains];
+    p->cond.mains_tau_s = c->mains_tau_s;
+    p->cond.mains_clip_k = c->mains_clip_k;
+    p->det_rate_hz = c->det_rate_hz;
+    p->floor_window_s = c->floor_window_s;
+    p->floor_history = (unsigned)c->floor_history;
+    p->floor_pct = c->floor_pct;
+    p->mv_lp_hz = c->mv_lp_hz;
+    p->mv_k = c->mv_k;
+    p->mv_max_ms = c->mv_max_ms;
+    p->ltr.env_ms = c->ltr_env_ms;
+    p->ltr.on_k = c->ltr_on_k;
+    p->ltr.rel_k = c->ltr_rel_k;
+    p->ltr.off_ratio = c->ltr_off_ratio;
+    p->ltr.hang_ms = c->ltr_hang_ms;
+    p->ltr.min_ms = c->ltr_min_ms;
+    p->ltr.max_ms = c->ltr_max_ms;
+    p->ltr.min_peak_uv = c->ltr_min_peak_uv;
+    p->ltr.bg_tau_s = c->ltr_bg_tau_s;
+    p->ltr.onset_k = c->ltr_onset_k;
+    p->epn.peak_k = c->epn_peak_k;
+    p->epn.bin_ms = c->epn_bin_ms;
+    p->epn.win_bins = (unsigned)c->epn_win_bins;
+    p->epn.min_rate_hz = c->epn_min_rate_hz;
+    p->epn.z_on = c->epn_z_on;
+    p->epn.confirm_ms = c->epn_confirm_ms;
+    p->epn.release_ms = c->epn_release_ms;
+    p->epn.min_ms = c->epn_min_ms;
+    p->epn.eps_k = c->epn_eps_k;
+    p->epn.eps_min_uv = c->epn_eps_min_uv;
+}

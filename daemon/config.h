@@ -1,0 +1,84 @@
+/* config.h: twitchd's configuration: one INI file (parsed with inih) plus
+ * -o SECTION.KEY=VALUE overrides, described by one key table.
+ *
+ * Every error names its place: `path:line: section.key 'value': reason
+ * (allowed range)` for the file, `-o section.key=value: reason (allowed
+ * range)` for overrides. All errors are collected in one pass.
+ */
+#ifndef TW_CONFIG_H
+#define TW_CONFIG_H
+
+#include <stddef.h>
+
+#include "channel.h"
+#include "keytab.h"
+
+#define TW_CONFIG_MAX_ERRORS 64
+#define TW_CONFIG_DEFAULT_PATH "/etc/twitchd/twitchd.conf"
+
+typedef struct {
+    /* [input] */
+    int source;                /* 0 portaudio, 1 file, 2 synth */
+    char path[TW_KEY_STRLEN];
+    double full_scale_uv;
+    int pace;                  /* 0 realtime, 1 fast */
+    /* [channel] */
+    char electrodes[TW_KEY_STRLEN]; /* "needle,surface": per channel, the
+                                       last one repeats */
+    /* [filter] */
+    double dc_hz;
+    double needle_low_hz, needle_high_hz;
+    double surface_low_hz, surface_high_hz;
+    int mains;                 /* 0 off, 1 50 Hz, 2 60 Hz */
+    double mains_tau_s, mains_clip_k;
+    /* [detect] */
+    double det_rate_hz;
+    double floor_window_s;
+    int floor_history;
+    double floor_pct;
+    double mv_lp_hz, mv_k, mv_max_ms;
+    double train_gap_s;
+    /* [ltr] */
+    double ltr_env_ms, ltr_on_k, ltr_rel_k, ltr_off_ratio, ltr_hang_ms;
+    double ltr_min_ms, ltr_max_ms, ltr_min_peak_uv, ltr_bg_tau_s,
+        ltr_onset_k;
+    /* [epn] */
+    double epn_peak_k, epn_bin_ms;
+    int epn_win_bins;
+    double epn_min_rate_hz, epn_z_on, epn_confirm_ms, epn_release_ms,
+        epn_min_ms, epn_eps_k, epn_eps_min_uv;
+    /* [log] */
+    int log_level;             /* 0 error .. 3 debug */
+} tw_config;
+
+extern const tw_key tw_config_keys[];
+extern const size_t tw_config_nkeys;
+
+typedef struct {
+    char msg[TW_CONFIG_MAX_ERRORS][512];
+    int n;       /* messages kept */
+    int total;   /* errors found (may exceed the kept ones) */
+} tw_config_errors;
+
+/* All defaults. */
+void tw_config_defaults(tw_config *c);
+
+/* Read an INI file over c. Returns the number of errors added to err
+ * (0: fine). A file that cannot be opened is one error. */
+int tw_config_load(tw_config *c, const char *path, tw_config_errors *err);
+
+/* Apply "section.key=value". Returns 0 or 1 (the error added). */
+int tw_config_override(tw_config *c, const char *assignment,
+                       tw_config_errors *err);
+
+/* Cross-key checks (e.g. low edge below high edge). Returns errors added. */
+int tw_config_check(const tw_config *c, tw_config_errors *err);
+
+/* Channel parameters for channel ch (0-based) at input rate fs_hz. */
+void tw_config_channel_params(const tw_config *c, int ch, double fs_hz,
+                              tw_channel_params *p);
+
+/* Electrode type of channel ch. */
+tw_electrode tw_config_electrode(const tw_config *c, int ch);
+
+#endif

@@ -1,0 +1,77 @@
+/* event_json.c: see event_json.h. */
+#include "event_json.h"
+
+#include <math.h>
+#include <string.h>
+
+/* Round to 0.01: amplitudes in uV and times in ms need no more, and lines
+ * stay short. */
+static json_t *num(double v)
+{
+    if (!isfinite(v))
+        return json_null();
+    return json_real(round(v * 100.0) / 100.0);
+}
+
+json_t *tw_event_json(const tw_event *e, int ch, double fs_hz,
+                      const tw_train_info *tr)
+{
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    int ltr = e->type == TW_EVT_LTR;
+    json_object_set_new(o, "type", json_string(ltr ? "ltr" : "epn"));
+    json_object_set_new(o, "channel", json_integer(ch));
+    json_object_set_new(o, "onset_s", json_real((double)e->onset_sample / fs_hz));
+    json_object_set_new(o, "onset_sample", json_integer(e->onset_sample));
+    if (e->is_start) {
+        json_object_set_new(o, "start", json_true());
+        return o;
+    }
+    json_object_set_new(o, "offset_s", json_real((double)e->offset_sample / fs_hz));
+    json_object_set_new(o, "offset_sample", json_integer(e->offset_sample));
+    json_object_set_new(o, "duration_ms",
+                        num((double)(e->offset_sample - e->onset_sample + 1) * 1e3 / fs_hz));
+    json_object_set_new(o, "peak_uv", num(e->peak_uv));
+    json_object_set_new(o, "p2p_uv", num(e->p2p_uv));
+    json_object_set_new(o, "rms_uv", num(e->rms_uv));
+    json_object_set_new(o, "noise_uv", num(e->noise_uv));
+    json_object_set_new(o, "snr_db", num(e->snr_db));
+    if (ltr) {
+        json_object_set_new(o, "latency_ms",
+                            e->latency_ms >= 0 ? num(e->latency_ms) : json_null());
+        json_object_set_new(o, "movement_sample",
+                            e->movement_sample >= 0 ? json_integer(e->movement_sample)
+                                                    : json_null());
+        json_object_set_new(o, "turns", json_integer(e->turns));
+        json_object_set_new(o, "in_epn", json_boolean(e->in_epn > 0));
+        if (tr) {
+            json_object_set_new(o, "train", json_integer(tr->train_id));
+            json_object_set_new(o, "train_index", json_integer(tr->train_index));
+            json_object_set_new(o, "rel_amp", num(tr->rel_amp));
+        }
+    } else {
+        json_object_set_new(o, "mepp_rate_hz", num(e->mepp_rate_hz));
+        json_object_set_new(o, "mepp_median_uv", num(e->mepp_median_uv));
+        json_object_set_new(o, "eps_count", json_integer(e->eps_count));
+        json_object_set_new(o, "eps_rate_hz", num(e->eps_rate_hz));
+        json_object_set_new(o, "eps_median_uv", num(e->eps_median_uv));
+        json_object_set_new(o, "eps_cv", num(e->eps_cv));
+        json_object_set_new(o, "skewness", num(e->skewness));
+    }
+    return o;
+}
+
+int tw_event_format(const tw_event *e, int ch, double fs_hz,
+                    const tw_train_info *tr, char *buf, size_t len)
+{
+    json_t *o = tw_event_json(e, ch, fs_hz, tr);
+    if (!o)
+        return -1;
+    size_t n = json_dumpb(o, buf, len, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
+    json_decref(o);
+    if (n == 0 || n >= len)
+        return -1;
+    buf[n] = '\0';
+    return (int)n;
+}

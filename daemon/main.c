@@ -1,0 +1,73 @@
+/* main.c: twitchd's entry point: pick the subcommand. */
+#include <jansson.h>
+#include <liquid/liquid.h>
+#include <sndfile.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+
+#ifndef TW_VERSION
+#define TW_VERSION "unknown"
+#endif
+#ifndef TW_INIH_VERSION
+#define TW_INIH_VERSION "unknown"
+#endif
+
+static const char usage[] =
+    "usage: twitchd COMMAND [OPTIONS]...\n"
+    "\n"
+    "Detects endplate noise (EPN) and local twitch responses (LTR) in needle\n"
+    "EMG during dry needling.\n"
+    "\n"
+    "commands:\n"
+    "  replay FILE      run the detectors over an audio file, print events as JSON lines\n"
+    "  synth OUT.wav    write a synthetic needle recording with its ground truth\n"
+    "  check-config     check the configuration file\n"
+    "  print-config     print a documented configuration file with every default\n"
+    "\n"
+    "  twitchd COMMAND --help    help on one command\n"
+    "  twitchd --version         version of twitchd and of its libraries\n";
+
+static void version(void)
+{
+    char sf[128];
+    sf_command(NULL, SFC_GET_LIB_VERSION, sf, sizeof sf);
+    printf("twitchd %s\n", TW_VERSION);
+    printf("liquid-dsp %s\n", liquid_libversion());
+    printf("%s\n", sf);
+    printf("jansson %s\n", jansson_version_str());
+    printf("inih %s\n", TW_INIH_VERSION);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct {
+        const char *name;
+        int (*fn)(int, char **);
+    } cmds[] = {
+        {"replay", tw_cmd_replay},
+        {"synth", tw_cmd_synth},
+        {"check-config", tw_cmd_check_config},
+        {"print-config", tw_cmd_print_config},
+    };
+    if (argc < 2) {
+        fputs(usage, stderr);
+        return TW_EX_USAGE;
+    }
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
+        version();
+        return 0;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+        !strcmp(argv[1], "help")) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+        if (!strcmp(argv[1], cmds[i].name))
+            return cmds[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "twitchd: unknown command '%s'\n%s", argv[1], usage);
+    return TW_EX_USAGE;
+}

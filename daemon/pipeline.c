@@ -1,0 +1,140 @@
+/* pipeline.c: see pipeline.h. */
+#include "pipeline.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "sndsrc.h"
+
+struct tw_pipeline {
+    int nch;
+    double fs;
+    tw_channel *ch[TW_MAX_CHANNELS];
+    tw_trains trains[TW_MAX_CHANNELS];
+    tw_event *ev;       /* events of one block, all channels */
+    int *ev_ch;
+    size_t ev_cap;
+    struct ord { int64_t key; int ch; size_t i; } *order;
+    tw_event_cb cb;
+    void *user;
+};
+
+tw_pipeline *tw_pipeline_create(const tw_config *c, int channels, double fs_hz,
+                                size_t max_block, tw_event_cb cb, void *user,
+                                char *err, size_t errlen)
+{
+    if (channels < 1 || channels > TW_MAX_CHANNELS || max_block == 0) {
+        snprintf(err, errlen, "%d channels (allowed 1 .. %d)", channels,
+                 TW_MAX_CHANNELS);
+        return NULL;
+    }
+    tw_pipeline *p = calloc(1, sizeof *p);
+    if (!p) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    p->nch = channels;
+    p->fs = fs_hz;
+    p->cb = cb;
+    p->user = user;
+    for (int i = 0; i < channels; i++) {
+        tw_channel_params cp;
+        unsigned warn = 0;
+        tw_config_channel_params(c, i, fs_hz, &cp);
+        p->ch[i] = tw_channel_create(&cp, &warn);
+        if (!p->ch[i]) {
+            snprintf(err, errlen,
+                     "channel %d: cannot set up the detectors at %g Hz "
+                     "(band %g-%g Hz)", i, fs_hz, cp.cond.low_hz, cp.cond.high_hz);
+            tw_pipeline_destroy(p);
+            return NULL;
+        }
+        if (warn & TW_WARN_HIGH_CLIPPED)
+            tw_log(TW_LOG_WARNING, "channel %d: band high edge %g Hz clipped to %g Hz (rate %g Hz)",
+                   i, cp.cond.high_hz, tw_channel_get_high_hz(p->ch[i]), fs_hz);
+        if (warn & TW_WARN_LOW_CLIPPED)
+            tw_log(TW_LOG_WARNING, "channel %d: band low edge %g Hz clipped to %g Hz (rate %g Hz)",
+                   i, cp.cond.low_hz, tw_channel_get_low_hz(p->ch[i]), fs_hz);
+        if (warn & TW_WARN_MAINS_OFF)
+            tw_log(TW_LOG_WARNING, "channel %d: mains removal off: %g Hz is above half the rate",
+                   i, cp.cond.mains_hz);
+        if (warn & TW_WARN_EPN_OFF)
+            tw_log(TW_LOG_WARNING, "channel %d: EPN detection off: a rate of %g Hz cannot show endplate noise (need >= 2000 Hz)",
+                   i, fs_hz);
+        tw_trains_init(&p->trains[i], c->train_gap_s, fs_hz);
+        p->ev_cap += tw_channel_max_events(p->ch[i], max_block);
+    }
+    p->ev = malloc(p->ev_cap * sizeof *p->ev);
+    p->ev_ch = malloc(p->ev_cap * sizeof *p->ev_ch);
+    p->order = malloc(p->ev_cap * sizeof *p->order);
+    if (!p->ev || !p->ev_ch || !p->order) {
+        snprintf(err, errlen, "out of memory");
+        tw_pipeline_destroy(p);
+        return NULL;
+    }
+    return p;
+}
+
+void tw_pipeline_destroy(tw_pipeline *p)
+{
+    if (!p)
+        return;
+    for (int i = 0; i < p->nch; i++)
+        tw_channel_destroy(p->ch[i]);
+    free(p->ev);
+    free(p->ev_ch);
+    free(p->order);
+    free(p);
+}
+
+static int by_offset(const void *a, const void *b)
+{
+    const struct ord *x = a, *y = b;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
+    if (x->ch != y->ch)
+        return x->ch < y->ch ? -1 : 1;
+    return x->i < y->i ? -1 : (x->i > y->i);
+}
+
+int tw_pipeline_process(tw_pipeline *p, float *const *x, size_t n)
+{
+    size_t total = 0;
+    int rc = 0;
+    for (int c = 0; c < p->nch; c++) {
+        size_t got = 0;
+        int r = tw_channel_execute_block(p->ch[c], x[c], n, p->ev + total,
+                                         p->ev_cap - total, &got);
+        if (r < 0)
+            rc = r;
+        for (size_t i = 0; i < got; i++)
+            p->ev_ch[total + i] = c;
+        total += got;
+    }
+    for (size_t i = 0; i < total; i++) {
+        const tw_event *e = &p->ev[i];
+        p->order[i].key = e->is_start ? e->onset_sample : e->offset_sample;
+        p->order[i].ch = p->ev_ch[i];
+        p->order[i].i = i;
+    }
+    if (total > 1)
+        qsort(p->order, total, sizeof *p->order, by_offset);
+    for (size_t k = 0; k < total; k++) {
+        size_t i = p->order[k].i;
+        const tw_event *e = &p->ev[i];
+        int c = p->ev_ch[i];
+        if (e->type == TW_EVT_LTR && !e->is_start) {
+            tw_train_info tr = tw_trains_add(&p->trains[c], e);
+            p->cb(p->user, e, c, &tr);
+        } else {
+            p->cb(p->user, e, c, NULL);
+        }
+    }
+    return rc;
+}
+
+int tw_pipeline_get_channels(const tw_pipeline *p) { return p->nch; }
+float tw_pipeline_get_noise_uv(const tw_pipeline *p, int ch) { return tw_channel_get_noise_uv(p->ch[ch]); }
+const tw_channel *tw_pipeline_get_channel(const tw_pipeline *p, int ch) { return p->ch[ch]; }

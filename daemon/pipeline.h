@@ -1,0 +1,36 @@
+/* pipeline.h: the detection pipeline for all channels of one stream: a
+ * tw_channel per channel plus insertion-train bookkeeping. Shared by
+ * replay and the live daemon so that both find the same events.
+ *
+ * Events of one block are delivered to the callback sorted by offset
+ * sample (then channel). Not thread-safe: one thread owns it. */
+#ifndef TW_PIPELINE_H
+#define TW_PIPELINE_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "trains.h"
+#include "tw_dsp.h"
+
+typedef void (*tw_event_cb)(void *user, const tw_event *e, int ch,
+                            const tw_train_info *tr);
+
+typedef struct tw_pipeline tw_pipeline;
+
+/* NULL on error, with the reason in err. Warnings about clipped bands are
+ * logged. max_block is the largest number of frames process() takes. */
+tw_pipeline *tw_pipeline_create(const tw_config *c, int channels, double fs_hz,
+                                size_t max_block, tw_event_cb cb, void *user,
+                                char *err, size_t errlen);
+void tw_pipeline_destroy(tw_pipeline *p);
+
+/* x[ch][0..n) in uV, n <= max_block. Returns 0, or a negative TW_E* code
+ * (events lost: cannot happen when n <= max_block). */
+int tw_pipeline_process(tw_pipeline *p, float *const *x, size_t n);
+
+int tw_pipeline_get_channels(const tw_pipeline *p);
+float tw_pipeline_get_noise_uv(const tw_pipeline *p, int ch);
+const tw_channel *tw_pipeline_get_channel(const tw_pipeline *p, int ch);
+
+#endif

@@ -1,0 +1,42 @@
+/* sndsrc.h: audio files in (anything libsndfile reads), as microvolts.
+ *
+ * Samples are read as float (libsndfile scales integer formats so that
+ * digital full scale is 1.0) and multiplied by full_scale_uv. */
+#ifndef TW_SNDSRC_H
+#define TW_SNDSRC_H
+
+#include <sndfile.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define TW_MAX_CHANNELS 8
+#define TW_MIN_RATE 250
+#define TW_MAX_RATE 192000
+
+typedef struct {
+    SNDFILE *sf;
+    SF_INFO info;
+    double scale;       /* uV per digital unit */
+    float *ibuf;        /* interleaved read buffer */
+    size_t cap;         /* its capacity in frames */
+    int64_t read;       /* frames read so far */
+} tw_sndsrc;
+
+/* Open path. On error returns -1 (cannot open: missing, no permission) or
+ * -2 (not acceptable audio) with a one-line reason in err (no path).
+ * Refuses more than TW_MAX_CHANNELS channels or a rate outside
+ * [TW_MIN_RATE, TW_MAX_RATE]. */
+int tw_sndsrc_open(tw_sndsrc *s, const char *path, double full_scale_uv,
+                   size_t block_frames, char *err, size_t errlen);
+
+/* Read up to s->cap frames into out[ch][0..n) in uV. Returns n (0 at the
+ * end), or -1 with a reason (read error, or the file ended before the
+ * length its header gives: truncated). */
+long tw_sndsrc_read(tw_sndsrc *s, float *const *out, char *err, size_t errlen);
+
+void tw_sndsrc_close(tw_sndsrc *s);
+
+/* "WAV float32", "FLAC int24", ... */
+void tw_sndsrc_describe(const tw_sndsrc *s, char *buf, size_t len);
+
+#endif
