@@ -15,10 +15,17 @@
 #define TW_MV_DIFF_MS 20.0   /* movement: difference over this span, ms */
 #define TW_EPN_MIN_RATE 2000.0 /* detector rate below which EPN is off, Hz */
 
+#define TW_CHUNK 4096 /* input samples conditioned per inner loop */
+
 struct tw_channel {
     tw_channel_params p;
     unsigned warn;
-    tw_condition *cond;
+    double low, high;    /* band at the input rate, after clipping */
+    double dc_r, dc_x1, dc_y1; /* DC blocker at the input rate */
+    float *xs;           /* TW_CHUNK DC-removed samples */
+    float *ys;           /* TW_CHUNK / m + 1 decimated samples */
+    double *ms;          /* their movement-path values */
+    tw_condition *cond;  /* band-pass and mains, at the detector rate */
 
     unsigned m;          /* decimation factor */
     firdecim_rrrf dec;   /* NULL when m == 1 */
@@ -35,6 +42,7 @@ struct tw_channel {
     tw_sos *mv_lp;       /* movement low-pass, at the detector rate */
     float *mv_ring;      /* last mv_d low-passed values */
     unsigned mv_d;
+    unsigned mv_pos;     /* == k % mv_d */
     tw_noisefloor *mv_floor;
     int64_t last_mv, mv_refr; /* detector samples */
 
@@ -91,14 +99,38 @@ tw_channel *tw_channel_create(const tw_channel_params *p, unsigned *warn)
     if (!q)
         return NULL;
     q->p = *p;
-    q->cond = tw_condition_create(&p->cond, &q->warn);
-    if (!q->cond)
+    /* Validate the band at the input rate (and learn its clipping) with a
+     * throw-away conditioner: the one that runs is at the detector rate. */
+    tw_condition *probe = tw_condition_create(&p->cond, &q->warn);
+    if (!probe)
         goto fail;
+    q->low = tw_condition_get_low_hz(probe);
+    q->high = tw_condition_get_high_hz(probe);
+    tw_condition_destroy(probe);
     double fs = p->cond.fs_hz;
     q->m = (unsigned)floor(fs / p->det_rate_hz);
     if (q->m < 1)
         q->m = 1;
     q->fd = fs / q->m;
+    q->dc_r = 1.0 - 2.0 * M_PI * p->cond.dc_hz / fs;
+    /* The detectors see the band up to what the detector rate holds; the
+     * decimator already cuts at TW_DECIM_FC x fd. */
+    tw_condition_params cp = p->cond;
+    cp.fs_hz = q->fd;
+    cp.low_hz = q->low;
+    cp.high_hz = q->high < 0.45 * q->fd ? q->high : 0.45 * q->fd;
+    if (cp.low_hz > cp.high_hz / 4.0)
+        cp.low_hz = cp.high_hz / 4.0;
+    unsigned w2 = 0;
+    q->cond = tw_condition_create(&cp, &w2);
+    if (!q->cond)
+        goto fail;
+    q->warn |= w2 & TW_WARN_MAINS_OFF;
+    q->xs = malloc(TW_CHUNK * sizeof *q->xs);
+    q->ys = malloc((TW_CHUNK / q->m + 1) * sizeof *q->ys);
+    q->ms = malloc((TW_CHUNK / q->m + 1) * sizeof *q->ms);
+    if (!q->xs || !q->ys || !q->ms)
+        goto fail;
     if (q->m > 1) {
         unsigned hlen = 2 * q->m * TW_DECIM_SEMILEN + 1;
         float *h = malloc(hlen * sizeof *h);
@@ -165,6 +197,9 @@ void tw_channel_destroy(tw_channel *q)
     if (!q)
         return;
     tw_condition_destroy(q->cond);
+    free(q->xs);
+    free(q->ys);
+    free(q->ms);
     if (q->dec)
         firdecim_rrrf_destroy(q->dec);
     free(q->dbuf);
@@ -180,6 +215,7 @@ void tw_channel_destroy(tw_channel *q)
 void tw_channel_reset(tw_channel *q)
 {
     tw_condition_reset(q->cond);
+    q->dc_x1 = q->dc_y1 = 0.0;
     if (q->dec)
         firdecim_rrrf_reset(q->dec);
     q->dpos = 0;
@@ -190,6 +226,7 @@ void tw_channel_reset(tw_channel *q)
         tw_epndet_reset(q->epn);
     tw_sos_reset(q->mv_lp);
     memset(q->mv_ring, 0, q->mv_d * sizeof *q->mv_ring);
+    q->mv_pos = 0;
     tw_noisefloor_reset(q->mv_floor);
     q->last_mv = -1;
     q->mv_refr = 0;
@@ -230,7 +267,8 @@ static void movement(tw_channel *q, double m)
 {
     int64_t k = q->k;
     float mf = (float)tw_sos_step(q->mv_lp, m);
-    unsigned slot = (unsigned)((uint64_t)k % q->mv_d);
+    unsigned slot = q->mv_pos;
+    q->mv_pos = slot + 1 == q->mv_d ? 0 : slot + 1;
     float base = q->mv_ring[slot]; /* value mv_d samples ago */
     q->mv_ring[slot] = mf;
     if (k < (int64_t)q->mv_d)
@@ -293,29 +331,68 @@ static void detect(tw_channel *q, float y, double m, sink_t *s)
     q->k++;
 }
 
+/* Input rate: DC removal, then FIR decimation; everything else runs at the
+ * detector rate in detect(). */
 int tw_channel_execute_block(tw_channel *q, const float *x, size_t n,
                              tw_event *ev, size_t cap, size_t *nev)
 {
     sink_t s = {ev, cap, 0};
     uint64_t lost0 = q->lost;
-    for (size_t i = 0; i < n; i++) {
-        double dc;
-        double y = tw_condition_step(q->cond, x[i], &dc);
-        q->n_in++;
-        if (q->m == 1) {
-            detect(q, (float)y, dc, &s);
-            continue;
+    const unsigned m = q->m;
+    while (n > 0) {
+        size_t c = n < TW_CHUNK ? n : TW_CHUNK;
+        double x1 = q->dc_x1, y1 = q->dc_y1, r = q->dc_r;
+        for (size_t i = 0; i < c; i++) {
+            double d = x[i] - x1 + r * y1;
+            x1 = x[i];
+            y1 = d;
+            q->xs[i] = (float)d;
         }
-        q->dbuf[q->dpos++] = (float)y;
-        q->mv_acc += dc;
-        if (q->dpos == q->m) {
-            float yd;
-            firdecim_rrrf_execute(q->dec, q->dbuf, &yd);
-            double m = q->mv_acc / q->m;
-            q->dpos = 0;
-            q->mv_acc = 0.0;
-            detect(q, yd, m, &s);
+        q->dc_x1 = x1;
+        q->dc_y1 = y1;
+        q->n_in += (int64_t)c;
+        size_t nd = 0, i = 0;
+        if (m == 1) {
+            for (; i < c; i++) {
+                q->ys[nd] = q->xs[i];
+                q->ms[nd++] = q->xs[i];
+            }
+        } else {
+            /* finish a group left over from the previous chunk */
+            while (q->dpos > 0 && i < c) {
+                q->dbuf[q->dpos++] = q->xs[i];
+                q->mv_acc += q->xs[i++];
+                if (q->dpos == m) {
+                    firdecim_rrrf_execute(q->dec, q->dbuf, &q->ys[nd]);
+                    q->ms[nd++] = q->mv_acc / m;
+                    q->dpos = 0;
+                    q->mv_acc = 0.0;
+                }
+            }
+            size_t groups = (c - i) / m;
+            if (groups > 0) {
+                firdecim_rrrf_execute_block(q->dec, q->xs + i, (unsigned)groups,
+                                            &q->ys[nd]);
+                for (size_t g = 0; g < groups; g++) {
+                    double acc = 0.0;
+                    for (unsigned j = 0; j < m; j++)
+                        acc += q->xs[i + g * m + j];
+                    q->ms[nd + g] = acc / m;
+                }
+                nd += groups;
+                i += groups * m;
+            }
+            for (; i < c; i++) {
+                q->dbuf[q->dpos++] = q->xs[i];
+                q->mv_acc += q->xs[i];
+            }
         }
+        for (size_t k = 0; k < nd; k++) {
+            double y = tw_condition_step(q->cond, q->ys[k], NULL);
+            detect(q, (float)y, q->ms[k], &s);
+        }
+        x += c;
+        n -= c;
     }
     if (nev)
         *nev = s.n;
@@ -337,8 +414,9 @@ size_t tw_channel_max_events(const tw_channel *q, size_t n)
 
 unsigned tw_channel_get_decimation(const tw_channel *q) { return q->m; }
 double tw_channel_get_detector_rate(const tw_channel *q) { return q->fd; }
-double tw_channel_get_low_hz(const tw_channel *q) { return tw_condition_get_low_hz(q->cond); }
-double tw_channel_get_high_hz(const tw_channel *q) { return tw_condition_get_high_hz(q->cond); }
+double tw_channel_get_low_hz(const tw_channel *q) { return q->low; }
+double tw_channel_get_high_hz(const tw_channel *q) { return q->high; }
+double tw_channel_get_detector_high_hz(const tw_channel *q) { return tw_condition_get_high_hz(q->cond); }
 float tw_channel_get_noise_uv(const tw_channel *q) { return tw_noisefloor_get_sigma(q->floor); }
 uint64_t tw_channel_get_lost_events(const tw_channel *q) { return q->lost; }
 int64_t tw_channel_get_samples(const tw_channel *q) { return q->n_in; }

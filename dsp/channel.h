@@ -1,8 +1,10 @@
 /* channel.h: the whole per-channel pipeline.
  *
- *   x (uV, input rate) -> condition (DC, band-pass, mains) -> FIR decimate
- *   to the detector rate (about det_rate_hz) -> noise floor -> LTR and EPN
- *   detectors -> events (sample indices at the input rate)
+ *   x (uV, input rate) -> DC removal -> FIR decimation to the detector
+ *   rate (about det_rate_hz) -> band-pass and mains removal (condition.h,
+ *   run at the detector rate: cheaper, and exact since the stages are
+ *   linear) -> noise floor -> LTR and EPN detectors -> events (sample
+ *   indices at the input rate)
  *
  * plus a needle-movement detector on the DC-removed signal below mv_lp_hz,
  * which gives each LTR its latency.
@@ -64,8 +66,12 @@ size_t tw_channel_max_events(const tw_channel *q, size_t n);
 
 unsigned tw_channel_get_decimation(const tw_channel *q);
 double tw_channel_get_detector_rate(const tw_channel *q);
+/* The band at the input rate, after clipping to what the rate holds (Hz). */
 double tw_channel_get_low_hz(const tw_channel *q);
 double tw_channel_get_high_hz(const tw_channel *q);
+/* The band's high edge as the detectors see it: at most 0.45 x the
+ * detector rate (the decimator cuts at 0.4 x). */
+double tw_channel_get_detector_high_hz(const tw_channel *q);
 float tw_channel_get_noise_uv(const tw_channel *q);  /* at detector rate */
 uint64_t tw_channel_get_lost_events(const tw_channel *q);
 int64_t tw_channel_get_samples(const tw_channel *q); /* samples fed */

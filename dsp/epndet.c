@@ -49,6 +49,7 @@ struct tw_epndet {
     /* endplate spike check: ring of recent y and an open window */
     float *yring;
     unsigned ylen;
+    unsigned ypos;         /* == k % ylen */
     int eps_open;
     int64_t eps_end, eps_t;
     float eps_mn, eps_mx;
@@ -185,6 +186,7 @@ static void acc_merge(acc_t *a, const acc_t *o)
 void tw_epndet_reset(tw_epndet *q)
 {
     q->k = 0;
+    q->ypos = 0;
     q->bin_idx = 0;
     bin_clear(&q->cur);
     for (unsigned i = 0; i < q->nring; i++)
@@ -369,7 +371,9 @@ static int close_bin(tw_epndet *q, float sigma, tw_event *ev)
 int tw_epndet_step(tw_epndet *q, float y, float sigma, tw_event *ev)
 {
     int64_t t = q->k++;
-    q->yring[(uint64_t)t % q->ylen] = y;
+    q->yring[q->ypos] = y;
+    if (++q->ypos == q->ylen)
+        q->ypos = 0;
 
     bin_t *c = &q->cur;
     double yd = y;

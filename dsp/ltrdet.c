@@ -10,6 +10,7 @@ struct tw_ltrdet {
     unsigned w;          /* envelope window, samples */
     unsigned hang, min_len, max_len;
     float *yr;           /* last w samples */
+    unsigned slot;       /* == k % w, kept without a division */
     double sum2;         /* sum of squares over yr */
     int64_t k;           /* samples seen */
     float bg;            /* background envelope, uV RMS */
@@ -93,12 +94,15 @@ void tw_ltrdet_reset(tw_ltrdet *q)
     memset(q->yr, 0, q->w * sizeof *q->yr);
     q->sum2 = 0.0;
     q->k = 0;
+    q->slot = 0;
     q->bg = 0.0f;
     q->open = 0;
 }
 
 int tw_ltrdet_is_busy(const tw_ltrdet *q) { return q->open; }
 float tw_ltrdet_get_background(const tw_ltrdet *q) { return q->bg; }
+
+static inline float maxf(float a, float b) { return a > b ? a : b; }
 
 static void take(tw_ltrdet *q, float y, float sigma)
 {
@@ -153,7 +157,8 @@ static void fill(const tw_ltrdet *q, tw_event *ev, int64_t off)
 int tw_ltrdet_step(tw_ltrdet *q, float y, float sigma, tw_event *ev)
 {
     int64_t t = q->k++;
-    unsigned slot = (unsigned)((uint64_t)t % q->w);
+    unsigned slot = q->slot;
+    q->slot = slot + 1 == q->w ? 0 : slot + 1;
     float old = q->yr[slot];
     q->yr[slot] = y;
     q->sum2 += (double)y * y - (double)old * old;
@@ -165,12 +170,12 @@ int tw_ltrdet_step(tw_ltrdet *q, float y, float sigma, tw_event *ev)
     }
     if (sigma <= 0.0f || t + 1 < q->w)
         return 0;
-    float env = (float)sqrt(fmax(q->sum2, 0.0) / q->w);
+    float env = q->sum2 > 0.0 ? (float)sqrt(q->sum2 / q->w) : 0.0f;
 
     if (!q->open) {
         if (q->bg <= 0.0f)
             q->bg = env;
-        float thr = fmaxf((float)q->p.on_k * sigma, (float)q->p.rel_k * q->bg);
+        float thr = maxf((float)q->p.on_k * sigma, (float)q->p.rel_k * q->bg);
         if (env <= thr) {
             q->bg += (float)(q->bg_a * (env - q->bg));
             return 0;
@@ -181,7 +186,7 @@ int tw_ltrdet_step(tw_ltrdet *q, float y, float sigma, tw_event *ev)
         q->sigma0 = sigma;
         q->thr_on = thr;
         q->thr_off = (float)q->p.off_ratio * thr;
-        q->thr_strong = (float)q->p.onset_k * fmaxf(sigma, q->bg);
+        q->thr_strong = (float)q->p.onset_k * maxf(sigma, q->bg);
         int64_t first = t - q->w + 1;
         q->onset = first;
         for (int64_t i = first; i <= t; i++)

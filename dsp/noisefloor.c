@@ -5,8 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define TW_NF_KEEP 256 /* samples kept per window for its median, at most */
+
 struct tw_noisefloor {
     size_t wlen;    /* samples per window */
+    size_t stride;  /* every stride-th sample is kept for the median */
+    size_t skip;    /* samples to skip before the next kept one */
+    size_t wn;      /* samples counted in the window */
     float *win;     /* |x| of the current window */
     size_t wpos;
     int wbusy;      /* current window touched by an event */
@@ -59,6 +64,9 @@ tw_noisefloor *tw_noisefloor_create(double fs_hz, double window_s,
     if (!q)
         return NULL;
     q->wlen = wlen;
+    /* The median of 256 evenly spread samples is within a few % of the
+     * full window's and costs a fraction of it. */
+    q->stride = (wlen + TW_NF_KEEP - 1) / TW_NF_KEEP;
     q->hcap = history;
     q->pct = pct;
     q->win = malloc(wlen * sizeof *q->win);
@@ -83,7 +91,7 @@ void tw_noisefloor_destroy(tw_noisefloor *q)
 
 void tw_noisefloor_reset(tw_noisefloor *q)
 {
-    q->wpos = 0;
+    q->wpos = q->wn = q->skip = 0;
     q->wbusy = 0;
     q->hn = q->hpos = 0;
     q->sigma = 0.0f;
@@ -92,14 +100,15 @@ void tw_noisefloor_reset(tw_noisefloor *q)
 void tw_noisefloor_recalibrate(tw_noisefloor *q)
 {
     q->hn = q->hpos = 0;
-    q->wpos = 0;
+    q->wpos = q->wn = q->skip = 0;
     q->wbusy = 0;
 }
 
 static void close_window(tw_noisefloor *q)
 {
-    float med = tw_select(q->win, q->wlen, q->wlen / 2);
+    float med = tw_select(q->win, q->wpos, q->wpos / 2);
     float s = med / 0.6745f;
+    q->wpos = 0;
     q->hist[q->hpos] = s;
     q->hpos = (q->hpos + 1) % q->hcap;
     if (q->hn < q->hcap)
@@ -111,14 +120,20 @@ static void close_window(tw_noisefloor *q)
 
 int tw_noisefloor_step(tw_noisefloor *q, float x, int busy)
 {
-    q->win[q->wpos++] = x < 0 ? -x : x;
+    if (q->skip == 0) {
+        q->win[q->wpos++] = x < 0 ? -x : x;
+        q->skip = q->stride;
+    }
+    q->skip--;
     q->wbusy |= busy;
-    if (q->wpos < q->wlen)
+    if (++q->wn < q->wlen)
         return 0;
-    q->wpos = 0;
+    q->wn = 0;
+    q->skip = 0;
     /* A busy window is dropped unless no floor exists yet. */
     if (q->wbusy && q->hn > 0) {
         q->wbusy = 0;
+        q->wpos = 0;
         return 0;
     }
     q->wbusy = 0;
