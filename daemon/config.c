@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
 
 #define O(f) offsetof(tw_config, f)
 #define D TW_KT_DOUBLE
@@ -59,39 +61,59 @@ const tw_key tw_config_keys[] = {
      "a movement up to this long before an LTR gives it a latency"},
     {"detect", "train_gap_s", D, O(train_gap_s), 0.1, 60, "3", "s", NULL,
      "LTRs closer than this belong to one insertion train"},
-    {"ltr", "env_ms", D, O(ltr_env_ms), 1, 50, "10", "ms", NULL,
-     "RMS envelope window"},
+    {"ltr", "band_lo_hz", D, O(ltr_band_lo_hz), 5, 200, "35", "Hz", NULL,
+     "MUAP band low edge (MUAP energy lies at 35-330 Hz)"},
+    {"ltr", "band_hi_hz", D, O(ltr_band_hi_hz), 100, 2000, "330", "Hz", NULL,
+     "MUAP band high edge"},
+    {"ltr", "env_ms", D, O(ltr_env_ms), 1, 100, "20", "ms", NULL,
+     "RMS envelope window of the MUAP band"},
     {"ltr", "on_k", D, O(ltr_on_k), 2, 100, "8", "x noise", NULL,
-     "burst opens above this multiple of the noise floor..."},
+     "burst opens above this multiple of the MUAP-band noise floor..."},
     {"ltr", "rel_k", D, O(ltr_rel_k), 1, 100, "4", "x background", NULL,
      "...and of the background envelope (EPN, ongoing activity)"},
     {"ltr", "off_ratio", D, O(ltr_off_ratio), 0.1, 1, "0.5", "", NULL,
      "burst closes below this fraction of its opening threshold"},
-    {"ltr", "hang_ms", D, O(ltr_hang_ms), 0, 200, "25", "ms", NULL,
+    {"ltr", "hang_ms", D, O(ltr_hang_ms), 0, 200, "40", "ms", NULL,
      "gaps shorter than this inside a burst are bridged"},
     {"ltr", "min_ms", D, O(ltr_min_ms), 1, 1000, "15", "ms", NULL,
      "shortest LTR (signals.md: 20-300 ms bursts)"},
     {"ltr", "max_ms", D, O(ltr_max_ms), 10, 5000, "400", "ms", NULL,
      "longest LTR; longer bursts are voluntary activity"},
-    {"ltr", "min_peak_uv", D, O(ltr_min_peak_uv), 10, 5000, "200", "uV", NULL,
+    {"ltr", "min_peak_uv", D, O(ltr_min_peak_uv), 10, 5000, "300", "uV", NULL,
      "least peak amplitude (MUAPs are 0.3-3 mV at the needle)"},
+    {"ltr", "band_frac", D, O(ltr_band_frac), 0, 1, "0.2", "", NULL,
+     "least fraction of the burst's energy in the MUAP band"},
+    {"ltr", "min_rms_uv", D, O(ltr_min_rms_uv), 1, 5000, "80", "uV", NULL,
+     "least RMS of the burst in the MUAP band (dense MUAPs of 0.3-3 mV)"},
+    {"ltr", "pre_ms", D, O(ltr_pre_ms), 0, 5000, "300", "ms", NULL,
+     "no other MUAP-scale burst may end this long before an LTR..."},
+    {"ltr", "post_ms", D, O(ltr_post_ms), 0, 2000, "150", "ms", NULL,
+     "...nor start this long after it (else it is voluntary firing)"},
     {"ltr", "bg_tau_s", D, O(ltr_bg_tau_s), 0.05, 60, "1", "s", NULL,
      "background envelope time constant"},
     {"ltr", "onset_k", D, O(ltr_onset_k), 1, 50, "4", "x", NULL,
-     "onset/offset: first/last sample above this multiple of max(noise, background)"},
+     "onset/offset: first/last sample above this multiple of max(noise, background)..."},
+    {"ltr", "onset_frac", D, O(ltr_onset_frac), 0, 1, "0.15", "", NULL,
+     "...and above this fraction of the burst's peak"},
     {"epn", "peak_k", D, O(epn_peak_k), 2, 10, "3.5", "x noise", NULL,
      "MEPP peak threshold"},
+    {"epn", "clip_uv", D, O(epn_clip_uv), 20, 1000, "100", "uV", NULL,
+     "samples are clipped here for the statistics (MEPPs are 10-50 uV, rarely 100)"},
     {"epn", "bin_ms", D, O(epn_bin_ms), 10, 500, "50", "ms", NULL,
-     "peak counting bin"},
+     "statistics bin"},
     {"epn", "win_bins", I, O(epn_win_bins), 1, 50, "5", "bins", NULL,
-     "bins in the rate window"},
-    {"epn", "min_rate_hz", D, O(epn_min_rate_hz), 1, 1000, "30", "/s", NULL,
-     "least excess rate of negative over positive peaks"},
+     "bins in the decision window"},
+    {"epn", "skew_min", D, O(epn_skew_min), 0, 5, "0.25", "", NULL,
+     "least negative skewness of the window (EPN is negatively skewed)"},
     {"epn", "z_on", D, O(epn_z_on), 1, 20, "4", "sd", NULL,
-     "least significance of that excess (excess / sqrt(total))"},
+     "least significance of that skewness (skewness / sqrt(6 / n))"},
+    {"epn", "var_min", D, O(epn_var_min), 1, 10, "1.15", "x noise", NULL,
+     "least variance of the window, as a multiple of the noise floor's"},
+    {"epn", "min_rate_hz", D, O(epn_min_rate_hz), 0, 1000, "50", "/s", NULL,
+     "least rate of negative peaks (MEPPs come at 100-1000 /s)"},
     {"epn", "confirm_ms", D, O(epn_confirm_ms), 0, 5000, "300", "ms", NULL,
      "active this long before an episode is declared"},
-    {"epn", "release_ms", D, O(epn_release_ms), 0, 10000, "500", "ms", NULL,
+    {"epn", "release_ms", D, O(epn_release_ms), 0, 10000, "400", "ms", NULL,
      "inactive this long before an episode ends"},
     {"epn", "min_ms", D, O(epn_min_ms), 0, 60000, "500", "ms", NULL,
      "shortest episode reported"},
@@ -130,6 +152,11 @@ void tw_config_defaults(tw_config *c)
 static int check_electrodes(const char *v, char *why, size_t len)
 {
     const char *p = v;
+    size_t vl = strlen(v);
+    if (vl == 0 || v[vl - 1] == ',') {
+        snprintf(why, len, "empty electrode name (allowed needle|surface, comma-separated)");
+        return -1;
+    }
     while (*p) {
         const char *comma = strchr(p, ',');
         size_t n = comma ? (size_t)(comma - p) : strlen(p);
@@ -175,18 +202,36 @@ typedef struct {
     tw_config *c;
     tw_config_errors *err;
     int added;
+    char *buf;      /* getline buffer */
+    size_t bufcap;
 } parse_ctx;
 
 /* inih reads line by line through this reader, so the handler knows the
  * line it is called for (Debian's inih is built without
- * INI_HANDLER_LINENO). */
+ * INI_HANDLER_LINENO). Whole physical lines are read here: a line longer
+ * than inih's buffer is an error of its own, not two lines. Leading blanks
+ * are dropped, so an indented line is a line of its own, not the
+ * continuation of the previous value. */
 static char *reader(char *str, int num, void *stream)
 {
     parse_ctx *ctx = stream;
-    char *r = fgets(str, num, ctx->f);
-    if (r)
-        ctx->line++;
-    return r;
+    ssize_t n = getline(&ctx->buf, &ctx->bufcap, ctx->f);
+    if (n < 0)
+        return NULL;
+    ctx->line++;
+    const char *p = ctx->buf;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    size_t len = strlen(p);
+    if (len + 1 > (size_t)num) {
+        add_error(ctx->err, "%s:%d: line too long (%zu characters, allowed %d)",
+                  ctx->path, ctx->line, len, num - 2);
+        ctx->added++;
+        snprintf(str, (size_t)num, "\n");
+        return str;
+    }
+    memcpy(str, p, len + 1);
+    return str;
 }
 
 static int handler(void *user, const char *section, const char *name,
@@ -209,16 +254,28 @@ static int handler(void *user, const char *section, const char *name,
 
 int tw_config_load(tw_config *c, const char *path, tw_config_errors *err)
 {
-    parse_ctx ctx = {NULL, 0, path, c, err, 0};
+    parse_ctx ctx = {NULL, 0, path, c, err, 0, NULL, 0};
     ctx.f = fopen(path, "r");
     if (!ctx.f) {
         add_error(err, "%s: cannot open: %s", path, strerror(errno));
         return 1;
     }
+    struct stat st;
+    if (fstat(fileno(ctx.f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        fclose(ctx.f);
+        add_error(err, "%s: cannot open: is a directory", path);
+        return 1;
+    }
     /* inih calls the handler with the ctx given as user; the reader gets
      * the same ctx as its stream. */
     int rc = ini_parse_stream(reader, &ctx, handler, &ctx);
+    int rerr = ferror(ctx.f);
     fclose(ctx.f);
+    free(ctx.buf);
+    if (rerr) {
+        add_error(err, "%s:%d: read error", path, ctx.line);
+        return ctx.added + 1;
+    }
     if (rc > 0) {
         add_error(err, "%s:%d: syntax error (expected [section] or key = value)",
                   path, rc);
@@ -318,6 +375,13 @@ void tw_config_channel_params(const tw_config *c, int ch, double fs_hz,
     p->mv_lp_hz = c->mv_lp_hz;
     p->mv_k = c->mv_k;
     p->mv_max_ms = c->mv_max_ms;
+    p->ltr.band_lo_hz = c->ltr_band_lo_hz;
+    p->ltr.band_hi_hz = c->ltr_band_hi_hz;
+    p->ltr.band_frac = c->ltr_band_frac;
+    p->ltr.min_rms_uv = c->ltr_min_rms_uv;
+    p->ltr.pre_ms = c->ltr_pre_ms;
+    p->ltr.post_ms = c->ltr_post_ms;
+    p->ltr.onset_frac = c->ltr_onset_frac;
     p->ltr.env_ms = c->ltr_env_ms;
     p->ltr.on_k = c->ltr_on_k;
     p->ltr.rel_k = c->ltr_rel_k;
@@ -330,6 +394,9 @@ void tw_config_channel_params(const tw_config *c, int ch, double fs_hz,
     p->ltr.onset_k = c->ltr_onset_k;
     p->epn.peak_k = c->epn_peak_k;
     p->epn.bin_ms = c->epn_bin_ms;
+    p->epn.clip_uv = c->epn_clip_uv;
+    p->epn.skew_min = c->epn_skew_min;
+    p->epn.var_min = c->epn_var_min;
     p->epn.win_bins = (unsigned)c->epn_win_bins;
     p->epn.min_rate_hz = c->epn_min_rate_hz;
     p->epn.z_on = c->epn_z_on;

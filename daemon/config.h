@@ -39,11 +39,13 @@ typedef struct {
     double mv_lp_hz, mv_k, mv_max_ms;
     double train_gap_s;
     /* [ltr] */
+    double ltr_band_lo_hz, ltr_band_hi_hz, ltr_band_frac, ltr_min_rms_uv, ltr_pre_ms,
+        ltr_post_ms, ltr_onset_frac;
     double ltr_env_ms, ltr_on_k, ltr_rel_k, ltr_off_ratio, ltr_hang_ms;
     double ltr_min_ms, ltr_max_ms, ltr_min_peak_uv, ltr_bg_tau_s,
         ltr_onset_k;
     /* [epn] */
-    double epn_peak_k, epn_bin_ms;
+    double epn_peak_k, epn_bin_ms, epn_clip_uv, epn_skew_min, epn_var_min;
     int epn_win_bins;
     double epn_min_rate_hz, epn_z_on, epn_confirm_ms, epn_release_ms,
         epn_min_ms, epn_eps_k, epn_eps_min_uv;

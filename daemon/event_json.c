@@ -68,7 +68,7 @@ int tw_event_format(const tw_event *e, int ch, double fs_hz,
     json_t *o = tw_event_json(e, ch, fs_hz, tr);
     if (!o)
         return -1;
-    size_t n = json_dumpb(o, buf, len, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
+    size_t n = json_dumpb(o, buf, len, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
     json_decref(o);
     if (n == 0 || n >= len)
         return -1;

@@ -35,6 +35,21 @@ int tw_sndsrc_open(tw_sndsrc *s, const char *path, double full_scale_uv,
                  s->info.samplerate, TW_MIN_RATE, TW_MAX_RATE);
         goto fail;
     }
+    /* libsndfile quietly shortens the length of a file whose data ends
+     * before its header says (it only notes "should be" in its log): look
+     * there, as no API reports it. */
+    char log[4096];
+    sf_command(s->sf, SFC_GET_LOG_INFO, log, sizeof log);
+    const char *sb = strstr(log, "should be");
+    if (sb) {
+        const char *ls = sb;
+        while (ls > log && ls[-1] != '\n')
+            ls--;
+        const char *le = strchr(sb, '\n');
+        snprintf(err, errlen, "truncated: the header does not match the data (%.*s)",
+                 (int)(le ? le - ls : (long)strlen(ls)), ls);
+        goto fail;
+    }
     if (s->info.frames <= 0) {
         snprintf(err, errlen, "holds no samples");
         goto fail;

@@ -301,7 +301,7 @@ static void detect(tw_channel *q, float y, double m, sink_t *s)
     movement(q, m);
 
     if (q->epn) {
-        int f = tw_epndet_step(q->epn, y, sigma, &e);
+        int f = tw_epndet_step(q->epn, y, sigma, tw_ltrdet_is_holding(q->ltr), &e);
         if ((f & TW_EPN_STARTED) && q->p.emit_starts) {
             e.is_start = 1;
             emit(q, s, &e);

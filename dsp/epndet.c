@@ -8,10 +8,12 @@
 #include "loghist.h"
 
 typedef struct {
-    int neg, pos;          /* peaks counted in the bin */
-    double s1, s2, s3;     /* sums of y, y^2, y^3 */
+    double c1, c2, c3;     /* sums of clipped y, y^2, y^3 */
+    double s1, s2, s3;     /* sums of y, y^2, y^3 (features) */
     float mn, mx;
     unsigned n;            /* samples */
+    int neg, pos;          /* peaks counted */
+    int held;              /* the caller held during the bin */
 } bin_t;
 
 typedef struct {           /* features accumulated over an episode */
@@ -28,6 +30,7 @@ typedef struct {           /* features accumulated over an episode */
 } acc_t;
 
 enum { IDLE, CANDIDATE, ACTIVE };
+enum { W_NEUTRAL, W_INACTIVE, W_ACTIVE };
 
 struct tw_epndet {
     tw_epndet_params p;
@@ -48,8 +51,7 @@ struct tw_epndet {
 
     /* endplate spike check: ring of recent y and an open window */
     float *yring;
-    unsigned ylen;
-    unsigned ypos;         /* == k % ylen */
+    unsigned ylen, ypos;   /* ypos == k % ylen */
     int eps_open;
     int64_t eps_end, eps_t;
     float eps_mn, eps_mx;
@@ -57,9 +59,8 @@ struct tw_epndet {
 
     int state;
     int64_t run_start;     /* first bin of the candidate/episode */
-    int64_t last_active;   /* last active bin */
-    int64_t last_net;      /* last bin with its own negative excess */
-    unsigned cand_active, cand_gap;
+    int64_t last_lean;     /* last bin whose own statistics lean to EPN */
+    unsigned cand_active, cand_gap, inactive_run;
     acc_t ep, pend;        /* episode, and bins since its last active one */
     float sigma0;
 };
@@ -68,12 +69,15 @@ void tw_epndet_params_default(tw_epndet_params *p, double fs_hz)
 {
     p->fs_hz = fs_hz;
     p->peak_k = 3.5;
+    p->clip_uv = 100.0;
     p->bin_ms = 50.0;
     p->win_bins = 5;
-    p->min_rate_hz = 30.0;
+    p->skew_min = 0.25;
     p->z_on = 4.0;
+    p->var_min = 1.15;
+    p->min_rate_hz = 50.0;
     p->confirm_ms = 300.0;
-    p->release_ms = 500.0;
+    p->release_ms = 400.0;
     p->min_ms = 500.0;
     p->eps_k = 10.0;
     p->eps_min_uv = 80.0;
@@ -82,14 +86,16 @@ void tw_epndet_params_default(tw_epndet_params *p, double fs_hz)
 static int params_ok(const tw_epndet_params *p)
 {
     return p->fs_hz >= 200.0 && p->fs_hz <= 50000.0 && p->peak_k >= 2.0 &&
-           p->peak_k <= 10.0 && p->bin_ms >= 10.0 && p->bin_ms <= 500.0 &&
-           p->win_bins >= 1 && p->win_bins <= 50 && p->min_rate_hz >= 1.0 &&
-           p->min_rate_hz <= 1000.0 && p->z_on >= 1.0 && p->z_on <= 20.0 &&
-           p->confirm_ms >= 0.0 && p->confirm_ms <= 5000.0 &&
-           p->release_ms >= 0.0 && p->release_ms <= 10000.0 &&
-           p->min_ms >= 0.0 && p->min_ms <= 60000.0 && p->eps_k >= 3.0 &&
-           p->eps_k <= 100.0 && p->eps_min_uv >= 10.0 &&
-           p->eps_min_uv <= 2000.0;
+           p->peak_k <= 10.0 && p->clip_uv >= 20.0 && p->clip_uv <= 1000.0 &&
+           p->bin_ms >= 10.0 && p->bin_ms <= 500.0 && p->win_bins >= 1 &&
+           p->win_bins <= 50 && p->skew_min >= 0.0 && p->skew_min <= 5.0 &&
+           p->z_on >= 1.0 && p->z_on <= 20.0 && p->var_min >= 1.0 &&
+           p->var_min <= 10.0 && p->min_rate_hz >= 0.0 &&
+           p->min_rate_hz <= 1000.0 && p->confirm_ms >= 0.0 &&
+           p->confirm_ms <= 5000.0 && p->release_ms >= 0.0 &&
+           p->release_ms <= 10000.0 && p->min_ms >= 0.0 &&
+           p->min_ms <= 60000.0 && p->eps_k >= 3.0 && p->eps_k <= 100.0 &&
+           p->eps_min_uv >= 10.0 && p->eps_min_uv <= 2000.0;
 }
 
 tw_epndet *tw_epndet_create(const tw_epndet_params *p)
@@ -104,14 +110,14 @@ tw_epndet *tw_epndet_create(const tw_epndet_params *p)
     if (q->bin_len < 4)
         q->bin_len = 4;
     double bin_s = q->bin_len / p->fs_hz;
-    q->confirm_bins = (unsigned)ceil(p->confirm_ms * 1e-3 / bin_s);
-    q->release_bins = (unsigned)ceil(p->release_ms * 1e-3 / bin_s);
-    q->min_bins = (unsigned)ceil(p->min_ms * 1e-3 / bin_s);
+    q->confirm_bins = (unsigned)ceil(p->confirm_ms * 1e-3 / bin_s - 1e-9);
+    q->release_bins = (unsigned)ceil(p->release_ms * 1e-3 / bin_s - 1e-9);
+    q->min_bins = (unsigned)ceil(p->min_ms * 1e-3 / bin_s - 1e-9);
     q->dead = (unsigned)(1e-3 * p->fs_hz + 0.5); /* 1 ms */
     q->eps_half = (unsigned)(3e-3 * p->fs_hz + 0.5); /* 3 ms */
     if (q->eps_half < 1)
         q->eps_half = 1;
-    q->nring = p->win_bins + q->confirm_bins + 4;
+    q->nring = p->win_bins + 4;
     q->ylen = 2 * q->eps_half + 2;
     q->ring = calloc(q->nring, sizeof *q->ring);
     q->yring = calloc(q->ylen, sizeof *q->yring);
@@ -197,7 +203,7 @@ void tw_epndet_reset(tw_epndet *q)
     q->eps_open = 0;
     q->eps_dead = 0;
     q->state = IDLE;
-    q->cand_active = q->cand_gap = 0;
+    q->cand_active = q->cand_gap = q->inactive_run = 0;
     acc_clear(&q->ep);
     acc_clear(&q->pend);
 }
@@ -210,22 +216,61 @@ static const bin_t *ring_bin(const tw_epndet *q, int64_t idx)
     return &q->ring[(uint64_t)idx % q->nring];
 }
 
-/* Where the current episode accumulates: episode when the bin is part of
- * it, pending otherwise. Only used while CANDIDATE or ACTIVE. */
-static acc_t *sink(tw_epndet *q) { return &q->pend; }
-
-static void on_neg_peak(tw_epndet *q, float amp)
+/* Skewness and variance of clipped samples from their sums. */
+static void moments(double n, double c1, double c2, double c3, double *var,
+                    double *skew)
 {
-    q->cur.neg++;
-    if (q->state != IDLE)
-        tw_loghist_add(&sink(q)->mepp, -amp);
+    double m = c1 / n;
+    double m2 = c2 / n - m * m;
+    double m3 = c3 / n - 3.0 * m * c2 / n + 2.0 * m * m * m;
+    *var = m2 > 0 ? m2 : 0.0;
+    *skew = m2 > 0 ? m3 / (m2 * sqrt(m2)) : 0.0;
+}
+
+/* A bin's own statistics lean to EPN (used to place onset and offset). */
+static int bin_leans(const tw_epndet *q, const bin_t *b, float sigma)
+{
+    if (b->held || b->n == 0)
+        return 0;
+    double var, skew;
+    moments(b->n, b->c1, b->c2, b->c3, &var, &skew);
+    return skew <= -0.5 * q->p.skew_min &&
+           var >= q->p.var_min * (double)sigma * sigma;
+}
+
+/* The decision window ending at bin b. */
+static int window_state(const tw_epndet *q, int64_t b, float sigma)
+{
+    double n = 0, c1 = 0, c2 = 0, c3 = 0;
+    long neg = 0;
+    unsigned used = 0;
+    for (unsigned i = 0; i < q->p.win_bins && (int64_t)i <= b; i++) {
+        const bin_t *r = ring_bin(q, b - i);
+        if (r->held)
+            continue;
+        n += r->n;
+        c1 += r->c1;
+        c2 += r->c2;
+        c3 += r->c3;
+        neg += r->neg;
+        used++;
+    }
+    if (sigma <= 0 || 2 * used < q->p.win_bins || n < 16)
+        return W_NEUTRAL;
+    double var, skew;
+    moments(n, c1, c2, c3, &var, &skew);
+    double rate = neg / (n / q->p.fs_hz);
+    int on = skew <= -q->p.skew_min && skew / sqrt(6.0 / n) <= -q->p.z_on &&
+             var >= q->p.var_min * (double)sigma * sigma &&
+             rate >= q->p.min_rate_hz;
+    return on ? W_ACTIVE : W_INACTIVE;
 }
 
 static void on_eps(tw_epndet *q, float p2p, int64_t t)
 {
     if (q->state == IDLE)
         return;
-    acc_t *a = sink(q);
+    acc_t *a = &q->pend;
     tw_loghist_add(&a->eps, p2p);
     a->eps_n++;
     int64_t last = a->last_eps >= 0 ? a->last_eps : q->ep.last_eps;
@@ -251,19 +296,15 @@ static void fill_event(const tw_epndet *q, tw_event *ev, int64_t on_bin,
     if (!a)
         return;
     double n = a->n > 0 ? a->n : 1.0;
-    double mean = a->s1 / n;
-    double var = a->s2 / n - mean * mean;
-    if (var < 0)
-        var = 0;
-    double sd = sqrt(var);
+    double var, skew;
+    moments(n, a->s1, a->s2, a->s3, &var, &skew);
     ev->rms_uv = (float)sqrt(a->s2 / n);
-    ev->peak_uv = fmaxf(fabsf(a->mn), fabsf(a->mx));
+    ev->peak_uv = fabsf(a->mn) > fabsf(a->mx) ? fabsf(a->mn) : fabsf(a->mx);
     ev->p2p_uv = a->mx - a->mn;
     ev->snr_db = q->sigma0 > 0 && ev->rms_uv > 0
                      ? (float)(20.0 * log10(ev->rms_uv / q->sigma0))
                      : 0.0f;
-    double m3 = a->s3 / n - 3 * mean * a->s2 / n + 2 * mean * mean * mean;
-    ev->skewness = sd > 0 ? (float)(m3 / (sd * sd * sd)) : 0.0f;
+    ev->skewness = (float)skew;
     double dur_s = (double)(ev->offset_sample - ev->onset_sample + 1) / q->p.fs_hz;
     ev->mepp_rate_hz = (float)((double)(a->neg - a->pos) / dur_s);
     if (ev->mepp_rate_hz < 0)
@@ -285,38 +326,26 @@ static int close_bin(tw_epndet *q, float sigma, tw_event *ev)
     int out = 0;
     int64_t b = q->bin_idx;
     q->ring[(uint64_t)b % q->nring] = q->cur;
-    int64_t net_own = q->cur.neg - q->cur.pos;
-
-    long nneg = 0, npos = 0;
-    for (unsigned i = 0; i < q->p.win_bins && (int64_t)i <= b; i++) {
-        const bin_t *r = ring_bin(q, b - i);
-        nneg += r->neg;
-        npos += r->pos;
-    }
-    double win_s = (double)q->p.win_bins * q->bin_len / q->p.fs_hz;
-    double excess = (double)(nneg - npos);
-    int active = sigma > 0 && excess >= q->p.min_rate_hz * win_s &&
-                 excess / sqrt((double)(nneg + npos) + 1.0) >= q->p.z_on;
-    int own = net_own >= 2;
+    int ws = window_state(q, b, sigma);
+    int lean = bin_leans(q, &q->cur, sigma);
 
     switch (q->state) {
     case IDLE:
-        if (active) {
-            /* The episode began where the run of bins with their own
-             * excess began, inside the window. */
+        if (ws == W_ACTIVE) {
+            /* The episode began where the bins leaning to EPN began,
+             * inside the window. */
             int64_t s = b;
             for (unsigned i = 1; i < q->p.win_bins && s - 1 >= 0; i++) {
-                const bin_t *r = ring_bin(q, s - 1);
-                if (r->neg - r->pos < 1)
+                if (!bin_leans(q, ring_bin(q, s - 1), sigma))
                     break;
                 s--;
             }
             q->state = CANDIDATE;
             q->run_start = s;
-            q->last_active = b;
-            q->last_net = b;
+            q->last_lean = b;
             q->cand_active = 1;
             q->cand_gap = 0;
+            q->inactive_run = 0;
             q->sigma0 = sigma;
             acc_clear(&q->ep);
             acc_clear(&q->pend);
@@ -332,34 +361,33 @@ static int close_bin(tw_epndet *q, float sigma, tw_event *ev)
     case CANDIDATE:
     case ACTIVE:
         acc_add_bin(&q->pend, &q->cur);
-        if (own)
-            q->last_net = b;
-        if (active) {
-            q->last_active = b;
+        if (lean)
+            q->last_lean = b;
+        if (ws == W_ACTIVE) {
+            q->inactive_run = 0;
             acc_merge(&q->ep, &q->pend);
             acc_clear(&q->pend);
-            q->pend.last_eps = -1;
-            if (q->state == CANDIDATE) {
-                q->cand_active++;
-                if (q->cand_active >= q->confirm_bins) {
-                    q->state = ACTIVE;
-                    fill_event(q, ev, q->run_start, b, NULL);
-                    out |= TW_EPN_STARTED;
-                }
+            if (q->state == CANDIDATE && ++q->cand_active >= q->confirm_bins) {
+                q->state = ACTIVE;
+                fill_event(q, ev, q->run_start, b, NULL);
+                out |= TW_EPN_STARTED;
             }
-        } else if (q->state == CANDIDATE) {
-            if (++q->cand_gap > 2) {
+        } else if (ws == W_INACTIVE) {
+            if (q->state == CANDIDATE) {
+                if (++q->cand_gap > 2)
+                    q->state = IDLE;
+            } else if (++q->inactive_run >= q->release_bins) {
+                int64_t off = q->last_lean;
+                if (off > b - (int64_t)q->inactive_run)
+                    off = b - (int64_t)q->inactive_run;
+                if (off < q->run_start)
+                    off = q->run_start;
+                if (off - q->run_start + 1 >= (int64_t)q->min_bins) {
+                    fill_event(q, ev, q->run_start, off, &q->ep);
+                    out |= TW_EPN_ENDED;
+                }
                 q->state = IDLE;
             }
-        } else if (b - q->last_active >= (int64_t)q->release_bins) {
-            int64_t off = q->last_net < q->last_active ? q->last_net : q->last_active;
-            if (off < q->run_start)
-                off = q->run_start;
-            if (off - q->run_start + 1 >= (int64_t)q->min_bins) {
-                fill_event(q, ev, q->run_start, off, &q->ep);
-                out |= TW_EPN_ENDED;
-            }
-            q->state = IDLE;
         }
         break;
     }
@@ -368,7 +396,7 @@ static int close_bin(tw_epndet *q, float sigma, tw_event *ev)
     return out;
 }
 
-int tw_epndet_step(tw_epndet *q, float y, float sigma, tw_event *ev)
+int tw_epndet_step(tw_epndet *q, float y, float sigma, int hold, tw_event *ev)
 {
     int64_t t = q->k++;
     q->yring[q->ypos] = y;
@@ -380,18 +408,24 @@ int tw_epndet_step(tw_epndet *q, float y, float sigma, tw_event *ev)
     c->s1 += yd;
     c->s2 += yd * yd;
     c->s3 += yd * yd * yd;
+    double clip = q->p.clip_uv;
+    double yc = yd > clip ? clip : (yd < -clip ? -clip : yd);
+    c->c1 += yc;
+    c->c2 += yc * yc;
+    c->c3 += yc * yc * yc;
     if (y < c->mn)
         c->mn = y;
     if (y > c->mx)
         c->mx = y;
     c->n++;
+    c->held |= hold;
 
     if (sigma > 0) {
         float thr = (float)(q->p.peak_k * sigma);
         float eps_thr = (float)(q->p.eps_k * sigma);
         if (eps_thr < q->p.eps_min_uv)
             eps_thr = (float)q->p.eps_min_uv;
-        /* negative peaks */
+        /* negative peaks (MEPP-like when within the clip) */
         if (q->in_neg) {
             if (y < q->neg_ext) {
                 q->neg_ext = y;
@@ -400,7 +434,11 @@ int tw_epndet_step(tw_epndet *q, float y, float sigma, tw_event *ev)
             if (y > -0.5f * thr) {
                 q->in_neg = 0;
                 q->neg_dead = q->neg_at + q->dead;
-                on_neg_peak(q, q->neg_ext);
+                if (q->neg_ext >= -clip) {
+                    c->neg++;
+                    if (q->state != IDLE)
+                        tw_loghist_add(&q->pend.mepp, -q->neg_ext);
+                }
                 if (!q->eps_open && -q->neg_ext >= 0.3f * eps_thr &&
                     t >= q->eps_dead) {
                     q->eps_open = 1;
@@ -430,7 +468,8 @@ int tw_epndet_step(tw_epndet *q, float y, float sigma, tw_event *ev)
             if (y < 0.5f * thr) {
                 q->in_pos = 0;
                 q->pos_dead = q->pos_at + q->dead;
-                c->pos++;
+                if (q->pos_ext <= clip)
+                    c->pos++;
             }
         } else if (y > thr && t >= q->pos_dead) {
             q->in_pos = 1;

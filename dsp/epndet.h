@@ -1,15 +1,25 @@
 /* epndet.h: endplate-noise (EPN) episode detector.
  *
- * EPN is a Poisson stream of monophasic NEGATIVE miniature endplate
- * potentials (10-50 uV, hundreds per second) plus irregular biphasic
- * endplate spikes. Noise, mains residue, MUAP trains and fibrillation give
- * as many positive as negative peaks (or more positive); EPN gives an
- * excess of negative ones. The detector counts negative and positive peaks
- * beyond peak_k x noise floor in bins of bin_ms, and calls a bin active when,
- * over the last win_bins bins, the excess of negative peaks is both a rate
- * of at least min_rate_hz and significant (excess / sqrt(total) >= z_on).
- * An episode starts after confirm_ms of active bins, ends after release_ms
- * without, and is kept if it lasted at least min_ms.
+ * EPN is shot noise: a Poisson stream of monophasic NEGATIVE miniature
+ * endplate potentials (10-50 uV, rarely 100, hundreds per second) plus
+ * irregular biphasic endplate spikes. Its amplitude distribution is
+ * negatively skewed and wider than the noise; amplifier noise and mains
+ * residue are symmetric, MUAP trains are bursts the LTR detector holds,
+ * fibrillation and lone spikes are too sparse.
+ *
+ * Per bin of bin_ms the detector accumulates the moments of the signal
+ * clipped at +-clip_uv (so that a spike far beyond MEPP scale cannot
+ * dominate), and counts negative peaks between peak_k x noise floor and
+ * clip_uv. Over the last win_bins bins it calls the window active when
+ *   - the skewness is at most -skew_min and significant (skewness /
+ *     sqrt(6 / n) <= -z_on),
+ *   - the variance is at least var_min x the noise floor's,
+ *   - negative peaks come at min_rate_hz or more.
+ * Bins during which the caller holds (an LTR or a voluntary burst) count
+ * neither way. An episode starts after confirm_ms of active windows, ends
+ * after release_ms without, and is kept if it lasted min_ms. Its onset and
+ * offset are the first and last bins whose own statistics lean the same
+ * way (negative skew, raised variance).
  *
  * Works on the conditioned signal at the detector rate, in uV. Sample
  * indices here count detector-rate samples.
@@ -23,11 +33,14 @@
 
 typedef struct {
     double fs_hz;       /* detector rate, 200 .. 50000 Hz */
-    double peak_k;      /* peak threshold, x noise floor, 2 .. 10 */
-    double bin_ms;      /* counting bin, 10 .. 500 ms */
-    unsigned win_bins;  /* bins in the rate window, 1 .. 50 */
-    double min_rate_hz; /* least excess of negative peaks, 1 .. 1000 /s */
-    double z_on;        /* least significance of that excess, 1 .. 20 */
+    double peak_k;      /* MEPP peak threshold, x noise floor, 2 .. 10 */
+    double clip_uv;     /* clipping for the moments, 20 .. 1000 uV */
+    double bin_ms;      /* statistics bin, 10 .. 500 ms */
+    unsigned win_bins;  /* bins in the decision window, 1 .. 50 */
+    double skew_min;    /* least negative skewness, 0 .. 5 */
+    double z_on;        /* least significance of it, 1 .. 20 */
+    double var_min;     /* least variance, x noise floor variance, 1 .. 10 */
+    double min_rate_hz; /* least rate of negative peaks, 0 .. 1000 /s */
     double confirm_ms;  /* active this long before an onset is declared, 0 .. 5000 */
     double release_ms;  /* inactive this long before an episode ends, 0 .. 10000 */
     double min_ms;      /* shortest episode reported, 0 .. 60000 */
@@ -47,10 +60,11 @@ void tw_epndet_reset(tw_epndet *q);
 enum { TW_EPN_STARTED = 1, TW_EPN_ENDED = 2 };
 
 /* Feed one sample y (uV) with the current noise floor sigma (uV; 0 = not
- * known yet: nothing is detected). Returns a mask of TW_EPN_STARTED (an
+ * known yet: nothing is detected); hold != 0 while a burst is in progress
+ * (its bins count neither way). Returns a mask of TW_EPN_STARTED (an
  * episode was confirmed: *ev holds its onset) and TW_EPN_ENDED (*ev holds
  * the finished episode with all features; indices in detector samples). */
-int tw_epndet_step(tw_epndet *q, float y, float sigma, tw_event *ev);
+int tw_epndet_step(tw_epndet *q, float y, float sigma, int hold, tw_event *ev);
 
 /* 1 while an episode is confirmed or a candidate is building up. */
 int tw_epndet_is_busy(const tw_epndet *q);

@@ -5,55 +5,78 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "noisefloor.h"
+#include "sos.h"
+
+enum { IDLE, OPEN, QUIET };
+
 struct tw_ltrdet {
     tw_ltrdet_params p;
-    unsigned w;          /* envelope window, samples */
-    unsigned hang, min_len, max_len;
-    float *yr;           /* last w samples */
-    unsigned slot;       /* == k % w, kept without a division */
-    double sum2;         /* sum of squares over yr */
-    int64_t k;           /* samples seen */
-    float bg;            /* background envelope, uV RMS */
-    double bg_a;         /* its EMA factor per sample */
+    unsigned w;                 /* envelope window, samples */
+    int64_t hang, min_len, max_len, pre, post;
+    tw_sos *hp, *lp;            /* MUAP band */
+    tw_noisefloor *floor_u;     /* noise floor of the MUAP band */
 
-    int open;
+    float *u2;                  /* last w values of u^2 */
+    unsigned slot;              /* == k % w */
+    double sum2;                /* sum of u2 */
+
+    float *yr, *ur;             /* rings of y and u, rlen samples */
+    unsigned rlen, rpos;        /* rpos == k % rlen */
+
+    int64_t k;                  /* samples seen */
+    float bg;                   /* background envelope of u, uV RMS */
+    float bg_y;                 /* background RMS of y */
+    double bg_a;
+
+    int state;
     int too_long;
-    float thr_on, thr_off, thr_strong;
-    int64_t onset, last_above, last_strong;
-    float mn, mx;
-    double s2;
-    int64_t n;
-    int turns, dir;
-    float turn_val, turn_min;
-    float sigma0;
+    float thr_on, thr_off;
+    float sigma0, bgy0;
+    int64_t open_t, last_above;
+    float peak;                 /* largest |y| since open */
+    int64_t last_big_end;       /* end of the last MUAP-scale burst */
 };
 
 void tw_ltrdet_params_default(tw_ltrdet_params *p, double fs_hz)
 {
     p->fs_hz = fs_hz;
-    p->env_ms = 10.0;
+    p->band_lo_hz = 35.0;
+    p->band_hi_hz = 330.0;
+    p->env_ms = 20.0;
     p->on_k = 8.0;
     p->rel_k = 4.0;
     p->off_ratio = 0.5;
-    p->hang_ms = 25.0;
+    p->hang_ms = 40.0;
     p->min_ms = 15.0;
     p->max_ms = 400.0;
-    p->min_peak_uv = 200.0;
+    p->min_peak_uv = 300.0;
+    p->band_frac = 0.2;
+    p->min_rms_uv = 80.0;
+    p->pre_ms = 300.0;
+    p->post_ms = 150.0;
     p->bg_tau_s = 1.0;
     p->onset_k = 4.0;
+    p->onset_frac = 0.15;
 }
 
 static int params_ok(const tw_ltrdet_params *p)
 {
-    return p->fs_hz >= 200.0 && p->fs_hz <= 50000.0 && p->env_ms >= 1.0 &&
-           p->env_ms <= 50.0 && p->on_k >= 2.0 && p->on_k <= 100.0 &&
+    return p->fs_hz >= 200.0 && p->fs_hz <= 50000.0 &&
+           p->band_lo_hz >= 5.0 && p->band_lo_hz <= 200.0 &&
+           p->band_hi_hz >= 100.0 && p->band_hi_hz <= 2000.0 &&
+           p->band_lo_hz < p->band_hi_hz && p->env_ms >= 1.0 &&
+           p->env_ms <= 100.0 && p->on_k >= 2.0 && p->on_k <= 100.0 &&
            p->rel_k >= 1.0 && p->rel_k <= 100.0 && p->off_ratio >= 0.1 &&
            p->off_ratio <= 1.0 && p->hang_ms >= 0.0 && p->hang_ms <= 200.0 &&
            p->min_ms >= 1.0 && p->min_ms <= 1000.0 && p->max_ms >= 10.0 &&
            p->max_ms <= 5000.0 && p->min_ms < p->max_ms &&
            p->min_peak_uv >= 10.0 && p->min_peak_uv <= 5000.0 &&
+           p->band_frac >= 0.0 && p->band_frac <= 1.0 &&
+           p->min_rms_uv >= 1.0 && p->min_rms_uv <= 5000.0 && p->pre_ms >= 0.0 &&
+           p->pre_ms <= 5000.0 && p->post_ms >= 0.0 && p->post_ms <= 2000.0 &&
            p->bg_tau_s >= 0.05 && p->bg_tau_s <= 60.0 && p->onset_k >= 1.0 &&
-           p->onset_k <= 50.0;
+           p->onset_k <= 50.0 && p->onset_frac >= 0.0 && p->onset_frac <= 1.0;
 }
 
 tw_ltrdet *tw_ltrdet_create(const tw_ltrdet_params *p)
@@ -68,13 +91,25 @@ tw_ltrdet *tw_ltrdet_create(const tw_ltrdet_params *p)
     q->w = (unsigned)(p->env_ms * ms + 0.5);
     if (q->w < 2)
         q->w = 2;
-    q->hang = (unsigned)(p->hang_ms * ms + 0.5);
-    q->min_len = (unsigned)(p->min_ms * ms + 0.5);
-    q->max_len = (unsigned)(p->max_ms * ms + 0.5);
+    q->hang = (int64_t)(p->hang_ms * ms + 0.5);
+    q->min_len = (int64_t)(p->min_ms * ms + 0.5);
+    q->max_len = (int64_t)(p->max_ms * ms + 0.5);
+    q->pre = (int64_t)(p->pre_ms * ms + 0.5);
+    q->post = (int64_t)(p->post_ms * ms + 0.5);
     q->bg_a = 1.0 / (p->bg_tau_s * p->fs_hz);
-    q->yr = calloc(q->w, sizeof *q->yr);
-    if (!q->yr) {
-        free(q);
+    /* The rings hold a whole burst of max_ms, the window before it, the
+     * hang and the post window. */
+    q->rlen = (unsigned)(q->max_len + q->w + q->hang + q->post + 8);
+    double hi = p->band_hi_hz < 0.45 * p->fs_hz ? p->band_hi_hz : 0.45 * p->fs_hz;
+    double lo = p->band_lo_hz < hi / 2.0 ? p->band_lo_hz : hi / 2.0;
+    q->hp = tw_sos_create_butter(TW_SOS_HIGHPASS, 2, lo, p->fs_hz);
+    q->lp = tw_sos_create_butter(TW_SOS_LOWPASS, 2, hi, p->fs_hz);
+    q->floor_u = tw_noisefloor_create(p->fs_hz, 0.1, 50, 0.2);
+    q->u2 = calloc(q->w, sizeof *q->u2);
+    q->yr = calloc(q->rlen, sizeof *q->yr);
+    q->ur = calloc(q->rlen, sizeof *q->ur);
+    if (!q->hp || !q->lp || !q->floor_u || !q->u2 || !q->yr || !q->ur) {
+        tw_ltrdet_destroy(q);
         return NULL;
     }
     tw_ltrdet_reset(q);
@@ -85,152 +120,221 @@ void tw_ltrdet_destroy(tw_ltrdet *q)
 {
     if (!q)
         return;
+    tw_sos_destroy(q->hp);
+    tw_sos_destroy(q->lp);
+    tw_noisefloor_destroy(q->floor_u);
+    free(q->u2);
     free(q->yr);
+    free(q->ur);
     free(q);
 }
 
 void tw_ltrdet_reset(tw_ltrdet *q)
 {
-    memset(q->yr, 0, q->w * sizeof *q->yr);
+    tw_sos_reset(q->hp);
+    tw_sos_reset(q->lp);
+    tw_noisefloor_reset(q->floor_u);
+    memset(q->u2, 0, q->w * sizeof *q->u2);
+    memset(q->yr, 0, q->rlen * sizeof *q->yr);
+    memset(q->ur, 0, q->rlen * sizeof *q->ur);
+    q->slot = q->rpos = 0;
     q->sum2 = 0.0;
     q->k = 0;
-    q->slot = 0;
-    q->bg = 0.0f;
-    q->open = 0;
+    q->bg = q->bg_y = 0.0f;
+    q->state = IDLE;
+    q->last_big_end = INT64_MIN / 2;
 }
 
-int tw_ltrdet_is_busy(const tw_ltrdet *q) { return q->open; }
+int tw_ltrdet_is_busy(const tw_ltrdet *q) { return q->state != IDLE; }
+int tw_ltrdet_is_holding(const tw_ltrdet *q)
+{
+    return q->state == OPEN && q->peak >= q->p.min_peak_uv;
+}
 float tw_ltrdet_get_background(const tw_ltrdet *q) { return q->bg; }
 
 static inline float maxf(float a, float b) { return a > b ? a : b; }
 
-static void take(tw_ltrdet *q, float y, float sigma)
+static inline float ring(const float *r, const tw_ltrdet *q, int64_t t)
 {
-    if (y < q->mn)
-        q->mn = y;
-    if (y > q->mx)
-        q->mx = y;
-    q->s2 += (double)y * y;
-    q->n++;
-    /* turns: slope reversals of more than 4 noise sigma */
-    float step = 4.0f * sigma;
-    if (q->dir >= 0) {
-        if (y > q->turn_val)
-            q->turn_val = y;
-        else if (q->turn_val - y > step) {
-            if (q->dir > 0)
-                q->turns++;
-            q->dir = -1;
-            q->turn_val = y;
-        }
-    }
-    if (q->dir < 0) {
-        if (y < q->turn_val)
-            q->turn_val = y;
-        else if (y - q->turn_val > step) {
-            q->turns++;
-            q->dir = 1;
-            q->turn_val = y;
-        }
-    }
+    return r[(uint64_t)t % q->rlen];
 }
 
-static void fill(const tw_ltrdet *q, tw_event *ev, int64_t off)
+enum { D_SMALL, D_BIG, D_LTR };
+
+/* Features of the burst [on, off] from the rings. Returns D_LTR if it is
+ * an LTR, D_BIG if it is a MUAP-scale burst that is not (it keeps the
+ * next burst from counting as isolated), else D_SMALL (a lone spike, an
+ * endplate spike, insertion activity). */
+static int decide(tw_ltrdet *q, tw_event *ev)
 {
+    float thr = maxf((float)q->p.onset_k * maxf(q->sigma0, q->bgy0),
+                     (float)q->p.onset_frac * q->peak);
+    int64_t from = q->open_t - q->w, to = q->last_above;
+    if (from < q->k - (int64_t)q->rlen + 1)
+        from = q->k - (int64_t)q->rlen + 1;
+    if (from < 0)
+        from = 0;
+    int64_t on = -1, off = -1;
+    for (int64_t t = from; t <= to; t++)
+        if (fabsf(ring(q->yr, q, t)) > thr) {
+            on = t;
+            break;
+        }
+    for (int64_t t = to; t >= from; t--)
+        if (fabsf(ring(q->yr, q, t)) > thr) {
+            off = t;
+            break;
+        }
+    if (on < 0 || off < on)
+        return D_SMALL;
+    int64_t len = off - on + 1;
+    float mn = INFINITY, mx = -INFINITY;
+    double s2 = 0.0, su2 = 0.0;
+    int turns = 0, dir = 0;
+    float tv = ring(q->yr, q, on), step = 4.0f * q->sigma0;
+    for (int64_t t = on; t <= off; t++) {
+        float y = ring(q->yr, q, t), u = ring(q->ur, q, t);
+        if (y < mn)
+            mn = y;
+        if (y > mx)
+            mx = y;
+        s2 += (double)y * y;
+        su2 += (double)u * u;
+        /* turns: slope reversals larger than 4 noise sigma */
+        if (dir >= 0 && y > tv) {
+            tv = y;
+        } else if (dir <= 0 && y < tv) {
+            tv = y;
+        } else if (fabsf(y - tv) > step) {
+            if (dir != 0)
+                turns++;
+            dir = y > tv ? 1 : -1;
+            tv = y;
+        }
+    }
     memset(ev, 0, sizeof *ev);
     ev->type = TW_EVT_LTR;
-    ev->onset_sample = q->onset;
+    ev->onset_sample = on;
     ev->offset_sample = off;
     ev->noise_uv = q->sigma0;
     ev->movement_sample = -1;
     ev->latency_ms = -1.0f;
-    if (q->n > 0) {
-        ev->peak_uv = fmaxf(fabsf(q->mn), fabsf(q->mx));
-        ev->p2p_uv = q->mx - q->mn;
-        ev->rms_uv = (float)sqrt(q->s2 / (double)q->n);
-        ev->turns = q->turns;
-        if (q->sigma0 > 0)
-            ev->snr_db = (float)(20.0 * log10(ev->rms_uv / q->sigma0));
-    }
+    ev->peak_uv = maxf(fabsf(mn), fabsf(mx));
+    ev->p2p_uv = mx - mn;
+    ev->rms_uv = (float)sqrt(s2 / (double)len);
+    ev->turns = turns;
+    if (q->sigma0 > 0 && ev->rms_uv > 0)
+        ev->snr_db = (float)(20.0 * log10(ev->rms_uv / q->sigma0));
+    double frac = s2 > 0 ? su2 / s2 : 0.0;
+    double urms = sqrt(su2 / (double)len);
+    if (ev->peak_uv < q->p.min_peak_uv || frac < q->p.band_frac ||
+        urms < q->p.min_rms_uv || len < q->min_len)
+        return D_SMALL;
+    if (q->too_long || len > q->max_len || on - q->last_big_end < q->pre)
+        return D_BIG;
+    return D_LTR;
 }
 
 int tw_ltrdet_step(tw_ltrdet *q, float y, float sigma, tw_event *ev)
 {
     int64_t t = q->k++;
+    float u = (float)tw_sos_step(q->lp, tw_sos_step(q->hp, y));
+    q->yr[q->rpos] = y;
+    q->ur[q->rpos] = u;
+    if (++q->rpos == q->rlen)
+        q->rpos = 0;
     unsigned slot = q->slot;
     q->slot = slot + 1 == q->w ? 0 : slot + 1;
-    float old = q->yr[slot];
-    q->yr[slot] = y;
-    q->sum2 += (double)y * y - (double)old * old;
-    if (slot == q->w - 1) { /* exact recompute once per window: no drift */
+    float u2 = u * u;
+    q->sum2 += (double)u2 - (double)q->u2[slot];
+    q->u2[slot] = u2;
+    if (q->slot == 0) { /* exact recompute once per window: no drift */
         double s = 0.0;
         for (unsigned i = 0; i < q->w; i++)
-            s += (double)q->yr[i] * q->yr[i];
+            s += q->u2[i];
         q->sum2 = s;
     }
-    if (sigma <= 0.0f || t + 1 < q->w)
+    tw_noisefloor_step(q->floor_u, u, q->state != IDLE);
+    float sigma_u = tw_noisefloor_get_sigma(q->floor_u);
+    if (sigma <= 0.0f || sigma_u <= 0.0f || t + 1 < (int64_t)q->w)
         return 0;
     float env = q->sum2 > 0.0 ? (float)sqrt(q->sum2 / q->w) : 0.0f;
+    float ay = fabsf(y);
+    int out = 0;
 
-    if (!q->open) {
-        if (q->bg <= 0.0f)
+    switch (q->state) {
+    case IDLE: {
+        if (q->bg <= 0.0f) {
             q->bg = env;
-        float thr = maxf((float)q->p.on_k * sigma, (float)q->p.rel_k * q->bg);
+            q->bg_y = sigma;
+        }
+        float thr = maxf((float)q->p.on_k * sigma_u, (float)q->p.rel_k * q->bg);
         if (env <= thr) {
             q->bg += (float)(q->bg_a * (env - q->bg));
+            q->bg_y += (float)(q->bg_a * (ay * 1.2533f - q->bg_y)); /* E|y| -> sigma */
             return 0;
         }
-        /* open a burst; refine its onset inside the envelope window */
-        q->open = 1;
+        q->state = OPEN;
         q->too_long = 0;
-        q->sigma0 = sigma;
         q->thr_on = thr;
         q->thr_off = (float)q->p.off_ratio * thr;
-        q->thr_strong = (float)q->p.onset_k * maxf(sigma, q->bg);
-        int64_t first = t - q->w + 1;
-        q->onset = first;
-        for (int64_t i = first; i <= t; i++)
-            if (fabsf(q->yr[(uint64_t)i % q->w]) > q->thr_strong) {
-                q->onset = i;
-                break;
-            }
-        q->mn = INFINITY;
-        q->mx = -INFINITY;
-        q->s2 = 0.0;
-        q->n = 0;
-        q->turns = 0;
-        q->dir = 0;
-        q->turn_val = q->yr[(uint64_t)q->onset % q->w];
-        q->last_strong = q->onset;
-        for (int64_t i = q->onset; i <= t; i++) {
-            float v = q->yr[(uint64_t)i % q->w];
-            take(q, v, sigma);
-            if (fabsf(v) > q->thr_strong)
-                q->last_strong = i;
-        }
+        q->sigma0 = sigma;
+        q->bgy0 = q->bg_y;
+        q->open_t = t;
         q->last_above = t;
-        fill(q, ev, t);
+        q->peak = 0.0f;
+        for (int64_t i = t - q->w + 1; i <= t; i++)
+            q->peak = maxf(q->peak, fabsf(ring(q->yr, q, i)));
+        memset(ev, 0, sizeof *ev);
+        ev->type = TW_EVT_LTR;
+        ev->onset_sample = t - q->w + 1;
+        ev->offset_sample = t;
+        ev->movement_sample = -1;
+        ev->latency_ms = -1.0f;
         return TW_LTR_STARTED;
     }
-
-    take(q, y, q->sigma0);
-    if (fabsf(y) > q->thr_strong)
-        q->last_strong = t;
-    if (env > q->thr_off)
-        q->last_above = t;
-    if (t - q->onset > (int64_t)q->max_len)
-        q->too_long = 1;
-    if (t - q->last_above <= (int64_t)q->hang)
+    case OPEN:
+        q->peak = maxf(q->peak, ay);
+        if (t - q->open_t > q->max_len)
+            q->too_long = 1;
+        if (q->too_long) {
+            /* Sustained activity (an EPN episode starting, voluntary
+             * firing) is not a burst: it becomes the background, and the
+             * burst ends when the envelope no longer stands out of it. */
+            q->bg += (float)(q->bg_a * (env - q->bg));
+            q->thr_off = (float)q->p.off_ratio *
+                         maxf((float)q->p.on_k * sigma_u, (float)q->p.rel_k * q->bg);
+        }
+        if (env > q->thr_off)
+            q->last_above = t;
+        if (t - q->last_above > q->hang)
+            q->state = QUIET;
         return 0;
-
-    /* the burst is over */
-    q->open = 0;
-    int64_t off = q->last_strong;
-    int64_t len = off - q->onset + 1;
-    if (q->too_long || len < (int64_t)q->min_len || len > (int64_t)q->max_len)
-        return 0;
-    fill(q, ev, off);
-    if (ev->peak_uv < q->p.min_peak_uv)
-        return 0;
-    return TW_LTR_ENDED;
+    case QUIET:
+        /* MUAP-scale activity soon after: the same burst goes on (and is
+         * rejected if that makes it too long). */
+        if (ay >= q->p.min_peak_uv && env > q->thr_off &&
+            env >= q->p.min_rms_uv) {
+            q->state = OPEN;
+            q->last_above = t;
+            q->peak = maxf(q->peak, ay);
+            if (t - q->open_t > q->max_len)
+                q->too_long = 1;
+            return 0;
+        }
+        if (t - q->last_above < q->hang + q->post)
+            return 0;
+        switch (decide(q, ev)) {
+        case D_LTR:
+            out = TW_LTR_ENDED;
+            q->last_big_end = ev->offset_sample;
+            break;
+        case D_BIG:
+            q->last_big_end = q->last_above;
+            break;
+        }
+        q->state = IDLE;
+        return out;
+    }
+    return 0;
 }

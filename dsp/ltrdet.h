@@ -1,17 +1,31 @@
 /* ltrdet.h: local twitch response (LTR) burst detector.
  *
- * An LTR is a polyphasic burst of motor-unit potentials, roughly 20-300 ms
- * long, MUAP-scale (0.3-3 mV at the needle). The detector follows a short
- * RMS envelope (env_ms) and opens a burst when it exceeds both on_k x the
- * noise floor and rel_k x the background envelope (the slowly tracked
- * envelope outside bursts: EPN, endplate spikes, ongoing activity). The
- * burst closes after hang_ms below off_ratio x the opening threshold. It
- * is an LTR when its duration lies in [min_ms, max_ms] and its peak
- * reaches min_peak_uv. Onset and offset are refined to the first and last
- * sample whose |y| exceeds onset_k x max(noise, background).
+ * An LTR is a polyphasic burst of motor-unit potentials (MUAPs), roughly
+ * 20-300 ms long, MUAP-scale (0.3-3 mV at the needle), with its energy in
+ * the MUAP band (35-330 Hz), isolated in time (signals.md). What it is not:
+ * endplate spikes (100-520 Hz, mostly 100-200 uV, isolated spikes),
+ * insertion activity (brief broadband spikes), electrode pops (one sharp
+ * transient), voluntary contraction (seconds of firing), EPN.
  *
- * Works on the conditioned signal at the detector rate, in uV. Sample
- * indices here count detector-rate samples.
+ * The detector band-passes its input to the MUAP band (band_lo_hz ..
+ * band_hi_hz) and follows that band's RMS envelope over env_ms. A burst
+ * opens when the envelope exceeds both on_k x the MUAP-band noise floor
+ * and rel_k x the background envelope (tracked over bg_tau_s outside
+ * bursts: EPN, endplate spikes, ongoing activity), and closes after
+ * hang_ms below off_ratio x its opening threshold. It is an LTR when
+ *   - its duration lies in [min_ms, max_ms],
+ *   - its peak |y| reaches min_peak_uv (MUAP scale),
+ *   - at least band_frac of its energy lies in the MUAP band, and its RMS
+ *     in that band reaches min_rms_uv (MUAPs of 0.3-3 mV firing densely;
+ *     endplate spikes and MEPPs stay far below),
+ *   - no other MUAP-scale burst ended within pre_ms before it, nor opens
+ *     within post_ms after it (voluntary firing is a train of them).
+ * Onset and offset are the first and last sample whose |y| exceeds
+ * max(onset_k x max(noise, background), onset_frac x burst peak).
+ *
+ * The decision is final post_ms after the burst closes. Works on the
+ * conditioned signal at the detector rate, in uV; sample indices here count
+ * detector-rate samples.
  */
 #ifndef TW_LTRDET_H
 #define TW_LTRDET_H
@@ -22,16 +36,23 @@
 
 typedef struct {
     double fs_hz;       /* detector rate, 200 .. 50000 Hz */
-    double env_ms;      /* RMS envelope window, 1 .. 50 ms */
-    double on_k;        /* opening threshold, x noise floor, 2 .. 100 */
+    double band_lo_hz;  /* MUAP band low edge, 5 .. 200 Hz */
+    double band_hi_hz;  /* MUAP band high edge, 100 .. 2000 Hz (clipped to 0.45 fs) */
+    double env_ms;      /* RMS envelope window, 1 .. 100 ms */
+    double on_k;        /* opening threshold, x MUAP-band noise floor, 2 .. 100 */
     double rel_k;       /* and x background envelope, 1 .. 100 */
     double off_ratio;   /* closing threshold / opening threshold, 0.1 .. 1 */
     double hang_ms;     /* gap bridged inside a burst, 0 .. 200 ms */
     double min_ms;      /* shortest LTR, 1 .. 1000 ms */
     double max_ms;      /* longest LTR, 10 .. 5000 ms */
     double min_peak_uv; /* least peak |y| of an LTR, 10 .. 5000 uV */
+    double band_frac;   /* least fraction of energy in the MUAP band, 0 .. 1 */
+    double min_rms_uv;  /* least RMS in the MUAP band over the burst, 1 .. 5000 uV */
+    double pre_ms;      /* no MUAP-scale burst this long before, 0 .. 5000 ms */
+    double post_ms;     /* nor this long after, 0 .. 2000 ms */
     double bg_tau_s;    /* background envelope time constant, 0.05 .. 60 s */
-    double onset_k;     /* onset/offset refinement, x max(noise, bg), 1 .. 50 */
+    double onset_k;     /* onset/offset threshold, x max(noise, background), 1 .. 50 */
+    double onset_frac;  /* ... and x the burst's peak, 0 .. 1 */
 } tw_ltrdet_params;
 
 void tw_ltrdet_params_default(tw_ltrdet_params *p, double fs_hz);
@@ -44,16 +65,20 @@ void tw_ltrdet_reset(tw_ltrdet *q);
 
 enum { TW_LTR_STARTED = 1, TW_LTR_ENDED = 2 };
 
-/* Feed one sample y (uV) with the noise floor sigma (uV, 0 = unknown:
- * nothing is detected). Returns a mask: TW_LTR_STARTED when a burst
- * opened (*ev holds its onset; it may yet be rejected), TW_LTR_ENDED when
- * an LTR finished (*ev complete; indices in detector samples). */
+/* Feed one sample y (uV) with the noise floor sigma of y (uV, 0 =
+ * unknown: nothing is detected). Returns a mask: TW_LTR_STARTED when a
+ * burst opened (*ev holds its provisional onset; it may yet be rejected),
+ * TW_LTR_ENDED when an LTR is confirmed (*ev complete; indices in
+ * detector samples). */
 int tw_ltrdet_step(tw_ltrdet *q, float y, float sigma, tw_event *ev);
 
-/* 1 while a burst is open. */
+/* 1 while a burst is open or awaiting its decision. */
 int tw_ltrdet_is_busy(const tw_ltrdet *q);
+/* 1 while a MUAP-scale burst (peak >= min_peak_uv) is open: other
+ * detectors should not read this stretch as background. */
+int tw_ltrdet_is_holding(const tw_ltrdet *q);
 
-/* Background envelope (uV RMS). */
+/* Background envelope in the MUAP band (uV RMS). */
 float tw_ltrdet_get_background(const tw_ltrdet *q);
 
 #endif
