@@ -223,6 +223,10 @@ static char *reader(char *str, int num, void *stream)
     while (*p == ' ' || *p == '\t')
         p++;
     size_t len = strlen(p);
+    if (len + 1 > (size_t)num && (*p == '#' || *p == ';')) {
+        snprintf(str, (size_t)num, "\n"); /* a long comment is still a comment */
+        return str;
+    }
     if (len + 1 > (size_t)num) {
         add_error(ctx->err, "%s:%d: line too long (%zu characters, allowed %d)",
                   ctx->path, ctx->line, len, num - 2);
