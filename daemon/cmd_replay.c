@@ -28,11 +28,14 @@ static const char usage[] =
     "  -c, --config FILE     read this configuration file (default: built-in defaults)\n"
     "  -o SECTION.KEY=VALUE  override one setting, e.g. -o input.full_scale_uv=5000\n"
     "      --realtime        pace the file at real time (as a live source would)\n"
+    "      --starts          also print onset notices ({\"start\":true,...}) when\n"
+    "                        an event is first recognised, as the live daemon will\n"
     "  -q, --quiet           no summary and no progress on stderr\n"
     "  -h, --help            this text\n";
 
 typedef struct {
     double fs;
+    int starts;
     long n_ltr, n_epn;
     int write_error;
 } replay_ctx;
@@ -42,7 +45,7 @@ static void on_event(void *user, const tw_event *e, int ch,
 {
     replay_ctx *r = user;
     char line[2048];
-    if (e->is_start)
+    if (e->is_start && !r->starts)
         return;
     if (tw_event_format(e, ch, r->fs, tr, line, sizeof line) < 0) {
         tw_log(TW_LOG_ERR, "cannot encode an event");
@@ -50,6 +53,8 @@ static void on_event(void *user, const tw_event *e, int ch,
     }
     if (puts(line) == EOF)
         r->write_error = 1;
+    if (e->is_start)
+        return;
     if (e->type == TW_EVT_LTR)
         r->n_ltr++;
     else
@@ -76,11 +81,12 @@ int tw_cmd_replay(int argc, char **argv)
         {"config", required_argument, NULL, 'c'},
         {"realtime", no_argument, NULL, 'r'},
         {"quiet", no_argument, NULL, 'q'},
+        {"starts", no_argument, NULL, 's'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     tw_cli_config cc = {0};
-    int realtime = 0, quiet = 0, o;
+    int realtime = 0, quiet = 0, starts = 0, o;
     optind = 1;
     while ((o = getopt_long(argc, argv, "c:o:qh", opts, NULL)) != -1) {
         switch (o) {
@@ -93,6 +99,7 @@ int tw_cmd_replay(int argc, char **argv)
             break;
         case 'r': realtime = 1; break;
         case 'q': quiet = 1; break;
+        case 's': starts = 1; break;
         case 'h': fputs(usage, stdout); return 0;
         default: fputs(usage, stderr); return TW_EX_USAGE;
         }
@@ -119,7 +126,7 @@ int tw_cmd_replay(int argc, char **argv)
     }
     int nch = src.info.channels;
     double fs = src.info.samplerate;
-    replay_ctx ctx = {fs, 0, 0, 0};
+    replay_ctx ctx = {fs, starts, 0, 0, 0};
     tw_pipeline *pl = tw_pipeline_create(&cfg, nch, fs, REPLAY_BLOCK, on_event,
                                          &ctx, err, sizeof err);
     if (!pl) {

@@ -41,7 +41,7 @@ const tw_key tw_config_keys[] = {
      NULL, "surface channels: band-pass high edge (clipped to 0.45 x rate)"},
     {"filter", "mains", E, O(mains), 0, 0, "50", "", "off|50|60",
      "line frequency whose fundamental and harmonics are cancelled"},
-    {"filter", "mains_tau_s", D, O(mains_tau_s), 0.05, 60, "1", "s", NULL,
+    {"filter", "mains_tau_s", D, O(mains_tau_s), 0.05, 60, "0.2", "s", NULL,
      "mains canceller adaptation time constant"},
     {"filter", "mains_clip_k", D, O(mains_clip_k), 2, 100, "4", "x", NULL,
      "mains canceller: residual clipped at this multiple of its mean |value|"},

@@ -24,6 +24,7 @@ json_t *tw_event_json(const tw_event *e, int ch, double fs_hz,
     json_object_set_new(o, "channel", json_integer(ch));
     json_object_set_new(o, "onset_s", json_real((double)e->onset_sample / fs_hz));
     json_object_set_new(o, "onset_sample", json_integer(e->onset_sample));
+    json_object_set_new(o, "emitted_s", json_real((double)e->emitted_sample / fs_hz));
     if (e->is_start) {
         json_object_set_new(o, "start", json_true());
         return o;

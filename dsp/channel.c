@@ -61,7 +61,7 @@ void tw_channel_params_default(tw_channel_params *p, double fs_hz,
     p->cond.low_hz = electrode == TW_ELECTRODE_SURFACE ? 20.0 : 10.0;
     p->cond.high_hz = electrode == TW_ELECTRODE_SURFACE ? 450.0 : 10000.0;
     p->cond.mains_hz = 50.0;
-    p->cond.mains_tau_s = 1.0;
+    p->cond.mains_tau_s = 0.2;
     p->cond.mains_clip_k = 4.0;
     p->det_rate_hz = 8000.0;
     p->floor_window_s = 0.1;
@@ -71,7 +71,7 @@ void tw_channel_params_default(tw_channel_params *p, double fs_hz,
     p->mv_k = 10.0;
     p->mv_max_ms = 100.0;
     p->epn_enable = electrode == TW_ELECTRODE_NEEDLE;
-    p->emit_starts = 0;
+    p->emit_starts = 1;
     tw_ltrdet_params_default(&p->ltr, fs_hz);
     tw_epndet_params_default(&p->epn, fs_hz);
 }
@@ -256,6 +256,7 @@ static void emit(tw_channel *q, sink_t *s, const tw_event *e)
         *o = *e;
         o->onset_sample = to_input(q, e->onset_sample);
         o->offset_sample = to_input(q, e->offset_sample);
+        o->emitted_sample = q->k * (int64_t)q->m + (int64_t)q->m - 1;
         if (e->movement_sample >= 0)
             o->movement_sample = to_input(q, e->movement_sample);
     } else {

@@ -38,7 +38,7 @@ typedef struct {
     double mv_k;               /* movement threshold, x its noise, 3 .. 100 */
     double mv_max_ms;          /* movements this long before an LTR count, 10 .. 1000 ms */
     int epn_enable;            /* needle channels: detect EPN (0/1) */
-    int emit_starts;           /* emit is_start onset notices (0/1) */
+    int emit_starts;           /* emit is_start onset notices (0/1, default 1) */
     tw_ltrdet_params ltr;      /* fs_hz is set by the channel */
     tw_epndet_params epn;      /* fs_hz is set by the channel */
 } tw_channel_params;

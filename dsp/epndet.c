@@ -12,6 +12,7 @@ typedef struct {
     double s1, s2, s3;     /* sums of y, y^2, y^3 (features) */
     float mn, mx;
     unsigned n;            /* samples */
+    unsigned nc;           /* samples in the clipped (shape) sums */
     int neg, pos;          /* peaks counted */
     int held;              /* the caller held during the bin */
 } bin_t;
@@ -56,6 +57,7 @@ struct tw_epndet {
     int64_t eps_end, eps_t;
     float eps_mn, eps_mx;
     int64_t eps_dead;
+    int64_t excl_until;    /* shape statistics skip samples up to here */
 
     int state;
     int64_t run_start;     /* first bin of the candidate/episode */
@@ -202,6 +204,7 @@ void tw_epndet_reset(tw_epndet *q)
     q->neg_dead = q->pos_dead = 0;
     q->eps_open = 0;
     q->eps_dead = 0;
+    q->excl_until = -1000000;
     q->state = IDLE;
     q->cand_active = q->cand_gap = q->inactive_run = 0;
     acc_clear(&q->ep);
@@ -230,10 +233,10 @@ static void moments(double n, double c1, double c2, double c3, double *var,
 /* A bin's own statistics lean to EPN (used to place onset and offset). */
 static int bin_leans(const tw_epndet *q, const bin_t *b, float sigma)
 {
-    if (b->held || b->n == 0)
+    if (b->held || b->nc < 16)
         return 0;
     double var, skew;
-    moments(b->n, b->c1, b->c2, b->c3, &var, &skew);
+    moments(b->nc, b->c1, b->c2, b->c3, &var, &skew);
     return skew <= -0.5 * q->p.skew_min &&
            var >= q->p.var_min * (double)sigma * sigma;
 }
@@ -248,7 +251,7 @@ static int window_state(const tw_epndet *q, int64_t b, float sigma)
         const bin_t *r = ring_bin(q, b - i);
         if (r->held)
             continue;
-        n += r->n;
+        n += r->nc;
         c1 += r->c1;
         c2 += r->c2;
         c3 += r->c3;
@@ -408,17 +411,35 @@ int tw_epndet_step(tw_epndet *q, float y, float sigma, int hold, tw_event *ev)
     c->s1 += yd;
     c->s2 += yd * yd;
     c->s3 += yd * yd * yd;
-    double clip = q->p.clip_uv;
-    double yc = yd > clip ? clip : (yd < -clip ? -clip : yd);
-    c->c1 += yc;
-    c->c2 += yc * yc;
-    c->c3 += yc * yc * yc;
     if (y < c->mn)
         c->mn = y;
     if (y > c->mx)
         c->mx = y;
     c->n++;
     c->held |= hold;
+
+    /* The shape statistics see the MEPP-scale signal only: samples within
+     * eps_half of a spike beyond clip_uv (an endplate spike, whose lobes
+     * would otherwise dominate the third moment) are left out. They run
+     * eps_half samples behind, so that the exclusion reaches back. */
+    double clip = q->p.clip_uv;
+    if (fabsf(y) > clip)
+        q->excl_until = t + q->eps_half;
+    int64_t sd = t - q->eps_half;
+    if (sd >= 0 && sd > q->excl_until - 2 * (int64_t)q->eps_half - 1 &&
+        sd <= q->excl_until) {
+        /* excluded */
+    } else if (sd >= 0) {
+        double yc = q->yring[(uint64_t)sd % q->ylen];
+        if (yc > clip)
+            yc = clip;
+        if (yc < -clip)
+            yc = -clip;
+        c->c1 += yc;
+        c->c2 += yc * yc;
+        c->c3 += yc * yc * yc;
+        c->nc++;
+    }
 
     if (sigma > 0) {
         float thr = (float)(q->p.peak_k * sigma);

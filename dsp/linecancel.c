@@ -5,20 +5,28 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TW_LC_MIN_BINS 64   /* template bins at least, when fs/f0 is fractional */
+#define TW_LC_OVERSAMPLE 4   /* template bins per sample of one period */
+#define TW_LC_MIN_BINS 64    /* and at least this many */
+#define TW_LC_TRACK_S 0.25   /* line frequency re-estimated this often, s */
+#define TW_LC_TRACK_GAIN 0.5 /* fraction of the measured error corrected */
+#define TW_LC_MAX_DEV_HZ 0.5 /* tracked frequency stays within f0 +- this */
 
 struct tw_linecancel {
-    double *t;       /* template, nbins values, uV */
+    double *t;       /* template over one line period, nbins values, uV */
+    double *cs, *sn; /* cos, sin of the fundamental over the bins */
     size_t nbins;
-    int integer;     /* fs/f0 is an integer: bin = sample index mod nbins */
-    size_t idx;      /* integer mode: current bin */
-    double phase;    /* fractional mode: position in bins, [0, nbins) */
-    double dphase;   /* fractional mode: bins per sample */
+    double phase;    /* position in bins, [0, nbins) */
+    double dphase;   /* bins per sample at the tracked frequency */
+    double fs, f0, f;/* rate, nominal and tracked line frequency (Hz) */
     double mu;       /* update step per bin visit */
     double clip_k;
     double mabs;     /* running mean |residual| */
     double mabs_a;   /* its smoothing factor per sample */
     double warm;     /* samples seen, to seed mabs */
+    long track_len;  /* samples between frequency estimates */
+    long track_n;
+    double pre, pim; /* previous fundamental coefficient of the template */
+    int have_prev;
 };
 
 tw_linecancel *tw_linecancel_create(double fs_hz, double f0_hz, double tau_s,
@@ -32,31 +40,32 @@ tw_linecancel *tw_linecancel_create(double fs_hz, double f0_hz, double tau_s,
     if (!q)
         return NULL;
     double period = fs_hz / f0_hz; /* samples per line period */
-    double rp = round(period);
-    q->integer = fabs(period - rp) < 1e-9;
-    double visits_per_period;
-    if (q->integer) {
-        q->nbins = (size_t)rp;
-        visits_per_period = 1.0;
-    } else {
-        size_t k = (size_t)ceil(TW_LC_MIN_BINS / period);
-        if (k < 1)
-            k = 1;
-        q->nbins = (size_t)ceil(period) * k;
-        q->dphase = (double)q->nbins / period;
-        /* each bin gets (period / nbins) visits per period, split in two */
-        visits_per_period = period / (double)q->nbins;
-    }
-    q->t = calloc(q->nbins + 1, sizeof *q->t);
-    if (!q->t) {
-        free(q);
+    q->nbins = TW_LC_OVERSAMPLE * (size_t)ceil(period);
+    if (q->nbins < TW_LC_MIN_BINS)
+        q->nbins = TW_LC_MIN_BINS;
+    q->t = calloc(q->nbins, sizeof *q->t);
+    q->cs = malloc(q->nbins * sizeof *q->cs);
+    q->sn = malloc(q->nbins * sizeof *q->sn);
+    if (!q->t || !q->cs || !q->sn) {
+        tw_linecancel_destroy(q);
         return NULL;
     }
+    for (size_t i = 0; i < q->nbins; i++) {
+        q->cs[i] = cos(2.0 * M_PI * (double)i / (double)q->nbins);
+        q->sn[i] = sin(2.0 * M_PI * (double)i / (double)q->nbins);
+    }
+    q->fs = fs_hz;
+    q->f0 = f0_hz;
+    /* Each sample updates two bins with weights summing to 1, so a bin
+     * gets period / nbins of an update per period. */
+    double visits_per_period = period / (double)q->nbins;
     q->mu = 1.0 / (tau_s * f0_hz * visits_per_period);
-    if (q->mu > 0.5)
-        q->mu = 0.5;
+    if (q->mu > 1.0)
+        q->mu = 1.0;
     q->clip_k = clip_k;
     q->mabs_a = 1.0 / (tau_s * fs_hz);
+    q->track_len = (long)(TW_LC_TRACK_S * fs_hz);
+    tw_linecancel_reset(q);
     return q;
 }
 
@@ -65,24 +74,30 @@ void tw_linecancel_destroy(tw_linecancel *q)
     if (!q)
         return;
     free(q->t);
+    free(q->cs);
+    free(q->sn);
     free(q);
 }
 
 void tw_linecancel_reset(tw_linecancel *q)
 {
-    memset(q->t, 0, (q->nbins + 1) * sizeof *q->t);
-    q->idx = 0;
+    memset(q->t, 0, q->nbins * sizeof *q->t);
     q->phase = 0.0;
+    q->f = q->f0;
+    q->dphase = (double)q->nbins * q->f / q->fs;
     q->mabs = 0.0;
     q->warm = 0.0;
+    q->track_n = 0;
+    q->have_prev = 0;
 }
 
 size_t tw_linecancel_get_bins(const tw_linecancel *q) { return q->nbins; }
+double tw_linecancel_get_frequency(const tw_linecancel *q) { return q->f; }
 
 static inline double clipped(tw_linecancel *q, double e)
 {
     double ae = fabs(e);
-    /* Seed the scale from the first period without clipping. */
+    /* Seed the scale from the first time constant without clipping. */
     if (q->warm < 1.0 / q->mabs_a) {
         q->warm += 1.0;
         q->mabs += (ae - q->mabs) / q->warm;
@@ -94,16 +109,40 @@ static inline double clipped(tw_linecancel *q, double e)
     return ec;
 }
 
+/* Re-estimate the line frequency: when it differs from the tracked one,
+ * the template's fundamental rotates; its rotation rate is the error. */
+static void track(tw_linecancel *q)
+{
+    double re = 0.0, im = 0.0;
+    for (size_t i = 0; i < q->nbins; i++) {
+        re += q->t[i] * q->cs[i];
+        im -= q->t[i] * q->sn[i];
+    }
+    double amp = 2.0 * sqrt(re * re + im * im) / (double)q->nbins;
+    /* Only a fundamental standing out of the residual is worth following. */
+    if (amp < 0.5 * q->mabs || amp <= 0.0) {
+        q->have_prev = 0;
+        return;
+    }
+    if (q->have_prev) {
+        /* angle of C * conj(Cprev) */
+        double dre = re * q->pre + im * q->pim, dim = im * q->pre - re * q->pim;
+        double dphi = atan2(dim, dre);
+        double df = dphi / (2.0 * M_PI * (double)q->track_len / q->fs);
+        q->f += TW_LC_TRACK_GAIN * df;
+        if (q->f > q->f0 + TW_LC_MAX_DEV_HZ)
+            q->f = q->f0 + TW_LC_MAX_DEV_HZ;
+        if (q->f < q->f0 - TW_LC_MAX_DEV_HZ)
+            q->f = q->f0 - TW_LC_MAX_DEV_HZ;
+        q->dphase = (double)q->nbins * q->f / q->fs;
+    }
+    q->pre = re;
+    q->pim = im;
+    q->have_prev = 1;
+}
+
 double tw_linecancel_step(tw_linecancel *q, double x)
 {
-    if (q->integer) {
-        double *t = &q->t[q->idx];
-        double e = x - *t;
-        *t += q->mu * clipped(q, e);
-        if (++q->idx == q->nbins)
-            q->idx = 0;
-        return e;
-    }
     size_t i = (size_t)q->phase;
     double f = q->phase - (double)i;
     size_t j = i + 1 == q->nbins ? 0 : i + 1;
@@ -115,6 +154,10 @@ double tw_linecancel_step(tw_linecancel *q, double x)
     q->phase += q->dphase;
     if (q->phase >= (double)q->nbins)
         q->phase -= (double)q->nbins;
+    if (++q->track_n >= q->track_len) {
+        q->track_n = 0;
+        track(q);
+    }
     return e;
 }
 

@@ -11,6 +11,12 @@
  * phase-locked to the mains and average out of the template; bursts are
  * kept out of it by clipping the residual used for the update at
  * clip_k times its running mean absolute value.
+ *
+ * Mains is never exactly at its nominal frequency: every 0.25 s the
+ * canceller measures how fast the template's fundamental rotates and
+ * corrects the frequency it follows (within f0 +- 0.5 Hz), so that the
+ * harmonics in the kHz range stay aligned. The template is interpolated
+ * over 4 bins per sample of a period.
  */
 #ifndef TW_LINECANCEL_H
 #define TW_LINECANCEL_H
@@ -34,8 +40,10 @@ double tw_linecancel_step(tw_linecancel *q, double x);
 void tw_linecancel_execute_block(tw_linecancel *q, const float *x, float *y,
                                  size_t n);
 
-/* Number of template bins (one period at fs, or finer when fs/f0 is not an
- * integer). */
+/* Number of template bins over one line period. */
 size_t tw_linecancel_get_bins(const tw_linecancel *q);
+
+/* The line frequency being followed, Hz. */
+double tw_linecancel_get_frequency(const tw_linecancel *q);
 
 #endif

@@ -14,6 +14,7 @@ struct tw_ltrdet {
     tw_ltrdet_params p;
     unsigned w;                 /* envelope window, samples */
     int64_t hang, min_len, max_len, pre, post;
+    int64_t gap;                /* longest quiet gap inside an LTR, samples */
     tw_sos *hp, *lp;            /* MUAP band */
     tw_noisefloor *floor_u;     /* noise floor of the MUAP band */
 
@@ -31,6 +32,7 @@ struct tw_ltrdet {
 
     int state;
     int too_long;
+    int noticed;                /* onset notice sent for this burst */
     float thr_on, thr_off;
     float sigma0, bgy0;
     int64_t open_t, last_above;
@@ -96,6 +98,7 @@ tw_ltrdet *tw_ltrdet_create(const tw_ltrdet_params *p)
     q->max_len = (int64_t)(p->max_ms * ms + 0.5);
     q->pre = (int64_t)(p->pre_ms * ms + 0.5);
     q->post = (int64_t)(p->post_ms * ms + 0.5);
+    q->gap = q->hang / 2 > 1 ? q->hang / 2 : 1;
     q->bg_a = 1.0 / (p->bg_tau_s * p->fs_hz);
     /* The rings hold a whole burst of max_ms, the window before it, the
      * hang and the post window. */
@@ -154,6 +157,22 @@ float tw_ltrdet_get_background(const tw_ltrdet *q) { return q->bg; }
 
 static inline float maxf(float a, float b) { return a > b ? a : b; }
 
+/* The onset notice: once per burst, when it first reaches MUAP scale
+ * (peak and envelope), with its provisional onset. */
+static int notice(tw_ltrdet *q, float env, tw_event *ev)
+{
+    if (q->noticed || q->peak < q->p.min_peak_uv || env < q->p.min_rms_uv)
+        return 0;
+    q->noticed = 1;
+    memset(ev, 0, sizeof *ev);
+    ev->type = TW_EVT_LTR;
+    ev->onset_sample = q->open_t - q->w + 1;
+    ev->offset_sample = q->k - 1;
+    ev->movement_sample = -1;
+    ev->latency_ms = -1.0f;
+    return TW_LTR_STARTED;
+}
+
 static inline float ring(const float *r, const tw_ltrdet *q, int64_t t)
 {
     return r[(uint64_t)t % q->rlen];
@@ -174,24 +193,33 @@ static int decide(tw_ltrdet *q, tw_event *ev)
         from = q->k - (int64_t)q->rlen + 1;
     if (from < 0)
         from = 0;
-    int64_t on = -1, off = -1;
-    for (int64_t t = from; t <= to; t++)
-        if (fabsf(ring(q->yr, q, t)) > thr) {
-            on = t;
-            break;
+    /* From the burst's peak, walk out to the first and last samples above
+     * thr, crossing no gap longer than `gap` below it: activity before or
+     * after a gap (an endplate spike, a MEPP) is not part of the burst. */
+    int64_t pk = from;
+    float pv = 0.0f;
+    for (int64_t t = from; t <= to; t++) {
+        float a = fabsf(ring(q->yr, q, t));
+        if (a > pv) {
+            pv = a;
+            pk = t;
         }
-    for (int64_t t = to; t >= from; t--)
-        if (fabsf(ring(q->yr, q, t)) > thr) {
-            off = t;
-            break;
-        }
-    if (on < 0 || off < on)
+    }
+    if (pv <= thr)
         return D_SMALL;
+    int64_t on = pk, off = pk;
+    for (int64_t t = pk - 1; t >= from && on - t <= q->gap; t--)
+        if (fabsf(ring(q->yr, q, t)) > thr)
+            on = t;
+    for (int64_t t = pk + 1; t <= to && t - off <= q->gap; t++)
+        if (fabsf(ring(q->yr, q, t)) > thr)
+            off = t;
     int64_t len = off - on + 1;
     float mn = INFINITY, mx = -INFINITY;
     double s2 = 0.0, su2 = 0.0;
     int turns = 0, dir = 0;
-    float tv = ring(q->yr, q, on), step = 4.0f * q->sigma0;
+    /* a turn must exceed the noise and a tenth of the burst's peak */
+    float tv = ring(q->yr, q, on), step = maxf(4.0f * q->sigma0, 0.1f * pv);
     for (int64_t t = on; t <= off; t++) {
         float y = ring(q->yr, q, t), u = ring(q->ur, q, t);
         if (y < mn)
@@ -200,16 +228,29 @@ static int decide(tw_ltrdet *q, tw_event *ev)
             mx = y;
         s2 += (double)y * y;
         su2 += (double)u * u;
-        /* turns: slope reversals larger than 4 noise sigma */
-        if (dir >= 0 && y > tv) {
-            tv = y;
-        } else if (dir <= 0 && y < tv) {
-            tv = y;
-        } else if (fabsf(y - tv) > step) {
-            if (dir != 0)
+        /* turns: reversals of more than `step` from the last extreme
+         * (Willison's turns, with a step relative to noise and peak) */
+        if (dir == 0) {
+            if (y - tv > step || tv - y > step) {
+                dir = y > tv ? 1 : -1;
+                tv = y;
+            }
+        } else if (dir > 0) {
+            if (y > tv) {
+                tv = y;
+            } else if (tv - y > step) {
                 turns++;
-            dir = y > tv ? 1 : -1;
-            tv = y;
+                dir = -1;
+                tv = y;
+            }
+        } else {
+            if (y < tv) {
+                tv = y;
+            } else if (y - tv > step) {
+                turns++;
+                dir = 1;
+                tv = y;
+            }
         }
     }
     memset(ev, 0, sizeof *ev);
@@ -285,16 +326,12 @@ int tw_ltrdet_step(tw_ltrdet *q, float y, float sigma, tw_event *ev)
         q->peak = 0.0f;
         for (int64_t i = t - q->w + 1; i <= t; i++)
             q->peak = maxf(q->peak, fabsf(ring(q->yr, q, i)));
-        memset(ev, 0, sizeof *ev);
-        ev->type = TW_EVT_LTR;
-        ev->onset_sample = t - q->w + 1;
-        ev->offset_sample = t;
-        ev->movement_sample = -1;
-        ev->latency_ms = -1.0f;
-        return TW_LTR_STARTED;
+        q->noticed = 0;
+        return notice(q, env, ev);
     }
     case OPEN:
         q->peak = maxf(q->peak, ay);
+        out = notice(q, env, ev);
         if (t - q->open_t > q->max_len)
             q->too_long = 1;
         if (q->too_long) {
@@ -309,7 +346,7 @@ int tw_ltrdet_step(tw_ltrdet *q, float y, float sigma, tw_event *ev)
             q->last_above = t;
         if (t - q->last_above > q->hang)
             q->state = QUIET;
-        return 0;
+        return out;
     case QUIET:
         /* MUAP-scale activity soon after: the same burst goes on (and is
          * rejected if that makes it too long). */

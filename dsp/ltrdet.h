@@ -66,8 +66,9 @@ void tw_ltrdet_reset(tw_ltrdet *q);
 enum { TW_LTR_STARTED = 1, TW_LTR_ENDED = 2 };
 
 /* Feed one sample y (uV) with the noise floor sigma of y (uV, 0 =
- * unknown: nothing is detected). Returns a mask: TW_LTR_STARTED when a
- * burst opened (*ev holds its provisional onset; it may yet be rejected),
+ * unknown: nothing is detected). Returns a mask: TW_LTR_STARTED when an
+ * open burst first reaches MUAP scale (*ev holds its provisional onset; it
+ * may yet be rejected),
  * TW_LTR_ENDED when an LTR is confirmed (*ev complete; indices in
  * detector samples). */
 int tw_ltrdet_step(tw_ltrdet *q, float y, float sigma, tw_event *ev);

@@ -38,6 +38,9 @@ typedef struct {
                               final; an LTR notice may still be rejected) */
     int64_t onset_sample;  /* first sample of the event, input rate */
     int64_t offset_sample; /* last sample of the event, input rate */
+    int64_t emitted_sample; /* input sample being processed when the
+                               record was emitted (detection latency =
+                               emitted - onset, or - offset) */
     float peak_uv;         /* largest |x| in the event, uV */
     float p2p_uv;          /* max - min in the event, uV */
     float rms_uv;          /* RMS over the event, uV */

@@ -1,0 +1,274 @@
+#!/usr/bin/env python3
+"""make eval: detection accuracy on a fixed, seeded synthetic suite.
+
+Generates every scenario with `twitchd synth` (seeds printed), runs
+`twitchd replay --starts`, scores against the ground truth, and prints a
+table per scenario and overall. Two seed sets: `tune` (the signals the
+detectors were tuned on) and `report` (never tuned on; the default). The
+real recordings in ../shared/data/real are replayed too and their LTR
+counts and EPN time printed.
+
+Matching: a detected LTR matches a true LTR of the same channel when their
+intervals overlap (one to one, nearest onset first). Onset error is
+|detected - true onset|. EPN is scored by time overlap (precision,
+recall, F1 of samples) and per episode (found when any detected episode
+overlaps it); time to detect is the EPN start notice's emission time
+minus the true onset.
+
+Python standard library only.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+# name, seconds, channels, synth overrides, replay overrides
+BASE_QUIET = {"insertion_per_min": 0, "voluntary_per_min": 0, "flinch_per_min": 0,
+              "pop_per_min": 0, "fib_per_min": 0}
+SCENARIOS = [
+    ("clean",        120, 1, dict(BASE_QUIET, noise_uv=3, mains_uv=0, wander_uv=0, ltr_per_min=6), {}),
+    ("lab50",        120, 1, dict(mains_uv=50, mains_harmonics=0.4, noise_uv=5), {}),
+    ("lab60_hum",    120, 1, dict(mains_hz=60, mains_uv=100, mains_harmonics=0.6, mains_max_hz=5000,
+                                  mains_offset_hz=0.02, noise_uv=5), {"filter.mains": "60"}),
+    ("noisy10",      120, 1, dict(noise_uv=10, mains_uv=30), {}),
+    ("quiet2",       120, 1, dict(noise_uv=2, mains_uv=5), {}),
+    ("faint_epn",    120, 1, dict(mepp_median_uv=13, noise_uv=8, mains_uv=20, epn_per_min=3), {}),
+    ("ltr_in_epn",   120, 1, dict(ltr_in_epn=1.0, ltr_per_min=6), {}),
+    ("no_step",      120, 1, dict(move_large=0, move_faint=0, ltr_per_min=6), {}),
+    ("44k1_int16",   120, 1, dict(rate=44100, format="int16", mains_uv=40), {}),
+    ("96k_int24",    120, 1, dict(rate=96000, format="int24", mains_hz=60, mains_uv=60,
+                                  mains_harmonics=0.5), {"filter.mains": "60"}),
+    ("stereo48k",    120, 2, dict(mains_uv=30), {}),
+    ("distractors",  180, 1, dict(ltr_per_min=0, epn_per_min=0, insertion_per_min=4, voluntary_per_min=2,
+                                  flinch_per_min=3, pop_per_min=3, fib_per_min=2, mains_uv=40), {}),
+]
+SEED_BASE = {"tune": 1000, "report": 2000}
+TARGETS = {"ltr_f1": 0.95, "ltr_med_ms": 5.0, "false_per_min": 0.5, "epn_f1": 0.90,
+           "epn_episode_recall": 1.0, "epn_detect_s": 1.0}
+
+
+def run(cmd):
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if r.returncode != 0:
+        sys.exit("eval: %s failed (%d): %s" % (" ".join(cmd), r.returncode, r.stderr.strip()))
+    return r.stdout
+
+
+def overlap(a0, a1, b0, b1):
+    return max(0, min(a1, b1) - max(a0, b0) + 1)
+
+
+def score(truth, events, fs):
+    """Counts for one file."""
+    s = {"ltr_true": 0, "ltr_det": 0, "ltr_tp": 0, "onset_err_ms": [], "false_ltr": 0,
+         "epn_true_samples": 0, "epn_det_samples": 0, "epn_overlap": 0,
+         "epn_episodes": 0, "epn_found": 0, "epn_delay_s": [], "misses": [], "falses": []}
+    tl = [e for e in truth["events"] if e["type"] == "ltr"]
+    dl = [e for e in events if e["type"] == "ltr" and not e.get("start")]
+    s["ltr_true"], s["ltr_det"] = len(tl), len(dl)
+    pairs = []
+    for i, t in enumerate(tl):
+        for j, d in enumerate(dl):
+            if d["channel"] == t["channel"] and overlap(t["onset_sample"], t["offset_sample"],
+                                                        d["onset_sample"], d["offset_sample"]):
+                pairs.append((abs(d["onset_sample"] - t["onset_sample"]), i, j))
+    pairs.sort()
+    ti, dj = set(), set()
+    for err, i, j in pairs:
+        if i in ti or j in dj:
+            continue
+        ti.add(i)
+        dj.add(j)
+        s["onset_err_ms"].append(err * 1e3 / fs)
+    s["ltr_tp"] = len(ti)
+    s["false_ltr"] = len(dl) - len(dj)
+    for i, t in enumerate(tl):
+        if i not in ti:
+            s["misses"].append("%.3f s ch%d (in_epn %s)" % (t["onset_s"], t["channel"], t.get("in_epn")))
+    for j, d in enumerate(dl):
+        if j not in dj:
+            near = [t["kind"] for t in truth["events"] if t["channel"] == d["channel"] and
+                    t["onset_sample"] - fs <= d["onset_sample"] <= t["offset_sample"] + fs // 2]
+            s["falses"].append("%.3f s ch%d near %s" % (d["onset_s"], d["channel"], ",".join(near) or "nothing"))
+    te = [e for e in truth["events"] if e["type"] == "epn"]
+    de = [e for e in events if e["type"] == "epn" and not e.get("start")]
+    starts = [e for e in events if e["type"] == "epn" and e.get("start")]
+    s["epn_true_samples"] = sum(e["offset_sample"] - e["onset_sample"] + 1 for e in te)
+    s["epn_det_samples"] = sum(e["offset_sample"] - e["onset_sample"] + 1 for e in de)
+    for t in te:
+        s["epn_overlap"] += sum(overlap(t["onset_sample"], t["offset_sample"], d["onset_sample"],
+                                        d["offset_sample"]) for d in de if d["channel"] == t["channel"])
+        s["epn_episodes"] += 1
+        if any(d["channel"] == t["channel"] and overlap(t["onset_sample"], t["offset_sample"],
+                                                        d["onset_sample"], d["offset_sample"]) for d in de):
+            s["epn_found"] += 1
+        st = [x for x in starts if x["channel"] == t["channel"] and
+              t["onset_sample"] - fs <= x["emitted_s"] * fs <= t["offset_sample"]]
+        if st:
+            s["epn_delay_s"].append(min(x["emitted_s"] for x in st) - t["onset_sample"] / fs)
+    return s
+
+
+def merge(acc, s):
+    for k, v in s.items():
+        if isinstance(v, list):
+            acc.setdefault(k, []).extend(v)
+        else:
+            acc[k] = acc.get(k, 0) + v
+
+
+def pct(v, q):
+    if not v:
+        return float("nan")
+    v = sorted(v)
+    return v[min(len(v) - 1, int(q * (len(v) - 1) + 0.5))]
+
+
+def summary(a, minutes, distractor_only):
+    p = a["ltr_tp"] / a["ltr_det"] if a["ltr_det"] else (1.0 if not a["ltr_true"] else 0.0)
+    r = a["ltr_tp"] / a["ltr_true"] if a["ltr_true"] else 1.0
+    f1 = 2 * p * r / (p + r) if p + r else 0.0
+    ep = a["epn_overlap"] / a["epn_det_samples"] if a["epn_det_samples"] else (1.0 if not a["epn_true_samples"] else 0.0)
+    er = a["epn_overlap"] / a["epn_true_samples"] if a["epn_true_samples"] else 1.0
+    ef = 2 * ep * er / (ep + er) if ep + er else 0.0
+    return {
+        "ltr_true": a["ltr_true"], "ltr_p": p, "ltr_r": r, "ltr_f1": f1,
+        "ltr_med_ms": pct(a["onset_err_ms"], 0.5), "ltr_p95_ms": pct(a["onset_err_ms"], 0.95),
+        "false_per_min": a["false_ltr"] / minutes if distractor_only else float("nan"),
+        "false_ltr": a["false_ltr"],
+        "epn_p": ep, "epn_r": er, "epn_f1": ef,
+        "epn_episode_recall": a["epn_found"] / a["epn_episodes"] if a["epn_episodes"] else float("nan"),
+        "epn_episodes": a["epn_episodes"],
+        "epn_detect_s": pct(a["epn_delay_s"], 0.5), "epn_detect_max_s": max(a["epn_delay_s"]) if a["epn_delay_s"] else float("nan"),
+        "minutes": minutes,
+    }
+
+
+def row(name, m):
+    return ("%-12s %5d %6.3f %6.3f %6.3f %7.1f %7.1f %8.2f %6.3f %6.3f %6.3f %4d/%-4d %6.2f %6.2f" % (
+        name, m["ltr_true"], m["ltr_p"], m["ltr_r"], m["ltr_f1"], m["ltr_med_ms"], m["ltr_p95_ms"],
+        m["false_per_min"], m["epn_p"], m["epn_r"], m["epn_f1"],
+        round(m["epn_episode_recall"] * m["epn_episodes"]) if m["epn_episodes"] else 0, m["epn_episodes"],
+        m["epn_detect_s"], m["epn_detect_max_s"]))
+
+
+REAL = [  # path under the data dir, full scale (uV per file unit), electrode
+    ("physionet_emgdb/emg_healthy_4000Hz_mV.wav", 1000, "needle"),
+    ("physionet_emgdb/emg_myopathy_4000Hz_mV.wav", 1000, "needle"),
+    ("physionet_emgdb/emg_neuropathy_4000Hz_mV.wav", 1000, "needle"),
+    ("emggo_tibialis/emggo_sample_TA_250Hz_rawunits.wav", 1, "surface"),
+    ("biosppy_semg/biosppy_emg_1000Hz_adc12centered.wav", 1, "surface"),
+    ("biosppy_semg/biosppy_emg_1_1000Hz_adc12centered.wav", 1, "surface"),
+]
+
+
+def real_recordings(twitchd, data):
+    out = []
+    for rel, scale, el in REAL:
+        path = os.path.join(data, rel)
+        if not os.path.exists(path):
+            continue
+        r = subprocess.run([twitchd, "replay", "-q", "-o", "input.full_scale_uv=%g" % scale,
+                            "-o", "channel.electrodes=" + el, path],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        ev = [json.loads(l) for l in r.stdout.splitlines() if l.strip()]
+        dur = None
+        n_ltr = sum(1 for e in ev if e["type"] == "ltr")
+        epn_s = sum(e["offset_s"] - e["onset_s"] for e in ev if e["type"] == "epn")
+        out.append((rel, r.returncode, n_ltr, epn_s, dur))
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--twitchd", default="build/twitchd")
+    ap.add_argument("--set", choices=["tune", "report"], default="report")
+    ap.add_argument("--seeds", type=int, default=3, help="files per scenario")
+    ap.add_argument("--only", help="comma-separated scenario names")
+    ap.add_argument("--verbose", action="store_true", help="list every miss and false LTR")
+    ap.add_argument("--json", help="also write the figures here")
+    ap.add_argument("--real", default=os.environ.get("TWITCHD_REAL_DATA", "../shared/data/real"))
+    args = ap.parse_args()
+    only = set(args.only.split(",")) if args.only else None
+    tmp = tempfile.mkdtemp(prefix="twitchd-eval-")
+    print("twitchd eval: %s seeds (base %d), %d file(s) per scenario" % (args.set, SEED_BASE[args.set], args.seeds))
+    hdr = ("%-12s %5s %6s %6s %6s %7s %7s %8s %6s %6s %6s %9s %6s %6s" % (
+        "scenario", "LTRs", "P", "R", "F1", "med_ms", "p95_ms", "false/min", "EPN_P", "EPN_R", "EPN_F1",
+        "episodes", "det_s", "max_s"))
+    print(hdr)
+    total, total_min, dist_acc, dist_min = {}, 0.0, {}, 0.0
+    results = {}
+    for si, (name, secs, chans, synth, replay) in enumerate(SCENARIOS):
+        if only and name not in only:
+            continue
+        acc = {}
+        seeds = []
+        for k in range(args.seeds):
+            seed = SEED_BASE[args.set] + si * 100 + k + 1
+            seeds.append(seed)
+            wav, tru = os.path.join(tmp, "%s-%d.wav" % (name, seed)), os.path.join(tmp, "%s-%d.json" % (name, seed))
+            cmd = [args.twitchd, "synth", "--seed", str(seed), "--seconds", str(secs), "-o", "channels=%d" % chans]
+            for kk, v in synth.items():
+                cmd += ["-o", "%s=%s" % (kk, v)]
+            run(cmd + ["--truth", tru, wav])
+            rcmd = [args.twitchd, "replay", "-q", "--starts"]
+            for kk, v in replay.items():
+                rcmd += ["-o", "%s=%s" % (kk, v)]
+            out = run(rcmd + [wav])
+            events = [json.loads(l) for l in out.splitlines() if l.strip()]
+            truth = json.load(open(tru))
+            s = score(truth, events, truth["rate"])
+            if args.verbose:
+                for m in s["misses"]:
+                    print("    miss  %s seed %d: %s" % (name, seed, m))
+                for f in s["falses"]:
+                    print("    false %s seed %d: %s" % (name, seed, f))
+            merge(acc, s)
+            os.unlink(wav)
+            os.unlink(tru)
+        minutes = args.seeds * secs * chans / 60.0
+        m = summary(acc, minutes, name == "distractors")
+        m["seeds"] = seeds
+        results[name] = m
+        print(row(name, m) + "   seeds %s" % ",".join(map(str, seeds)))
+        if name == "distractors":
+            merge(dist_acc, acc)
+            dist_min += minutes
+        else:
+            merge(total, acc)
+            total_min += minutes
+    if total:
+        m = summary(total, total_min, False)
+        if dist_acc:
+            m["false_per_min"] = dist_acc["false_ltr"] / dist_min
+        results["overall"] = m
+        print(row("OVERALL", m))
+        print("\nTargets: LTR F1 >= %.2f, median onset error <= %.0f ms, <= %.1f false LTR/min (distractors, no LTR);"
+              " EPN time F1 >= %.2f, every episode found, onset reported within %.0f s" % (
+                  TARGETS["ltr_f1"], TARGETS["ltr_med_ms"], TARGETS["false_per_min"], TARGETS["epn_f1"],
+                  TARGETS["epn_detect_s"]))
+        checks = [("LTR F1", m["ltr_f1"], ">=", TARGETS["ltr_f1"]),
+                  ("LTR median onset error (ms)", m["ltr_med_ms"], "<=", TARGETS["ltr_med_ms"]),
+                  ("false LTR per minute", m["false_per_min"], "<=", TARGETS["false_per_min"]),
+                  ("EPN time F1", m["epn_f1"], ">=", TARGETS["epn_f1"]),
+                  ("EPN episode recall", m["epn_episode_recall"], ">=", TARGETS["epn_episode_recall"]),
+                  ("EPN time to detect, worst (s)", m["epn_detect_max_s"], "<=", TARGETS["epn_detect_s"])]
+        for label, v, op, t in checks:
+            ok = v >= t if op == ">=" else v <= t
+            print("  %-32s %8.3f  %s %-6g %s" % (label, v, op, t, "met" if ok else "NOT MET"))
+    rr = real_recordings(args.twitchd, args.real)
+    if rr:
+        print("\nReal recordings (%s): no EPN, no LTR in any of them" % args.real)
+        for rel, rc, n_ltr, epn_s, _ in rr:
+            print("  %-52s exit %d  LTR %3d  EPN %.2f s" % (rel, rc, n_ltr, epn_s))
+        results["real"] = [{"file": a, "exit": b, "ltr": c, "epn_s": d} for a, b, c, d, _ in rr]
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=1, default=str)
+    os.rmdir(tmp)
+
+
+if __name__ == "__main__":
+    main()
