@@ -102,13 +102,26 @@ test: deps
 	$(MAKE) B=build/san SAN=1 unit-bins
 	@tests/run.sh build build/san
 
+# The detectors on a synthetic needle recording, paced at real time: events
+# print as they happen (Ctrl-C to stop). The live daemon will take over.
+DEMO_SECONDS ?= 300
 demo: deps
 	$(MAKE) all
-	@tests/demo.sh $(B)
+	$(B)/twitchd synth --seconds $(DEMO_SECONDS) -o ltr_per_min=4 -o epn_per_min=3 \
+	  --truth $(B)/demo-truth.json $(B)/demo.wav
+	@echo "demo: replaying $(B)/demo.wav at real time; ground truth in $(B)/demo-truth.json"
+	$(B)/twitchd replay --realtime $(B)/demo.wav
 
 bench: deps
 	$(MAKE) all $(B)/tools/bench
 	@$(B)/tools/bench $(B)/twitchd
+
+# Detection accuracy on the seeded synthetic suite (report seeds; tune
+# seeds with EVAL_ARGS=--set tune), and the real recordings.
+EVAL_ARGS ?=
+eval: deps
+	$(MAKE) all
+	python3 tests/eval/eval.py --twitchd $(B)/twitchd $(EVAL_ARGS)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/twitchd
