@@ -37,6 +37,8 @@ struct tw_ltrdet {
     float sigma0, bgy0;
     int64_t open_t, last_above;
     float peak;                 /* largest |y| since open */
+    double env_sum;             /* sum of the envelope while open */
+    long env_n;
     int64_t last_big_end;       /* end of the last MUAP-scale burst */
 };
 
@@ -323,6 +325,8 @@ int tw_ltrdet_step(tw_ltrdet *q, float y, float sigma, tw_event *ev)
         q->bgy0 = q->bg_y;
         q->open_t = t;
         q->last_above = t;
+        q->env_sum = env;
+        q->env_n = 1;
         q->peak = 0.0f;
         for (int64_t i = t - q->w + 1; i <= t; i++)
             q->peak = maxf(q->peak, fabsf(ring(q->yr, q, i)));
@@ -331,26 +335,31 @@ int tw_ltrdet_step(tw_ltrdet *q, float y, float sigma, tw_event *ev)
     }
     case OPEN:
         q->peak = maxf(q->peak, ay);
+        q->env_sum += env;
+        q->env_n++;
         out = notice(q, env, ev);
-        if (t - q->open_t > q->max_len)
-            q->too_long = 1;
-        if (q->too_long) {
-            /* Sustained activity (an EPN episode starting, voluntary
-             * firing) is not a burst: it becomes the background, and the
-             * burst ends when the envelope no longer stands out of it. */
-            q->bg += (float)(q->bg_a * (env - q->bg));
-            q->thr_off = (float)q->p.off_ratio *
-                         maxf((float)q->p.on_k * sigma_u, (float)q->p.rel_k * q->bg);
-        }
         if (env > q->thr_off)
             q->last_above = t;
+        if (t - q->open_t > q->max_len) {
+            /* Sustained activity (an EPN episode starting, voluntary
+             * firing) is not a burst: its mean envelope becomes the
+             * background at once, and the detector re-arms over it, so
+             * that an LTR riding on it is still seen. */
+            q->too_long = 1;
+            q->bg = (float)(q->env_sum / (double)q->env_n);
+            q->last_above = t;
+            if (decide(q, ev) != D_SMALL)
+                q->last_big_end = t;
+            q->state = IDLE;
+            return 0;
+        }
         if (t - q->last_above > q->hang)
             q->state = QUIET;
         return out;
     case QUIET:
         /* MUAP-scale activity soon after: the same burst goes on (and is
          * rejected if that makes it too long). */
-        if (ay >= q->p.min_peak_uv && env > q->thr_off &&
+        if (!q->too_long && ay >= q->p.min_peak_uv && env > q->thr_off &&
             env >= q->p.min_rms_uv) {
             q->state = OPEN;
             q->last_above = t;
@@ -359,7 +368,9 @@ int tw_ltrdet_step(tw_ltrdet *q, float y, float sigma, tw_event *ev)
                 q->too_long = 1;
             return 0;
         }
-        if (t - q->last_above < q->hang + q->post)
+        /* A sustained stretch (too long already) ends as soon as it has
+         * calmed down: letting it resume would swallow the next LTR. */
+        if (!q->too_long && t - q->last_above < q->hang + q->post)
             return 0;
         switch (decide(q, ev)) {
         case D_LTR:

@@ -798,7 +798,7 @@ static void test_ltr_extent(void **state)
         /* Outside: each MUAP is below 1 % of its peak (<= amp_uv), a
          * few tails may add up right at the edge; 2 ms further out the
          * signal is essentially zero. */
-        int64_t w = (int64_t)(0.03 * fs), e = (int64_t)(0.0005 * fs);
+        int64_t w = (int64_t)(0.03 * fs), e = (int64_t)(0.001 * fs);
         int64_t g = (int64_t)(0.002 * fs);
         double pre = 0, post = 0, pre2 = 0, post2 = 0, first = 0, last = 0;
         for (int64_t j = a - w; j < a; j++) {
