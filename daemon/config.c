@@ -57,8 +57,10 @@ const tw_key tw_config_keys[] = {
      "needle movement detector: upper edge of the movement band"},
     {"detect", "mv_k", D, O(mv_k), 3, 100, "10", "x noise", NULL,
      "needle movement detector: threshold on the 20 ms change"},
-    {"detect", "mv_max_ms", D, O(mv_max_ms), 10, 1000, "100", "ms", NULL,
-     "a movement up to this long before an LTR gives it a latency"},
+    {"detect", "mv_max_ms", D, O(mv_max_ms), 10, 1000, "60", "ms", NULL,
+     "a movement up to this long before an LTR is its trigger (LTRs come 5-50 ms after)"},
+    {"detect", "flinch_max_ms", D, O(flinch_max_ms), 10, 2000, "300", "ms", NULL,
+     "a burst whose only movement came mv_max_ms..this long before is a flinch"},
     {"detect", "train_gap_s", D, O(train_gap_s), 0.1, 60, "3", "s", NULL,
      "LTRs closer than this belong to one insertion train"},
     {"ltr", "band_lo_hz", D, O(ltr_band_lo_hz), 5, 200, "35", "Hz", NULL,
@@ -85,6 +87,8 @@ const tw_key tw_config_keys[] = {
      "least fraction of the burst's energy in the MUAP band"},
     {"ltr", "min_rms_uv", D, O(ltr_min_rms_uv), 1, 5000, "80", "uV", NULL,
      "least RMS of the burst in the MUAP band (dense MUAPs of 0.3-3 mV)"},
+    {"ltr", "min_turns", I, O(ltr_min_turns), 0, 1000, "4", "turns", NULL,
+     "least turns (reversals over a tenth of the peak): LTRs are polyphasic"},
     {"ltr", "pre_ms", D, O(ltr_pre_ms), 0, 5000, "300", "ms", NULL,
      "no other MUAP-scale burst may end this long before an LTR..."},
     {"ltr", "post_ms", D, O(ltr_post_ms), 0, 2000, "150", "ms", NULL,
@@ -333,6 +337,11 @@ int tw_config_check(const tw_config *c, tw_config_errors *err)
                   c->surface_low_hz, c->surface_high_hz);
         n++;
     }
+    if (c->flinch_max_ms < c->mv_max_ms) {
+        add_error(err, "detect.flinch_max_ms '%g' must not be below detect.mv_max_ms '%g'",
+                  c->flinch_max_ms, c->mv_max_ms);
+        n++;
+    }
     if (c->ltr_min_ms >= c->ltr_max_ms) {
         add_error(err, "ltr.min_ms '%g' must be below ltr.max_ms '%g'",
                   c->ltr_min_ms, c->ltr_max_ms);
@@ -379,6 +388,8 @@ void tw_config_channel_params(const tw_config *c, int ch, double fs_hz,
     p->mv_lp_hz = c->mv_lp_hz;
     p->mv_k = c->mv_k;
     p->mv_max_ms = c->mv_max_ms;
+    p->flinch_max_ms = c->flinch_max_ms;
+    p->ltr.min_turns = c->ltr_min_turns;
     p->ltr.band_lo_hz = c->ltr_band_lo_hz;
     p->ltr.band_hi_hz = c->ltr_band_hi_hz;
     p->ltr.band_frac = c->ltr_band_frac;

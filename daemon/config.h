@@ -36,7 +36,8 @@ typedef struct {
     double floor_window_s;
     int floor_history;
     double floor_pct;
-    double mv_lp_hz, mv_k, mv_max_ms;
+    double mv_lp_hz, mv_k, mv_max_ms, flinch_max_ms;
+    int ltr_min_turns;
     double train_gap_s;
     /* [ltr] */
     double ltr_band_lo_hz, ltr_band_hi_hz, ltr_band_frac, ltr_min_rms_uv, ltr_pre_ms,

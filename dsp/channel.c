@@ -14,6 +14,7 @@
 #define TW_DECIM_FC 0.40     /* its cut-off, fraction of the output rate */
 #define TW_MV_DIFF_MS 20.0   /* movement: difference over this span, ms */
 #define TW_EPN_MIN_RATE 2000.0 /* detector rate below which EPN is off, Hz */
+#define TW_MV_HIST 8         /* movements remembered */
 
 #define TW_CHUNK 4096 /* input samples conditioned per inner loop */
 
@@ -44,7 +45,9 @@ struct tw_channel {
     unsigned mv_d;
     unsigned mv_pos;     /* == k % mv_d */
     tw_noisefloor *mv_floor;
-    int64_t last_mv, mv_refr; /* detector samples */
+    int64_t mv_hist[TW_MV_HIST]; /* recent movement onsets, detector samples */
+    unsigned mv_n;       /* movements seen (ring index mv_n % TW_MV_HIST) */
+    int64_t mv_refr;     /* no new movement before this sample */
 
     int ltr_in_epn;      /* EPN was active when the open burst began */
     int64_t n_in, k;     /* input samples, detector samples */
@@ -69,7 +72,8 @@ void tw_channel_params_default(tw_channel_params *p, double fs_hz,
     p->floor_pct = 0.2;
     p->mv_lp_hz = 8.0;
     p->mv_k = 10.0;
-    p->mv_max_ms = 100.0;
+    p->mv_max_ms = 60.0;
+    p->flinch_max_ms = 300.0;
     p->epn_enable = electrode == TW_ELECTRODE_NEEDLE;
     p->emit_starts = 1;
     tw_ltrdet_params_default(&p->ltr, fs_hz);
@@ -86,7 +90,8 @@ static int params_ok(const tw_channel_params *p)
            p->floor_pct >= 0.0 && p->floor_pct <= 0.5 &&
            p->mv_lp_hz >= 2.0 && p->mv_lp_hz <= 20.0 && p->mv_k >= 3.0 &&
            p->mv_k <= 100.0 && p->mv_max_ms >= 10.0 &&
-           p->mv_max_ms <= 1000.0;
+           p->mv_max_ms <= 1000.0 && p->flinch_max_ms >= p->mv_max_ms &&
+           p->flinch_max_ms <= 2000.0;
 }
 
 tw_channel *tw_channel_create(const tw_channel_params *p, unsigned *warn)
@@ -228,7 +233,7 @@ void tw_channel_reset(tw_channel *q)
     memset(q->mv_ring, 0, q->mv_d * sizeof *q->mv_ring);
     q->mv_pos = 0;
     tw_noisefloor_reset(q->mv_floor);
-    q->last_mv = -1;
+    q->mv_n = 0;
     q->mv_refr = 0;
     q->ltr_in_epn = 0;
     q->n_in = q->k = 0;
@@ -288,7 +293,7 @@ static void movement(tw_channel *q, double m)
                 break;
             }
         }
-        q->last_mv = start;
+        q->mv_hist[q->mv_n++ % TW_MV_HIST] = start;
         q->mv_refr = k + 5 * (int64_t)q->mv_d;
     }
 }
@@ -321,13 +326,34 @@ static void detect(tw_channel *q, float y, double m, sink_t *s)
     }
     if (f & TW_LTR_ENDED) {
         e.in_epn = (float)q->ltr_in_epn;
-        int64_t maxd = (int64_t)(q->p.mv_max_ms * 1e-3 * q->fd + 0.5);
-        if (q->last_mv >= 0 && q->last_mv <= e.onset_sample + (int64_t)q->mv_d &&
-            e.onset_sample - q->last_mv <= maxd) {
-            e.movement_sample = q->last_mv;
-            e.latency_ms = (float)((double)(e.onset_sample - q->last_mv) * 1e3 / q->fd);
+        /* The needle movement that elicited it: the latest one from
+         * mv_max_ms before the onset to just after it (the movement
+         * detector sees a step up to mv_d late). A movement only earlier,
+         * mv_max_ms to flinch_max_ms before, with none closer, means a
+         * flinch: a voluntary reaction 80-200 ms after the needle. */
+        int64_t lat = (int64_t)(q->p.mv_max_ms * 1e-3 * q->fd + 0.5);
+        int64_t flinch = (int64_t)(q->p.flinch_max_ms * 1e-3 * q->fd + 0.5);
+        int64_t mv = -1;
+        int early = 0;
+        unsigned n = q->mv_n < TW_MV_HIST ? q->mv_n : TW_MV_HIST;
+        for (unsigned i = 0; i < n; i++) {
+            int64_t m = q->mv_hist[(q->mv_n - 1 - i) % TW_MV_HIST];
+            int64_t d = e.onset_sample - m;
+            if (d >= -(int64_t)q->mv_d && d <= lat) {
+                if (m > mv)
+                    mv = m;
+            } else if (d > lat && d <= flinch) {
+                early = 1;
+            }
         }
-        emit(q, s, &e);
+        if (mv >= 0) {
+            e.movement_sample = mv;
+            e.latency_ms = (float)((double)(e.onset_sample - mv) * 1e3 / q->fd);
+            if (e.latency_ms < 0)
+                e.latency_ms = 0;
+        }
+        if (mv >= 0 || !early)
+            emit(q, s, &e);
     }
     q->k++;
 }

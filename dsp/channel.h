@@ -7,7 +7,8 @@
  *   indices at the input rate)
  *
  * plus a needle-movement detector on the DC-removed signal below mv_lp_hz,
- * which gives each LTR its latency.
+ * which gives each LTR its latency and tells flinches (a burst 80-200 ms
+ * after the needle, the patient's reaction) from LTRs (5-50 ms after).
  *
  * Events do not depend on how the input is cut into blocks: every stage is
  * a sample-by-sample state machine. execute_block never allocates.
@@ -36,7 +37,11 @@ typedef struct {
     double floor_pct;          /* quantile of them used, 0 .. 0.5 */
     double mv_lp_hz;           /* movement band upper edge, 2 .. 20 Hz */
     double mv_k;               /* movement threshold, x its noise, 3 .. 100 */
-    double mv_max_ms;          /* movements this long before an LTR count, 10 .. 1000 ms */
+    double mv_max_ms;          /* a movement up to this long before an LTR
+                                  is its trigger (latency), 10 .. 1000 ms */
+    double flinch_max_ms;      /* a burst whose only movement came mv_max_ms
+                                  .. this long before is a flinch, not an
+                                  LTR; mv_max_ms .. 2000 ms */
     int epn_enable;            /* needle channels: detect EPN (0/1) */
     int emit_starts;           /* emit is_start onset notices (0/1, default 1) */
     tw_ltrdet_params ltr;      /* fs_hz is set by the channel */

@@ -57,6 +57,7 @@ void tw_ltrdet_params_default(tw_ltrdet_params *p, double fs_hz)
     p->min_peak_uv = 300.0;
     p->band_frac = 0.2;
     p->min_rms_uv = 80.0;
+    p->min_turns = 4;
     p->pre_ms = 300.0;
     p->post_ms = 150.0;
     p->bg_tau_s = 1.0;
@@ -77,7 +78,8 @@ static int params_ok(const tw_ltrdet_params *p)
            p->max_ms <= 5000.0 && p->min_ms < p->max_ms &&
            p->min_peak_uv >= 10.0 && p->min_peak_uv <= 5000.0 &&
            p->band_frac >= 0.0 && p->band_frac <= 1.0 &&
-           p->min_rms_uv >= 1.0 && p->min_rms_uv <= 5000.0 && p->pre_ms >= 0.0 &&
+           p->min_rms_uv >= 1.0 && p->min_rms_uv <= 5000.0 &&
+           p->min_turns >= 0 && p->min_turns <= 1000 && p->pre_ms >= 0.0 &&
            p->pre_ms <= 5000.0 && p->post_ms >= 0.0 && p->post_ms <= 2000.0 &&
            p->bg_tau_s >= 0.05 && p->bg_tau_s <= 60.0 && p->onset_k >= 1.0 &&
            p->onset_k <= 50.0 && p->onset_frac >= 0.0 && p->onset_frac <= 1.0;
@@ -271,7 +273,7 @@ static int decide(tw_ltrdet *q, tw_event *ev)
     double frac = s2 > 0 ? su2 / s2 : 0.0;
     double urms = sqrt(su2 / (double)len);
     if (ev->peak_uv < q->p.min_peak_uv || frac < q->p.band_frac ||
-        urms < q->p.min_rms_uv || len < q->min_len)
+        urms < q->p.min_rms_uv || len < q->min_len || turns < q->p.min_turns)
         return D_SMALL;
     if (q->too_long || len > q->max_len || on - q->last_big_end < q->pre)
         return D_BIG;

@@ -15,6 +15,8 @@
  * hang_ms below off_ratio x its opening threshold. It is an LTR when
  *   - its duration lies in [min_ms, max_ms],
  *   - its peak |y| reaches min_peak_uv (MUAP scale),
+ *   - it is polyphasic: at least min_turns turns (reversals of more than
+ *     a tenth of its peak; an electrode pop has one),
  *   - at least band_frac of its energy lies in the MUAP band, and its RMS
  *     in that band reaches min_rms_uv (MUAPs of 0.3-3 mV firing densely;
  *     endplate spikes and MEPPs stay far below),
@@ -48,6 +50,7 @@ typedef struct {
     double min_peak_uv; /* least peak |y| of an LTR, 10 .. 5000 uV */
     double band_frac;   /* least fraction of energy in the MUAP band, 0 .. 1 */
     double min_rms_uv;  /* least RMS in the MUAP band over the burst, 1 .. 5000 uV */
+    int min_turns;      /* least turns (polyphasic), 0 .. 1000 */
     double pre_ms;      /* no MUAP-scale burst this long before, 0 .. 5000 ms */
     double post_ms;     /* nor this long after, 0 .. 2000 ms */
     double bg_tau_s;    /* background envelope time constant, 0.05 .. 60 s */
