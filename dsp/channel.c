@@ -90,6 +90,8 @@ static int params_ok(const tw_channel_params *p)
            p->floor_pct >= 0.0 && p->floor_pct <= 0.5 &&
            p->mv_lp_hz >= 2.0 && p->mv_lp_hz <= 20.0 && p->mv_k >= 3.0 &&
            p->mv_k <= 100.0 && p->mv_max_ms >= 10.0 &&
+           (p->epn_enable == 0 || p->epn_enable == 1) &&
+           (p->emit_starts == 0 || p->emit_starts == 1) &&
            p->mv_max_ms <= 1000.0 && p->flinch_max_ms >= p->mv_max_ms &&
            p->flinch_max_ms <= 2000.0;
 }
@@ -245,7 +247,9 @@ void tw_channel_recalibrate(tw_channel *q) { tw_noisefloor_recalibrate(q->floor)
 /* detector-rate sample index -> input sample index */
 static int64_t to_input(const tw_channel *q, int64_t k)
 {
-    int64_t n = k * (int64_t)q->m + (int64_t)q->m - 1 - q->delay;
+    /* liquid's decimator computes output k when the first sample of its
+     * group arrives: it is centred on input k m - delay. */
+    int64_t n = k * (int64_t)q->m - q->delay;
     return n < 0 ? 0 : n;
 }
 
@@ -261,7 +265,7 @@ static void emit(tw_channel *q, sink_t *s, const tw_event *e)
         *o = *e;
         o->onset_sample = to_input(q, e->onset_sample);
         o->offset_sample = to_input(q, e->offset_sample);
-        o->emitted_sample = q->k * (int64_t)q->m + (int64_t)q->m - 1;
+        o->emitted_sample = q->k * (int64_t)q->m;
         if (e->movement_sample >= 0)
             o->movement_sample = to_input(q, e->movement_sample);
     } else {

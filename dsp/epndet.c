@@ -65,6 +65,8 @@ struct tw_epndet {
     unsigned cand_active, cand_gap, inactive_run;
     acc_t ep, pend;        /* episode, and bins since its last active one */
     float sigma0;
+    double bg_neg_hz;      /* negative peaks per second outside episodes */
+    int bg_known;
 };
 
 void tw_epndet_params_default(tw_epndet_params *p, double fs_hz)
@@ -207,6 +209,8 @@ void tw_epndet_reset(tw_epndet *q)
     q->excl_until = -1000000;
     q->state = IDLE;
     q->cand_active = q->cand_gap = q->inactive_run = 0;
+    q->bg_neg_hz = 0.0;
+    q->bg_known = 0;
     acc_clear(&q->ep);
     acc_clear(&q->pend);
 }
@@ -309,7 +313,9 @@ static void fill_event(const tw_epndet *q, tw_event *ev, int64_t on_bin,
                      : 0.0f;
     ev->skewness = (float)skew;
     double dur_s = (double)(ev->offset_sample - ev->onset_sample + 1) / q->p.fs_hz;
-    ev->mepp_rate_hz = (float)((double)(a->neg - a->pos) / dur_s);
+    /* MEPP-like negative peaks above the rate noise alone gives (measured
+     * outside episodes). Overlapping MEPPs count once: a lower bound. */
+    ev->mepp_rate_hz = (float)((double)a->neg / dur_s - q->bg_neg_hz);
     if (ev->mepp_rate_hz < 0)
         ev->mepp_rate_hz = 0;
     ev->mepp_median_uv = tw_loghist_median(&a->mepp);
@@ -334,6 +340,15 @@ static int close_bin(tw_epndet *q, float sigma, tw_event *ev)
 
     switch (q->state) {
     case IDLE:
+        if (ws != W_ACTIVE && !q->cur.held && q->cur.n > 0) {
+            double r = q->cur.neg / ((double)q->cur.n / q->p.fs_hz);
+            if (!q->bg_known) {
+                q->bg_neg_hz = r;
+                q->bg_known = 1;
+            } else {
+                q->bg_neg_hz += 0.05 * (r - q->bg_neg_hz); /* ~1 s at 50 ms bins */
+            }
+        }
         if (ws == W_ACTIVE) {
             /* The episode began where the bins leaning to EPN began,
              * inside the window. */

@@ -5,15 +5,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TW_LC_OVERSAMPLE 4   /* template bins per sample of one period */
-#define TW_LC_MIN_BINS 64    /* and at least this many */
-#define TW_LC_TRACK_S 0.25   /* line frequency re-estimated this often, s */
-#define TW_LC_TRACK_GAIN 0.5 /* fraction of the measured error corrected */
+#define TW_LC_TAPS 8         /* interpolation kernel length, bins */
+#define TW_LC_FRAC 256       /* fractional positions tabulated per bin */
+#define TW_LC_TRACK_S 1.0    /* line frequency re-estimated this often, s */
+#define TW_LC_TRACK_GAIN 0.3 /* fraction of the measured error corrected */
+#define TW_LC_TRACK_CLIP 0.01 /* skip an estimate when more than this
+                                 fraction of its samples were clipped (a
+                                 burst moved the template) */
 #define TW_LC_MAX_DEV_HZ 0.5 /* tracked frequency stays within f0 +- this */
 
 struct tw_linecancel {
     double *t;       /* template over one line period, nbins values, uV */
     double *cs, *sn; /* cos, sin of the fundamental over the bins */
+    double *kern;    /* TW_LC_FRAC x TW_LC_TAPS interpolation weights */
     size_t nbins;
     double phase;    /* position in bins, [0, nbins) */
     double dphase;   /* bins per sample at the tracked frequency */
@@ -25,6 +29,7 @@ struct tw_linecancel {
     double warm;     /* samples seen, to seed mabs */
     long track_len;  /* samples between frequency estimates */
     long track_n;
+    long clipped_n;  /* samples clipped since the last estimate */
     double pre, pim; /* previous fundamental coefficient of the template */
     int have_prev;
 };
@@ -40,13 +45,19 @@ tw_linecancel *tw_linecancel_create(double fs_hz, double f0_hz, double tau_s,
     if (!q)
         return NULL;
     double period = fs_hz / f0_hz; /* samples per line period */
-    q->nbins = TW_LC_OVERSAMPLE * (size_t)ceil(period);
-    if (q->nbins < TW_LC_MIN_BINS)
-        q->nbins = TW_LC_MIN_BINS;
+    /* One bin per sample of a period (a little less when the period is
+     * fractional), read and updated through a windowed-sinc kernel at the
+     * fractional position: the template then holds the band-limited
+     * waveform between its bins too, so that following a line frequency
+     * off its nominal value costs nothing at the harmonics near fs/2. */
+    q->nbins = (size_t)ceil(period - 1e-9);
+    if (q->nbins < TW_LC_TAPS)
+        q->nbins = TW_LC_TAPS;
     q->t = calloc(q->nbins, sizeof *q->t);
     q->cs = malloc(q->nbins * sizeof *q->cs);
     q->sn = malloc(q->nbins * sizeof *q->sn);
-    if (!q->t || !q->cs || !q->sn) {
+    q->kern = malloc((size_t)TW_LC_FRAC * TW_LC_TAPS * sizeof *q->kern);
+    if (!q->t || !q->cs || !q->sn || !q->kern) {
         tw_linecancel_destroy(q);
         return NULL;
     }
@@ -54,9 +65,30 @@ tw_linecancel *tw_linecancel_create(double fs_hz, double f0_hz, double tau_s,
         q->cs[i] = cos(2.0 * M_PI * (double)i / (double)q->nbins);
         q->sn[i] = sin(2.0 * M_PI * (double)i / (double)q->nbins);
     }
+    /* Lanczos (a = TW_LC_TAPS / 2) weights for bins i-3 .. i+4 at
+     * position i + f, normalised to sum 1 (exact at DC). */
+    const int a = TW_LC_TAPS / 2;
+    for (int fi = 0; fi < TW_LC_FRAC; fi++) {
+        double f = (double)fi / TW_LC_FRAC, sum = 0.0;
+        double *w = &q->kern[fi * TW_LC_TAPS];
+        for (int j = 0; j < TW_LC_TAPS; j++) {
+            double x = (double)(j - (a - 1)) - f;
+            double v;
+            if (fabs(x) < 1e-12)
+                v = 1.0;
+            else if (fabs(x) >= a)
+                v = 0.0;
+            else
+                v = a * sin(M_PI * x) * sin(M_PI * x / a) / (M_PI * M_PI * x * x);
+            w[j] = v;
+            sum += v;
+        }
+        for (int j = 0; j < TW_LC_TAPS; j++)
+            w[j] /= sum;
+    }
     q->fs = fs_hz;
     q->f0 = f0_hz;
-    /* Each sample updates two bins with weights summing to 1, so a bin
+    /* Each sample updates its bins with weights summing to 1, so a bin
      * gets period / nbins of an update per period. */
     double visits_per_period = period / (double)q->nbins;
     q->mu = 1.0 / (tau_s * f0_hz * visits_per_period);
@@ -76,6 +108,7 @@ void tw_linecancel_destroy(tw_linecancel *q)
     free(q->t);
     free(q->cs);
     free(q->sn);
+    free(q->kern);
     free(q);
 }
 
@@ -88,6 +121,7 @@ void tw_linecancel_reset(tw_linecancel *q)
     q->mabs = 0.0;
     q->warm = 0.0;
     q->track_n = 0;
+    q->clipped_n = 0;
     q->have_prev = 0;
 }
 
@@ -104,15 +138,25 @@ static inline double clipped(tw_linecancel *q, double e)
         return e;
     }
     double lim = q->clip_k * q->mabs;
-    double ec = e > lim ? lim : (e < -lim ? -lim : e);
-    q->mabs += q->mabs_a * (fabs(ec) - q->mabs);
-    return ec;
+    if (ae > lim) {
+        /* a burst: clip it, and keep it out of the scale too */
+        q->clipped_n++;
+        return e > 0 ? lim : -lim;
+    }
+    q->mabs += q->mabs_a * (ae - q->mabs);
+    return e;
 }
 
 /* Re-estimate the line frequency: when it differs from the tracked one,
  * the template's fundamental rotates; its rotation rate is the error. */
 static void track(tw_linecancel *q)
 {
+    long clipped = q->clipped_n;
+    q->clipped_n = 0;
+    if ((double)clipped > TW_LC_TRACK_CLIP * (double)q->track_len) {
+        q->have_prev = 0;
+        return;
+    }
     double re = 0.0, im = 0.0;
     for (size_t i = 0; i < q->nbins; i++) {
         re += q->t[i] * q->cs[i];
@@ -144,13 +188,21 @@ static void track(tw_linecancel *q)
 double tw_linecancel_step(tw_linecancel *q, double x)
 {
     size_t i = (size_t)q->phase;
-    double f = q->phase - (double)i;
-    size_t j = i + 1 == q->nbins ? 0 : i + 1;
-    double est = (1.0 - f) * q->t[i] + f * q->t[j];
+    int fi = (int)((q->phase - (double)i) * TW_LC_FRAC);
+    if (fi >= TW_LC_FRAC)
+        fi = TW_LC_FRAC - 1;
+    const double *w = &q->kern[fi * TW_LC_TAPS];
+    size_t n = q->nbins, idx[TW_LC_TAPS];
+    size_t b = i + n - (TW_LC_TAPS / 2 - 1);
+    double est = 0.0;
+    for (int j = 0; j < TW_LC_TAPS; j++) {
+        idx[j] = (b + (size_t)j) % n;
+        est += w[j] * q->t[idx[j]];
+    }
     double e = x - est;
     double ec = q->mu * clipped(q, e);
-    q->t[i] += (1.0 - f) * ec;
-    q->t[j] += f * ec;
+    for (int j = 0; j < TW_LC_TAPS; j++)
+        q->t[idx[j]] += w[j] * ec;
     q->phase += q->dphase;
     if (q->phase >= (double)q->nbins)
         q->phase -= (double)q->nbins;

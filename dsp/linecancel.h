@@ -12,11 +12,12 @@
  * kept out of it by clipping the residual used for the update at
  * clip_k times its running mean absolute value.
  *
- * Mains is never exactly at its nominal frequency: every 0.25 s the
+ * Mains is never exactly at its nominal frequency: every second the
  * canceller measures how fast the template's fundamental rotates and
  * corrects the frequency it follows (within f0 +- 0.5 Hz), so that the
- * harmonics in the kHz range stay aligned. The template is interpolated
- * over 4 bins per sample of a period.
+ * harmonics in the kHz range stay aligned. The template has one bin per
+ * sample of a period and is read and updated through an 8-tap
+ * windowed-sinc kernel at the fractional position.
  */
 #ifndef TW_LINECANCEL_H
 #define TW_LINECANCEL_H

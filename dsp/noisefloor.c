@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TW_NF_KEEP 256 /* samples kept per window for its median, at most */
+#define TW_NF_KEEP 1024 /* samples kept per window for its median, at most */
 
 struct tw_noisefloor {
     size_t wlen;    /* samples per window */
@@ -64,8 +64,9 @@ tw_noisefloor *tw_noisefloor_create(double fs_hz, double window_s,
     if (!q)
         return NULL;
     q->wlen = wlen;
-    /* The median of 256 evenly spread samples is within a few % of the
-     * full window's and costs a fraction of it. */
+    /* Long windows are subsampled to TW_NF_KEEP evenly spread samples:
+     * fewer would spread the per-window estimates and pull the low
+     * quantile of them down (256 read 6 % low). */
     q->stride = (wlen + TW_NF_KEEP - 1) / TW_NF_KEEP;
     q->hcap = history;
     q->pct = pct;

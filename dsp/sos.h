@@ -1,9 +1,10 @@
 /* sos.h: a cascade of second-order IIR sections run in double precision,
  * transposed direct form II.
  *
- * liquid-dsp designs the sections (liquid_iirdes, SOS format); liquid's own
- * iirfilt runs in float32 direct form II, which loses the signal under a DC
- * offset or a movement artefact, so the sections run here in double.
+ * liquid's own iirfilt runs in float32 direct form II, which loses the
+ * signal under a DC offset or a movement artefact, and liquid_iirdes designs
+ * in float, which misplaces the poles of low corners: so the Butterworth
+ * sections are designed (bilinear transform) and run here in double.
  */
 #ifndef TW_SOS_H
 #define TW_SOS_H

@@ -190,6 +190,7 @@ static void expect_common(json_t *o, const tw_event *e, int ch, double fs,
     expect_int(o, "offset_sample", e->offset_sample);
     expect_real(o, "onset_s", (double)e->onset_sample / fs, 1e-9);
     expect_real(o, "offset_s", (double)e->offset_sample / fs, 1e-9);
+    expect_real(o, "emitted_s", (double)e->emitted_sample / fs, 1e-9);
     expect_real(o, "duration_ms",
                 (double)(e->offset_sample - e->onset_sample + 1) * 1e3 / fs, ROUND_TOL);
     expect_real(o, "peak_uv", e->peak_uv, ROUND_TOL);
@@ -204,7 +205,7 @@ static void expect_common(json_t *o, const tw_event *e, int ch, double fs,
 static const char *const ltr_keys[] = {
     "type", "channel", "onset_s", "offset_s", "onset_sample", "offset_sample",
     "duration_ms", "peak_uv", "p2p_uv", "rms_uv", "noise_uv", "snr_db",
-    "latency_ms", "movement_sample", "turns", "in_epn", "train",
+    "emitted_s", "latency_ms", "movement_sample", "turns", "in_epn", "train",
     "train_index", "rel_amp",
 };
 #define N_LTR_KEYS (sizeof ltr_keys / sizeof ltr_keys[0])
@@ -213,7 +214,7 @@ static const char *const ltr_keys[] = {
 static const char *const epn_keys[] = {
     "type", "channel", "onset_s", "offset_s", "onset_sample", "offset_sample",
     "duration_ms", "peak_uv", "p2p_uv", "rms_uv", "noise_uv", "snr_db",
-    "mepp_rate_hz", "mepp_median_uv", "eps_count", "eps_rate_hz",
+    "emitted_s", "mepp_rate_hz", "mepp_median_uv", "eps_count", "eps_rate_hz",
     "eps_median_uv", "eps_cv", "skewness",
 };
 #define N_EPN_KEYS (sizeof epn_keys / sizeof epn_keys[0])
@@ -365,12 +366,12 @@ static void test_start_notice(void **state)
     (void)state;
     char line[2048];
     static const char *const keys[] = {"type", "channel", "onset_s",
-                                       "onset_sample", "start"};
+                                       "onset_sample", "emitted_s", "start"};
     for (int t = 0; t < 2; t++) {
         tw_event e = t ? epn_event() : ltr_event();
         e.is_start = 1;
         json_t *o = roundtrip(&e, 2, 48000, NULL, line, sizeof line);
-        expect_keys(o, keys, 5);
+        expect_keys(o, keys, 6);
         assert_string_equal(json_string_value(field(o, "type")), t ? "epn" : "ltr");
         assert_true(json_is_true(field(o, "start")));
         expect_int(o, "channel", 2);

@@ -657,7 +657,9 @@ static void test_truth(void **state)
                 assert_true(dur_ms <= 2600);
             } else if (strcmp(t->kind, "voluntary") == 0) {
                 kinds |= 8;
-                assert_true(dur_ms >= 900 && dur_ms <= 5100);
+                /* window 1-5 s; the last MUAP may come up to 1.5
+                 * intervals (at 5 Hz: 300 ms) before it closes */
+                assert_true(dur_ms >= 650 && dur_ms <= 5100);
                 assert_true(t->n_units >= 1 && t->n_units <= 5);
                 assert_true(t->fire_rate_hz >= 5 && t->fire_rate_hz <= 20);
             } else if (strcmp(t->kind, "flinch") == 0) {
