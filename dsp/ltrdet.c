@@ -22,7 +22,7 @@ struct tw_ltrdet {
     unsigned slot;              /* == k % w */
     double sum2;                /* sum of u2 */
 
-    float *yr, *ur;             /* rings of y and u, rlen samples */
+    float *yr, *ur, *er;        /* rings of y, u and the envelope, rlen samples */
     unsigned rlen, rpos;        /* rpos == k % rlen */
 
     int64_t k;                  /* samples seen */
@@ -52,12 +52,12 @@ void tw_ltrdet_params_default(tw_ltrdet_params *p, double fs_hz)
     p->rel_k = 4.0;
     p->off_ratio = 0.5;
     p->hang_ms = 40.0;
-    p->min_ms = 15.0;
+    p->min_ms = 5.0;
     p->max_ms = 400.0;
     p->min_peak_uv = 300.0;
     p->band_frac = 0.2;
     p->min_rms_uv = 80.0;
-    p->min_turns = 4;
+    p->min_turns = 6;
     p->pre_ms = 300.0;
     p->post_ms = 150.0;
     p->bg_tau_s = 1.0;
@@ -104,9 +104,9 @@ tw_ltrdet *tw_ltrdet_create(const tw_ltrdet_params *p)
     q->post = (int64_t)(p->post_ms * ms + 0.5);
     q->gap = q->hang / 2 > 1 ? q->hang / 2 : 1;
     q->bg_a = 1.0 / (p->bg_tau_s * p->fs_hz);
-    /* The rings hold a whole burst of max_ms, the window before it, the
-     * hang and the post window. */
-    q->rlen = (unsigned)(q->max_len + q->w + q->hang + q->post + 8);
+    /* The rings hold the pre window, a whole burst of max_ms, the
+     * envelope window, the hang and the post window. */
+    q->rlen = (unsigned)(q->pre + q->max_len + 2 * q->w + q->hang + q->post + 8);
     double hi = p->band_hi_hz < 0.45 * p->fs_hz ? p->band_hi_hz : 0.45 * p->fs_hz;
     double lo = p->band_lo_hz < hi / 2.0 ? p->band_lo_hz : hi / 2.0;
     q->hp = tw_sos_create_butter(TW_SOS_HIGHPASS, 2, lo, p->fs_hz);
@@ -115,7 +115,8 @@ tw_ltrdet *tw_ltrdet_create(const tw_ltrdet_params *p)
     q->u2 = calloc(q->w, sizeof *q->u2);
     q->yr = calloc(q->rlen, sizeof *q->yr);
     q->ur = calloc(q->rlen, sizeof *q->ur);
-    if (!q->hp || !q->lp || !q->floor_u || !q->u2 || !q->yr || !q->ur) {
+    q->er = calloc(q->rlen, sizeof *q->er);
+    if (!q->hp || !q->lp || !q->floor_u || !q->u2 || !q->yr || !q->ur || !q->er) {
         tw_ltrdet_destroy(q);
         return NULL;
     }
@@ -133,6 +134,7 @@ void tw_ltrdet_destroy(tw_ltrdet *q)
     free(q->u2);
     free(q->yr);
     free(q->ur);
+    free(q->er);
     free(q);
 }
 
@@ -144,6 +146,7 @@ void tw_ltrdet_reset(tw_ltrdet *q)
     memset(q->u2, 0, q->w * sizeof *q->u2);
     memset(q->yr, 0, q->rlen * sizeof *q->yr);
     memset(q->ur, 0, q->rlen * sizeof *q->ur);
+    memset(q->er, 0, q->rlen * sizeof *q->er);
     q->slot = q->rpos = 0;
     q->sum2 = 0.0;
     q->k = 0;
@@ -188,7 +191,7 @@ enum { D_SMALL, D_BIG, D_LTR };
  * an LTR, D_BIG if it is a MUAP-scale burst that is not (it keeps the
  * next burst from counting as isolated), else D_SMALL (a lone spike, an
  * endplate spike, insertion activity). */
-static int decide(tw_ltrdet *q, tw_event *ev)
+static int decide(tw_ltrdet *q, tw_event *ev, int embedded)
 {
     float thr = maxf((float)q->p.onset_k * maxf(q->sigma0, q->bgy0),
                      (float)q->p.onset_frac * q->peak);
@@ -275,8 +278,24 @@ static int decide(tw_ltrdet *q, tw_event *ev)
     if (ev->peak_uv < q->p.min_peak_uv || frac < q->p.band_frac ||
         urms < q->p.min_rms_uv || len < q->min_len || turns < q->p.min_turns)
         return D_SMALL;
-    if (q->too_long || len > q->max_len || on - q->last_big_end < q->pre)
+    if (len > q->max_len || on - q->last_big_end < q->pre)
         return D_BIG;
+    if (!embedded)
+        return D_LTR; /* the post window was watched live (QUIET) */
+    /* Inside a sustained stretch, isolated: no MUAP-scale envelope in the pre window before it nor in
+     * the post window after its own envelope has passed (voluntary firing
+     * is a train of such bursts; an LTR stands alone, even on EPN). */
+    int64_t oldest = q->k - (int64_t)q->rlen + 1;
+    int64_t a = on - q->pre > oldest ? on - q->pre : oldest;
+    for (int64_t t = a < 0 ? 0 : a; t < on; t++)
+        if (ring(q->er, q, t) >= q->p.min_rms_uv)
+            return D_BIG;
+    int64_t b0 = off + q->w + q->gap, b1 = off + q->w + q->post;
+    if (b1 > q->k - 1)
+        return D_BIG; /* activity goes on past what has been seen */
+    for (int64_t t = b0; t <= b1; t++)
+        if (ring(q->er, q, t) >= q->p.min_rms_uv)
+            return D_BIG;
     return D_LTR;
 }
 
@@ -304,6 +323,7 @@ int tw_ltrdet_step(tw_ltrdet *q, float y, float sigma, tw_event *ev)
     if (sigma <= 0.0f || sigma_u <= 0.0f || t + 1 < (int64_t)q->w)
         return 0;
     float env = q->sum2 > 0.0 ? (float)sqrt(q->sum2 / q->w) : 0.0f;
+    q->er[(uint64_t)t % q->rlen] = env;
     float ay = fabsf(y);
     int out = 0;
 
@@ -350,10 +370,18 @@ int tw_ltrdet_step(tw_ltrdet *q, float y, float sigma, tw_event *ev)
             q->too_long = 1;
             q->bg = (float)(q->env_sum / (double)q->env_n);
             q->last_above = t;
-            if (decide(q, ev) != D_SMALL)
-                q->last_big_end = t;
             q->state = IDLE;
-            return 0;
+            /* An LTR at its start (the needle reaching an active locus
+             * often brings EPN and an LTR at once) is still one. */
+            switch (decide(q, ev, 1)) {
+            case D_LTR:
+                q->last_big_end = ev->offset_sample;
+                return out | TW_LTR_ENDED;
+            case D_BIG:
+                q->last_big_end = t;
+                break;
+            }
+            return out;
         }
         if (t - q->last_above > q->hang)
             q->state = QUIET;
@@ -374,7 +402,7 @@ int tw_ltrdet_step(tw_ltrdet *q, float y, float sigma, tw_event *ev)
          * calmed down: letting it resume would swallow the next LTR. */
         if (!q->too_long && t - q->last_above < q->hang + q->post)
             return 0;
-        switch (decide(q, ev)) {
+        switch (decide(q, ev, 0)) {
         case D_LTR:
             out = TW_LTR_ENDED;
             q->last_big_end = ev->offset_sample;

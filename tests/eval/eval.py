@@ -189,6 +189,8 @@ def main():
     ap.add_argument("--only", help="comma-separated scenario names")
     ap.add_argument("--verbose", action="store_true", help="list every miss and false LTR")
     ap.add_argument("--json", help="also write the figures here")
+    ap.add_argument("-o", dest="opts", action="append", default=[],
+                    help="SECTION.KEY=VALUE passed to every replay (experiments)")
     ap.add_argument("--real", default=os.environ.get("TWITCHD_REAL_DATA", "../shared/data/real"))
     args = ap.parse_args()
     only = set(args.only.split(",")) if args.only else None
@@ -214,6 +216,8 @@ def main():
                 cmd += ["-o", "%s=%s" % (kk, v)]
             run(cmd + ["--truth", tru, wav])
             rcmd = [args.twitchd, "replay", "-q", "--starts"]
+            for o in args.opts:
+                rcmd += ["-o", o]
             for kk, v in replay.items():
                 rcmd += ["-o", "%s=%s" % (kk, v)]
             out = run(rcmd + [wav])
