@@ -113,8 +113,6 @@ int tw_cmd_replay(int argc, char **argv)
     if (tw_cli_load(&cc, &cfg, "twitchd replay") != 0)
         return TW_EX_CONFIG;
     tw_log_set_level(cfg.log_level);
-    if (cfg.pace == 0) /* input.pace = realtime */
-        realtime = 1;
 
     tw_sndsrc src;
     char err[512];

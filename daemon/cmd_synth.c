@@ -1,5 +1,5 @@
 /* cmd_synth.c: `twitchd synth`: write a synthetic needle-EMG recording
- * (WAV or FLAC, via libsndfile) and, optionally, its ground truth (JSON,
+ * (WAV, RF64 beyond 4 GB, or FLAC, via libsndfile) and, optionally, its ground truth (JSON,
  * via jansson).
  *
  *   twitchd synth [-o KEY=VALUE]... [--seed N] --seconds N OUT.wav
@@ -297,7 +297,13 @@ int tw_cmd_synth(int argc, char **argv)
     int sub = p.format == TW_SYNTH_FMT_INT16   ? SF_FORMAT_PCM_16
               : p.format == TW_SYNTH_FMT_INT24 ? SF_FORMAT_PCM_24
                                                : SF_FORMAT_FLOAT;
-    info.format = (flac ? SF_FORMAT_FLAC : SF_FORMAT_WAV) | sub;
+    /* WAV stops at 4 GiB: larger recordings are written as RF64. */
+    const int64_t total = (int64_t)llround(seconds * p.rate);
+    int bytes = p.format == TW_SYNTH_FMT_INT16 ? 2
+                : p.format == TW_SYNTH_FMT_INT24 ? 3 : 4;
+    int big = (double)total * p.channels * bytes > 4.0e9;
+    info.format = (flac ? SF_FORMAT_FLAC : big ? SF_FORMAT_RF64 : SF_FORMAT_WAV) |
+                  sub;
     SNDFILE *sf = sf_open(out_path, SFM_WRITE, &info);
     if (!sf) {
         fprintf(stderr, "twitchd synth: %s: %s\n", out_path,
@@ -307,7 +313,6 @@ int tw_cmd_synth(int argc, char **argv)
     }
 
     const int nch = p.channels;
-    const int64_t total = (int64_t)llround(seconds * p.rate);
     float *fb = malloc((size_t)BLOCK_FRAMES * nch * sizeof *fb);
     int *ib = malloc((size_t)BLOCK_FRAMES * nch * sizeof *ib);
     short *sb = malloc((size_t)BLOCK_FRAMES * nch * sizeof *sb);

@@ -22,6 +22,14 @@ typedef struct {
     char path[TW_KEY_STRLEN];
     double full_scale_uv;
     int pace;                  /* 0 realtime, 1 fast */
+    char device[TW_KEY_STRLEN];
+    char hostapi[TW_KEY_STRLEN];
+    int rate, channels;
+    int format;                /* 0 float32, 1 int16, 2 int24, 3 int32 */
+    int frames_per_buffer;
+    int ring_blocks;
+    int retry_max;
+    double retry_max_s;
     /* [channel] */
     char electrodes[TW_KEY_STRLEN]; /* "needle,surface": per channel, the
                                        last one repeats */
@@ -50,6 +58,13 @@ typedef struct {
     int epn_win_bins;
     double epn_min_rate_hz, epn_z_on, epn_confirm_ms, epn_release_ms,
         epn_min_ms, epn_eps_k, epn_eps_min_uv;
+    /* [publish] */
+    char pub_endpoint[TW_KEY_STRLEN];
+    int pub_sndhwm, pub_queue;
+    double pub_sig_rate_hz, pub_heartbeat_s;
+    /* [journal] */
+    char journal_dir[TW_KEY_STRLEN];
+    double journal_fsync_s;
     /* [log] */
     int log_level;             /* 0 error .. 3 debug */
 } tw_config;

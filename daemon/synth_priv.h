@@ -184,8 +184,8 @@ tw_trec *tw_synth_find_truth(tw_synth *s, uint64_t id);
 void tw_plan_init(tw_synth *s);
 /* First segment start for a fresh channel. */
 void tw_plan_first(tw_synth *s, tw_chan *c);
-/* Plan the segment starting at c->next_seg (inside the block that starts
- * at b0) and schedule the next one. */
+/* Plan the segment starting at c->next_seg (which lies in the block being
+ * generated) and schedule the next one. */
 void tw_plan_segment(tw_synth *s, tw_chan *c);
 /* A truth record with every field at its "not applicable" value. */
 void tw_truth_blank(tw_synth_truth *t, int type, const char *kind, int ch);
