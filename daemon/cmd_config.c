@@ -80,5 +80,17 @@ int tw_cmd_print_config(int argc, char **argv)
         tw_key_range(k, range, sizeof range);
         printf("# %s\n# allowed: %s\n%s = %s\n", k->doc, range, k->key, k->def);
     }
+    printf("\n# The synthetic source (input.source = synth). Its rate and channel\n"
+           "# count are input.rate and input.channels; the rest as `twitchd synth`.\n"
+           "[synth]\n");
+    for (size_t i = 0; i < tw_synth_nkeys; i++) {
+        const tw_key *k = &tw_synth_keys[i];
+        char range[128];
+        if (!strcmp(k->key, "rate") || !strcmp(k->key, "channels") ||
+            !strcmp(k->key, "format") || !strcmp(k->key, "full_scale_uv"))
+            continue;
+        tw_key_range(k, range, sizeof range);
+        printf("# %s\n# allowed: %s\n%s = %s\n", k->doc, range, k->key, k->def);
+    }
     return 0;
 }

@@ -183,6 +183,7 @@ void tw_config_defaults(tw_config *c)
 {
     memset(c, 0, sizeof *c);
     tw_key_defaults(tw_config_keys, tw_config_nkeys, c);
+    tw_synth_params_default(&c->synth);
 }
 
 static int check_electrodes(const char *v, char *why, size_t len)
@@ -221,6 +222,14 @@ static int set_key(tw_config *c, const char *section, const char *key,
                    const char *value, char *why, size_t len)
 {
     const tw_key *k = tw_key_find(tw_config_keys, tw_config_nkeys, section, key);
+    if (!k && strcmp(section, "synth") == 0) {
+        k = tw_key_find(tw_synth_keys, tw_synth_nkeys, section, key);
+        if (!k) {
+            snprintf(why, len, "unknown key");
+            return -1;
+        }
+        return tw_key_set(k, &c->synth, value, why, len) == 0 ? 0 : -2;
+    }
     if (!k) {
         snprintf(why, len, "unknown key");
         return -1;
@@ -372,6 +381,11 @@ int tw_config_check(const tw_config *c, tw_config_errors *err)
     if (c->flinch_max_ms < c->mv_max_ms) {
         add_error(err, "detect.flinch_max_ms '%g' must not be below detect.mv_max_ms '%g'",
                   c->flinch_max_ms, c->mv_max_ms);
+        n++;
+    }
+    char why[256];
+    if (tw_synth_check(&c->synth, why, sizeof why) != 0) {
+        add_error(err, "synth.%s", why);
         n++;
     }
     if (c->ltr_min_ms >= c->ltr_max_ms) {

@@ -12,6 +12,7 @@
 
 #include "channel.h"
 #include "keytab.h"
+#include "synth.h"
 
 #define TW_CONFIG_MAX_ERRORS 64
 #define TW_CONFIG_DEFAULT_PATH "/etc/twitchd/twitchd.conf"
@@ -67,6 +68,9 @@ typedef struct {
     double journal_fsync_s;
     /* [log] */
     int log_level;             /* 0 error .. 3 debug */
+    /* [synth]: the synthetic source (input.source = synth); its rate and
+     * channels come from input.rate and input.channels */
+    tw_synth_params synth;
 } tw_config;
 
 extern const tw_key tw_config_keys[];

@@ -177,6 +177,7 @@ static void test_defaults_parse(void **state)
         assert_ptr_equal(tw_key_find(tw_config_keys, tw_config_nkeys,
                                      k->section, k->key), k);
     }
+    assert_int_equal(tw_synth_params_default(&c.synth), 0);
     tw_config d;
     tw_config_defaults(&d);
     assert_memory_equal(&c, &d, sizeof c);
@@ -213,6 +214,16 @@ static void test_conf_file_matches_table(void **state)
             fail_msg("%s:%d: not `key = value`: %s", path, lineno, line);
         *eq = '\0';
         const char *key = line, *value = eq + 3;
+        if (strcmp(section, "synth") == 0) {
+            /* the synthetic source's keys come from the synth table */
+            const tw_key *sk = tw_key_find(tw_synth_keys, tw_synth_nkeys, section, key);
+            if (!sk)
+                fail_msg("%s:%d: synth.%s is not in tw_synth_keys", path, lineno, key);
+            if (strcmp(value, sk->def) != 0)
+                fail_msg("%s:%d: synth.%s = '%s', the table's default is '%s'", path,
+                         lineno, key, value, sk->def);
+            continue;
+        }
         const tw_key *k = tw_key_find(tw_config_keys, tw_config_nkeys, section, key);
         if (!k)
             fail_msg("%s:%d: %s.%s is not in tw_config_keys", path, lineno,
