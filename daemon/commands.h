@@ -9,5 +9,8 @@ int tw_cmd_replay(int argc, char **argv);
 int tw_cmd_synth(int argc, char **argv);
 int tw_cmd_check_config(int argc, char **argv);
 int tw_cmd_print_config(int argc, char **argv);
+int tw_cmd_run(int argc, char **argv);
+int tw_cmd_sub(int argc, char **argv);
+int tw_cmd_list_devices(int argc, char **argv);
 
 #endif

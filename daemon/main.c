@@ -1,6 +1,8 @@
 /* main.c: twitchd's entry point: pick the subcommand. */
 #include <jansson.h>
 #include <liquid/liquid.h>
+#include <portaudio.h>
+#include <zmq.h>
 #include <sndfile.h>
 #include <stdio.h>
 #include <string.h>
@@ -22,6 +24,9 @@ static const char usage[] =
     "EMG during dry needling.\n"
     "\n"
     "commands:\n"
+    "  run              the daemon: acquire, detect, journal and publish events\n"
+    "  sub [ENDPOINT] [TOPIC...]  print what a running daemon publishes\n"
+    "  list-devices     the audio input devices PortAudio sees\n"
     "  replay FILE      run the detectors over an audio file, print events as JSON lines\n"
     "  synth OUT.wav    write a synthetic needle recording with its ground truth\n"
     "  check-config     check the configuration file\n"
@@ -39,6 +44,10 @@ static void version(void)
     printf("%s\n", sf);
     printf("jansson %s\n", jansson_version_str());
     printf("inih %s\n", TW_INIH_VERSION);
+    int zmaj, zmin, zpat;
+    zmq_version(&zmaj, &zmin, &zpat);
+    printf("libzmq %d.%d.%d\n", zmaj, zmin, zpat);
+    printf("%s\n", Pa_GetVersionText());
 }
 
 int main(int argc, char **argv)
@@ -47,7 +56,10 @@ int main(int argc, char **argv)
         const char *name;
         int (*fn)(int, char **);
     } cmds[] = {
+        {"run", tw_cmd_run},
         {"replay", tw_cmd_replay},
+        {"sub", tw_cmd_sub},
+        {"list-devices", tw_cmd_list_devices},
         {"synth", tw_cmd_synth},
         {"check-config", tw_cmd_check_config},
         {"print-config", tw_cmd_print_config},

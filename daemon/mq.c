@@ -149,3 +149,12 @@ size_t tw_mq_get_length(const tw_mq *q)
     pthread_mutex_unlock(&w->mu);
     return n;
 }
+
+int tw_mq_is_done(const tw_mq *q)
+{
+    tw_mq *w = (tw_mq *)q;
+    pthread_mutex_lock(&w->mu);
+    int done = w->closed && w->len == 0;
+    pthread_mutex_unlock(&w->mu);
+    return done;
+}

@@ -43,6 +43,9 @@ tw_msg *tw_mq_pop(tw_mq *q, int timeout_ms);
 /* No more pushes; pop drains what is left, then returns NULL. */
 void tw_mq_close(tw_mq *q);
 
+/* 1 once closed and empty: the consumer can stop. */
+int tw_mq_is_done(const tw_mq *q);
+
 uint64_t tw_mq_get_dropped(const tw_mq *q);
 size_t tw_mq_get_length(const tw_mq *q);
 

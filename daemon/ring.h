@@ -59,6 +59,7 @@ uint64_t tw_ring_get_dropped_blocks(const tw_ring *r);
 uint64_t tw_ring_get_dropped_frames(const tw_ring *r);
 uint64_t tw_ring_get_written_frames(const tw_ring *r);
 unsigned tw_ring_get_fill(const tw_ring *r); /* blocks waiting */
+unsigned tw_ring_get_slots(const tw_ring *r); /* capacity in blocks */
 unsigned tw_ring_get_channels(const tw_ring *r);
 unsigned tw_ring_get_max_frames(const tw_ring *r);
 

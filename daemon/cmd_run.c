@@ -1,0 +1,327 @@
+/* cmd_run.c: `twitchd run`: the daemon. main() of the service reads as a
+ * checklist: options, configuration, journal, queues, publisher, journal
+ * thread, DSP thread, source; then supervise; then stop in reverse.
+ *
+ * Threads: the source (PortAudio callback, or a file/synth thread) ->
+ * ring -> DSP thread -> journal queue -> journal thread -> publish queue
+ * -> publisher thread. This (main) thread only handles signals and
+ * supervises the source (restart with backoff when the device is lost).
+ */
+#define _GNU_SOURCE /* getopt_long */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "dsp_thread.h"
+#include "journal.h"
+#include "journal_thread.h"
+#include "log.h"
+#include "mq.h"
+#include "publish.h"
+#include "ring.h"
+#include "source.h"
+
+#define TW_EX_UNAVAILABLE 69 /* the input device could not be (re)opened */
+#define TW_EX_CANTCREAT 73   /* the journal directory is unusable */
+#define TW_TICK_NS 20000000L /* supervisor tick: 20 ms */
+#define TW_JOURNAL_QUEUE 65536 /* messages between DSP and journal threads */
+
+static volatile sig_atomic_t g_stop, g_hup;
+
+static void on_stop(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+}
+
+static void on_hup(int sig)
+{
+    (void)sig;
+    g_hup = 1;
+}
+
+static const char usage[] =
+    "usage: twitchd run [-c FILE] [-o SECTION.KEY=VALUE]...\n"
+    "\n"
+    "Run the daemon in the foreground: acquire (input.source = portaudio, file\n"
+    "or synth), detect, journal every event under journal.dir, and publish on\n"
+    "publish.endpoint (ZeroMQ; docs/protocol.md). SIGTERM/SIGINT stop it\n"
+    "cleanly, SIGHUP reopens the journal files.\n"
+    "\n"
+    "  -c, --config FILE     configuration (default " TW_CONFIG_DEFAULT_PATH
+    " if it exists)\n"
+    "  -o SECTION.KEY=VALUE  override one setting\n"
+    "  -h, --help            this text\n"
+    "\n"
+    "exit status: 0 stopped by a signal or the file source ended, 78 bad\n"
+    "configuration, 69 input device unavailable, 73 journal directory\n"
+    "unusable, 70 internal error.\n";
+
+typedef struct {
+    tw_journal_thread *jt;
+    tw_pub *pub;
+    pthread_mutex_t mu;  /* guards desc and state (written here, read by the DSP thread) */
+    char desc[256];
+    const char *state;
+} status_ctx;
+
+static void set_status(status_ctx *s, const char *desc, const char *state)
+{
+    pthread_mutex_lock(&s->mu);
+    if (desc)
+        snprintf(s->desc, sizeof s->desc, "%s", desc);
+    s->state = state;
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* The heartbeat's view of the other threads (called on the DSP thread). */
+static void add_status(void *user, json_t *sts)
+{
+    status_ctx *s = user;
+    tw_journal_status js;
+    tw_journal_thread_status(s->jt, &js);
+    json_t *j = json_object();
+    json_object_set_new(j, "ok", json_boolean(js.error == 0));
+    json_object_set_new(j, "error", js.error ? json_string(js.msg) : json_null());
+    json_object_set_new(j, "lines_written", json_integer((json_int_t)js.lines_written));
+    json_object_set_new(j, "lines_failed", json_integer((json_int_t)js.lines_failed));
+    json_object_set_new(sts, "journal", j);
+    tw_pub_stats ps;
+    tw_pub_get_stats(s->pub, &ps);
+    json_t *p = json_object();
+    json_object_set_new(p, "sent", json_integer((json_int_t)ps.sent));
+    json_object_set_new(p, "dropped", json_integer((json_int_t)ps.dropped));
+    json_object_set_new(sts, "publish", p);
+    pthread_mutex_lock(&s->mu);
+    json_object_set_new(sts, "source", json_string(s->desc));
+    json_object_set_new(sts, "state", json_string(s->state));
+    pthread_mutex_unlock(&s->mu);
+}
+
+static unsigned pow2(unsigned v)
+{
+    unsigned p = 2;
+    while (p < v && p < 65536)
+        p <<= 1;
+    return p;
+}
+
+static void sleep_ns(long ns)
+{
+    struct timespec t = {ns / 1000000000L, ns % 1000000000L};
+    nanosleep(&t, NULL);
+}
+
+int tw_cmd_run(int argc, char **argv)
+{
+    /* 1. options and configuration */
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    tw_cli_config cc = {0};
+    int o;
+    optind = 1;
+    while ((o = getopt_long(argc, argv, "c:o:h", opts, NULL)) != -1) {
+        switch (o) {
+        case 'c': cc.config_path = optarg; break;
+        case 'o':
+            if (tw_cli_add_override(&cc, optarg) != 0) {
+                fprintf(stderr, "twitchd run: too many -o options\n");
+                return TW_EX_USAGE;
+            }
+            break;
+        case 'h': fputs(usage, stdout); return 0;
+        default: fputs(usage, stderr); return TW_EX_USAGE;
+        }
+    }
+    if (optind != argc) {
+        fputs(usage, stderr);
+        return TW_EX_USAGE;
+    }
+    if (!cc.config_path && access(TW_CONFIG_DEFAULT_PATH, F_OK) == 0)
+        cc.config_path = TW_CONFIG_DEFAULT_PATH;
+    static tw_config cfg; /* large; lives for the whole run */
+    if (tw_cli_load(&cc, &cfg, "twitchd run") != 0)
+        return TW_EX_CONFIG;
+    if (cfg.source == 1 && cfg.path[0] == '\0') {
+        fprintf(stderr, "twitchd run: input.path must name a file when input.source = file\n");
+        return TW_EX_CONFIG;
+    }
+    tw_log_set_level(cfg.log_level);
+
+    /* 2. signals: handlers only set flags */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sa.sa_handler = on_hup;
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGXFSZ, SIG_IGN); /* RLIMIT_FSIZE: make write fail, not kill */
+
+    char err[512];
+    int rc = 0;
+    tw_source *src = NULL;
+    tw_ring *ring = NULL;
+    tw_journal *jn = NULL;
+    tw_mq *jq = NULL, *pq = NULL;
+    tw_pub *pub = NULL;
+    tw_journal_thread *jt = NULL;
+    tw_dsp_thread *dsp = NULL;
+    static status_ctx st;
+    pthread_mutex_init(&st.mu, NULL);
+    st.state = "starting";
+
+    /* 3. the source (opened first: its rate and channels size the rest) */
+    src = tw_source_open(&cfg, err, sizeof err);
+    if (!src) {
+        tw_log(TW_LOG_ERR, "input: %s", err);
+        return cfg.source == 0 ? TW_EX_UNAVAILABLE : TW_EX_CONFIG;
+    }
+    double rate = src->rate;
+    int nch = src->channels;
+    tw_log(TW_LOG_INFO, "input: %s", src->desc);
+    ring = tw_ring_create(pow2((unsigned)cfg.ring_blocks), src->frames_per_block,
+                          (unsigned)nch);
+    if (!ring) {
+        tw_log(TW_LOG_ERR, "cannot create the acquisition ring");
+        rc = TW_EX_SOFTWARE;
+        goto out;
+    }
+
+    /* 4. journal, queues, publisher, journal thread, DSP thread */
+    tw_journal_recovered rec;
+    jn = tw_journal_open(cfg.journal_dir, cfg.journal_fsync_s, &rec, err, sizeof err);
+    if (!jn) {
+        tw_log(TW_LOG_ERR, "journal: %s", err);
+        rc = TW_EX_CANTCREAT;
+        goto out;
+    }
+    if (rec.bytes > 0)
+        tw_log(TW_LOG_WARNING, "journal: a partial last line (%ld bytes) of %s was set aside in %s",
+               rec.bytes, rec.file, rec.path);
+    jq = tw_mq_create(TW_JOURNAL_QUEUE);
+    pq = tw_mq_create((size_t)cfg.pub_queue);
+    if (!jq || !pq) {
+        rc = TW_EX_SOFTWARE;
+        goto out;
+    }
+    pub = tw_pub_start(cfg.pub_endpoint, cfg.pub_sndhwm, pq, err, sizeof err);
+    if (!pub) {
+        tw_log(TW_LOG_ERR, "publish: %s", err);
+        rc = TW_EX_CONFIG;
+        goto out;
+    }
+    jt = tw_journal_thread_start(jn, jq, pq, err, sizeof err);
+    if (!jt) {
+        tw_log(TW_LOG_ERR, "%s", err);
+        rc = TW_EX_SOFTWARE;
+        goto out;
+    }
+    st.jt = jt;
+    st.pub = pub;
+    set_status(&st, src->desc, "running");
+    dsp = tw_dsp_thread_start(&cfg, ring, rate, nch, jq, pq, add_status, &st, err, sizeof err);
+    if (!dsp) {
+        tw_log(TW_LOG_ERR, "%s", err);
+        rc = TW_EX_CONFIG;
+        goto out;
+    }
+
+    /* 5. start acquiring, then supervise */
+    if (tw_source_start(src, ring) != 0) {
+        tw_log(TW_LOG_ERR, "input: %s", src->err);
+        rc = TW_EX_UNAVAILABLE;
+        goto out;
+    }
+    tw_log(TW_LOG_INFO, "running: %d channel%s at %g Hz, journal %s, publishing on %s",
+           nch, nch > 1 ? "s" : "", rate, cfg.journal_dir, cfg.pub_endpoint);
+    int tries = 0;
+    double backoff = 0.1;
+    while (!g_stop) {
+        sleep_ns(TW_TICK_NS);
+        if (g_hup) {
+            g_hup = 0;
+            tw_journal_thread_reopen(jt);
+        }
+        tw_source_state s = tw_source_get_state(src);
+        if (s == TW_SRC_ENDED) {
+            /* file delivered: let the DSP thread drain the ring, then stop */
+            while (tw_ring_get_fill(ring) > 0 && !g_stop)
+                sleep_ns(TW_TICK_NS);
+            tw_log(TW_LOG_INFO, "input: end of file");
+            break;
+        }
+        if (s != TW_SRC_FAILED)
+            continue;
+        /* device lost: report, retry with backoff, resume with a gap */
+        set_status(&st, NULL, "device lost");
+        tw_log(TW_LOG_ERR, "input: %s; retrying", src->err[0] ? src->err : "stream stopped");
+        for (;;) {
+            if (cfg.retry_max > 0 && tries >= cfg.retry_max) {
+                tw_log(TW_LOG_ERR, "input: giving up after %d tries", tries);
+                rc = TW_EX_UNAVAILABLE;
+                goto out;
+            }
+            for (double w = 0; w < backoff && !g_stop; w += 0.02)
+                sleep_ns(TW_TICK_NS);
+            if (g_stop)
+                goto out;
+            tries++;
+            tw_source_destroy(src);
+            src = tw_source_open(&cfg, err, sizeof err);
+            if (src && (src->rate != rate || src->channels != nch)) {
+                snprintf(err, sizeof err, "device came back with %g Hz, %d ch", src->rate, src->channels);
+                tw_source_destroy(src);
+                src = NULL;
+            }
+            if (src && tw_source_start(src, ring) == 0) {
+                tw_dsp_thread_note_restart(dsp);
+                set_status(&st, src->desc, "running");
+                tw_log(TW_LOG_INFO, "input: back after %d tr%s: %s", tries,
+                       tries == 1 ? "y" : "ies", src->desc);
+                tries = 0;
+                backoff = 0.1;
+                break;
+            }
+            tw_log(TW_LOG_WARNING, "input: retry %d failed: %s", tries,
+                   src ? src->err : err);
+            backoff = backoff * 2 > cfg.retry_max_s ? cfg.retry_max_s : backoff * 2;
+        }
+    }
+
+out:
+    /* 6. stop in reverse: source, DSP (drains the ring), journal thread
+     * (drains its queue, then the journal is closed with an fsync),
+     * publisher (drains what is left) */
+    set_status(&st, NULL, "stopping");
+    if (src)
+        tw_source_stop(src);
+    tw_dsp_thread_stop(dsp);
+    if (jq)
+        tw_mq_close(jq);
+    tw_journal_thread_stop(jt);
+    tw_journal_close(jn);
+    if (pq)
+        tw_mq_close(pq);
+    tw_pub_stop(pub);
+    tw_mq_destroy(jq);
+    tw_mq_destroy(pq);
+    tw_source_destroy(src);
+    tw_ring_destroy(ring);
+    if (rc == 0)
+        tw_log(TW_LOG_INFO, "stopped");
+    return rc;
+}

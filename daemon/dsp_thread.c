@@ -1,0 +1,333 @@
+/* dsp_thread.c: see dsp_thread.h. */
+#include "dsp_thread.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "pipeline.h"
+#include "wire.h"
+
+#define TW_POLL_NS 500000L     /* ring poll when empty: 0.5 ms */
+#define TW_CLIP_LEVEL 0.999f   /* |x| at or above this fraction of full scale: clipped */
+
+typedef struct {
+    double sum2;      /* sum of squares this heartbeat, uV^2 */
+    long n;
+    float peak;       /* largest |x| this heartbeat, uV */
+    uint64_t clipped; /* samples at full scale, since start */
+    /* display stream: the sample of largest |x| per bin (spikes stay visible) */
+    float bin_best;
+    long bin_n;
+    float *sig;       /* pending display values */
+    size_t sig_n;
+    int64_t sig_first;
+} chan_stats;
+
+struct tw_dsp_thread {
+    const tw_config *cfg;
+    tw_ring *ring;
+    tw_mq *jq, *pq;
+    tw_status_fn status;
+    void *status_user;
+    tw_pipeline *pl;
+    tw_wire wire;
+    double rate;
+    int nch;
+    double scale;          /* uV per digital unit */
+    float *x[TW_WIRE_MAX_CH];
+    size_t xcap;
+    chan_stats cs[TW_WIRE_MAX_CH];
+    long sig_bin;          /* input samples per display value */
+    size_t sig_batch;      /* display values per sig message */
+
+    int64_t next;          /* next expected stream sample */
+    int64_t offset;        /* added to ring frame indices (restarts) */
+    int have_block;
+    struct timespec last_mono;
+    uint32_t last_frames;
+
+    uint64_t overflows, gaps, gap_samples;
+    struct timespec t0, next_beat;
+    double beat_s;
+
+    pthread_t th;
+    atomic_int stop;
+    atomic_int restart;
+    _Atomic uint64_t events;
+    _Atomic int64_t samples;
+    _Atomic double last_block;
+};
+
+static double tsd(const struct timespec *t) { return (double)t->tv_sec + t->tv_nsec * 1e-9; }
+
+static void send(tw_mq *q, tw_msg *m)
+{
+    if (m)
+        tw_mq_push(q, m); /* a full queue drops and counts: never blocks */
+}
+
+static void on_event(void *user, const tw_event *e, int ch, const tw_train_info *tr)
+{
+    tw_dsp_thread *d = user;
+    tw_msg *m = tw_wire_event(&d->wire, e, ch, tr);
+    if (!e->is_start)
+        atomic_fetch_add(&d->events, 1);
+    /* full events are journaled first; onset notices go straight out */
+    send(e->is_start ? d->pq : d->jq, m);
+}
+
+static void flush_sig(tw_dsp_thread *d, int ch)
+{
+    chan_stats *c = &d->cs[ch];
+    if (c->sig_n == 0)
+        return;
+    send(d->pq, tw_wire_sig(&d->wire, ch, c->sig_first, d->rate / (double)d->sig_bin,
+                            c->sig, c->sig_n));
+    c->sig_n = 0;
+}
+
+/* Statistics and the display stream for one block (uV, per channel). */
+static void observe(tw_dsp_thread *d, int64_t first, size_t n)
+{
+    float clip = (float)(TW_CLIP_LEVEL * d->scale);
+    for (int ch = 0; ch < d->nch; ch++) {
+        chan_stats *c = &d->cs[ch];
+        const float *x = d->x[ch];
+        for (size_t i = 0; i < n; i++) {
+            float v = x[i], a = fabsf(v);
+            c->sum2 += (double)v * v;
+            if (a > c->peak)
+                c->peak = a;
+            if (a >= clip)
+                c->clipped++;
+            if (d->sig_bin > 0) {
+                if (c->bin_n == 0 || a > fabsf(c->bin_best))
+                    c->bin_best = v;
+                if (++c->bin_n == d->sig_bin) {
+                    if (c->sig_n == 0)
+                        c->sig_first = first + (int64_t)i - d->sig_bin + 1;
+                    c->sig[c->sig_n++] = c->bin_best;
+                    c->bin_n = 0;
+                    if (c->sig_n == d->sig_batch)
+                        flush_sig(d, ch);
+                }
+            }
+        }
+        c->n += (long)n;
+    }
+}
+
+static void heartbeat(tw_dsp_thread *d)
+{
+    json_t *o = json_object();
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    json_object_set_new(o, "uptime_s", json_real(tsd(&now) - tsd(&d->t0)));
+    json_object_set_new(o, "rate", json_real(d->rate));
+    json_object_set_new(o, "samples", json_integer(d->next));
+    json_object_set_new(o, "events", json_integer((json_int_t)atomic_load(&d->events)));
+    json_t *chs = json_array();
+    for (int ch = 0; ch < d->nch; ch++) {
+        chan_stats *c = &d->cs[ch];
+        json_t *j = json_object();
+        json_object_set_new(j, "channel", json_integer(ch));
+        json_object_set_new(j, "noise_uv", json_real(round(tw_pipeline_get_noise_uv(d->pl, ch) * 100) / 100));
+        json_object_set_new(j, "level_uv", json_real(c->n ? round(sqrt(c->sum2 / c->n) * 100) / 100 : 0.0));
+        json_object_set_new(j, "peak_uv", json_real(round(c->peak * 100) / 100));
+        json_object_set_new(j, "clipped", json_integer((json_int_t)c->clipped));
+        json_array_append_new(chs, j);
+        c->sum2 = 0.0;
+        c->n = 0;
+        c->peak = 0.0f;
+    }
+    json_object_set_new(o, "channels", chs);
+    json_t *cnt = json_object();
+    json_object_set_new(cnt, "overflows", json_integer((json_int_t)d->overflows));
+    json_object_set_new(cnt, "ring_dropped_blocks", json_integer((json_int_t)tw_ring_get_dropped_blocks(d->ring)));
+    json_object_set_new(cnt, "ring_dropped_frames", json_integer((json_int_t)tw_ring_get_dropped_frames(d->ring)));
+    json_object_set_new(cnt, "ring_fill", json_integer(tw_ring_get_fill(d->ring)));
+    json_object_set_new(cnt, "gaps", json_integer((json_int_t)d->gaps));
+    json_object_set_new(cnt, "gap_samples", json_integer((json_int_t)d->gap_samples));
+    json_object_set_new(cnt, "journal_queue_dropped", json_integer((json_int_t)tw_mq_get_dropped(d->jq)));
+    json_object_set_new(cnt, "publish_queue_dropped", json_integer((json_int_t)tw_mq_get_dropped(d->pq)));
+    json_object_set_new(o, "counters", cnt);
+    if (d->status)
+        d->status(d->status_user, o);
+    send(d->pq, tw_wire_sts(&d->wire, d->next, o));
+}
+
+/* Frames that never arrived: a gap record, and the pipeline fed with the
+ * last value held so that its sample count (and every later index) stays
+ * true. */
+static void gap(tw_dsp_thread *d, int64_t count, const char *cause)
+{
+    d->gaps++;
+    d->gap_samples += (uint64_t)count;
+    send(d->jq, tw_wire_gap(&d->wire, d->next, count, cause));
+    tw_log(TW_LOG_WARNING, "gap: %lld samples lost at sample %lld (%s)",
+           (long long)count, (long long)d->next, cause);
+    float hold[TW_WIRE_MAX_CH];
+    for (int ch = 0; ch < d->nch; ch++)
+        hold[ch] = d->have_block ? d->x[ch][d->last_frames ? d->last_frames - 1 : 0] : 0.0f;
+    while (count > 0) {
+        size_t n = count < (int64_t)d->xcap ? (size_t)count : d->xcap;
+        for (int ch = 0; ch < d->nch; ch++)
+            for (size_t i = 0; i < n; i++)
+                d->x[ch][i] = hold[ch];
+        tw_pipeline_process(d->pl, d->x, n);
+        d->next += (int64_t)n;
+        count -= (int64_t)n;
+    }
+}
+
+static void process(tw_dsp_thread *d, const tw_block *b)
+{
+    if (atomic_exchange(&d->restart, 0) && d->have_block) {
+        /* frames missed while the device was down: from the clocks */
+        double dt = tsd(&b->mono) - tsd(&d->last_mono);
+        int64_t expect = (int64_t)llround(dt * d->rate) - (int64_t)b->frames;
+        int64_t have = b->first_frame + d->offset - d->next;
+        if (expect > have)
+            d->offset += expect - have;
+    }
+    int64_t first = b->first_frame + d->offset;
+    if (first > d->next)
+        gap(d, first - d->next, b->lost_before > 0 ? "ring full" : "device restart");
+    if (b->flags & TW_BLOCK_OVERFLOW) {
+        d->overflows++;
+        send(d->jq, tw_wire_gap(&d->wire, first, -1, "input overflow"));
+    }
+    tw_wire_anchor(&d->wire, first, &b->mono, &b->real);
+    size_t n = b->frames;
+    for (int ch = 0; ch < d->nch; ch++)
+        for (size_t i = 0; i < n; i++)
+            d->x[ch][i] = (float)(b->data[i * (size_t)d->nch + (size_t)ch] * d->scale);
+    tw_pipeline_process(d->pl, d->x, n);
+    observe(d, first, n);
+    d->next = first + (int64_t)n;
+    d->have_block = 1;
+    d->last_mono = b->mono;
+    d->last_frames = b->frames;
+    atomic_store(&d->samples, d->next);
+    atomic_store(&d->last_block, tsd(&b->mono));
+}
+
+static void *run(void *arg)
+{
+    tw_dsp_thread *d = arg;
+    for (;;) {
+        const tw_block *b = tw_ring_peek(d->ring);
+        if (b) {
+            process(d, b);
+            tw_ring_release(d->ring);
+        } else if (atomic_load(&d->stop)) {
+            break;
+        } else {
+            struct timespec ns = {0, TW_POLL_NS};
+            nanosleep(&ns, NULL);
+        }
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (tsd(&now) >= tsd(&d->next_beat)) {
+            heartbeat(d);
+            double t = tsd(&d->next_beat) + d->beat_s;
+            if (t < tsd(&now))
+                t = tsd(&now) + d->beat_s;
+            d->next_beat.tv_sec = (time_t)t;
+            d->next_beat.tv_nsec = (long)((t - (double)(time_t)t) * 1e9);
+        }
+    }
+    for (int ch = 0; ch < d->nch; ch++)
+        flush_sig(d, ch);
+    heartbeat(d);
+    return NULL;
+}
+
+tw_dsp_thread *tw_dsp_thread_start(const tw_config *c, tw_ring *ring,
+                                   double rate, int channels, tw_mq *journal_q,
+                                   tw_mq *publish_q, tw_status_fn status,
+                                   void *status_user, char *err, size_t errlen)
+{
+    if (channels < 1 || channels > TW_WIRE_MAX_CH) {
+        snprintf(err, errlen, "%d channels (allowed 1 .. %d)", channels, TW_WIRE_MAX_CH);
+        return NULL;
+    }
+    tw_dsp_thread *d = calloc(1, sizeof *d);
+    if (!d) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    d->cfg = c;
+    d->ring = ring;
+    d->jq = journal_q;
+    d->pq = publish_q;
+    d->status = status;
+    d->status_user = status_user;
+    d->rate = rate;
+    d->nch = channels;
+    d->scale = c->full_scale_uv;
+    d->xcap = tw_ring_get_max_frames(ring);
+    d->pl = tw_pipeline_create(c, channels, rate, d->xcap, on_event, d, err, errlen);
+    if (!d->pl) {
+        free(d);
+        return NULL;
+    }
+    tw_wire_init(&d->wire, rate, channels);
+    d->sig_bin = c->pub_sig_rate_hz > 0 ? lround(rate / c->pub_sig_rate_hz) : 0;
+    if (c->pub_sig_rate_hz > 0 && d->sig_bin < 1)
+        d->sig_bin = 1;
+    /* about 20 display messages per second per channel */
+    d->sig_batch = d->sig_bin > 0 ? (size_t)(rate / (double)d->sig_bin / 20.0) : 0;
+    if (d->sig_bin > 0 && d->sig_batch < 1)
+        d->sig_batch = 1;
+    for (int ch = 0; ch < channels; ch++) {
+        d->x[ch] = malloc(d->xcap * sizeof(float));
+        d->cs[ch].sig = malloc((d->sig_batch + 1) * sizeof(float));
+        if (!d->x[ch] || !d->cs[ch].sig) {
+            snprintf(err, errlen, "out of memory");
+            tw_dsp_thread_stop(d);
+            return NULL;
+        }
+    }
+    d->beat_s = c->pub_heartbeat_s;
+    clock_gettime(CLOCK_MONOTONIC, &d->t0);
+    d->next_beat = d->t0;
+    atomic_init(&d->stop, 0);
+    atomic_init(&d->restart, 0);
+    atomic_init(&d->events, 0);
+    atomic_init(&d->samples, 0);
+    atomic_init(&d->last_block, 0.0);
+    int rc = pthread_create(&d->th, NULL, run, d);
+    if (rc != 0) {
+        snprintf(err, errlen, "cannot start the DSP thread: %s", strerror(rc));
+        d->th = 0;
+        tw_dsp_thread_stop(d);
+        return NULL;
+    }
+    return d;
+}
+
+void tw_dsp_thread_stop(tw_dsp_thread *d)
+{
+    if (!d)
+        return;
+    atomic_store(&d->stop, 1);
+    if (d->th)
+        pthread_join(d->th, NULL);
+    tw_pipeline_destroy(d->pl);
+    for (int ch = 0; ch < d->nch; ch++) {
+        free(d->x[ch]);
+        free(d->cs[ch].sig);
+    }
+    free(d);
+}
+
+void tw_dsp_thread_note_restart(tw_dsp_thread *d) { atomic_store(&d->restart, 1); }
+uint64_t tw_dsp_thread_get_events(const tw_dsp_thread *d) { return atomic_load(&((tw_dsp_thread *)d)->events); }
+int64_t tw_dsp_thread_get_samples(const tw_dsp_thread *d) { return atomic_load(&((tw_dsp_thread *)d)->samples); }
+double tw_dsp_thread_get_last_block(const tw_dsp_thread *d) { return atomic_load(&((tw_dsp_thread *)d)->last_block); }

@@ -1,0 +1,44 @@
+/* dsp_thread.h: the DSP thread. It owns the pipeline (dsp objects), the
+ * wire state (sequence numbers, clock anchor) and the statistics. It reads
+ * blocks from the ring, turns losses into gap records, runs the detectors,
+ * and sends events and gaps to the journal queue (journaled, then
+ * published), onset notices, the display stream and the heartbeat straight
+ * to the publish queue.
+ */
+#ifndef TW_DSP_THREAD_H
+#define TW_DSP_THREAD_H
+
+#include <jansson.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "mq.h"
+#include "ring.h"
+
+typedef struct tw_dsp_thread tw_dsp_thread;
+
+/* Extra status the heartbeat reports, filled by the owner (main thread)
+ * on request: journal state, publisher counters, source description. */
+typedef void (*tw_status_fn)(void *user, json_t *sts);
+
+tw_dsp_thread *tw_dsp_thread_start(const tw_config *c, tw_ring *ring,
+                                   double rate, int channels, tw_mq *journal_q,
+                                   tw_mq *publish_q, tw_status_fn status,
+                                   void *status_user, char *err, size_t errlen);
+
+/* Ask it to finish: it drains the ring, then exits. Joins. */
+void tw_dsp_thread_stop(tw_dsp_thread *d);
+
+/* A gap the owner knows of (device restart: frames missed while the device
+ * was down). Thread-safe; taken at the next block. */
+void tw_dsp_thread_note_restart(tw_dsp_thread *d);
+
+/* Counters (any thread). */
+uint64_t tw_dsp_thread_get_events(const tw_dsp_thread *d);
+int64_t tw_dsp_thread_get_samples(const tw_dsp_thread *d);
+/* CLOCK_MONOTONIC seconds of the last block processed (0: none yet):
+ * the owner's liveness check. */
+double tw_dsp_thread_get_last_block(const tw_dsp_thread *d);
+
+#endif

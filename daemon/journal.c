@@ -1,0 +1,684 @@
+/* journal.c: see journal.h.
+ *
+ * State: at most one day file is open (fd). `clean` says the file is known
+ * to end at a line end: it is set when we create the file or after its
+ * tail was checked (recover_fd), and every write failure closes the file,
+ * so the next open checks the tail again. That one rule covers a crash of
+ * an earlier run, a fragment we could not truncate away, and a file some
+ * other program left without its last '\n'.
+ */
+#include "journal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#define DAY_S 86400              /* seconds per UTC day (POSIX time has no leap seconds) */
+#define FSYNC_S_MAX 86400.0      /* s, largest fsync interval accepted */
+#define FILE_MODE 0640
+#define DIR_MODE 0750
+#define SIDECAR_MAX 9999         /* PATH.partial-1 .. PATH.partial-9999 */
+#define SIDECAR_SUFFIX_MAX 16    /* strlen(".partial-9999") + margin */
+#define NAME_PREFIX "twitchd-"
+#define NAME_SUFFIX ".jsonl"
+#define NAME_LEN 24              /* strlen("twitchd-YYYY-MM-DD.jsonl") */
+
+struct tw_journal {
+    char dir[TW_JOURNAL_DIR_MAX + 1];
+    double fsync_s;
+    int fd;                      /* the current day file, -1 when none is open */
+    int64_t day;                 /* its UTC day number (days since 1970-01-01) */
+    int clean;                   /* 1: the file is known to end at a line end */
+    int dirty;                   /* 1: lines written since the last fsync */
+    int have_last_sync;          /* 0: tw_journal_sync has not fsync'd yet */
+    struct timespec last_sync;   /* CLOCK_MONOTONIC of the last fsync by tw_journal_sync */
+    char path[TW_JOURNAL_PATH_MAX]; /* the current (or last tried) day file */
+    tw_journal_status st;
+};
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (!err || errlen == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+static int64_t realtime_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec;
+}
+
+/* Record a failure: msg is the whole message, e the errno. */
+static void record_fail(tw_journal *j, int e, int64_t now_s, const char *msg)
+{
+    j->st.error = e ? e : EIO;
+    snprintf(j->st.msg, sizeof j->st.msg, "%s", msg);
+    if (j->st.fail_since_s == 0)
+        j->st.fail_since_s = now_s ? now_s : 1;
+}
+
+static void record_op_fail(tw_journal *j, int e, int64_t now_s, const char *op,
+                           const char *path)
+{
+    char m[sizeof j->st.msg];
+    snprintf(m, sizeof m, "%s %s: %s", op, path, strerror(e));
+    record_fail(j, e, now_s, m);
+}
+
+static int fsync_fd(int fd)
+{
+    int r;
+    do
+        r = fsync(fd);
+    while (r < 0 && errno == EINTR);
+    return r;
+}
+
+/* fsync the directory holding path (dir itself when is_dir). -1, errno. */
+static int fsync_dir_of(const char *path, int is_dir)
+{
+    char d[TW_JOURNAL_PATH_MAX];
+    snprintf(d, sizeof d, "%s", path);
+    if (!is_dir) {
+        char *slash = strrchr(d, '/');
+        if (!slash)
+            snprintf(d, sizeof d, ".");
+        else if (slash == d)
+            d[1] = '\0';
+        else
+            *slash = '\0';
+    }
+    int fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int r = fsync_fd(fd), e = errno;
+    close(fd);
+    errno = e;
+    return r;
+}
+
+/* Write all of buf (count bytes); *done gets the bytes written. 0, or the
+ * errno of the failure. */
+static int write_all(int fd, const char *buf, size_t count, size_t *done)
+{
+    size_t off = 0;
+    while (off < count) {
+        ssize_t w = write(fd, buf + off, count - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            *done = off;
+            return w < 0 ? errno : EIO;
+        }
+        off += (size_t)w;
+    }
+    *done = off;
+    return 0;
+}
+
+/* line + '\n' in one writev (continued after a short write); *done gets
+ * the bytes written. 0, or the errno of the failure. */
+static int write_line(int fd, const char *line, size_t len, size_t *done)
+{
+    static const char nl = '\n';
+    size_t total = len + 1, off = 0;
+    while (off < total) {
+        struct iovec v[2];
+        int n = 0;
+        if (off < len) {
+            v[n].iov_base = (void *)(line + off);
+            v[n++].iov_len = len - off;
+        }
+        v[n].iov_base = (void *)&nl;
+        v[n++].iov_len = 1;
+        ssize_t w = writev(fd, v, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            *done = off;
+            return w < 0 ? errno : EIO;
+        }
+        off += (size_t)w;
+    }
+    *done = total;
+    return 0;
+}
+
+static int pread_all(int fd, char *buf, size_t count, off_t at)
+{
+    size_t off = 0;
+    while (off < count) {
+        ssize_t r = pread(fd, buf + off, count - off, at + (off_t)off);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return -1;
+        if (r == 0) {
+            errno = EIO; /* the file shrank under us */
+            return -1;
+        }
+        off += (size_t)r;
+    }
+    return 0;
+}
+
+static int64_t day_of(time_t s)
+{
+    int64_t t = (int64_t)s;
+    return t >= 0 ? t / DAY_S : -((-t + DAY_S - 1) / DAY_S);
+}
+
+/* DIR/twitchd-YYYY-MM-DD.jsonl of day number day. -1 if it does not fit. */
+static int day_path(const char *dir, int64_t day, char *buf, size_t len)
+{
+    time_t t = (time_t)(day * DAY_S);
+    struct tm tm;
+    if (!gmtime_r(&t, &tm))
+        return -1;
+    int n = snprintf(buf, len, "%s/" NAME_PREFIX "%04d-%02d-%02d" NAME_SUFFIX, dir,
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+    return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+/* 1 if name is exactly twitchd-YYYY-MM-DD.jsonl (digits where Y/M/D are). */
+static int is_day_name(const char *name)
+{
+    if (strlen(name) != NAME_LEN || strncmp(name, NAME_PREFIX, 8) != 0 ||
+        strcmp(name + 18, NAME_SUFFIX) != 0)
+        return 0;
+    const char *d = name + 8; /* YYYY-MM-DD */
+    for (int i = 0; i < 10; i++) {
+        int dash = i == 4 || i == 7;
+        if (dash ? d[i] != '-' : (d[i] < '0' || d[i] > '9'))
+            return 0;
+    }
+    return 1;
+}
+
+/* ---- setting a partial last line aside ---------------------------------- */
+
+/* The rule of journal.h on the open file fd (named path). On failure: -1,
+ * errno set, reason in err, the file as it was. */
+static int recover_fd(int fd, const char *path, tw_journal_recovered *rec, char *err,
+                      size_t errlen)
+{
+    memset(rec, 0, sizeof *rec);
+    struct stat sb;
+    if (fstat(fd, &sb) < 0) {
+        int e = errno;
+        seterr(err, errlen, "stat %s: %s", path, strerror(e));
+        errno = e;
+        return -1;
+    }
+    if (!S_ISREG(sb.st_mode) || sb.st_size == 0)
+        return 0;
+
+    /* Find the last '\n', reading backwards. */
+    char buf[4096];
+    off_t size = sb.st_size, pos = size, keep = 0;
+    int first = 1;
+    while (pos > 0) {
+        size_t n = pos < (off_t)sizeof buf ? (size_t)pos : sizeof buf;
+        if (first)
+            n = 1; /* the common case: only the last byte is needed */
+        pos -= (off_t)n;
+        if (pread_all(fd, buf, n, pos) < 0) {
+            int e = errno;
+            seterr(err, errlen, "read %s: %s", path, strerror(e));
+            errno = e;
+            return -1;
+        }
+        if (first && buf[0] == '\n')
+            return 0;
+        first = 0;
+        size_t i = n;
+        while (i > 0 && buf[i - 1] != '\n')
+            i--;
+        if (i > 0) {
+            keep = pos + (off_t)i;
+            break;
+        }
+    }
+
+    /* Copy [keep, size) into the first free PATH.partial-N. */
+    char side[TW_JOURNAL_PATH_MAX];
+    int sfd = -1;
+    for (int k = 1; k <= SIDECAR_MAX && sfd < 0; k++) {
+        int n = snprintf(side, sizeof side, "%s.partial-%d", path, k);
+        if (n < 0 || (size_t)n >= sizeof side) {
+            seterr(err, errlen, "%s: path too long for a sidecar", path);
+            errno = ENAMETOOLONG;
+            return -1;
+        }
+        sfd = open(side, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, FILE_MODE);
+        if (sfd < 0 && errno != EEXIST) {
+            int e = errno;
+            seterr(err, errlen, "create %s: %s", side, strerror(e));
+            errno = e;
+            return -1;
+        }
+    }
+    if (sfd < 0) {
+        seterr(err, errlen, "%s: %d sidecar files exist already", path, SIDECAR_MAX);
+        errno = EEXIST;
+        return -1;
+    }
+    const char *op = "write";
+    int e = 0;
+    for (off_t at = keep; at < size && !e;) {
+        size_t n = size - at < (off_t)sizeof buf ? (size_t)(size - at) : sizeof buf, done;
+        if (pread_all(fd, buf, n, at) < 0) {
+            e = errno;
+            op = "read";
+            break;
+        }
+        e = write_all(sfd, buf, n, &done);
+        at += (off_t)n;
+    }
+    if (!e && fsync_fd(sfd) < 0) {
+        e = errno;
+        op = "fsync";
+    }
+    if (close(sfd) < 0 && !e) {
+        e = errno;
+        op = "close";
+    }
+    if (!e && fsync_dir_of(side, 0) < 0) {
+        e = errno;
+        op = "fsync the directory of";
+    }
+    if (e) {
+        seterr(err, errlen, "%s %s: %s (partial line of %s left in place)", op,
+               strcmp(op, "read") == 0 ? path : side, strerror(e), path);
+        unlink(side);
+        errno = e;
+        return -1;
+    }
+    /* The sidecar is durable: now cut the file. */
+    if (ftruncate(fd, keep) < 0) {
+        e = errno;
+        seterr(err, errlen, "truncate %s: %s (partial line left in place)", path,
+               strerror(e));
+        unlink(side);
+        errno = e;
+        return -1;
+    }
+    /* If this fsync fails and the truncation is lost in a crash, the next
+     * open sets the same bytes aside again: duplicated, never lost. */
+    (void)fsync_fd(fd);
+    snprintf(rec->path, sizeof rec->path, "%s", side);
+    snprintf(rec->file, sizeof rec->file, "%s", path);
+    rec->bytes = (long)(size - keep);
+    return 0;
+}
+
+int tw_journal_recover_file(const char *path, tw_journal_recovered *rec, char *err,
+                            size_t errlen)
+{
+    tw_journal_recovered dummy;
+    if (!rec)
+        rec = &dummy;
+    memset(rec, 0, sizeof *rec);
+    if (!path || !*path) {
+        seterr(err, errlen, "journal file: no path given");
+        errno = EINVAL;
+        return -1;
+    }
+    if (strlen(path) + SIDECAR_SUFFIX_MAX >= TW_JOURNAL_PATH_MAX) {
+        seterr(err, errlen, "%.60s...: path too long (max %d bytes)", path,
+               TW_JOURNAL_PATH_MAX - SIDECAR_SUFFIX_MAX - 1);
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        seterr(err, errlen, "open %s: %s", path, strerror(e));
+        errno = e;
+        return -1;
+    }
+    int r = recover_fd(fd, path, rec, err, errlen), e = errno;
+    close(fd);
+    errno = e;
+    return r;
+}
+
+/* ---- day files ----------------------------------------------------------- */
+
+static void count_recovered(tw_journal *j, const tw_journal_recovered *r)
+{
+    if (r->bytes > 0) {
+        j->st.partials++;
+        j->st.partial_bytes += (uint64_t)r->bytes;
+    }
+}
+
+static void do_fsync(tw_journal *j, int64_t now_s)
+{
+    if (fsync_fd(j->fd) == 0) {
+        j->st.syncs++;
+    } else {
+        j->st.syncs_failed++;
+        record_op_fail(j, errno, now_s, "fsync", j->path);
+    }
+    j->dirty = 0; /* a failure is reported once, as the kernel does */
+}
+
+/* fsync (if dirty) and close the day file. 0, or -1 (recorded). */
+static int close_file(tw_journal *j, int64_t now_s)
+{
+    if (j->fd < 0)
+        return 0;
+    int rc = 0;
+    if (j->dirty) {
+        uint64_t before = j->st.syncs_failed;
+        do_fsync(j, now_s);
+        rc = j->st.syncs_failed != before ? -1 : 0;
+    }
+    if (close(j->fd) < 0 && errno != EINTR) {
+        record_op_fail(j, errno, now_s, "close", j->path);
+        rc = -1;
+    }
+    j->fd = -1;
+    j->clean = 0;
+    j->dirty = 0;
+    return rc;
+}
+
+/* Open (create) the file of day `day`. 0, or -1 (recorded). */
+static int open_day(tw_journal *j, int64_t day, int64_t now_s)
+{
+    if (day_path(j->dir, day, j->path, sizeof j->path) < 0) {
+        char m[sizeof j->st.msg];
+        snprintf(m, sizeof m, "journal directory '%s': no file name for day %lld", j->dir,
+                 (long long)day);
+        record_fail(j, EINVAL, now_s, m);
+        return -1;
+    }
+    int fd = -1, created = 0;
+    for (int tries = 0; tries < 3 && fd < 0; tries++) {
+        fd = open(j->path, O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, FILE_MODE);
+        if (fd >= 0) {
+            created = 1;
+            break;
+        }
+        if (errno != EEXIST)
+            break;
+        fd = open(j->path, O_RDWR | O_APPEND | O_CLOEXEC);
+        if (fd < 0 && errno != ENOENT) /* ENOENT: removed meanwhile, create it */
+            break;
+    }
+    if (fd < 0) {
+        record_op_fail(j, errno, now_s, "open", j->path);
+        return -1;
+    }
+    j->fd = fd;
+    j->day = day;
+    j->clean = created;
+    j->dirty = 0;
+    if (created && fsync_dir_of(j->dir, 1) < 0) {
+        /* The file is usable; only its directory entry may not be durable. */
+        j->st.syncs_failed++;
+        record_op_fail(j, errno, now_s, "fsync directory", j->dir);
+    }
+    return 0;
+}
+
+/* Make sure the open file ends at a line end. 0, or -1 (recorded, closed). */
+static int make_clean(tw_journal *j, int64_t now_s)
+{
+    if (j->clean)
+        return 0;
+    tw_journal_recovered r;
+    char m[sizeof j->st.msg];
+    if (recover_fd(j->fd, j->path, &r, m, sizeof m) < 0) {
+        record_fail(j, errno, now_s, m);
+        close_file(j, now_s);
+        return -1;
+    }
+    count_recovered(j, &r);
+    j->clean = 1;
+    return 0;
+}
+
+/* ---- the API ------------------------------------------------------------- */
+
+/* mkdir -p dir with mode DIR_MODE. -1, errno. */
+static int mkdir_p(const char *dir)
+{
+    char p[TW_JOURNAL_DIR_MAX + 1];
+    snprintf(p, sizeof p, "%s", dir);
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/')
+            continue;
+        *s = '\0';
+        if (mkdir(p, DIR_MODE) < 0 && errno != EEXIST) {
+            *s = '/';
+            return -1;
+        }
+        *s = '/';
+    }
+    if (mkdir(p, DIR_MODE) < 0 && errno != EEXIST)
+        return -1;
+    return 0;
+}
+
+tw_journal *tw_journal_open(const char *dir, double fsync_s, tw_journal_recovered *rec,
+                            char *err, size_t errlen)
+{
+    if (rec)
+        memset(rec, 0, sizeof *rec);
+    if (!dir || !*dir) {
+        seterr(err, errlen, "journal directory: no path given");
+        return NULL;
+    }
+    if (strlen(dir) > TW_JOURNAL_DIR_MAX) {
+        seterr(err, errlen, "journal directory '%.60s...': too long (max %d bytes)", dir,
+               TW_JOURNAL_DIR_MAX);
+        return NULL;
+    }
+    if (!isfinite(fsync_s) || fsync_s < 0.0 || fsync_s > FSYNC_S_MAX) {
+        seterr(err, errlen, "journal fsync interval %g s: out of range (allowed 0 .. %g s)",
+               fsync_s, FSYNC_S_MAX);
+        return NULL;
+    }
+    if (mkdir_p(dir) < 0) {
+        seterr(err, errlen, "journal directory '%s': cannot create: %s", dir,
+               strerror(errno));
+        return NULL;
+    }
+    struct stat sb;
+    if (stat(dir, &sb) < 0) {
+        seterr(err, errlen, "journal directory '%s': %s", dir, strerror(errno));
+        return NULL;
+    }
+    if (!S_ISDIR(sb.st_mode)) {
+        seterr(err, errlen, "journal directory '%s': not a directory", dir);
+        return NULL;
+    }
+    if (access(dir, W_OK | X_OK) < 0) {
+        seterr(err, errlen, "journal directory '%s': not writable: %s", dir,
+               strerror(errno));
+        return NULL;
+    }
+    DIR *d = opendir(dir);
+    if (!d) {
+        seterr(err, errlen, "journal directory '%s': cannot list: %s", dir,
+               strerror(errno));
+        return NULL;
+    }
+    tw_journal *j = calloc(1, sizeof *j);
+    if (!j) {
+        closedir(d);
+        seterr(err, errlen, "journal directory '%s': out of memory", dir);
+        return NULL;
+    }
+    snprintf(j->dir, sizeof j->dir, "%s", dir);
+    /* "a/b/" -> "a/b" so that file names read well ("/" stays "/"). */
+    for (size_t n = strlen(j->dir); n > 1 && j->dir[n - 1] == '/'; n--)
+        j->dir[n - 1] = '\0';
+    j->fsync_s = fsync_s;
+    j->fd = -1;
+    j->day = INT64_MIN;
+
+    /* The latest day file (names sort by date). */
+    char latest[NAME_LEN + 1] = "";
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL)
+        if (is_day_name(de->d_name) && strcmp(de->d_name, latest) > 0)
+            memcpy(latest, de->d_name, sizeof latest); /* NAME_LEN chars + NUL */
+    closedir(d);
+    if (latest[0]) {
+        char p[TW_JOURNAL_PATH_MAX], m[sizeof j->st.msg];
+        tw_journal_recovered r;
+        snprintf(p, sizeof p, "%s/%s", j->dir, latest);
+        if (tw_journal_recover_file(p, &r, m, sizeof m) < 0)
+            record_fail(j, errno, realtime_s(), m);
+        count_recovered(j, &r);
+        if (rec)
+            *rec = r;
+    }
+    return j;
+}
+
+int tw_journal_append(tw_journal *j, const char *line, size_t len,
+                      const struct timespec *now_real)
+{
+    if (!j || !line || len == 0 || memchr(line, '\n', len))
+        return TW_JOURNAL_EINVAL;
+    struct timespec ts;
+    if (now_real)
+        ts = *now_real;
+    else
+        clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t now_s = (int64_t)ts.tv_sec, day = day_of(ts.tv_sec);
+
+    if (j->fd >= 0 && day != j->day)
+        close_file(j, now_s);
+    if (j->fd < 0 && open_day(j, day, now_s) < 0)
+        goto failed;
+    if (make_clean(j, now_s) < 0)
+        goto failed;
+
+    size_t done = 0;
+    int e = write_line(j->fd, line, len, &done);
+    if (e) {
+        /* Cut what got in back to the previous line end, then close (the
+         * next append reopens and checks the tail again). */
+        int te = 0;
+        struct stat sb;
+        if (done > 0) {
+            if (fstat(j->fd, &sb) < 0)
+                te = errno;
+            else if (S_ISREG(sb.st_mode) && sb.st_size >= (off_t)done &&
+                     ftruncate(j->fd, sb.st_size - (off_t)done) < 0)
+                te = errno;
+        }
+        close_file(j, now_s);
+        char m[sizeof j->st.msg];
+        if (te)
+            snprintf(m, sizeof m, "write %s: %s (%zu of %zu bytes written, not cut back: %s)",
+                     j->path, strerror(e), done, len + 1, strerror(te));
+        else
+            snprintf(m, sizeof m, "write %s: %s", j->path, strerror(e));
+        record_fail(j, e, now_s, m);
+        goto failed;
+    }
+    j->st.lines_written++;
+    j->dirty = 1;
+    j->st.error = 0;
+    j->st.msg[0] = '\0';
+    j->st.fail_since_s = 0;
+    if (j->fsync_s == 0.0)
+        do_fsync(j, now_s);
+    return TW_JOURNAL_OK;
+
+failed:
+    j->st.lines_failed++;
+    return TW_JOURNAL_EIO;
+}
+
+int tw_journal_sync(tw_journal *j, const struct timespec *now_mono)
+{
+    if (!j)
+        return TW_JOURNAL_EINVAL;
+    if (j->fd < 0 || !j->dirty)
+        return TW_JOURNAL_OK;
+    struct timespec ts;
+    if (now_mono)
+        ts = *now_mono;
+    else
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+    if (j->have_last_sync) {
+        double dt = (double)(ts.tv_sec - j->last_sync.tv_sec) +
+                    1e-9 * (double)(ts.tv_nsec - j->last_sync.tv_nsec);
+        if (dt < j->fsync_s)
+            return TW_JOURNAL_OK;
+    }
+    j->last_sync = ts;
+    j->have_last_sync = 1;
+    uint64_t before = j->st.syncs_failed;
+    do_fsync(j, realtime_s());
+    return j->st.syncs_failed == before ? TW_JOURNAL_OK : TW_JOURNAL_EIO;
+}
+
+int tw_journal_reopen(tw_journal *j)
+{
+    if (!j)
+        return TW_JOURNAL_EINVAL;
+    return close_file(j, realtime_s()) == 0 ? TW_JOURNAL_OK : TW_JOURNAL_EIO;
+}
+
+void tw_journal_get_status(const tw_journal *j, tw_journal_status *st)
+{
+    if (j)
+        *st = j->st;
+    else
+        memset(st, 0, sizeof *st);
+}
+
+const char *tw_journal_current_path(const tw_journal *j)
+{
+    return j ? j->path : "";
+}
+
+void tw_journal_close(tw_journal *j)
+{
+    if (!j)
+        return;
+    close_file(j, realtime_s());
+    free(j);
+}
+
+const char *tw_journal_strerror(int code)
+{
+    switch (code) {
+    case TW_JOURNAL_OK:
+        return "success";
+    case TW_JOURNAL_EIO:
+        return "journal write failed (see the journal status)";
+    case TW_JOURNAL_EINVAL:
+        return "invalid argument (no journal, empty line or a newline in the line)";
+    default:
+        return "unknown journal error";
+    }
+}

@@ -1,0 +1,492 @@
+/* src_portaudio.c: input.source = portaudio: a sound card through
+ * PortAudio 19.6 in callback mode.
+ *
+ * The callback only converts to float (integer formats scaled so that
+ * digital full scale is +-1.0) and writes into the ring: no lock, no
+ * malloc, no logging, no system call but the ring's clock_gettime. Every
+ * callback delivers exactly input.frames_per_buffer frames (PortAudio's
+ * buffer processor guarantees it when a fixed size is asked for; a larger
+ * buffer would be split into blocks of that size).
+ *
+ * What the caller may rely on:
+ *  - open() initialises PortAudio, selects the device (tw_pa_find_device),
+ *    checks its input channels and opens the stream (which checks rate,
+ *    channels and format: the error names them); on any failure NULL with
+ *    a one-line reason and nothing left open;
+ *  - start() needs a ring with the source's channel count and
+ *    max_frames >= frames_per_block. The first block written after start()
+ *    carries TW_BLOCK_RESTART when that ring had already received frames
+ *    (the daemon's destroy + open + start after a failure), and
+ *    TW_BLOCK_OVERFLOW marks each callback with paInputOverflow;
+ *  - state() is TW_SRC_FAILED (err says why, one line) when the stream
+ *    went inactive without stop() (PortAudio's ALSA host in callback mode
+ *    shows a lost device only that way), when PortAudio reports a stream
+ *    error, or when no frame has arrived for 2 s + 4 buffers while
+ *    running (a stalled device: JACK gone, a suspended USB card). FAILED
+ *    is final: destroy and open again (PortAudio 19.6 has no hot-plug, and
+ *    only a new Pa_Initialize sees a device that came back);
+ *  - stop() stops and closes the stream (idempotent); start() after stop()
+ *    opens it again; destroy() stops, then calls Pa_Terminate once for the
+ *    Pa_Initialize of open().
+ */
+#include <ctype.h>
+#include <portaudio.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "source.h"
+
+/* Also used by `twitchd list-devices` (cmd_devices.c). */
+int tw_pa_find_device(const tw_config *c, char *err, size_t errlen);
+const char *tw_pa_format_name(int format);
+
+#define STALL_BASE_S 2.0   /* s without a frame before a stall is declared... */
+#define STALL_BUFFERS 4.0  /* ...plus this many buffers */
+
+static const PaSampleFormat pa_formats[] = {paFloat32, paInt16, paInt24, paInt32};
+static const char *const format_names[] = {"float32", "int16", "int24", "int32"};
+static const unsigned format_bytes[] = {4, 2, 3, 4};
+
+const char *tw_pa_format_name(int format)
+{
+    return format >= 0 && format < 4 ? format_names[format] : "?";
+}
+
+typedef struct {
+    tw_source base;         /* first */
+    int pa_init;            /* Pa_Initialize succeeded: one Pa_Terminate owed */
+    PaDeviceIndex dev;
+    PaStreamParameters in;
+    int format;             /* index into pa_formats */
+    unsigned fpb;           /* frames per callback = per block */
+    size_t frame_bytes;     /* bytes per input frame */
+    PaStream *stream;
+    tw_ring *ring;          /* written by the callback only */
+    float *scratch;         /* fpb x channels, for integer formats */
+    uint32_t first_flags;   /* flags for the first block after start */
+    int running;            /* started and not stopped by us */
+    int failed;
+    uint64_t seen_frames;   /* stall watch: ring frames last seen by state() */
+    struct timespec seen_at;
+    double stall_s;
+    long host_err_code;     /* Pa_GetLastHostErrorInfo at start() */
+    char host_err_text[128];
+} pa_src;
+
+/* ---- the callback (real-time: nothing that may block) ---- */
+
+static void convert(const pa_src *p, const unsigned char *in, float *out, size_t n)
+{
+    switch (p->format) {
+    case 1: { /* int16 */
+        const int16_t *x = (const int16_t *)in;
+        for (size_t i = 0; i < n; i++)
+            out[i] = (float)x[i] * 0x1p-15f;
+        break;
+    }
+    case 2: /* int24: packed 3-byte little-endian (PortAudio's paInt24) */
+        for (size_t i = 0; i < n; i++, in += 3) {
+            int32_t v = (int32_t)in[0] | (int32_t)in[1] << 8 | (int32_t)in[2] << 16;
+            if (v & 0x800000)
+                v -= 0x1000000;
+            out[i] = (float)v * 0x1p-23f;
+        }
+        break;
+    case 3: { /* int32 */
+        const int32_t *x = (const int32_t *)in;
+        for (size_t i = 0; i < n; i++)
+            out[i] = (float)x[i] * 0x1p-31f;
+        break;
+    }
+    default: /* float32: tw_ring_write copies it as it is */
+        break;
+    }
+}
+
+static int pa_callback(const void *input, void *output, unsigned long frames,
+                       const PaStreamCallbackTimeInfo *ti,
+                       PaStreamCallbackFlags status, void *user)
+{
+    pa_src *p = user;
+    (void)output;
+    uint32_t flags = p->first_flags;
+    p->first_flags = 0;
+    if (status & paInputOverflow)
+        flags |= TW_BLOCK_OVERFLOW;
+    double adc = ti ? ti->inputBufferAdcTime : 0.0;
+    if (!input) { /* no input data: count the frames as lost */
+        tw_ring_write(p->ring, NULL, 0, (int64_t)frames, flags, adc);
+        return paContinue;
+    }
+    const unsigned char *in = input;
+    unsigned ch = (unsigned)p->base.channels;
+    for (unsigned long done = 0; done < frames;) {
+        unsigned k = frames - done > p->fpb ? p->fpb : (unsigned)(frames - done);
+        const unsigned char *src = in + done * p->frame_bytes;
+        const float *x = (const float *)src;
+        if (p->format != 0) {
+            convert(p, src, p->scratch, (size_t)k * ch);
+            x = p->scratch;
+        }
+        double t = adc != 0.0 ? adc + (double)done / p->base.rate : 0.0;
+        tw_ring_write(p->ring, x, k, 0, flags, t);
+        flags &= ~(uint32_t)TW_BLOCK_RESTART;
+        done += k;
+    }
+    return paContinue;
+}
+
+/* ---- device selection ---- */
+
+static int icontains(const char *hay, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (; *hay; hay++) {
+        size_t i = 0;
+        while (i < n && hay[i] &&
+               tolower((unsigned char)hay[i]) == tolower((unsigned char)needle[i]))
+            i++;
+        if (i == n)
+            return 1;
+    }
+    return n == 0;
+}
+
+static const char *api_name(const PaDeviceInfo *d)
+{
+    const PaHostApiInfo *h = Pa_GetHostApiInfo(d->hostApi);
+    return h && h->name ? h->name : "?";
+}
+
+static int api_ok(const tw_config *c, const PaDeviceInfo *d)
+{
+    return !c->hostapi[0] || icontains(api_name(d), c->hostapi);
+}
+
+/* Append to buf (always terminated; "..." when it would not fit). */
+static void appendf(char *buf, size_t len, const char *fmt, ...)
+{
+    size_t used = strlen(buf);
+    if (used + 1 >= len)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf + used, len - used, fmt, ap);
+    va_end(ap);
+    if (n >= 0 && (size_t)n >= len - used && len >= 4)
+        memcpy(buf + len - 4, "...", 4);
+}
+
+/* "; input devices: 0 'emg_test' (ALSA), 1 'default' (ALSA)" */
+static void list_inputs(char *err, size_t errlen)
+{
+    int n = Pa_GetDeviceCount(), any = 0;
+    for (int i = 0; i < n; i++) {
+        const PaDeviceInfo *d = Pa_GetDeviceInfo(i);
+        if (!d || d->maxInputChannels < 1)
+            continue;
+        appendf(err, errlen, "%s %d '%s' (%s)", any ? "," : "; input devices:", i,
+                d->name, api_name(d));
+        any = 1;
+    }
+    if (!any)
+        appendf(err, errlen, "; PortAudio sees no input device");
+}
+
+static void hostapi_note(const tw_config *c, char *err, size_t errlen)
+{
+    if (c->hostapi[0])
+        appendf(err, errlen, " with input.hostapi '%s'", c->hostapi);
+}
+
+/* The device input.device and input.hostapi select (PortAudio must be
+ * initialised): empty = the default input device (of the first matching
+ * host API when input.hostapi is set); all digits = that index; otherwise
+ * an exact name, else a case-insensitive substring of one, among the input
+ * devices of the matching host APIs (more than one match is an error).
+ * Returns the index, or -1 with a one-line reason listing the input
+ * devices. */
+int tw_pa_find_device(const tw_config *c, char *err, size_t errlen)
+{
+    const char *want = c->device;
+    int n = Pa_GetDeviceCount();
+    if (n < 0) {
+        snprintf(err, errlen, "PortAudio cannot count devices: %s", Pa_GetErrorText(n));
+        return -1;
+    }
+    err[0] = '\0';
+    if (!want[0]) {
+        int dev = paNoDevice;
+        if (!c->hostapi[0]) {
+            dev = Pa_GetDefaultInputDevice();
+        } else {
+            for (int a = 0; a < Pa_GetHostApiCount() && dev == paNoDevice; a++) {
+                const PaHostApiInfo *h = Pa_GetHostApiInfo(a);
+                if (h && icontains(h->name, c->hostapi))
+                    dev = h->defaultInputDevice;
+            }
+        }
+        if (dev == paNoDevice || dev < 0 || dev >= n) {
+            snprintf(err, errlen, "no default input device");
+            hostapi_note(c, err, errlen);
+            list_inputs(err, errlen);
+            return -1;
+        }
+        return dev;
+    }
+    size_t wl = strlen(want), digits = strspn(want, "0123456789");
+    if (digits == wl) {
+        long idx = digits <= 6 ? strtol(want, NULL, 10) : -1;
+        const PaDeviceInfo *d = idx >= 0 && idx < n ? Pa_GetDeviceInfo((int)idx) : NULL;
+        if (!d)
+            snprintf(err, errlen, "input.device %s: no such device index (%d devices)", want, n);
+        else if (d->maxInputChannels < 1)
+            snprintf(err, errlen, "input.device %s: '%s' (%s) has no input channels", want,
+                     d->name, api_name(d));
+        else if (!api_ok(c, d))
+            snprintf(err, errlen, "input.device %s: '%s' is a %s device, not input.hostapi '%s'",
+                     want, d->name, api_name(d), c->hostapi);
+        else
+            return (int)idx;
+        list_inputs(err, errlen);
+        return -1;
+    }
+    for (int pass = 0; pass < 2; pass++) { /* 0: exact name, 1: substring */
+        int found = -1, matches = 0;
+        for (int i = 0; i < n; i++) {
+            const PaDeviceInfo *d = Pa_GetDeviceInfo(i);
+            if (!d || d->maxInputChannels < 1 || !api_ok(c, d))
+                continue;
+            if (pass == 0 ? strcmp(d->name, want) != 0 : !icontains(d->name, want))
+                continue;
+            if (matches++ == 0)
+                found = i;
+        }
+        if (matches == 1)
+            return found;
+        if (matches > 1) {
+            snprintf(err, errlen, "input.device '%s' matches %d input devices%s:", want,
+                     matches, pass == 0 ? " exactly" : "");
+            for (int i = 0, k = 0; i < n; i++) {
+                const PaDeviceInfo *d = Pa_GetDeviceInfo(i);
+                if (!d || d->maxInputChannels < 1 || !api_ok(c, d) ||
+                    (pass == 0 ? strcmp(d->name, want) != 0 : !icontains(d->name, want)))
+                    continue;
+                appendf(err, errlen, "%s %d '%s' (%s)", k++ ? "," : "", i, d->name, api_name(d));
+            }
+            appendf(err, errlen, pass == 0 ? "; set input.hostapi or use the index"
+                                           : "; use the exact name or the index");
+            return -1;
+        }
+    }
+    snprintf(err, errlen, "no input device matches '%s'", want);
+    hostapi_note(c, err, errlen);
+    list_inputs(err, errlen);
+    return -1;
+}
+
+/* ---- the source ---- */
+
+static void set_err(pa_src *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_err(pa_src *p, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p->base.err, sizeof p->base.err, fmt, ap);
+    va_end(ap);
+}
+
+static int open_stream(pa_src *p)
+{
+    PaError e = Pa_OpenStream(&p->stream, &p->in, NULL, p->base.rate, p->fpb,
+                              paClipOff | paDitherOff, pa_callback, p);
+    if (e != paNoError) {
+        p->stream = NULL;
+        set_err(p, "%s: cannot open the stream: %s", p->base.desc, Pa_GetErrorText(e));
+        return -1;
+    }
+    return 0;
+}
+
+static void pa_stop(tw_source *s)
+{
+    pa_src *p = (pa_src *)s;
+    p->running = 0;
+    if (!p->stream)
+        return;
+    if (Pa_IsStreamStopped(p->stream) == 0)
+        Pa_StopStream(p->stream);
+    Pa_CloseStream(p->stream);
+    p->stream = NULL;
+}
+
+static int pa_start(tw_source *s, tw_ring *r)
+{
+    pa_src *p = (pa_src *)s;
+    if (p->failed) {
+        set_err(p, "%s: the source failed; destroy and open it again", p->base.desc);
+        return -1;
+    }
+    if (p->running) {
+        set_err(p, "%s: already started", p->base.desc);
+        return -1;
+    }
+    if (!r || tw_ring_get_channels(r) != (unsigned)p->base.channels ||
+        tw_ring_get_max_frames(r) < p->fpb) {
+        set_err(p, "ring does not fit the source (%u ch and %u frames needed)",
+                (unsigned)p->base.channels, p->fpb);
+        return -1;
+    }
+    if (!p->stream && open_stream(p) != 0)
+        return -1;
+    p->ring = r;
+    p->seen_frames = tw_ring_get_written_frames(r) + tw_ring_get_dropped_frames(r);
+    p->first_flags = p->seen_frames > 0 ? TW_BLOCK_RESTART : 0;
+    clock_gettime(CLOCK_MONOTONIC, &p->seen_at);
+    const PaHostErrorInfo *he = Pa_GetLastHostErrorInfo();
+    p->host_err_code = he ? he->errorCode : 0;
+    snprintf(p->host_err_text, sizeof p->host_err_text, "%s",
+             he && he->errorText ? he->errorText : "");
+    PaError e = Pa_StartStream(p->stream); /* the callback runs from here on */
+    if (e != paNoError) {
+        set_err(p, "%s: cannot start the stream: %s", p->base.desc, Pa_GetErrorText(e));
+        Pa_CloseStream(p->stream);
+        p->stream = NULL;
+        return -1;
+    }
+    p->running = 1;
+    return 0;
+}
+
+static tw_source_state pa_state(tw_source *s)
+{
+    pa_src *p = (pa_src *)s;
+    if (p->failed)
+        return TW_SRC_FAILED;
+    if (!p->running || !p->stream)
+        return TW_SRC_RUNNING;
+    PaError a = Pa_IsStreamActive(p->stream);
+    if (a < 0) {
+        set_err(p, "%s: stream error: %s", p->base.desc, Pa_GetErrorText(a));
+        p->failed = 1;
+    } else if (a == 0) {
+        /* PortAudio keeps the last host error globally: name it only when
+         * it is new since start() */
+        const PaHostErrorInfo *he = Pa_GetLastHostErrorInfo();
+        if (he && he->errorCode != 0 && he->errorText && he->errorText[0] &&
+            (he->errorCode != p->host_err_code || strcmp(he->errorText, p->host_err_text) != 0))
+            set_err(p, "%s: the stream stopped by itself (device lost?): host error %ld: %s",
+                    p->base.desc, he->errorCode, he->errorText);
+        else
+            set_err(p, "%s: the stream stopped by itself (device lost?)", p->base.desc);
+        p->failed = 1;
+    } else {
+        uint64_t f = tw_ring_get_written_frames(p->ring) + tw_ring_get_dropped_frames(p->ring);
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (f != p->seen_frames) {
+            p->seen_frames = f;
+            p->seen_at = now;
+        } else {
+            double idle = (double)(now.tv_sec - p->seen_at.tv_sec) +
+                          (now.tv_nsec - p->seen_at.tv_nsec) * 1e-9;
+            if (idle > p->stall_s) {
+                set_err(p, "%s: no input for %.1f s (device stalled)", p->base.desc, idle);
+                p->failed = 1;
+            }
+        }
+    }
+    return p->failed ? TW_SRC_FAILED : TW_SRC_RUNNING;
+}
+
+static void pa_destroy(tw_source *s)
+{
+    pa_src *p = (pa_src *)s;
+    pa_stop(s);
+    if (p->pa_init)
+        Pa_Terminate();
+    free(p->scratch);
+    free(p);
+}
+
+static const struct tw_source_ops pa_ops = {pa_start, pa_stop, pa_state, pa_destroy};
+
+tw_source *tw_source_open_portaudio(const tw_config *c, char *err, size_t errlen)
+{
+    if (c->format < 0 || c->format > 3 || c->channels < 1 || c->rate < 1 ||
+        c->frames_per_buffer < 1) {
+        snprintf(err, errlen, "input.format/channels/rate/frames_per_buffer out of range");
+        return NULL;
+    }
+    pa_src *p = calloc(1, sizeof *p);
+    if (!p) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    p->base.ops = &pa_ops;
+    p->base.rate = c->rate;
+    p->base.channels = c->channels;
+    p->base.frames_per_block = (unsigned)c->frames_per_buffer;
+    p->fpb = (unsigned)c->frames_per_buffer;
+    p->format = c->format;
+    p->frame_bytes = (size_t)format_bytes[c->format] * (size_t)c->channels;
+    p->stall_s = STALL_BASE_S + STALL_BUFFERS * p->fpb / (double)c->rate;
+    if (c->format != 0) {
+        p->scratch = calloc((size_t)p->fpb * (size_t)c->channels, sizeof *p->scratch);
+        if (!p->scratch) {
+            snprintf(err, errlen, "out of memory");
+            free(p);
+            return NULL;
+        }
+    }
+    PaError e = Pa_Initialize();
+    if (e != paNoError) {
+        snprintf(err, errlen, "PortAudio: cannot initialise: %s", Pa_GetErrorText(e));
+        pa_destroy(&p->base);
+        return NULL;
+    }
+    p->pa_init = 1;
+    char why[sizeof p->base.err];
+    p->dev = tw_pa_find_device(c, why, sizeof why);
+    if (p->dev < 0) {
+        snprintf(err, errlen, "%s", why);
+        pa_destroy(&p->base);
+        return NULL;
+    }
+    const PaDeviceInfo *d = Pa_GetDeviceInfo(p->dev);
+    snprintf(p->base.desc, sizeof p->base.desc, "%s: %s (index %d), %d Hz, %d ch, %s",
+             api_name(d), d->name, p->dev, c->rate, c->channels, format_names[c->format]);
+    if (d->maxInputChannels < c->channels) {
+        snprintf(err, errlen, "device %d '%s' (%s) has %d input channel%s; input.channels is %d",
+                 p->dev, d->name, api_name(d), d->maxInputChannels,
+                 d->maxInputChannels == 1 ? "" : "s", c->channels);
+        pa_destroy(&p->base);
+        return NULL;
+    }
+    p->in.device = p->dev;
+    p->in.channelCount = c->channels;
+    p->in.sampleFormat = pa_formats[c->format];
+    /* the high default latency: fewer overflows; latency is not critical */
+    p->in.suggestedLatency = d->defaultHighInputLatency;
+    p->in.hostApiSpecificStreamInfo = NULL;
+    /* Pa_OpenStream checks what Pa_IsFormatSupported would (same error
+     * codes: paInvalidSampleRate, paInvalidChannelCount,
+     * paSampleFormatNotSupported) with the real buffer size. Not
+     * Pa_IsFormatSupported: on ALSA it runs snd_pcm_hw_params with the
+     * largest buffer the device allows, gigabytes on the test plugins. */
+    e = Pa_OpenStream(&p->stream, &p->in, NULL, p->base.rate, p->fpb,
+                      paClipOff | paDitherOff, pa_callback, p);
+    if (e != paNoError) {
+        p->stream = NULL;
+        snprintf(err, errlen, "device %d '%s' (%s) cannot capture %d Hz, %d ch, %s: %s",
+                 p->dev, d->name, api_name(d), c->rate, c->channels, format_names[c->format],
+                 Pa_GetErrorText(e));
+        pa_destroy(&p->base);
+        return NULL;
+    }
+    return &p->base;
+}

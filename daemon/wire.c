@@ -1,0 +1,169 @@
+/* wire.c: see wire.h. */
+#include "wire.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "event_json.h"
+
+static const char *const names[] = {"evt.ltr", "evt.epn", "evt.start.ltr",
+                                    "evt.start.epn", "gap", "sts"};
+
+const char *tw_wire_topic_name(int topic, char *buf, size_t len)
+{
+    if (topic >= TW_T_SIG0)
+        snprintf(buf, len, "sig.%d", topic - TW_T_SIG0);
+    else
+        snprintf(buf, len, "%s", names[topic]);
+    return buf;
+}
+
+void tw_wire_init(tw_wire *w, double rate, int channels)
+{
+    memset(w, 0, sizeof *w);
+    w->rate = rate;
+    w->channels = channels;
+    unsigned char b[8];
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || read(fd, b, sizeof b) != (ssize_t)sizeof b) {
+        struct timespec t;
+        clock_gettime(CLOCK_REALTIME, &t);
+        uint64_t x = (uint64_t)t.tv_sec * 1000000007ULL ^ (uint64_t)t.tv_nsec ^ (uint64_t)getpid();
+        memcpy(b, &x, sizeof b);
+    }
+    if (fd >= 0)
+        close(fd);
+    for (int i = 0; i < 8; i++)
+        snprintf(w->stream + 2 * i, 3, "%02x", b[i]);
+    clock_gettime(CLOCK_MONOTONIC, &w->anchor_mono);
+    clock_gettime(CLOCK_REALTIME, &w->anchor_real);
+}
+
+void tw_wire_anchor(tw_wire *w, int64_t sample, const struct timespec *mono,
+                    const struct timespec *real)
+{
+    w->anchor_sample = sample;
+    w->anchor_mono = *mono;
+    w->anchor_real = *real;
+}
+
+static double ts(const struct timespec *t) { return (double)t->tv_sec + t->tv_nsec * 1e-9; }
+
+/* Common fields first (insertion order is kept when dumping). */
+static json_t *common(tw_wire *w, int topic, int64_t sample)
+{
+    char name[32];
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    json_object_set_new(o, "v", json_integer(TW_PROTOCOL_VERSION));
+    json_object_set_new(o, "topic", json_string(tw_wire_topic_name(topic, name, sizeof name)));
+    json_object_set_new(o, "stream", json_string(w->stream));
+    json_object_set_new(o, "seq", json_integer((json_int_t)w->seq[topic]++));
+    json_object_set_new(o, "sample", json_integer(sample));
+    json_t *c = json_object();
+    json_object_set_new(c, "sample", json_integer(w->anchor_sample));
+    json_object_set_new(c, "realtime", json_real(ts(&w->anchor_real)));
+    json_object_set_new(c, "monotonic", json_real(ts(&w->anchor_mono)));
+    json_object_set_new(o, "clock", c);
+    return o;
+}
+
+static tw_msg *finish(json_t *o, int topic, int journal)
+{
+    char name[32];
+    char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
+    json_decref(o);
+    if (!text)
+        return NULL;
+    tw_msg *m = tw_msg_new(tw_wire_topic_name(topic, name, sizeof name), text, strlen(text));
+    free(text);
+    if (m)
+        m->journal = journal;
+    return m;
+}
+
+tw_msg *tw_wire_event(tw_wire *w, const tw_event *e, int ch,
+                      const tw_train_info *tr)
+{
+    int ltr = e->type == TW_EVT_LTR;
+    int topic = e->is_start ? (ltr ? TW_T_START_LTR : TW_T_START_EPN)
+                            : (ltr ? TW_T_EVT_LTR : TW_T_EVT_EPN);
+    json_t *o = common(w, topic, e->is_start ? e->onset_sample : e->offset_sample);
+    json_t *ev = tw_event_json(e, ch, w->rate, tr);
+    if (!o || !ev) {
+        json_decref(o);
+        json_decref(ev);
+        return NULL;
+    }
+    json_object_update(o, ev);
+    json_decref(ev);
+    return finish(o, topic, !e->is_start);
+}
+
+tw_msg *tw_wire_gap(tw_wire *w, int64_t first, int64_t count, const char *cause)
+{
+    json_t *o = common(w, TW_T_GAP, first);
+    if (!o)
+        return NULL;
+    json_object_set_new(o, "type", json_string("gap"));
+    json_object_set_new(o, "first_sample", json_integer(first));
+    json_object_set_new(o, "onset_s", json_real((double)first / w->rate));
+    if (count >= 0) {
+        json_object_set_new(o, "samples", json_integer(count));
+        json_object_set_new(o, "duration_ms", json_real((double)count * 1e3 / w->rate));
+    } else {
+        json_object_set_new(o, "samples", json_null());
+    }
+    json_object_set_new(o, "cause", json_string(cause));
+    return finish(o, TW_T_GAP, 1);
+}
+
+tw_msg *tw_wire_sig(tw_wire *w, int ch, int64_t first, double rate,
+                    const float *v, size_t n)
+{
+    int topic = TW_T_SIG0 + ch;
+    json_t *o = common(w, topic, first);
+    if (!o)
+        return NULL;
+    json_object_set_new(o, "channel", json_integer(ch));
+    json_object_set_new(o, "rate", json_real(rate));
+    json_object_set_new(o, "count", json_integer((json_int_t)n));
+    json_object_set_new(o, "unit", json_string("uV"));
+    json_object_set_new(o, "format", json_string("float32le"));
+    tw_msg *m = finish(o, topic, 0);
+    if (!m)
+        return NULL;
+    m->payload = malloc(n * sizeof(float));
+    if (!m->payload) {
+        tw_msg_free(m);
+        return NULL;
+    }
+    memcpy(m->payload, v, n * sizeof(float)); /* x86/arm: little-endian */
+    m->payload_len = n * sizeof(float);
+    return m;
+}
+
+tw_msg *tw_wire_sts(tw_wire *w, int64_t sample, json_t *body)
+{
+    json_t *o = common(w, TW_T_STS, sample);
+    if (!o) {
+        json_decref(body);
+        return NULL;
+    }
+    json_object_update(o, body);
+    json_decref(body);
+    json_t *seq = json_object();
+    char name[32];
+    for (int t = 0; t < TW_T_COUNT; t++) {
+        if (t >= TW_T_SIG0 && t - TW_T_SIG0 >= w->channels)
+            break;
+        json_object_set_new(seq, tw_wire_topic_name(t, name, sizeof name),
+                            json_integer((json_int_t)w->seq[t]));
+    }
+    json_object_set_new(o, "seqs", seq);
+    return finish(o, TW_T_STS, 0);
+}

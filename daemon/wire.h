@@ -1,0 +1,57 @@
+/* wire.h: the message headers of the wire protocol (docs/protocol.md),
+ * built by the DSP thread, which owns the per-topic sequence numbers and
+ * the clock anchor. The same header text is journaled and published.
+ *
+ * Every header: "v" (protocol version), "topic", "stream" (random id per
+ * daemon start), "seq" (per topic, from 0), "sample" (the sample index the
+ * message refers to), "clock" {"sample", "realtime", "monotonic"}: the
+ * latest anchor pairing a sample index with both clocks.
+ */
+#ifndef TW_WIRE_H
+#define TW_WIRE_H
+
+#include <jansson.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "mq.h"
+#include "trains.h"
+#include "tw_dsp.h"
+
+#define TW_PROTOCOL_VERSION 1
+#define TW_WIRE_MAX_CH 8
+
+enum {
+    TW_T_EVT_LTR, TW_T_EVT_EPN, TW_T_START_LTR, TW_T_START_EPN, TW_T_GAP,
+    TW_T_STS, TW_T_SIG0, /* sig.0 .. sig.7 follow */
+    TW_T_COUNT = TW_T_SIG0 + TW_WIRE_MAX_CH
+};
+
+typedef struct {
+    char stream[24];              /* hex id */
+    uint64_t seq[TW_T_COUNT];     /* next sequence number per topic */
+    double rate;
+    int channels;
+    int64_t anchor_sample;
+    struct timespec anchor_mono, anchor_real;
+} tw_wire;
+
+/* stream id from /dev/urandom (or the clock when that fails). */
+void tw_wire_init(tw_wire *w, double rate, int channels);
+void tw_wire_anchor(tw_wire *w, int64_t sample, const struct timespec *mono,
+                    const struct timespec *real);
+const char *tw_wire_topic_name(int topic, char *buf, size_t len);
+
+/* Messages (NULL on allocation failure). Events and gaps are marked for
+ * the journal; onset notices, sig and sts are not. */
+tw_msg *tw_wire_event(tw_wire *w, const tw_event *e, int ch,
+                      const tw_train_info *tr);
+tw_msg *tw_wire_gap(tw_wire *w, int64_t first, int64_t count,
+                    const char *cause);
+tw_msg *tw_wire_sig(tw_wire *w, int ch, int64_t first, double rate,
+                    const float *v, size_t n);
+/* body: the heartbeat's own fields (stolen); the current sequence numbers
+ * are added. */
+tw_msg *tw_wire_sts(tw_wire *w, int64_t sample, json_t *body);
+
+#endif
