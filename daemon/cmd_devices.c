@@ -15,7 +15,6 @@
 /* src_portaudio.c */
 int tw_pa_find_device(const tw_config *c, char *err, size_t errlen);
 const char *tw_pa_format_name(int format);
-int tw_cmd_list_devices(int argc, char **argv);
 
 static const char usage[] =
     "usage: twitchd list-devices [-c FILE] [-o SECTION.KEY=VALUE]...\n"

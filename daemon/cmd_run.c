@@ -246,8 +246,15 @@ int tw_cmd_run(int argc, char **argv)
         rc = TW_EX_UNAVAILABLE;
         goto out;
     }
-    tw_log(TW_LOG_INFO, "running: %d channel%s at %g Hz, journal %s, publishing on %s",
-           nch, nch > 1 ? "s" : "", rate, cfg.journal_dir, cfg.pub_endpoint);
+    {
+        static char eps[16][TW_PUB_ENDPOINT_LEN];
+        size_t ne = tw_pub_get_endpoints(pub, eps, 16);
+        char list[1024] = "";
+        for (size_t i = 0; i < ne; i++)
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? "," : "", eps[i]);
+        tw_log(TW_LOG_INFO, "running: %d channel%s at %g Hz, journal %s, publishing on %s",
+               nch, nch > 1 ? "s" : "", rate, cfg.journal_dir, list);
+    }
     int tries = 0;
     double backoff = 0.1;
     while (!g_stop) {

@@ -186,8 +186,8 @@ unsigned tw_ring_get_fill(const tw_ring *r)
     return n > r->slots ? r->slots : (unsigned)n;
 }
 
+unsigned tw_ring_get_slots(const tw_ring *r) { return r->slots; }
+
 unsigned tw_ring_get_channels(const tw_ring *r) { return r->channels; }
 
 unsigned tw_ring_get_max_frames(const tw_ring *r) { return r->max_frames; }
-
-unsigned tw_ring_get_slots(const tw_ring *r) { return r->slots; }

@@ -11,8 +11,10 @@
  *   TW_SHIM_MODE=enodev (default): returns -ENODEV, as for an unplugged
  *                                  USB card;
  *   TW_SHIM_MODE=stall:            returns 0 (no frames ever become
- *                                  available: a device that stalls).
- * Playback streams are never touched.
+ *                                  available: a device that stalls);
+ * and, when TW_SHIM_BACK_MS is set, normally again from that many
+ * milliseconds after the first call on (the device came back: a stream
+ * opened from then on works). Playback streams are never touched.
  */
 #define _GNU_SOURCE
 #include <alsa/asoundlib.h>
@@ -25,6 +27,11 @@
 
 typedef snd_pcm_sframes_t (*avail_fn)(snd_pcm_t *);
 
+static avail_fn real_avail;
+static double after_ms = 200.0, back_ms = -1.0; /* -1: never back */
+static int stall;
+static _Atomic double t0 = -1.0; /* first capture call, ms */
+
 static double now_ms(void)
 {
     struct timespec ts;
@@ -32,31 +39,34 @@ static double now_ms(void)
     return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
 }
 
+/* The environment is read once, before any thread exists. */
+__attribute__((constructor)) static void shim_init(void)
+{
+    real_avail = (avail_fn)dlsym(RTLD_NEXT, "snd_pcm_avail_update");
+    const char *e = getenv("TW_SHIM_AFTER_MS");
+    if (e && *e)
+        after_ms = atof(e);
+    e = getenv("TW_SHIM_BACK_MS");
+    if (e && *e)
+        back_ms = atof(e);
+    e = getenv("TW_SHIM_MODE");
+    stall = e && strcmp(e, "stall") == 0;
+}
+
 snd_pcm_sframes_t snd_pcm_avail_update(snd_pcm_t *pcm)
 {
-    static _Atomic(avail_fn) real;
-    static _Atomic double t0 = -1.0;
-    avail_fn f = atomic_load(&real);
-    if (!f) {
-        f = (avail_fn)dlsym(RTLD_NEXT, "snd_pcm_avail_update");
-        if (!f)
-            return -ENOSYS;
-        atomic_store(&real, f);
-    }
+    if (!real_avail)
+        return -ENOSYS;
     if (snd_pcm_stream(pcm) != SND_PCM_STREAM_CAPTURE)
-        return f(pcm);
+        return real_avail(pcm);
     double now = now_ms(), start = atomic_load(&t0);
     if (start < 0.0) {
         double expect = -1.0;
         atomic_compare_exchange_strong(&t0, &expect, now);
         start = atomic_load(&t0);
     }
-    const char *ms = getenv("TW_SHIM_AFTER_MS");
-    double after = ms && *ms ? atof(ms) : 200.0;
-    if (now - start < after)
-        return f(pcm);
-    const char *mode = getenv("TW_SHIM_MODE");
-    if (mode && strcmp(mode, "stall") == 0)
-        return 0;
-    return -ENODEV;
+    double t = now - start;
+    if (t < after_ms || (back_ms >= 0.0 && t >= back_ms))
+        return real_avail(pcm);
+    return stall ? 0 : -ENODEV;
 }

@@ -70,9 +70,6 @@
 #include "source.h"
 #include "tw_test_util.h"
 
-/* cmd_devices.c (to be declared in commands.h) */
-int tw_cmd_list_devices(int argc, char **argv);
-
 extern char **environ;
 
 enum { F_FLOAT32 = 0, F_INT16 = 1, F_INT24 = 2, F_INT32 = 3 };

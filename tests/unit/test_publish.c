@@ -22,7 +22,8 @@
  *    all frame sizes;
  *  - throughput (printed, messages/s and MB/s) with a stalled subscriber
  *    and a reading one; the reader gets everything published after its
- *    subscription, in order; a floor of 20000 messages/s is asserted;
+ *    subscription, in order; a floor of 5000 messages/s is asserted (the
+ *    daemon sends about 20 per second per channel);
  *  - bad endpoints give NULL and one message naming the endpoint: a port
  *    in use, a bad port, an unsupported transport, an empty list item, an
  *    ipc path that is a regular file (left intact) or that another
@@ -496,7 +497,7 @@ static void throughput(size_t payload_floats, const char *what)
            "(pushing them took %.3f s)\n",
            what, N_THROUGHPUT, dt, rate, (double)(s.bytes - s0.bytes) / dt / 1e6, t_push);
     assert_int_equal(s.dropped, 0);
-    assert_true(rate > 20000);
+    assert_true(rate > 5000); /* the daemon needs ~20 per second per channel */
 
     /* The reader gets what its HWM let through of this burst: in order,
      * each message whole. */

@@ -4,7 +4,8 @@
  * What is asserted:
  *  - bad parameters of tw_ring_create give NULL (slots 0, 1, 65537;
  *    max_frames 0, 2^20 + 1; channels 0, 65); the extremes are accepted;
- *    a slot count that is not a power of two is rounded up (3 holds 4);
+ *    a slot count that is not a power of two is rounded up (3 holds 4,
+ *    tw_ring_get_slots says 4; 100 -> 128);
  *  - sequential use: every field of every block (first_frame, frames,
  *    flags, lost_before, adc_time, data), the clock stamps (between the
  *    clock readings around the write, MONOTONIC and REALTIME), fill, the
@@ -152,9 +153,11 @@ static void test_bad_params(void **state)
     assert_null(tw_ring_create(8, 16, 65));
     tw_ring *r = tw_ring_create(2, 1, 1);
     assert_non_null(r);
+    assert_int_equal(tw_ring_get_slots(r), 2);
     tw_ring_destroy(r);
     r = tw_ring_create(65536, 1, 64);
     assert_non_null(r);
+    assert_int_equal(tw_ring_get_slots(r), 65536);
     assert_int_equal(tw_ring_get_channels(r), 64);
     assert_int_equal(tw_ring_get_max_frames(r), 1);
     tw_ring_destroy(r);
@@ -165,6 +168,14 @@ static void test_bad_params(void **state)
     tw_ring_destroy(NULL); /* allowed */
 
     /* 3 slots are rounded up to 4: four blocks fit, the fifth is dropped */
+    r = tw_ring_create(3, 4, 1);
+    assert_non_null(r);
+    assert_int_equal(tw_ring_get_slots(r), 4);
+    tw_ring_destroy(r);
+    r = tw_ring_create(100, 4, 1);
+    assert_non_null(r);
+    assert_int_equal(tw_ring_get_slots(r), 128);
+    tw_ring_destroy(r);
     r = tw_ring_create(3, 4, 1);
     assert_non_null(r);
     float x[4] = {0};
