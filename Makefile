@@ -102,19 +102,19 @@ test: deps
 	$(MAKE) B=build/san SAN=1 unit-bins
 	@tests/run.sh build build/san
 
-# The detectors on a synthetic needle recording, paced at real time: events
-# print as they happen (Ctrl-C to stop). The live daemon will take over.
-DEMO_SECONDS ?= 300
+# The live daemon on its synthetic source, paced at real time, with the
+# reference subscriber printing events as they happen (Ctrl-C stops both).
+# Journal under build/demo-journal; publishing on a private port.
+DEMO_PORT ?= 5599
 demo: deps
 	$(MAKE) all
-	$(B)/twitchd synth --seconds $(DEMO_SECONDS) -o ltr_per_min=4 -o epn_per_min=3 \
-	  --truth $(B)/demo-truth.json $(B)/demo.wav
-	@echo "demo: replaying $(B)/demo.wav at real time; ground truth in $(B)/demo-truth.json"
-	$(B)/twitchd replay --realtime $(B)/demo.wav
-
-bench: deps
-	$(MAKE) all $(B)/tools/bench
-	@$(B)/tools/bench $(B)/twitchd
+	@mkdir -p $(B)/demo-journal
+	@echo "demo: twitchd run on the synthetic source; events below as they happen (Ctrl-C to stop)"
+	@trap 'kill $$pid 2>/dev/null; wait $$pid 2>/dev/null' EXIT INT TERM; \
+	$(B)/twitchd run -o input.source=synth -o input.pace=realtime \
+	  -o synth.ltr_per_min=6 -o synth.epn_per_min=3 \
+	  -o journal.dir=$(B)/demo-journal -o publish.endpoint=tcp://127.0.0.1:$(DEMO_PORT) & pid=$$!; \
+	sleep 0.5; $(B)/twitchd sub tcp://127.0.0.1:$(DEMO_PORT) evt. gap
 
 # Detection accuracy on the seeded synthetic suite (report seeds; tune
 # seeds with EVAL_ARGS=--set tune), and the real recordings.

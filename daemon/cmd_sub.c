@@ -30,9 +30,6 @@
 #include "cli.h"
 #include "commands.h"
 
-/* Declared in commands.h once the command is wired into main.c. */
-int tw_cmd_sub(int argc, char **argv);
-
 #define SUB_DEFAULT_ENDPOINT "tcp://127.0.0.1:5556"
 #define SUB_RCVHWM 100000    /* messages buffered before libzmq drops */
 #define SUB_POLL_MS 200      /* longest wait between checks of the flags */
@@ -68,17 +65,20 @@ static void on_signal(int sig)
     g_stop = 1;
 }
 
+/* Sequence numbers are followed per (stream, topic): a restarted
+ * publisher, or a second one on a comma-separated endpoint list, has its
+ * own. */
 typedef struct {
-    char *topic;
-    json_t *stream; /* the "stream" value last seen on this topic, or NULL */
-    json_int_t seq;
+    char *key;      /* stream id, '\n', topic */
+    json_int_t seq; /* the highest seen */
 } track;
 
 typedef struct {
     track *t;
     size_t n, cap;
     int full_warned;
-    json_t *stream; /* the last stream id seen on any topic */
+    char **streams; /* stream ids seen, for the "new stream" notice */
+    size_t n_streams;
 } tracker;
 
 static double now_s(void)
@@ -134,77 +134,97 @@ static void topic_text(const zmq_msg_t *m, char *buf, size_t len)
     buf[j] = '\0';
 }
 
-/* Follow one header's "stream" and "seq" on its topic; report on stderr. */
+/* The stream id as text: a string's value, other JSON as encoded, "" when
+ * absent. NULL: no memory. */
+static char *stream_text(json_t *v)
+{
+    if (!v)
+        return strdup("");
+    if (json_is_string(v))
+        return strdup(json_string_value(v));
+    return json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+}
+
+static track *find_or_add(tracker *tr, const char *key, int *added)
+{
+    *added = 0;
+    for (size_t i = 0; i < tr->n; i++)
+        if (!strcmp(tr->t[i].key, key))
+            return &tr->t[i];
+    if (tr->n == SUB_MAX_TOPICS) {
+        if (!tr->full_warned)
+            fprintf(stderr, "sub: more than %d topics: the sequence numbers of new ones "
+                    "are not checked\n", SUB_MAX_TOPICS);
+        tr->full_warned = 1;
+        return NULL;
+    }
+    if (tr->n == tr->cap) {
+        size_t cap = tr->cap ? 2 * tr->cap : 16;
+        track *nt = realloc(tr->t, cap * sizeof *nt);
+        if (!nt)
+            return NULL; /* no memory: this message is not checked */
+        tr->t = nt;
+        tr->cap = cap;
+    }
+    char *k = strdup(key);
+    if (!k)
+        return NULL;
+    tr->t[tr->n].key = k;
+    *added = 1;
+    return &tr->t[tr->n++];
+}
+
+/* A notice when a stream id not seen before appears (not for the first). */
+static void note_stream(tracker *tr, const char *id)
+{
+    for (size_t i = 0; i < tr->n_streams; i++)
+        if (!strcmp(tr->streams[i], id))
+            return;
+    if (tr->n_streams > 0)
+        fprintf(stderr, "sub: new stream \"%s\": a publisher (re)started, its sequence "
+                "numbers start again\n", id);
+    if (tr->n_streams == SUB_MAX_TOPICS)
+        return;
+    char **ns = realloc(tr->streams, (tr->n_streams + 1) * sizeof *ns);
+    if (!ns)
+        return;
+    tr->streams = ns;
+    if ((ns[tr->n_streams] = strdup(id)) != NULL)
+        tr->n_streams++;
+}
+
+/* Follow one header's "seq" per (stream, topic); report on stderr. */
 static void check_seq(tracker *tr, const char *topic, json_t *hdr)
 {
+    char *id = stream_text(json_object_get(hdr, "stream"));
+    if (!id)
+        return;
+    note_stream(tr, id);
     json_t *jseq = json_object_get(hdr, "seq");
-    json_t *jstream = json_object_get(hdr, "stream");
-    if (jstream && (!tr->stream || !json_equal(jstream, tr->stream))) {
-        if (tr->stream) {
-            char *a = json_dumps(tr->stream, JSON_ENCODE_ANY);
-            char *b = json_dumps(jstream, JSON_ENCODE_ANY);
-            fprintf(stderr, "sub: new stream %s (was %s): the publisher restarted, "
-                    "sequence numbers start again\n", b ? b : "?", a ? a : "?");
-            free(a);
-            free(b);
-        }
-        json_decref(tr->stream);
-        tr->stream = json_incref(jstream);
-    }
-    if (!json_is_integer(jseq))
+    size_t kl = strlen(id) + 1 + strlen(topic) + 1;
+    char *key = json_is_integer(jseq) ? malloc(kl) : NULL;
+    if (!key) {
+        free(id);
         return;
+    }
+    snprintf(key, kl, "%s\n%s", id, topic);
+    free(id);
     json_int_t seq = json_integer_value(jseq);
-    track *t = NULL;
-    for (size_t i = 0; i < tr->n; i++)
-        if (!strcmp(tr->t[i].topic, topic)) {
-            t = &tr->t[i];
-            break;
-        }
-    if (!t) {
-        if (tr->n == SUB_MAX_TOPICS) {
-            if (!tr->full_warned)
-                fprintf(stderr, "sub: more than %d topics: the sequence numbers of "
-                        "new ones are not checked\n", SUB_MAX_TOPICS);
-            tr->full_warned = 1;
-            return;
-        }
-        if (tr->n == tr->cap) {
-            size_t cap = tr->cap ? 2 * tr->cap : 16;
-            track *nt = realloc(tr->t, cap * sizeof *nt);
-            char *name = strdup(topic);
-            if (!nt || !name) {
-                free(name);
-                if (nt)
-                    tr->t = nt;
-                return;
-            }
-            tr->t = nt;
-            tr->cap = cap;
-            tr->t[tr->n].topic = name;
-        } else {
-            tr->t[tr->n].topic = strdup(topic);
-            if (!tr->t[tr->n].topic)
-                return;
-        }
-        t = &tr->t[tr->n++];
-        t->stream = jstream ? json_incref(jstream) : NULL;
-        t->seq = seq;
-        return; /* the first message seen: a late joiner starts anywhere */
-    }
-    if (jstream && (!t->stream || !json_equal(jstream, t->stream))) {
-        json_decref(t->stream);
-        t->stream = json_incref(jstream);
-        t->seq = seq;
+    int added;
+    track *t = find_or_add(tr, key, &added);
+    free(key);
+    if (!t)
+        return;
+    if (added) {
+        t->seq = seq; /* the first message seen: a late joiner starts anywhere */
         return;
     }
-    if (seq == t->seq + 1) {
-        /* in order */
-    } else if (seq > t->seq + 1) {
+    if (seq > t->seq + 1) {
         json_int_t lost = seq - t->seq - 1;
         fprintf(stderr, "sub: topic %s: %" JSON_INTEGER_FORMAT " message%s missing (seq %"
                 JSON_INTEGER_FORMAT " -> %" JSON_INTEGER_FORMAT ")\n",
                 topic, lost, lost == 1 ? "" : "s", t->seq, seq);
-    } else {
+    } else if (seq <= t->seq) {
         /* keep the highest: what follows it in order is not a gap */
         fprintf(stderr, "sub: topic %s: seq %" JSON_INTEGER_FORMAT " after %"
                 JSON_INTEGER_FORMAT " (repeated or out of order)\n", topic, seq, t->seq);
@@ -215,12 +235,12 @@ static void check_seq(tracker *tr, const char *topic, json_t *hdr)
 
 static void tracker_free(tracker *tr)
 {
-    for (size_t i = 0; i < tr->n; i++) {
-        free(tr->t[i].topic);
-        json_decref(tr->t[i].stream);
-    }
+    for (size_t i = 0; i < tr->n; i++)
+        free(tr->t[i].key);
     free(tr->t);
-    json_decref(tr->stream);
+    for (size_t i = 0; i < tr->n_streams; i++)
+        free(tr->streams[i]);
+    free(tr->streams);
 }
 
 /* Print one message (2 or 3 frames). 1 printed, 0 skipped (reported), -1
@@ -263,7 +283,8 @@ static int print_msg(tracker *tr, zmq_msg_t *fr, int nfr, int samples)
     size_t inner_len = hl - 2;
     int any = json_object_size(obj) > 0;
     int has_topic = json_object_get(obj, "topic") != NULL;
-    json_t *jcount = json_object_get(obj, "count");
+    json_t *jc = json_object_get(obj, "count");
+    json_int_t count = json_is_integer(jc) ? json_integer_value(jc) : -1;
     json_int_t seq = json_is_integer(json_object_get(obj, "seq"))
                          ? json_integer_value(json_object_get(obj, "seq")) : -1;
     json_decref(obj);
@@ -285,11 +306,10 @@ static int print_msg(tracker *tr, zmq_msg_t *fr, int nfr, int samples)
         if (is_sig && pl % 4 != 0)
             fprintf(stderr, "sub: topic %s seq %" JSON_INTEGER_FORMAT ": payload of %zu bytes "
                     "is not a whole number of float32\n", topic, seq, pl);
-        else if (is_sig && json_is_integer(jcount) &&
-                 (size_t)json_integer_value(jcount) != pl / 4)
+        else if (is_sig && count >= 0 && (size_t)count != pl / 4)
             fprintf(stderr, "sub: topic %s seq %" JSON_INTEGER_FORMAT ": \"count\" %"
                     JSON_INTEGER_FORMAT " but %zu values in the payload\n", topic, seq,
-                    json_integer_value(jcount), pl / 4);
+                    count, pl / 4);
         if (samples && is_sig && pl % 4 == 0) {
             const unsigned char *b = zmq_msg_data(&fr[2]);
             fputs(",\"samples\":[", o);

@@ -228,8 +228,18 @@ static void *run(void *arg)
         } else if (atomic_load(&d->stop)) {
             break;
         } else {
-            struct timespec ns = {0, TW_POLL_NS};
-            nanosleep(&ns, NULL);
+            /* Blocks come once per block period: sleep until the next is
+             * due (from the last one's clock), then poll briefly. Few
+             * wakeups, and at most TW_POLL_NS of added latency. */
+            struct timespec now, until;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            double due = d->have_block ? tsd(&d->last_mono) + d->last_frames / d->rate : 0.0;
+            double t = due > tsd(&now) + 1e-3 ? due : tsd(&now) + TW_POLL_NS * 1e-9;
+            if (t > tsd(&now) + 0.05)
+                t = tsd(&now) + 0.05; /* stay responsive to stop and heartbeats */
+            until.tv_sec = (time_t)t;
+            until.tv_nsec = (long)((t - (double)until.tv_sec) * 1e9);
+            clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL);
         }
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);

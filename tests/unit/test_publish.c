@@ -35,7 +35,7 @@
  *    stop removes the ipc file; 20 start/stop cycles leak no file
  *    descriptor (and, under ASan, no memory).
  *
- * `test_publish --serve [N_SECONDS]` is not a test: it is the publisher
+ * `test_publish --serve [--ipc PATH] [--stream ID] [N_SECONDS]` is not a test: it is the publisher
  * that tests/system/sub_basic.sh points `twitchd sub` at (see the end of
  * this file).
  */
@@ -726,7 +726,9 @@ static void test_start_stop_cycles(void **state)
  *   evt.ltr seq 0, 1, then 4 (2 messages missing), then 3 (out of order);
  *   evt.epn seq 0 whose header has no "topic" field;
  *   sig.0 seq 0 with 4 float32 LE: 0.5 -1.25 0.003 1234.5;
+ *   evt.bad whose header is not JSON;
  *   gap seq 0 with a header spread over several lines.
+ * --stream ID sets the heartbeat's "stream" (the burst keeps its own).
  * Exits 0 on SIGTERM/SIGINT, or after N_SECONDS (default 30). */
 
 static volatile sig_atomic_t serve_stop, serve_burst;
@@ -767,9 +769,12 @@ static void serve_push(tw_mq *q, const char *topic, const char *header, const fl
 static int serve(int argc, char **argv)
 {
     double seconds = 30;
+    const char *stream = "5e7e000000000001";
     char list[600] = "tcp://127.0.0.1:*";
     for (int i = 2; i < argc; i++) {
-        if (!strcmp(argv[i], "--ipc") && i + 1 < argc)
+        if (!strcmp(argv[i], "--stream") && i + 1 < argc)
+            stream = argv[++i];
+        else if (!strcmp(argv[i], "--ipc") && i + 1 < argc)
             snprintf(list + strlen(list), sizeof list - strlen(list), ",ipc://%s", argv[++i]);
         else
             seconds = atof(argv[i]);
@@ -799,9 +804,9 @@ static int serve(int argc, char **argv)
     char h[512];
     while (!serve_stop && now_s() < t_end) {
         snprintf(h, sizeof h,
-                 "{" SERVE_COMMON "\"topic\":\"sts\",\"seq\":%llu,\"sample\":%llu" SERVE_CLOCK
-                 ",\"uptime_s\":%.2f}",
-                 sts, sts * 2400, (double)sts * 0.05);
+                 "{\"v\":1,\"stream\":\"%s\",\"topic\":\"sts\",\"seq\":%llu,\"sample\":%llu"
+                 SERVE_CLOCK ",\"uptime_s\":%.2f}",
+                 stream, sts, sts * 2400, (double)sts * 0.05);
         sts++;
         serve_push(q, "sts", h, NULL, 0);
         if (serve_burst) {
@@ -824,6 +829,7 @@ static int serve(int argc, char **argv)
                        ",\"channel\":0,\"rate\":1000.0,\"decim\":48,\"count\":4,"
                        "\"scale_uv\":1.0,\"unit\":\"uV\",\"format\":\"float32le\"}",
                        v, 4);
+            serve_push(q, "evt.bad", "not json", NULL, 0);
             serve_push(q, "gap",
                        "{\n  \"v\": 1,\n  \"topic\": \"gap\",\n  \"stream\": \"5e7e000000000001\",\n"
                        "  \"seq\": 0,\n  \"sample\": 70000,\n  \"cause\": \"ring full\"\n}\n",
