@@ -100,6 +100,7 @@ static void add_status(void *user, json_t *sts)
     json_t *p = json_object();
     json_object_set_new(p, "sent", json_integer((json_int_t)ps.sent));
     json_object_set_new(p, "dropped", json_integer((json_int_t)ps.dropped));
+    json_object_set_new(p, "bytes", json_integer((json_int_t)ps.bytes));
     json_object_set_new(sts, "publish", p);
     pthread_mutex_lock(&s->mu);
     json_object_set_new(sts, "source", json_string(s->desc));

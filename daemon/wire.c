@@ -2,6 +2,7 @@
 #include "wire.h"
 
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,7 +133,9 @@ tw_msg *tw_wire_sig(tw_wire *w, int ch, int64_t first, double rate,
     json_object_set_new(o, "channel", json_integer(ch));
     json_object_set_new(o, "rate", json_real(rate));
     json_object_set_new(o, "count", json_integer((json_int_t)n));
+    json_object_set_new(o, "decim", json_integer((json_int_t)llround(w->rate / rate)));
     json_object_set_new(o, "unit", json_string("uV"));
+    json_object_set_new(o, "scale_uv", json_real(1.0));
     json_object_set_new(o, "format", json_string("float32le"));
     tw_msg *m = finish(o, topic, 0);
     if (!m)
