@@ -8,13 +8,12 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "source.h"
 #include "config.h"
 
 #define TW_EX_UNAVAILABLE 69 /* sysexits.h: PortAudio cannot start */
 
 /* src_portaudio.c */
-int tw_pa_find_device(const tw_config *c, char *err, size_t errlen);
-const char *tw_pa_format_name(int format);
 
 static const char usage[] =
     "usage: twitchd list-devices [-c FILE] [-o SECTION.KEY=VALUE]...\n"

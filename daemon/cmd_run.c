@@ -34,6 +34,7 @@
 #define TW_EX_CANTCREAT 73   /* the journal directory is unusable */
 #define TW_TICK_NS 20000000L /* supervisor tick: 20 ms */
 #define TW_JOURNAL_QUEUE 65536 /* messages between DSP and journal threads */
+#define TW_RETRY_RESET_S 10.0  /* a device up this long has recovered: retries start over */
 
 static volatile sig_atomic_t g_stop, g_hup;
 
@@ -114,6 +115,13 @@ static unsigned pow2(unsigned v)
     while (p < v && p < 65536)
         p <<= 1;
     return p;
+}
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + t.tv_nsec * 1e-9;
 }
 
 static void sleep_ns(long ns)
@@ -257,13 +265,19 @@ int tw_cmd_run(int argc, char **argv)
                nch, nch > 1 ? "s" : "", rate, cfg.journal_dir, list);
     }
     int tries = 0;
-    double backoff = 0.1;
+    double backoff = 0.1, up_since = now_s();
     while (!g_stop) {
         sleep_ns(TW_TICK_NS);
         if (g_hup) {
             g_hup = 0;
             tw_journal_thread_reopen(jt);
         }
+        if (tw_dsp_thread_is_done(dsp)) {
+            tw_log(TW_LOG_INFO, "input: %g s processed (input.duration_s)", cfg.duration_s);
+            break;
+        }
+        if (tries > 0 && now_s() - up_since > TW_RETRY_RESET_S)
+            tries = 0; /* it has stayed up: the next loss starts afresh */
         tw_source_state s = tw_source_get_state(src);
         if (s == TW_SRC_ENDED) {
             /* file delivered: let the DSP thread drain the ring, then stop */
@@ -300,7 +314,7 @@ int tw_cmd_run(int argc, char **argv)
                 set_status(&st, src->desc, "running");
                 tw_log(TW_LOG_INFO, "input: back after %d tr%s: %s", tries,
                        tries == 1 ? "y" : "ies", src->desc);
-                tries = 0;
+                up_since = now_s(); /* tries reset once it stays up */
                 backoff = 0.1;
                 break;
             }

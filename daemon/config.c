@@ -41,6 +41,8 @@ const tw_key tw_config_keys[] = {
      "PortAudio buffer size (latency: one buffer)"},
     {"input", "ring_blocks", I, O(ring_blocks), 4, 65536, "256", "blocks", NULL,
      "blocks the acquisition ring holds (rounded up to a power of two)"},
+    {"input", "duration_s", D, O(duration_s), 0, 1e7, "0", "s", NULL,
+     "stop after this much input (0: run until stopped)"},
     {"input", "retry_max", I, O(retry_max), 0, 1000000, "30", "tries", NULL,
      "device lost: restarts tried in a row before giving up (exit 69)"},
     {"input", "retry_max_s", D, O(retry_max_s), 0.1, 600, "10", "s", NULL,

@@ -29,6 +29,7 @@ typedef struct {
     int format;                /* 0 float32, 1 int16, 2 int24, 3 int32 */
     int frames_per_buffer;
     int ring_blocks;
+    double duration_s;
     int retry_max;
     double retry_max_s;
     /* [channel] */

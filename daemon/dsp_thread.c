@@ -14,6 +14,7 @@
 
 #define TW_POLL_NS 500000L     /* ring poll when empty: 0.5 ms */
 #define TW_CLIP_LEVEL 0.999f   /* |x| at or above this fraction of full scale: clipped */
+#define TW_GAP_RESTART_S 1.0   /* longer gaps restart the pipeline, s */
 
 typedef struct {
     double sum2;      /* sum of squares this heartbeat, uV^2 */
@@ -58,6 +59,8 @@ struct tw_dsp_thread {
     pthread_t th;
     atomic_int stop;
     atomic_int restart;
+    atomic_int done;       /* input.duration_s reached */
+    int64_t limit;         /* samples to process, 0: no limit */
     _Atomic uint64_t events;
     _Atomic int64_t samples;
     _Atomic double last_block;
@@ -161,9 +164,10 @@ static void heartbeat(tw_dsp_thread *d)
     send(d->pq, tw_wire_sts(&d->wire, d->next, o));
 }
 
-/* Frames that never arrived: a gap record, and the pipeline fed with the
- * last value held so that its sample count (and every later index) stays
- * true. */
+/* Frames that never arrived: a gap record; a short gap is fed to the
+ * pipeline as the last value held (its filters ride through), a long one
+ * (over TW_GAP_RESTART_S) restarts it at the new index. Either way every
+ * later index stays true. */
 static void gap(tw_dsp_thread *d, int64_t count, const char *cause)
 {
     d->gaps++;
@@ -171,6 +175,11 @@ static void gap(tw_dsp_thread *d, int64_t count, const char *cause)
     send(d->jq, tw_wire_gap(&d->wire, d->next, count, cause));
     tw_log(TW_LOG_WARNING, "gap: %lld samples lost at sample %lld (%s)",
            (long long)count, (long long)d->next, cause);
+    if ((double)count > TW_GAP_RESTART_S * d->rate) {
+        d->next += count;
+        tw_pipeline_restart_at(d->pl, d->next);
+        return;
+    }
     float hold[TW_WIRE_MAX_CH];
     for (int ch = 0; ch < d->nch; ch++)
         hold[ch] = d->have_block ? d->x[ch][d->last_frames ? d->last_frames - 1 : 0] : 0.0f;
@@ -196,6 +205,8 @@ static void process(tw_dsp_thread *d, const tw_block *b)
             d->offset += expect - have;
     }
     int64_t first = b->first_frame + d->offset;
+    if (atomic_load(&d->done))
+        return;
     if (first > d->next)
         gap(d, first - d->next, b->lost_before > 0 ? "ring full" : "device restart");
     if (b->flags & TW_BLOCK_OVERFLOW) {
@@ -204,6 +215,10 @@ static void process(tw_dsp_thread *d, const tw_block *b)
     }
     tw_wire_anchor(&d->wire, first, &b->mono, &b->real);
     size_t n = b->frames;
+    if (d->limit > 0 && first + (int64_t)n >= d->limit) {
+        n = first < d->limit ? (size_t)(d->limit - first) : 0;
+        atomic_store(&d->done, 1);
+    }
     for (int ch = 0; ch < d->nch; ch++)
         for (size_t i = 0; i < n; i++)
             d->x[ch][i] = (float)(b->data[i * (size_t)d->nch + (size_t)ch] * d->scale);
@@ -309,6 +324,8 @@ tw_dsp_thread *tw_dsp_thread_start(const tw_config *c, tw_ring *ring,
     d->next_beat = d->t0;
     atomic_init(&d->stop, 0);
     atomic_init(&d->restart, 0);
+    atomic_init(&d->done, 0);
+    d->limit = c->duration_s > 0 ? (int64_t)llround(c->duration_s * rate) : 0;
     atomic_init(&d->events, 0);
     atomic_init(&d->samples, 0);
     atomic_init(&d->last_block, 0.0);
@@ -341,3 +358,5 @@ void tw_dsp_thread_note_restart(tw_dsp_thread *d) { atomic_store(&d->restart, 1)
 uint64_t tw_dsp_thread_get_events(const tw_dsp_thread *d) { return atomic_load(&((tw_dsp_thread *)d)->events); }
 int64_t tw_dsp_thread_get_samples(const tw_dsp_thread *d) { return atomic_load(&((tw_dsp_thread *)d)->samples); }
 double tw_dsp_thread_get_last_block(const tw_dsp_thread *d) { return atomic_load(&((tw_dsp_thread *)d)->last_block); }
+
+int tw_dsp_thread_is_done(const tw_dsp_thread *d) { return atomic_load(&((tw_dsp_thread *)d)->done); }

@@ -34,6 +34,9 @@ void tw_dsp_thread_stop(tw_dsp_thread *d);
  * was down). Thread-safe; taken at the next block. */
 void tw_dsp_thread_note_restart(tw_dsp_thread *d);
 
+/* 1 once input.duration_s of input has been processed (any thread). */
+int tw_dsp_thread_is_done(const tw_dsp_thread *d);
+
 /* Counters (any thread). */
 uint64_t tw_dsp_thread_get_events(const tw_dsp_thread *d);
 int64_t tw_dsp_thread_get_samples(const tw_dsp_thread *d);

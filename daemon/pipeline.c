@@ -138,3 +138,9 @@ int tw_pipeline_process(tw_pipeline *p, float *const *x, size_t n)
 int tw_pipeline_get_channels(const tw_pipeline *p) { return p->nch; }
 float tw_pipeline_get_noise_uv(const tw_pipeline *p, int ch) { return tw_channel_get_noise_uv(p->ch[ch]); }
 const tw_channel *tw_pipeline_get_channel(const tw_pipeline *p, int ch) { return p->ch[ch]; }
+
+void tw_pipeline_restart_at(tw_pipeline *p, int64_t index)
+{
+    for (int i = 0; i < p->nch; i++)
+        tw_channel_restart_at(p->ch[i], index);
+}

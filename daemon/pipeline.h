@@ -29,6 +29,10 @@ void tw_pipeline_destroy(tw_pipeline *p);
  * (events lost: cannot happen when n <= max_block). */
 int tw_pipeline_process(tw_pipeline *p, float *const *x, size_t n);
 
+/* After a long gap: restart every channel at input index `index`
+ * (tw_channel_restart_at). */
+void tw_pipeline_restart_at(tw_pipeline *p, int64_t index);
+
 int tw_pipeline_get_channels(const tw_pipeline *p);
 float tw_pipeline_get_noise_uv(const tw_pipeline *p, int ch);
 const tw_channel *tw_pipeline_get_channel(const tw_pipeline *p, int ch);

@@ -47,6 +47,12 @@ tw_source *tw_source_open_portaudio(const tw_config *c, char *err, size_t errlen
 tw_source *tw_source_open_file(const tw_config *c, char *err, size_t errlen);
 tw_source *tw_source_open_synth(const tw_config *c, char *err, size_t errlen);
 
+/* PortAudio helpers shared by the source and list-devices. PortAudio must
+ * be initialised. The device input.device / input.hostapi select, or -1
+ * with a one-line reason listing the input devices. */
+int tw_pa_find_device(const tw_config *c, char *err, size_t errlen);
+const char *tw_pa_format_name(int format); /* "float32" .. "int32" */
+
 static inline int tw_source_start(tw_source *s, tw_ring *r) { return s->ops->start(s, r); }
 static inline void tw_source_stop(tw_source *s) { s->ops->stop(s); }
 static inline tw_source_state tw_source_get_state(tw_source *s) { return s->ops->state(s); }

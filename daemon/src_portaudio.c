@@ -41,8 +41,6 @@
 #include "source.h"
 
 /* Also used by `twitchd list-devices` (cmd_devices.c). */
-int tw_pa_find_device(const tw_config *c, char *err, size_t errlen);
-const char *tw_pa_format_name(int format);
 
 #define STALL_BASE_S 2.0   /* s without a frame before a stall is declared... */
 #define STALL_BUFFERS 4.0  /* ...plus this many buffers */

@@ -50,7 +50,8 @@ struct tw_channel {
     int64_t mv_refr;     /* no new movement before this sample */
 
     int ltr_in_epn;      /* EPN was active when the open burst began */
-    int64_t n_in, k;     /* input samples, detector samples */
+    int64_t n_in, k;     /* input samples, detector samples (since origin) */
+    int64_t origin;      /* input index of n_in == 0 (tw_channel_restart_at) */
     uint64_t lost;
 };
 
@@ -239,7 +240,14 @@ void tw_channel_reset(tw_channel *q)
     q->mv_refr = 0;
     q->ltr_in_epn = 0;
     q->n_in = q->k = 0;
+    q->origin = 0;
     q->lost = 0;
+}
+
+void tw_channel_restart_at(tw_channel *q, int64_t index)
+{
+    tw_channel_reset(q);
+    q->origin = index;
 }
 
 void tw_channel_recalibrate(tw_channel *q) { tw_noisefloor_recalibrate(q->floor); }
@@ -250,7 +258,7 @@ static int64_t to_input(const tw_channel *q, int64_t k)
     /* liquid's decimator computes output k when the first sample of its
      * group arrives: it is centred on input k m - delay. */
     int64_t n = k * (int64_t)q->m - q->delay;
-    return n < 0 ? 0 : n;
+    return q->origin + (n < 0 ? 0 : n);
 }
 
 typedef struct {
@@ -265,7 +273,7 @@ static void emit(tw_channel *q, sink_t *s, const tw_event *e)
         *o = *e;
         o->onset_sample = to_input(q, e->onset_sample);
         o->offset_sample = to_input(q, e->offset_sample);
-        o->emitted_sample = q->k * (int64_t)q->m;
+        o->emitted_sample = q->origin + q->k * (int64_t)q->m;
         if (e->movement_sample >= 0)
             o->movement_sample = to_input(q, e->movement_sample);
     } else {
@@ -450,4 +458,4 @@ double tw_channel_get_high_hz(const tw_channel *q) { return q->high; }
 double tw_channel_get_detector_high_hz(const tw_channel *q) { return tw_condition_get_high_hz(q->cond); }
 float tw_channel_get_noise_uv(const tw_channel *q) { return tw_noisefloor_get_sigma(q->floor); }
 uint64_t tw_channel_get_lost_events(const tw_channel *q) { return q->lost; }
-int64_t tw_channel_get_samples(const tw_channel *q) { return q->n_in; }
+int64_t tw_channel_get_samples(const tw_channel *q) { return q->origin + q->n_in; }

@@ -80,6 +80,11 @@ double tw_channel_get_detector_high_hz(const tw_channel *q);
 float tw_channel_get_noise_uv(const tw_channel *q);  /* at detector rate */
 uint64_t tw_channel_get_lost_events(const tw_channel *q);
 int64_t tw_channel_get_samples(const tw_channel *q); /* samples fed */
+/* Start afresh (every state reset, the noise floor re-measured) as if the
+ * next sample fed had input index `index`: after a long gap in the input,
+ * without feeding it. Events keep true indices. */
+void tw_channel_restart_at(tw_channel *q, int64_t index);
+
 /* Re-measure the noise floor from now on. */
 void tw_channel_recalibrate(tw_channel *q);
 
