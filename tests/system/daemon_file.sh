@@ -133,13 +133,25 @@ rm -rf "$tmp/journal"
 daemon=$!
 pids+=("$daemon")
 wait_for "$tmp/kill.err" "publishing on" 5 || fail "the daemon did not start"
-sleep 1.5
+sleep 0.7
+echo "daemon: SIGHUP reopens the journal (log rotation)"
+for f in "$tmp"/journal/twitchd-*.jsonl; do mv "$f" "$f.1"; done
+kill -HUP "$daemon"
+sleep 0.8
+ls "$tmp"/journal/twitchd-*.jsonl >/dev/null 2>&1 || fail "no new journal file after SIGHUP"
+python3 -c "
+import glob
+new = sum(1 for f in glob.glob('$tmp/journal/twitchd-*.jsonl') for l in open(f))
+old = sum(1 for f in glob.glob('$tmp/journal/twitchd-*.jsonl.1') for l in open(f))
+print('  rotated file kept %d lines, the reopened one has %d' % (old, new))
+assert old > 0 and new > 0" || fail "SIGHUP rotation"
 kill -KILL "$daemon"
 wait "$daemon" 2>/dev/null || true
 python3 -c "
 import json,glob
 n=0
-for f in glob.glob('$tmp/journal/twitchd-*.jsonl'):
+for f in glob.glob('$tmp/journal/twitchd-*.jsonl*'):
+    if '.partial' in f: continue
     for l in open(f,'rb').read().split(b'\n'):
         if l: json.loads(l); n+=1
 print('  after SIGKILL: %d complete lines, all parse (a cut last line, if any, is set aside at the next start)' % n)
