@@ -171,6 +171,8 @@ int tw_cmd_replay(int argc, char **argv)
                     src.info.frames / fs);
         }
     }
+    if (n == 0)
+        tw_pipeline_flush(pl); /* events still in progress at the end */
     if (progress)
         fprintf(stderr, "\r\033[K");
     if (n < 0) {

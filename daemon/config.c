@@ -77,6 +77,8 @@ const tw_key tw_config_keys[] = {
      "needle movement detector: upper edge of the movement band"},
     {"detect", "mv_k", D, O(mv_k), 3, 100, "10", "x noise", NULL,
      "needle movement detector: threshold on the 20 ms change"},
+    {"detect", "mv_min_uv", D, O(mv_min_uv), 0, 10000, "20", "uV", NULL,
+     "needle movement detector: and at least this change over 20 ms (steps are tens of uV to mV)"},
     {"detect", "mv_max_ms", D, O(mv_max_ms), 10, 1000, "60", "ms", NULL,
      "a movement up to this long before an LTR is its trigger (LTRs come 5-50 ms after)"},
     {"detect", "flinch_max_ms", D, O(flinch_max_ms), 10, 2000, "300", "ms", NULL,
@@ -435,6 +437,7 @@ void tw_config_channel_params(const tw_config *c, int ch, double fs_hz,
     p->floor_pct = c->floor_pct;
     p->mv_lp_hz = c->mv_lp_hz;
     p->mv_k = c->mv_k;
+    p->mv_min_uv = c->mv_min_uv;
     p->mv_max_ms = c->mv_max_ms;
     p->flinch_max_ms = c->flinch_max_ms;
     p->ltr.min_turns = c->ltr_min_turns;

@@ -46,7 +46,7 @@ typedef struct {
     double floor_window_s;
     int floor_history;
     double floor_pct;
-    double mv_lp_hz, mv_k, mv_max_ms, flinch_max_ms;
+    double mv_lp_hz, mv_k, mv_min_uv, mv_max_ms, flinch_max_ms;
     int ltr_min_turns;
     double train_gap_s;
     /* [ltr] */

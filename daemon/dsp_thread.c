@@ -267,6 +267,7 @@ static void *run(void *arg)
             d->next_beat.tv_nsec = (long)((t - (double)(time_t)t) * 1e9);
         }
     }
+    tw_pipeline_flush(d->pl); /* events in progress when acquisition stops */
     for (int ch = 0; ch < d->nch; ch++)
         flush_sig(d, ch);
     heartbeat(d);

@@ -29,6 +29,9 @@ void tw_pipeline_destroy(tw_pipeline *p);
  * (events lost: cannot happen when n <= max_block). */
 int tw_pipeline_process(tw_pipeline *p, float *const *x, size_t n);
 
+/* End of input: deliver the events still in progress (tw_channel_flush). */
+int tw_pipeline_flush(tw_pipeline *p);
+
 /* After a long gap: restart every channel at input index `index`
  * (tw_channel_restart_at). */
 void tw_pipeline_restart_at(tw_pipeline *p, int64_t index);

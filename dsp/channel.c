@@ -15,6 +15,8 @@
 #define TW_MV_DIFF_MS 20.0   /* movement: difference over this span, ms */
 #define TW_EPN_MIN_RATE 2000.0 /* detector rate below which EPN is off, Hz */
 #define TW_MV_HIST 8         /* movements remembered */
+#define TW_MV_HOLD_MS 40.0   /* a step must still stand this long after, ms */
+#define TW_MV_REFRACTORY_MS 300.0 /* no new movement this soon after one, ms */
 
 #define TW_CHUNK 4096 /* input samples conditioned per inner loop */
 
@@ -48,6 +50,9 @@ struct tw_channel {
     int64_t mv_hist[TW_MV_HIST]; /* recent movement onsets, detector samples */
     unsigned mv_n;       /* movements seen (ring index mv_n % TW_MV_HIST) */
     int64_t mv_refr;     /* no new movement before this sample */
+    int mv_pending;      /* a candidate step awaiting confirmation */
+    int64_t mv_start, mv_due;
+    float mv_base, mv_step;
 
     int ltr_in_epn;      /* EPN was active when the open burst began */
     int64_t n_in, k;     /* input samples, detector samples (since origin) */
@@ -73,6 +78,7 @@ void tw_channel_params_default(tw_channel_params *p, double fs_hz,
     p->floor_pct = 0.2;
     p->mv_lp_hz = 8.0;
     p->mv_k = 10.0;
+    p->mv_min_uv = 20.0;
     p->mv_max_ms = 60.0;
     p->flinch_max_ms = 300.0;
     p->epn_enable = electrode == TW_ELECTRODE_NEEDLE;
@@ -90,7 +96,8 @@ static int params_ok(const tw_channel_params *p)
            p->floor_history >= 5 && p->floor_history <= 1000 &&
            p->floor_pct >= 0.0 && p->floor_pct <= 0.5 &&
            p->mv_lp_hz >= 2.0 && p->mv_lp_hz <= 20.0 && p->mv_k >= 3.0 &&
-           p->mv_k <= 100.0 && p->mv_max_ms >= 10.0 &&
+           p->mv_k <= 100.0 && p->mv_min_uv >= 0.0 && p->mv_min_uv <= 10000.0 &&
+           p->mv_max_ms >= 10.0 &&
            (p->epn_enable == 0 || p->epn_enable == 1) &&
            (p->emit_starts == 0 || p->emit_starts == 1) &&
            p->mv_max_ms <= 1000.0 && p->flinch_max_ms >= p->mv_max_ms &&
@@ -238,6 +245,7 @@ void tw_channel_reset(tw_channel *q)
     tw_noisefloor_reset(q->mv_floor);
     q->mv_n = 0;
     q->mv_refr = 0;
+    q->mv_pending = 0;
     q->ltr_in_epn = 0;
     q->n_in = q->k = 0;
     q->origin = 0;
@@ -294,7 +302,22 @@ static void movement(tw_channel *q, double m)
     float d = mf - base;
     tw_noisefloor_step(q->mv_floor, d, 0);
     float s = tw_noisefloor_get_sigma(q->mv_floor);
-    if (s > 0.0f && fabsf(d) > (float)q->p.mv_k * s && k >= q->mv_refr) {
+    /* A candidate is confirmed when, TW_MV_HOLD_MS later, the baseline is
+     * still displaced by half the step the same way: a needle step moves
+     * it for 80 ms or more, whereas MUAPs leaking into this band only
+     * wiggle it. */
+    if (q->mv_pending && k >= q->mv_due) {
+        float now = mf - q->mv_base;
+        if (now * q->mv_step > 0.0f && fabsf(now) >= 0.5f * fabsf(q->mv_step)) {
+            q->mv_hist[q->mv_n++ % TW_MV_HIST] = q->mv_start;
+            /* a step settles over 80-300 ms (the amplifier is AC-coupled):
+             * its return is not a new movement */
+            q->mv_refr = k + (int64_t)(TW_MV_REFRACTORY_MS * 1e-3 * q->fd + 0.5);
+        }
+        q->mv_pending = 0;
+    }
+    if (!q->mv_pending && s > 0.0f && fabsf(d) > (float)q->p.mv_k * s &&
+        fabsf(d) >= (float)q->p.mv_min_uv && k >= q->mv_refr) {
         /* the step began where the excursion from `base` first passed a
          * tenth of its present size */
         int64_t start = k;
@@ -305,8 +328,11 @@ static void movement(tw_channel *q, double m)
                 break;
             }
         }
-        q->mv_hist[q->mv_n++ % TW_MV_HIST] = start;
-        q->mv_refr = k + 5 * (int64_t)q->mv_d;
+        q->mv_pending = 1;
+        q->mv_start = start;
+        q->mv_base = base;
+        q->mv_step = d;
+        q->mv_due = k + (int64_t)(TW_MV_HOLD_MS * 1e-3 * q->fd + 0.5);
     }
 }
 
@@ -459,3 +485,19 @@ double tw_channel_get_detector_high_hz(const tw_channel *q) { return tw_conditio
 float tw_channel_get_noise_uv(const tw_channel *q) { return tw_noisefloor_get_sigma(q->floor); }
 uint64_t tw_channel_get_lost_events(const tw_channel *q) { return q->lost; }
 int64_t tw_channel_get_samples(const tw_channel *q) { return q->origin + q->n_in; }
+
+int tw_channel_flush(tw_channel *q, tw_event *ev, size_t cap, size_t *nev)
+{
+    sink_t s = {ev, cap, 0};
+    uint64_t lost0 = q->lost;
+    tw_event e;
+    if (tw_ltrdet_flush(q->ltr, &e) & TW_LTR_ENDED) {
+        e.in_epn = (float)q->ltr_in_epn;
+        emit(q, &s, &e);
+    }
+    if (q->epn && (tw_epndet_flush(q->epn, &e) & TW_EPN_ENDED))
+        emit(q, &s, &e);
+    if (nev)
+        *nev = s.n;
+    return q->lost != lost0 ? TW_EOVERFLOW : TW_OK;
+}

@@ -37,6 +37,7 @@ typedef struct {
     double floor_pct;          /* quantile of them used, 0 .. 0.5 */
     double mv_lp_hz;           /* movement band upper edge, 2 .. 20 Hz */
     double mv_k;               /* movement threshold, x its noise, 3 .. 100 */
+    double mv_min_uv;          /* and at least this change over 20 ms, 0 .. 10000 uV */
     double mv_max_ms;          /* a movement up to this long before an LTR
                                   is its trigger (latency), 10 .. 1000 ms */
     double flinch_max_ms;      /* a burst whose only movement came mv_max_ms
@@ -65,6 +66,11 @@ void tw_channel_reset(tw_channel *q);
  * tw_channel_max_events to rule it out). */
 int tw_channel_execute_block(tw_channel *q, const float *x, size_t n,
                              tw_event *ev, size_t cap, size_t *nev);
+
+/* End of input: events still in progress are finished now (an EPN episode
+ * ends at the last sample that showed it; an LTR is decided without its
+ * post window). At most 2 events. Same returns as execute_block. */
+int tw_channel_flush(tw_channel *q, tw_event *ev, size_t cap, size_t *nev);
 
 /* An upper bound on the events a block of n samples can produce. */
 size_t tw_channel_max_events(const tw_channel *q, size_t n);

@@ -533,3 +533,23 @@ int tw_epndet_step(tw_epndet *q, float y, float sigma, int hold, tw_event *ev)
         return 0;
     return close_bin(q, sigma, ev);
 }
+
+int tw_epndet_flush(tw_epndet *q, tw_event *ev)
+{
+    if (q->state != ACTIVE) {
+        q->state = IDLE;
+        return 0;
+    }
+    /* the episode runs to the end of the input: the last bin that leaned
+     * to EPN, or the last complete one */
+    int64_t off = q->last_lean;
+    if (off < q->run_start)
+        off = q->run_start;
+    acc_merge(&q->ep, &q->pend);
+    acc_clear(&q->pend);
+    q->state = IDLE;
+    if (off - q->run_start + 1 < (int64_t)q->min_bins)
+        return 0;
+    fill_event(q, ev, q->run_start, off, &q->ep);
+    return TW_EPN_ENDED;
+}

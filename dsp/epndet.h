@@ -66,6 +66,11 @@ enum { TW_EPN_STARTED = 1, TW_EPN_ENDED = 2 };
  * the finished episode with all features; indices in detector samples). */
 int tw_epndet_step(tw_epndet *q, float y, float sigma, int hold, tw_event *ev);
 
+/* End of input: a confirmed episode still going is finished now (its
+ * offset is the last bin that leaned to EPN). Returns TW_EPN_ENDED with
+ * *ev filled, or 0. The detector is idle afterwards. */
+int tw_epndet_flush(tw_epndet *q, tw_event *ev);
+
 /* 1 while an episode is confirmed or a candidate is building up. */
 int tw_epndet_is_busy(const tw_epndet *q);
 /* 1 while an episode is confirmed. */

@@ -221,12 +221,19 @@ static int decide(tw_ltrdet *q, tw_event *ev, int embedded)
     for (int64_t t = pk + 1; t <= to && t - off <= q->gap; t++)
         if (fabsf(ring(q->yr, q, t)) > thr)
             off = t;
+    /* a turn must exceed the noise and a tenth of the burst's peak */
+    float step = maxf(4.0f * q->sigma0, 0.1f * pv);
+    /* The burst goes on after its strong part while smaller MUAPs (above
+     * `step`) follow within hang_ms of each other: the offset, the
+     * duration and the turns cover them too. */
+    for (int64_t t = off + 1; t <= to && t - off <= q->hang; t++)
+        if (fabsf(ring(q->yr, q, t)) > step)
+            off = t;
     int64_t len = off - on + 1;
     float mn = INFINITY, mx = -INFINITY;
     double s2 = 0.0, su2 = 0.0;
     int turns = 0, dir = 0;
-    /* a turn must exceed the noise and a tenth of the burst's peak */
-    float tv = ring(q->yr, q, on), step = maxf(4.0f * q->sigma0, 0.1f * pv);
+    float tv = ring(q->yr, q, on);
     for (int64_t t = on; t <= off; t++) {
         float y = ring(q->yr, q, t), u = ring(q->ur, q, t);
         if (y < mn)
@@ -415,4 +422,14 @@ int tw_ltrdet_step(tw_ltrdet *q, float y, float sigma, tw_event *ev)
         return out;
     }
     return 0;
+}
+
+int tw_ltrdet_flush(tw_ltrdet *q, tw_event *ev)
+{
+    if (q->state == IDLE)
+        return 0;
+    /* the post window cannot be watched any more: decide on what is there */
+    int d = decide(q, ev, 0);
+    q->state = IDLE;
+    return d == D_LTR ? TW_LTR_ENDED : 0;
 }

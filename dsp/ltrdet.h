@@ -76,6 +76,10 @@ enum { TW_LTR_STARTED = 1, TW_LTR_ENDED = 2 };
  * detector samples). */
 int tw_ltrdet_step(tw_ltrdet *q, float y, float sigma, tw_event *ev);
 
+/* End of input: decide on a burst still open or awaiting its post window.
+ * Returns TW_LTR_ENDED with *ev filled, or 0. Idle afterwards. */
+int tw_ltrdet_flush(tw_ltrdet *q, tw_event *ev);
+
 /* 1 while a burst is open or awaiting its decision. */
 int tw_ltrdet_is_busy(const tw_ltrdet *q);
 /* 1 while a MUAP-scale burst (peak >= min_peak_uv) is open: other

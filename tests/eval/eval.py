@@ -106,8 +106,15 @@ def score(truth, events, fs):
             s["epn_found"] += 1
         st = [x for x in starts if x["channel"] == t["channel"] and
               t["onset_sample"] - fs <= x["emitted_s"] * fs <= t["offset_sample"]]
+        desc = "%.2f-%.2f s ch%d (mepp %.0f/s, %.0f uV)" % (
+            t["onset_s"], t["offset_s"], t["channel"], t.get("mepp_rate_hz", 0), t.get("amp_uv", 0))
         if st:
-            s["epn_delay_s"].append(min(x["emitted_s"] for x in st) - t["onset_sample"] / fs)
+            delay = min(x["emitted_s"] for x in st) - t["onset_sample"] / fs
+            s["epn_delay_s"].append(delay)
+            if delay > 1.0:
+                s["misses"].append("EPN late by %.2f s: %s" % (delay, desc))
+        else:
+            s["misses"].append("EPN not found: " + desc)
     return s
 
 
