@@ -10,7 +10,7 @@ SAN        ?= 0
 
 CC         ?= cc
 PKG_CONFIG ?= pkg-config
-PKGS       := sndfile jansson inih libzmq portaudio-2.0
+PKGS       := sndfile jansson inih libzmq portaudio-2.0 libsystemd
 DEB_PKGS   := build-essential pkg-config libliquid-dev libsndfile1-dev \
               libjansson-dev libinih-dev libcmocka-dev libzmq3-dev \
               portaudio19-dev libsystemd-dev libasound2-plugins \

@@ -26,6 +26,7 @@
 #include "journal_thread.h"
 #include "log.h"
 #include "mq.h"
+#include "notify.h"
 #include "publish.h"
 #include "ring.h"
 #include "source.h"
@@ -264,10 +265,26 @@ int tw_cmd_run(int argc, char **argv)
         tw_log(TW_LOG_INFO, "running: %d channel%s at %g Hz, journal %s, publishing on %s",
                nch, nch > 1 ? "s" : "", rate, cfg.journal_dir, list);
     }
-    int tries = 0;
-    double backoff = 0.1, up_since = now_s();
+    int tries = 0, ready = 0;
+    double backoff = 0.1, up_since = now_s(), next_status = 0.0;
     while (!g_stop) {
         sleep_ns(TW_TICK_NS);
+        /* READY=1 once audio flows through the pipeline; STATUS= every 5 s */
+        if (now_s() >= next_status || (!ready && tw_dsp_thread_get_last_block(dsp) > 0)) {
+            char line[400];
+            pthread_mutex_lock(&st.mu);
+            snprintf(line, sizeof line, "%s; %s; %llu events; %.0f s of input", st.state,
+                     st.desc, (unsigned long long)tw_dsp_thread_get_events(dsp),
+                     (double)tw_dsp_thread_get_samples(dsp) / rate);
+            pthread_mutex_unlock(&st.mu);
+            if (!ready && tw_dsp_thread_get_last_block(dsp) > 0) {
+                tw_notify_ready(line);
+                ready = 1;
+            } else {
+                tw_notify_status("%s", line);
+            }
+            next_status = now_s() + 5.0;
+        }
         if (g_hup) {
             g_hup = 0;
             tw_journal_thread_reopen(jt);
@@ -291,6 +308,7 @@ int tw_cmd_run(int argc, char **argv)
         /* device lost: report, retry with backoff, resume with a gap */
         set_status(&st, NULL, "device lost");
         tw_log(TW_LOG_ERR, "input: %s; retrying", src->err[0] ? src->err : "stream stopped");
+        tw_notify_status("device lost (%s); retrying", src->err[0] ? src->err : "stream stopped");
         for (;;) {
             if (cfg.retry_max > 0 && tries >= cfg.retry_max) {
                 tw_log(TW_LOG_ERR, "input: giving up after %d tries", tries);
@@ -312,6 +330,7 @@ int tw_cmd_run(int argc, char **argv)
             if (src && tw_source_start(src, ring) == 0) {
                 tw_dsp_thread_note_restart(dsp);
                 set_status(&st, src->desc, "running");
+                tw_notify_status("running; %s (back after %d tries)", src->desc, tries);
                 tw_log(TW_LOG_INFO, "input: back after %d tr%s: %s", tries,
                        tries == 1 ? "y" : "ies", src->desc);
                 up_since = now_s(); /* tries reset once it stays up */
@@ -329,6 +348,7 @@ out:
      * (drains its queue, then the journal is closed with an fsync),
      * publisher (drains what is left) */
     set_status(&st, NULL, "stopping");
+    tw_notify_stopping();
     if (src)
         tw_source_stop(src);
     tw_dsp_thread_stop(dsp);

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "notify.h"
 #include "pipeline.h"
 #include "wire.h"
 
@@ -235,7 +236,25 @@ static void process(tw_dsp_thread *d, const tw_block *b)
 static void *run(void *arg)
 {
     tw_dsp_thread *d = arg;
+    /* Test-only fault switch: stall this loop after that many seconds, so
+     * that a test can see the watchdog stop (tests/system/notify.sh). */
+    const char *stall_env = getenv("TWITCHD_TEST_STALL_DSP_S");
+    double stall_at = stall_env ? tsd(&d->t0) + atof(stall_env) : 0.0;
     for (;;) {
+        if (stall_at > 0.0) {
+            struct timespec now;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            if (tsd(&now) >= stall_at) {
+                tw_log(TW_LOG_WARNING, "test fault: DSP thread stalled on purpose");
+                while (!atomic_load(&d->stop)) {
+                    struct timespec ms = {0, 10000000};
+                    nanosleep(&ms, NULL);
+                }
+                break;
+            }
+        }
+        /* the pipeline is alive as long as this loop turns */
+        tw_notify_watchdog();
         const tw_block *b = tw_ring_peek(d->ring);
         if (b) {
             process(d, b);
