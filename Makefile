@@ -116,6 +116,13 @@ demo: deps
 	  -o journal.dir=$(B)/demo-journal -o publish.endpoint=tcp://127.0.0.1:$(DEMO_PORT) & pid=$$!; \
 	sleep 0.5; $(B)/twitchd sub tcp://127.0.0.1:$(DEMO_PORT) evt. gap
 
+# Speed and memory of the pipeline (one run, ratios), then live latency
+# and CPU of the daemon.
+bench: deps
+	$(MAKE) all $(B)/tools/bench
+	@$(B)/tools/bench $(B)/twitchd
+	@python3 tests/tools/bench_live.py $(B)/twitchd
+
 # Detection accuracy on the seeded synthetic suite (report seeds; tune
 # seeds with EVAL_ARGS=--set tune), and the real recordings.
 EVAL_ARGS ?=
