@@ -65,7 +65,7 @@ const tw_key tw_config_keys[] = {
      "mains canceller adaptation time constant"},
     {"filter", "mains_clip_k", D, O(mains_clip_k), 2, 100, "4", "x", NULL,
      "mains canceller: residual clipped at this multiple of its mean |value|"},
-    {"detect", "det_rate_hz", D, O(det_rate_hz), 1000, 20000, "8000", "Hz", NULL,
+    {"detect", "det_rate_hz", D, O(det_rate_hz), 1000, 20000, "6000", "Hz", NULL,
      "detectors run at about this rate (input decimated by an integer)"},
     {"detect", "floor_window_s", D, O(floor_window_s), 0.02, 2, "0.1", "s", NULL,
      "noise floor: window over which one MAD estimate is made"},

@@ -16,6 +16,7 @@
 #define TW_POLL_NS 500000L     /* ring poll when empty: 0.5 ms */
 #define TW_CLIP_LEVEL 0.999f   /* |x| at or above this fraction of full scale: clipped */
 #define TW_GAP_RESTART_S 1.0   /* longer gaps restart the pipeline, s */
+#define TW_GAPS_PER_BEAT 10    /* gap records per heartbeat before merging */
 
 typedef struct {
     double sum2;      /* sum of squares this heartbeat, uV^2 */
@@ -54,6 +55,9 @@ struct tw_dsp_thread {
     uint32_t last_frames;
 
     uint64_t overflows, gaps, gap_samples;
+    long beat_gaps;        /* gap records sent this heartbeat */
+    long merged_n;         /* ring-full gaps merged, not yet sent */
+    int64_t merged_first, merged_samples;
     struct timespec t0, next_beat;
     double beat_s;
 
@@ -126,8 +130,12 @@ static void observe(tw_dsp_thread *d, int64_t first, size_t n)
     }
 }
 
+static void flush_merged(tw_dsp_thread *d);
+
 static void heartbeat(tw_dsp_thread *d)
 {
+    flush_merged(d);
+    d->beat_gaps = 0;
     json_t *o = json_object();
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
@@ -169,13 +177,38 @@ static void heartbeat(tw_dsp_thread *d)
  * pipeline as the last value held (its filters ride through), a long one
  * (over TW_GAP_RESTART_S) restarts it at the new index. Either way every
  * later index stays true. */
+static void flush_merged(tw_dsp_thread *d)
+{
+    if (d->merged_n == 0)
+        return;
+    char cause[64];
+    snprintf(cause, sizeof cause, "ring full (%ld gaps merged)", d->merged_n);
+    send(d->jq, tw_wire_gap(&d->wire, d->merged_first, d->merged_samples, cause));
+    tw_log(TW_LOG_WARNING, "gap: %lld samples lost in %ld gaps from sample %lld (ring full)",
+           (long long)d->merged_samples, d->merged_n, (long long)d->merged_first);
+    d->merged_n = 0;
+    d->merged_samples = 0;
+}
+
 static void gap(tw_dsp_thread *d, int64_t count, const char *cause)
 {
     d->gaps++;
     d->gap_samples += (uint64_t)count;
-    send(d->jq, tw_wire_gap(&d->wire, d->next, count, cause));
-    tw_log(TW_LOG_WARNING, "gap: %lld samples lost at sample %lld (%s)",
-           (long long)count, (long long)d->next, cause);
+    /* Under sustained overload every block may be a gap: past
+     * TW_GAPS_PER_BEAT records per heartbeat, ring-full gaps are merged
+     * into one record per heartbeat (first sample, total lost), so that
+     * the journal and the queues stay bounded. Other gaps always stand
+     * alone. */
+    if (d->beat_gaps >= TW_GAPS_PER_BEAT && strncmp(cause, "ring full", 9) == 0) {
+        if (d->merged_n++ == 0)
+            d->merged_first = d->next;
+        d->merged_samples += count;
+    } else {
+        d->beat_gaps++;
+        send(d->jq, tw_wire_gap(&d->wire, d->next, count, cause));
+        tw_log(TW_LOG_WARNING, "gap: %lld samples lost at sample %lld (%s)",
+               (long long)count, (long long)d->next, cause);
+    }
     if ((double)count > TW_GAP_RESTART_S * d->rate) {
         d->next += count;
         tw_pipeline_restart_at(d->pl, d->next);
@@ -197,7 +230,11 @@ static void gap(tw_dsp_thread *d, int64_t count, const char *cause)
 
 static void process(tw_dsp_thread *d, const tw_block *b)
 {
-    if (atomic_exchange(&d->restart, 0) && d->have_block) {
+    /* the source marks its first block after a restart; the owner's note
+     * covers sources that cannot */
+    int restarted = (b->flags & TW_BLOCK_RESTART) != 0;
+    restarted |= atomic_exchange(&d->restart, 0) && !restarted;
+    if (restarted && d->have_block) {
         /* frames missed while the device was down: from the clocks */
         double dt = tsd(&b->mono) - tsd(&d->last_mono);
         int64_t expect = (int64_t)llround(dt * d->rate) - (int64_t)b->frames;
@@ -209,7 +246,8 @@ static void process(tw_dsp_thread *d, const tw_block *b)
     if (atomic_load(&d->done))
         return;
     if (first > d->next)
-        gap(d, first - d->next, b->lost_before > 0 ? "ring full" : "device restart");
+        gap(d, first - d->next, restarted ? "device restart"
+                                : b->lost_before > 0 ? "ring full" : "discontinuity");
     if (b->flags & TW_BLOCK_OVERFLOW) {
         d->overflows++;
         send(d->jq, tw_wire_gap(&d->wire, first, -1, "input overflow"));

@@ -72,7 +72,7 @@ void tw_channel_params_default(tw_channel_params *p, double fs_hz,
     p->cond.mains_hz = 50.0;
     p->cond.mains_tau_s = 0.2;
     p->cond.mains_clip_k = 4.0;
-    p->det_rate_hz = 8000.0;
+    p->det_rate_hz = 6000.0;
     p->floor_window_s = 0.1;
     p->floor_history = 50;
     p->floor_pct = 0.2;
@@ -195,7 +195,7 @@ tw_channel *tw_channel_create(const tw_channel_params *p, unsigned *warn)
     if (q->mv_d < 2)
         q->mv_d = 2;
     q->mv_ring = calloc(q->mv_d, sizeof *q->mv_ring);
-    q->mv_floor = tw_noisefloor_create(q->fd, 0.5, 20, 0.5);
+    q->mv_floor = tw_noisefloor_create_keep(q->fd, 0.5, 20, 0.5, 200);
     if (!q->mv_lp || !q->mv_ring || !q->mv_floor)
         goto fail;
     tw_channel_reset(q);

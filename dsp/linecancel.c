@@ -192,17 +192,25 @@ double tw_linecancel_step(tw_linecancel *q, double x)
     if (fi >= TW_LC_FRAC)
         fi = TW_LC_FRAC - 1;
     const double *w = &q->kern[fi * TW_LC_TAPS];
-    size_t n = q->nbins, idx[TW_LC_TAPS];
-    size_t b = i + n - (TW_LC_TAPS / 2 - 1);
-    double est = 0.0;
-    for (int j = 0; j < TW_LC_TAPS; j++) {
-        idx[j] = (b + (size_t)j) % n;
-        est += w[j] * q->t[idx[j]];
+    size_t n = q->nbins;
+    size_t b = (i + n - (TW_LC_TAPS / 2 - 1)) % n; /* first tap's bin */
+    double est = 0.0, e, ec;
+    if (b + TW_LC_TAPS <= n) { /* the usual case: taps do not wrap */
+        double *t = q->t + b;
+        for (int j = 0; j < TW_LC_TAPS; j++)
+            est += w[j] * t[j];
+        e = x - est;
+        ec = q->mu * clipped(q, e);
+        for (int j = 0; j < TW_LC_TAPS; j++)
+            t[j] += w[j] * ec;
+    } else {
+        for (int j = 0; j < TW_LC_TAPS; j++)
+            est += w[j] * q->t[(b + (size_t)j) % n];
+        e = x - est;
+        ec = q->mu * clipped(q, e);
+        for (int j = 0; j < TW_LC_TAPS; j++)
+            q->t[(b + (size_t)j) % n] += w[j] * ec;
     }
-    double e = x - est;
-    double ec = q->mu * clipped(q, e);
-    for (int j = 0; j < TW_LC_TAPS; j++)
-        q->t[idx[j]] += w[j] * ec;
     q->phase += q->dphase;
     if (q->phase >= (double)q->nbins)
         q->phase -= (double)q->nbins;

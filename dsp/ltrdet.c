@@ -111,7 +111,9 @@ tw_ltrdet *tw_ltrdet_create(const tw_ltrdet_params *p)
     double lo = p->band_lo_hz < hi / 2.0 ? p->band_lo_hz : hi / 2.0;
     q->hp = tw_sos_create_butter(TW_SOS_HIGHPASS, 2, lo, p->fs_hz);
     q->lp = tw_sos_create_butter(TW_SOS_LOWPASS, 2, hi, p->fs_hz);
-    q->floor_u = tw_noisefloor_create(p->fs_hz, 0.1, 50, 0.2);
+    /* its thresholds are multiples of 4 to 8: a floor a few % low is
+     * fine, and 200 samples per window cost a quarter of 800 */
+    q->floor_u = tw_noisefloor_create_keep(p->fs_hz, 0.1, 50, 0.2, 200);
     q->u2 = calloc(q->w, sizeof *q->u2);
     q->yr = calloc(q->rlen, sizeof *q->yr);
     q->ur = calloc(q->rlen, sizeof *q->ur);

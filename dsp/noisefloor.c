@@ -53,6 +53,15 @@ float tw_select(float *v, size_t n, size_t k)
 tw_noisefloor *tw_noisefloor_create(double fs_hz, double window_s,
                                     unsigned history, double pct)
 {
+    return tw_noisefloor_create_keep(fs_hz, window_s, history, pct, TW_NF_KEEP);
+}
+
+tw_noisefloor *tw_noisefloor_create_keep(double fs_hz, double window_s,
+                                         unsigned history, double pct,
+                                         unsigned keep)
+{
+    if (keep < 16)
+        return NULL;
     if (!(fs_hz >= 100.0 && fs_hz <= 1e6) ||
         !(window_s >= 0.01 && window_s <= 10.0) || history < 1 ||
         history > 1000 || !(pct >= 0.0 && pct <= 1.0))
@@ -67,7 +76,7 @@ tw_noisefloor *tw_noisefloor_create(double fs_hz, double window_s,
     /* Long windows are subsampled to TW_NF_KEEP evenly spread samples:
      * fewer would spread the per-window estimates and pull the low
      * quantile of them down (256 read 6 % low). */
-    q->stride = (wlen + TW_NF_KEEP - 1) / TW_NF_KEEP;
+    q->stride = (wlen + keep - 1) / keep;
     q->hcap = history;
     q->pct = pct;
     q->win = malloc(wlen * sizeof *q->win);

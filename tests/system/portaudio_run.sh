@@ -113,8 +113,12 @@ else
     kill -0 "$pid" 2>/dev/null || fail "the daemon exited by itself"
     ((n1 >= 1 && n1 == n2)) ||
         fail "device errors kept coming after the device came back ($n1, then $n2)"
+    grep -q 'input: back after' "$tmp/err" || fail "no 'input: back after' line after the device came back"
     stop_daemon
     ((rc == 0)) || fail "exit $rc after SIGTERM, want 0"
-    ok "$n1 device error(s), then none"
+    # the outage is in the journal as a gap record (the sample index stays true)
+    grep -h '"topic":"gap"' "$tmp"/journal/*.jsonl 2>/dev/null | grep -q '"cause":"device restart"' ||
+        fail "no 'device restart' gap record in the journal"
+    ok "$n1 device error(s), then none; resumed with a gap record"
 fi
 echo "portaudio_run: all passed"
