@@ -1,6 +1,8 @@
 /* cli.c: see cli.h. */
 #include "cli.h"
 
+#define _GNU_SOURCE /* getopt_long */
+#include <getopt.h>
 #include <stdio.h>
 
 int tw_cli_add_override(tw_cli_config *cc, const char *arg)
@@ -27,4 +29,34 @@ int tw_cli_load(const tw_cli_config *cc, tw_config *c, const char *prog)
     if (err.total > err.n)
         fprintf(stderr, "%s: ... and %d more errors\n", prog, err.total - err.n);
     return err.total;
+}
+
+int tw_cli_parse(int argc, char **argv, tw_cli_config *cc, const char *usage,
+                 const char *prog)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int o;
+    optind = 1;
+    while ((o = getopt_long(argc, argv, "c:o:h", opts, NULL)) != -1) {
+        switch (o) {
+        case 'c': cc->config_path = optarg; break;
+        case 'o':
+            if (tw_cli_add_override(cc, optarg) != 0) {
+                fprintf(stderr, "%s: too many -o options\n", prog);
+                return TW_EX_USAGE;
+            }
+            break;
+        case 'h': fputs(usage, stdout); return 0;
+        default: fputs(usage, stderr); return TW_EX_USAGE;
+        }
+    }
+    if (optind != argc) {
+        fputs(usage, stderr);
+        return TW_EX_USAGE;
+    }
+    return -1;
 }

@@ -23,6 +23,13 @@ typedef struct {
  * there are too many -o. */
 int tw_cli_add_override(tw_cli_config *cc, const char *arg);
 
+/* The whole command line of a subcommand that takes only -c FILE,
+ * -o SECTION.KEY=VALUE and -h/--help (run, check-config): fills cc.
+ * Returns -1 to go on, or the exit status to return now (0 after --help,
+ * TW_EX_USAGE on a usage error, with usage printed). */
+int tw_cli_parse(int argc, char **argv, tw_cli_config *cc, const char *usage,
+                 const char *prog);
+
 /* Defaults, then the file, then the overrides, then the cross-key checks.
  * Prints every error to stderr prefixed with prog. Returns the number of
  * errors. */

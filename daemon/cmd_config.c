@@ -1,6 +1,4 @@
 /* cmd_config.c: `twitchd check-config`. */
-#define _GNU_SOURCE /* getopt_long */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -20,31 +18,10 @@ static const char usage[] =
 
 int tw_cmd_check_config(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     tw_cli_config cc = {.config_path = TW_CONFIG_DEFAULT_PATH};
-    int o;
-    optind = 1;
-    while ((o = getopt_long(argc, argv, "c:o:h", opts, NULL)) != -1) {
-        switch (o) {
-        case 'c': cc.config_path = optarg; break;
-        case 'o':
-            if (tw_cli_add_override(&cc, optarg) != 0) {
-                fprintf(stderr, "twitchd check-config: too many -o options\n");
-                return TW_EX_USAGE;
-            }
-            break;
-        case 'h': fputs(usage, stdout); return 0;
-        default: fputs(usage, stderr); return TW_EX_USAGE;
-        }
-    }
-    if (optind != argc) {
-        fputs(usage, stderr);
-        return TW_EX_USAGE;
-    }
+    int rc = tw_cli_parse(argc, argv, &cc, usage, "twitchd check-config");
+    if (rc >= 0)
+        return rc;
     tw_config cfg;
     if (tw_cli_load(&cc, &cfg, "twitchd check-config") != 0)
         return TW_EX_CONFIG;

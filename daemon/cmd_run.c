@@ -7,9 +7,7 @@
  * -> publisher thread. This (main) thread only handles signals and
  * supervises the source (restart with backoff when the device is lost).
  */
-#define _GNU_SOURCE /* getopt_long */
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
@@ -134,31 +132,10 @@ static void sleep_ns(long ns)
 int tw_cmd_run(int argc, char **argv)
 {
     /* 1. options and configuration */
-    static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     tw_cli_config cc = {0};
-    int o;
-    optind = 1;
-    while ((o = getopt_long(argc, argv, "c:o:h", opts, NULL)) != -1) {
-        switch (o) {
-        case 'c': cc.config_path = optarg; break;
-        case 'o':
-            if (tw_cli_add_override(&cc, optarg) != 0) {
-                fprintf(stderr, "twitchd run: too many -o options\n");
-                return TW_EX_USAGE;
-            }
-            break;
-        case 'h': fputs(usage, stdout); return 0;
-        default: fputs(usage, stderr); return TW_EX_USAGE;
-        }
-    }
-    if (optind != argc) {
-        fputs(usage, stderr);
-        return TW_EX_USAGE;
-    }
+    int prc = tw_cli_parse(argc, argv, &cc, usage, "twitchd run");
+    if (prc >= 0)
+        return prc;
     if (!cc.config_path && access(TW_CONFIG_DEFAULT_PATH, F_OK) == 0)
         cc.config_path = TW_CONFIG_DEFAULT_PATH;
     static tw_config cfg; /* large; lives for the whole run */

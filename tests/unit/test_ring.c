@@ -45,71 +45,7 @@
 #include "ring.h"
 #include "tw_test_util.h"
 
-/* ---- allocation counting (not under ASan or TSan, which own malloc) ---- */
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define TT_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define TT_ASAN 1
-#endif
-#endif
-
-#ifndef TT_ASAN
-extern void *__libc_malloc(size_t n);
-extern void *__libc_calloc(size_t n, size_t sz);
-extern void *__libc_realloc(void *p, size_t n);
-extern void *__libc_memalign(size_t align, size_t n);
-extern void __libc_free(void *p);
-
-static volatile int g_counting;
-static volatile unsigned long g_allocs, g_frees;
-
-void *malloc(size_t n)
-{
-    if (g_counting)
-        g_allocs++;
-    return __libc_malloc(n);
-}
-
-void *calloc(size_t n, size_t sz)
-{
-    if (g_counting)
-        g_allocs++;
-    return __libc_calloc(n, sz);
-}
-
-void *realloc(void *p, size_t n)
-{
-    if (g_counting)
-        g_allocs++;
-    return __libc_realloc(p, n);
-}
-
-void free(void *p)
-{
-    if (g_counting)
-        g_frees++;
-    __libc_free(p);
-}
-
-int posix_memalign(void **out, size_t align, size_t n)
-{
-    if (g_counting)
-        g_allocs++;
-    void *p = __libc_memalign(align, n);
-    if (!p)
-        return 12; /* ENOMEM */
-    *out = p;
-    return 0;
-}
-
-void *aligned_alloc(size_t align, size_t n)
-{
-    if (g_counting)
-        g_allocs++;
-    return __libc_memalign(align, n);
-}
-#endif
+#include "tw_malloc_count.h" /* defines malloc & co. for this test */
 
 /* The value of channel c of frame i in every test: an integer below 2^24,
  * so exact in float, different for neighbouring frames and channels. */
