@@ -130,17 +130,63 @@ eval: deps
 	$(MAKE) all
 	python3 tests/eval/eval.py --twitchd $(B)/twitchd $(EVAL_ARGS)
 
+# Install layout; every directory can be set on the command line. The
+# configuration goes to /etc when PREFIX is /usr or /usr/local (where
+# twitchd looks without -c), else to $(PREFIX)/etc. An edited
+# configuration is never overwritten: the new default then goes beside it
+# as twitchd.conf.dist, and uninstall keeps it. The unit is written with
+# BINDIR and SYSCONFDIR in place of the /usr/bin and /etc of
+# systemd/twitchd.service; twitchd.conf(5) is generated from the binary
+# being installed (tests/tools/mkconfman.sh).
+BINDIR      ?= $(PREFIX)/bin
+SYSCONFDIR  ?= $(if $(filter /usr /usr/local,$(PREFIX)),/etc,$(PREFIX)/etc)
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+MANDIR      ?= $(PREFIX)/share/man
+INST_CONF    = $(DESTDIR)$(SYSCONFDIR)/twitchd/twitchd.conf
+
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/twitchd
-	install -m 0755 $(B)/twitchd $(DESTDIR)$(PREFIX)/bin/twitchd
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/twitchd
+	install -m 0755 $(B)/twitchd $(DESTDIR)$(BINDIR)/twitchd
 	install -m 0644 $(B)/libtwitchdsp.a $(DESTDIR)$(PREFIX)/lib/libtwitchdsp.a
 	install -m 0644 dsp/*.h $(DESTDIR)$(PREFIX)/include/twitchd/
 	install -d $(DESTDIR)$(PREFIX)/share/doc/twitchd
 	install -m 0644 README.md docs/*.md config/twitchd.conf $(DESTDIR)$(PREFIX)/share/doc/twitchd/
+	install -d $(DESTDIR)$(SYSCONFDIR)/twitchd
+	@if [ ! -e "$(INST_CONF)" ]; then \
+	  echo "install -m 0644 config/twitchd.conf $(INST_CONF)"; \
+	  install -m 0644 config/twitchd.conf "$(INST_CONF)"; \
+	elif cmp -s config/twitchd.conf "$(INST_CONF)"; then \
+	  echo "install: $(INST_CONF) is the default already"; \
+	else \
+	  install -m 0644 config/twitchd.conf "$(INST_CONF).dist"; \
+	  echo "install: $(INST_CONF) differs from the default (edited): kept it;" \
+	       "the new default configuration is $(INST_CONF).dist"; \
+	fi
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR)
+	sed -e 's|/usr/bin/twitchd|$(BINDIR)/twitchd|g' -e 's|/etc/twitchd/|$(SYSCONFDIR)/twitchd/|g' \
+	  systemd/twitchd.service > $(DESTDIR)$(UNITDIR)/twitchd.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/twitchd.service
+	install -m 0644 systemd/twitchd.sysusers $(DESTDIR)$(SYSUSERSDIR)/twitchd.conf
+	install -m 0644 systemd/twitchd.tmpfiles $(DESTDIR)$(TMPFILESDIR)/twitchd.conf
+	install -d $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	install -m 0644 docs/man/twitchd.8 $(DESTDIR)$(MANDIR)/man8/twitchd.8
+	sh tests/tools/mkconfman.sh $(B)/twitchd > $(DESTDIR)$(MANDIR)/man5/twitchd.conf.5
+	chmod 0644 $(DESTDIR)$(MANDIR)/man5/twitchd.conf.5
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/twitchd $(DESTDIR)$(PREFIX)/lib/libtwitchdsp.a
+	rm -f $(DESTDIR)$(BINDIR)/twitchd $(DESTDIR)$(PREFIX)/lib/libtwitchdsp.a
 	rm -rf $(DESTDIR)$(PREFIX)/include/twitchd $(DESTDIR)$(PREFIX)/share/doc/twitchd
+	rm -f $(DESTDIR)$(UNITDIR)/twitchd.service $(DESTDIR)$(SYSUSERSDIR)/twitchd.conf \
+	  $(DESTDIR)$(TMPFILESDIR)/twitchd.conf $(DESTDIR)$(MANDIR)/man8/twitchd.8 \
+	  $(DESTDIR)$(MANDIR)/man5/twitchd.conf.5 "$(INST_CONF).dist"
+	@if [ -e "$(INST_CONF)" ] && ! cmp -s config/twitchd.conf "$(INST_CONF)"; then \
+	  echo "uninstall: kept $(INST_CONF): it differs from the default (edited)"; \
+	else \
+	  echo "rm -f $(INST_CONF)"; rm -f "$(INST_CONF)"; \
+	  rmdir "$(DESTDIR)$(SYSCONFDIR)/twitchd" 2>/dev/null || true; \
+	fi
 
 clean:
 	rm -rf build

@@ -13,7 +13,7 @@ int tw_cli_add_override(tw_cli_config *cc, const char *arg)
     return 0;
 }
 
-int tw_cli_load(const tw_cli_config *cc, tw_config *c, const char *prog)
+static int load(const tw_cli_config *cc, tw_config *c, const char *prog, int run)
 {
     static tw_config_errors err; /* 32 KiB: keep it off the stack */
     err.n = err.total = 0;
@@ -24,11 +24,23 @@ int tw_cli_load(const tw_cli_config *cc, tw_config *c, const char *prog)
         tw_config_override(c, cc->overrides[i], &err);
     if (err.total == 0)
         tw_config_check(c, &err);
+    if (err.total == 0 && run)
+        tw_config_check_run(c, &err);
     for (int i = 0; i < err.n; i++)
         fprintf(stderr, "%s: %s\n", prog, err.msg[i]);
     if (err.total > err.n)
         fprintf(stderr, "%s: ... and %d more errors\n", prog, err.total - err.n);
     return err.total;
+}
+
+int tw_cli_load(const tw_cli_config *cc, tw_config *c, const char *prog)
+{
+    return load(cc, c, prog, 0);
+}
+
+int tw_cli_load_run(const tw_cli_config *cc, tw_config *c, const char *prog)
+{
+    return load(cc, c, prog, 1);
 }
 
 int tw_cli_parse(int argc, char **argv, tw_cli_config *cc, const char *usage,

@@ -35,4 +35,8 @@ int tw_cli_parse(int argc, char **argv, tw_cli_config *cc, const char *usage,
  * errors. */
 int tw_cli_load(const tw_cli_config *cc, tw_config *c, const char *prog);
 
+/* tw_cli_load plus the checks of `run` (tw_config_check_run): for run and
+ * check-config. */
+int tw_cli_load_run(const tw_cli_config *cc, tw_config *c, const char *prog);
+
 #endif

@@ -23,7 +23,7 @@ int tw_cmd_check_config(int argc, char **argv)
     if (rc >= 0)
         return rc;
     tw_config cfg;
-    if (tw_cli_load(&cc, &cfg, "twitchd check-config") != 0)
+    if (tw_cli_load_run(&cc, &cfg, "twitchd check-config") != 0)
         return TW_EX_CONFIG;
     puts("configuration OK");
     return 0;

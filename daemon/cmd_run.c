@@ -139,12 +139,8 @@ int tw_cmd_run(int argc, char **argv)
     if (!cc.config_path && access(TW_CONFIG_DEFAULT_PATH, F_OK) == 0)
         cc.config_path = TW_CONFIG_DEFAULT_PATH;
     static tw_config cfg; /* large; lives for the whole run */
-    if (tw_cli_load(&cc, &cfg, "twitchd run") != 0)
+    if (tw_cli_load_run(&cc, &cfg, "twitchd run") != 0)
         return TW_EX_CONFIG;
-    if (cfg.source == 1 && cfg.path[0] == '\0') {
-        fprintf(stderr, "twitchd run: input.path must name a file when input.source = file\n");
-        return TW_EX_CONFIG;
-    }
     tw_log_set_level(cfg.log_level);
 
     /* 2. signals: handlers only set flags */

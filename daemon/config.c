@@ -19,8 +19,8 @@
 #define S TW_KT_STRING
 
 const tw_key tw_config_keys[] = {
-    {"input", "source", E, O(source), 0, 0, "file", "", "portaudio|file|synth",
-     "where samples come from"},
+    {"input", "source", E, O(source), 0, 0, "portaudio", "", "portaudio|file|synth",
+     "where samples come from: a sound card, an audio file, or the synthetic source"},
     {"input", "path", S, O(path), 0, 255, "", "", NULL,
      "audio file read when source = file"},
     {"input", "full_scale_uv", D, O(full_scale_uv), 1, 1e7, "10000", "uV", NULL,
@@ -364,6 +364,15 @@ int tw_config_override(tw_config *c, const char *assignment,
     }
     if (rc == -2) {
         add_error(err, "-o %s: %s", assignment, why);
+        return 1;
+    }
+    return 0;
+}
+
+int tw_config_check_run(const tw_config *c, tw_config_errors *err)
+{
+    if (c->source == 1 && c->path[0] == '\0') {
+        add_error(err, "input.path must name an audio file when input.source = file");
         return 1;
     }
     return 0;

@@ -97,6 +97,10 @@ int tw_config_override(tw_config *c, const char *assignment,
 /* Cross-key checks (e.g. low edge below high edge). Returns errors added. */
 int tw_config_check(const tw_config *c, tw_config_errors *err);
 
+/* What `twitchd run` needs besides: a file source names its file.
+ * Returns errors added. */
+int tw_config_check_run(const tw_config *c, tw_config_errors *err);
+
 /* Channel parameters for channel ch (0-based) at input rate fs_hz. */
 void tw_config_channel_params(const tw_config *c, int ch, double fs_hz,
                               tw_channel_params *p);

@@ -47,7 +47,7 @@ static void *run(void *arg)
         clock_gettime(CLOCK_MONOTONIC, &mono);
         if (atomic_exchange(&t->reopen, 0)) {
             if (tw_journal_reopen(t->j) == 0)
-                tw_log(TW_LOG_INFO, "journal: reopened (%s)", tw_journal_current_path(t->j));
+                tw_log(TW_LOG_INFO, "journal: files reopened (SIGHUP)");
             snapshot(t);
         }
         if (!m) {
