@@ -374,9 +374,14 @@ static void detect(tw_channel *q, float y, double m, sink_t *s)
         int64_t mv = -1;
         int early = 0;
         unsigned n = q->mv_n < TW_MV_HIST ? q->mv_n : TW_MV_HIST;
+        /* timing is taken from the burst's first activity: a weak first
+         * MUAP can put the reported onset later */
+        int64_t start = tw_ltrdet_get_burst_start(q->ltr);
+        if (start > e.onset_sample)
+            start = e.onset_sample;
         for (unsigned i = 0; i < n; i++) {
             int64_t m = q->mv_hist[(q->mv_n - 1 - i) % TW_MV_HIST];
-            int64_t d = e.onset_sample - m;
+            int64_t d = start - m;
             if (d >= -(int64_t)q->mv_d && d <= lat) {
                 if (m > mv)
                     mv = m;

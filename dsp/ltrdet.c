@@ -435,3 +435,9 @@ int tw_ltrdet_flush(tw_ltrdet *q, tw_event *ev)
     q->state = IDLE;
     return d == D_LTR ? TW_LTR_ENDED : 0;
 }
+
+int64_t tw_ltrdet_get_burst_start(const tw_ltrdet *q)
+{
+    int64_t t = q->open_t - (int64_t)q->w + 1;
+    return t < 0 ? 0 : t;
+}

@@ -86,6 +86,12 @@ int tw_ltrdet_is_busy(const tw_ltrdet *q);
  * detectors should not read this stretch as background. */
 int tw_ltrdet_is_holding(const tw_ltrdet *q);
 
+/* Where the envelope window of the last burst began when it opened
+ * (detector samples): the first activity of the burst, earlier than its
+ * reported onset when its first MUAPs are weak. Valid after
+ * TW_LTR_ENDED. */
+int64_t tw_ltrdet_get_burst_start(const tw_ltrdet *q);
+
 /* Background envelope in the MUAP band (uV RMS). */
 float tw_ltrdet_get_background(const tw_ltrdet *q);
 
