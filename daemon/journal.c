@@ -8,6 +8,7 @@
  * other program left without its last '\n'.
  */
 #include "journal.h"
+#include "log.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -47,18 +48,6 @@ struct tw_journal {
 
 /* ---- small helpers ------------------------------------------------------ */
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static int64_t realtime_s(void)
 {
@@ -225,7 +214,7 @@ static int recover_fd(int fd, const char *path, tw_journal_recovered *rec, char 
     struct stat sb;
     if (fstat(fd, &sb) < 0) {
         int e = errno;
-        seterr(err, errlen, "stat %s: %s", path, strerror(e));
+        tw_set_err(err, errlen, "stat %s: %s", path, strerror(e));
         errno = e;
         return -1;
     }
@@ -243,7 +232,7 @@ static int recover_fd(int fd, const char *path, tw_journal_recovered *rec, char 
         pos -= (off_t)n;
         if (pread_all(fd, buf, n, pos) < 0) {
             int e = errno;
-            seterr(err, errlen, "read %s: %s", path, strerror(e));
+            tw_set_err(err, errlen, "read %s: %s", path, strerror(e));
             errno = e;
             return -1;
         }
@@ -265,20 +254,20 @@ static int recover_fd(int fd, const char *path, tw_journal_recovered *rec, char 
     for (int k = 1; k <= SIDECAR_MAX && sfd < 0; k++) {
         int n = snprintf(side, sizeof side, "%s.partial-%d", path, k);
         if (n < 0 || (size_t)n >= sizeof side) {
-            seterr(err, errlen, "%s: path too long for a sidecar", path);
+            tw_set_err(err, errlen, "%s: path too long for a sidecar", path);
             errno = ENAMETOOLONG;
             return -1;
         }
         sfd = open(side, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, FILE_MODE);
         if (sfd < 0 && errno != EEXIST) {
             int e = errno;
-            seterr(err, errlen, "create %s: %s", side, strerror(e));
+            tw_set_err(err, errlen, "create %s: %s", side, strerror(e));
             errno = e;
             return -1;
         }
     }
     if (sfd < 0) {
-        seterr(err, errlen, "%s: %d sidecar files exist already", path, SIDECAR_MAX);
+        tw_set_err(err, errlen, "%s: %d sidecar files exist already", path, SIDECAR_MAX);
         errno = EEXIST;
         return -1;
     }
@@ -307,7 +296,7 @@ static int recover_fd(int fd, const char *path, tw_journal_recovered *rec, char 
         op = "fsync the directory of";
     }
     if (e) {
-        seterr(err, errlen, "%s %s: %s (partial line of %s left in place)", op,
+        tw_set_err(err, errlen, "%s %s: %s (partial line of %s left in place)", op,
                strcmp(op, "read") == 0 ? path : side, strerror(e), path);
         unlink(side);
         errno = e;
@@ -316,7 +305,7 @@ static int recover_fd(int fd, const char *path, tw_journal_recovered *rec, char 
     /* The sidecar is durable: now cut the file. */
     if (ftruncate(fd, keep) < 0) {
         e = errno;
-        seterr(err, errlen, "truncate %s: %s (partial line left in place)", path,
+        tw_set_err(err, errlen, "truncate %s: %s (partial line left in place)", path,
                strerror(e));
         unlink(side);
         errno = e;
@@ -339,12 +328,12 @@ int tw_journal_recover_file(const char *path, tw_journal_recovered *rec, char *e
         rec = &dummy;
     memset(rec, 0, sizeof *rec);
     if (!path || !*path) {
-        seterr(err, errlen, "journal file: no path given");
+        tw_set_err(err, errlen, "journal file: no path given");
         errno = EINVAL;
         return -1;
     }
     if (strlen(path) + SIDECAR_SUFFIX_MAX >= TW_JOURNAL_PATH_MAX) {
-        seterr(err, errlen, "%.60s...: path too long (max %d bytes)", path,
+        tw_set_err(err, errlen, "%.60s...: path too long (max %d bytes)", path,
                TW_JOURNAL_PATH_MAX - SIDECAR_SUFFIX_MAX - 1);
         errno = ENAMETOOLONG;
         return -1;
@@ -352,7 +341,7 @@ int tw_journal_recover_file(const char *path, tw_journal_recovered *rec, char *e
     int fd = open(path, O_RDWR | O_CLOEXEC);
     if (fd < 0) {
         int e = errno;
-        seterr(err, errlen, "open %s: %s", path, strerror(e));
+        tw_set_err(err, errlen, "open %s: %s", path, strerror(e));
         errno = e;
         return -1;
     }
@@ -488,48 +477,48 @@ tw_journal *tw_journal_open(const char *dir, double fsync_s, tw_journal_recovere
     if (rec)
         memset(rec, 0, sizeof *rec);
     if (!dir || !*dir) {
-        seterr(err, errlen, "journal directory: no path given");
+        tw_set_err(err, errlen, "journal directory: no path given");
         return NULL;
     }
     if (strlen(dir) > TW_JOURNAL_DIR_MAX) {
-        seterr(err, errlen, "journal directory '%.60s...': too long (max %d bytes)", dir,
+        tw_set_err(err, errlen, "journal directory '%.60s...': too long (max %d bytes)", dir,
                TW_JOURNAL_DIR_MAX);
         return NULL;
     }
     if (!isfinite(fsync_s) || fsync_s < 0.0 || fsync_s > FSYNC_S_MAX) {
-        seterr(err, errlen, "journal fsync interval %g s: out of range (allowed 0 .. %g s)",
+        tw_set_err(err, errlen, "journal fsync interval %g s: out of range (allowed 0 .. %g s)",
                fsync_s, FSYNC_S_MAX);
         return NULL;
     }
     if (mkdir_p(dir) < 0) {
-        seterr(err, errlen, "journal directory '%s': cannot create: %s", dir,
+        tw_set_err(err, errlen, "journal directory '%s': cannot create: %s", dir,
                strerror(errno));
         return NULL;
     }
     struct stat sb;
     if (stat(dir, &sb) < 0) {
-        seterr(err, errlen, "journal directory '%s': %s", dir, strerror(errno));
+        tw_set_err(err, errlen, "journal directory '%s': %s", dir, strerror(errno));
         return NULL;
     }
     if (!S_ISDIR(sb.st_mode)) {
-        seterr(err, errlen, "journal directory '%s': not a directory", dir);
+        tw_set_err(err, errlen, "journal directory '%s': not a directory", dir);
         return NULL;
     }
     if (access(dir, W_OK | X_OK) < 0) {
-        seterr(err, errlen, "journal directory '%s': not writable: %s", dir,
+        tw_set_err(err, errlen, "journal directory '%s': not writable: %s", dir,
                strerror(errno));
         return NULL;
     }
     DIR *d = opendir(dir);
     if (!d) {
-        seterr(err, errlen, "journal directory '%s': cannot list: %s", dir,
+        tw_set_err(err, errlen, "journal directory '%s': cannot list: %s", dir,
                strerror(errno));
         return NULL;
     }
     tw_journal *j = calloc(1, sizeof *j);
     if (!j) {
         closedir(d);
-        seterr(err, errlen, "journal directory '%s': out of memory", dir);
+        tw_set_err(err, errlen, "journal directory '%s': out of memory", dir);
         return NULL;
     }
     snprintf(j->dir, sizeof j->dir, "%s", dir);

@@ -25,3 +25,13 @@ void tw_log(int level, const char *fmt, ...)
     else
         fprintf(stderr, "twitchd: %s%s\n", name[level], line);
 }
+
+void tw_set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (!err || errlen == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}

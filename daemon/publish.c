@@ -34,18 +34,6 @@ struct tw_pub {
     _Atomic uint64_t sent, dropped, bytes;
 };
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* 1: a process accepts connections on the unix socket at path; 0: nobody
  * does (a stale file); -1: cannot tell (errno says why). */
@@ -149,16 +137,16 @@ static int parse_list(tw_pub *p, const char *list, char *err, size_t errlen)
             t--;
         size_t n = (size_t)(t - s);
         if (n == 0) {
-            set_err(err, errlen, "endpoint list '%s': empty item", list);
+            tw_set_err(err, errlen, "endpoint list '%s': empty item", list);
             return -1;
         }
         if (p->n_ep == TW_PUB_MAX_ENDPOINTS) {
-            set_err(err, errlen, "endpoint list '%s': more than %d endpoints",
+            tw_set_err(err, errlen, "endpoint list '%s': more than %d endpoints",
                     list, TW_PUB_MAX_ENDPOINTS);
             return -1;
         }
         if (n >= TW_PUB_ENDPOINT_LEN) {
-            set_err(err, errlen, "endpoint '%.*s...': longer than %d bytes", 40,
+            tw_set_err(err, errlen, "endpoint '%.*s...': longer than %d bytes", 40,
                     s, TW_PUB_ENDPOINT_LEN - 1);
             return -1;
         }
@@ -166,13 +154,13 @@ static int parse_list(tw_pub *p, const char *list, char *err, size_t errlen)
         memcpy(ep, s, n);
         ep[n] = '\0';
         if (strncmp(ep, "tcp://", 6) != 0 && strncmp(ep, "ipc://", 6) != 0) {
-            set_err(err, errlen,
+            tw_set_err(err, errlen,
                     "endpoint '%s': unsupported transport (allowed tcp:// or ipc://)",
                     ep);
             return -1;
         }
         if (!ep[6]) {
-            set_err(err, errlen, "endpoint '%s': no address", ep);
+            tw_set_err(err, errlen, "endpoint '%s': no address", ep);
             return -1;
         }
         if (!e)
@@ -246,19 +234,19 @@ static void *pub_main(void *arg)
 tw_pub *tw_pub_start(const char *endpoints, int sndhwm, tw_mq *in,
                      char *err, size_t errlen)
 {
-    set_err(err, errlen, "%s", "");
+    tw_set_err(err, errlen, "%s", "");
     if (!endpoints || !in) {
-        set_err(err, errlen, "no endpoint list or no queue");
+        tw_set_err(err, errlen, "no endpoint list or no queue");
         return NULL;
     }
     if (sndhwm < 1 || sndhwm > SNDHWM_MAX) {
-        set_err(err, errlen, "sndhwm %d: out of range (allowed 1 .. %d messages)",
+        tw_set_err(err, errlen, "sndhwm %d: out of range (allowed 1 .. %d messages)",
                 sndhwm, SNDHWM_MAX);
         return NULL;
     }
     tw_pub *p = calloc(1, sizeof *p);
     if (!p) {
-        set_err(err, errlen, "out of memory");
+        tw_set_err(err, errlen, "out of memory");
         return NULL;
     }
     p->in = in;
@@ -274,7 +262,7 @@ tw_pub *tw_pub_start(const char *endpoints, int sndhwm, tw_mq *in,
 
     p->ctx = zmq_ctx_new();
     if (!p->ctx || !(p->sock = zmq_socket(p->ctx, ZMQ_PUB))) {
-        set_err(err, errlen, "cannot create a ZeroMQ PUB socket: %s",
+        tw_set_err(err, errlen, "cannot create a ZeroMQ PUB socket: %s",
                 zmq_strerror(errno));
         abandon(p);
         return NULL;
@@ -282,7 +270,7 @@ tw_pub *tw_pub_start(const char *endpoints, int sndhwm, tw_mq *in,
     int linger = TW_PUB_LINGER_MS;
     if (zmq_setsockopt(p->sock, ZMQ_SNDHWM, &sndhwm, sizeof sndhwm) != 0 ||
         zmq_setsockopt(p->sock, ZMQ_LINGER, &linger, sizeof linger) != 0) {
-        set_err(err, errlen, "cannot set ZMQ_SNDHWM/ZMQ_LINGER: %s",
+        tw_set_err(err, errlen, "cannot set ZMQ_SNDHWM/ZMQ_LINGER: %s",
                 zmq_strerror(errno));
         abandon(p);
         return NULL;
@@ -293,12 +281,12 @@ tw_pub *tw_pub_start(const char *endpoints, int sndhwm, tw_mq *in,
         memcpy(want, p->ep[i], sizeof want);
         const char *file = ipc_file(want);
         if (file && ipc_prepare(file, why, sizeof why) != 0) {
-            set_err(err, errlen, "endpoint '%s': %s", want, why);
+            tw_set_err(err, errlen, "endpoint '%s': %s", want, why);
             abandon(p);
             return NULL;
         }
         if (zmq_bind(p->sock, want) != 0) {
-            set_err(err, errlen, "endpoint '%s': cannot bind: %s", want,
+            tw_set_err(err, errlen, "endpoint '%s': cannot bind: %s", want,
                     zmq_strerror(errno));
             abandon(p);
             return NULL;
@@ -328,7 +316,7 @@ tw_pub *tw_pub_start(const char *endpoints, int sndhwm, tw_mq *in,
     int rc = pthread_create(&p->thread, NULL, pub_main, p);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc != 0) {
-        set_err(err, errlen, "cannot start the publisher thread: %s", strerror(rc));
+        tw_set_err(err, errlen, "cannot start the publisher thread: %s", strerror(rc));
         abandon(p);
         return NULL;
     }
