@@ -14,7 +14,7 @@ PKGS       := sndfile jansson inih libzmq portaudio-2.0 libsystemd
 DEB_PKGS   := build-essential pkg-config libliquid-dev libsndfile1-dev \
               libjansson-dev libinih-dev libcmocka-dev libzmq3-dev \
               portaudio19-dev libsystemd-dev libasound2-plugins \
-              python3 flac
+              python3 flac libedf-dev python3-mne
 
 WARN       := -Wall -Wextra -Werror
 CSTD       := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
@@ -29,11 +29,14 @@ endif
 HASH       := \#
 LIQUID_OK  := $(shell printf '$(HASH)include <liquid/liquid.h>\nint main(void){return liquid_libversion_number()>0?0:1;}\n' \
                 | $(CC) -x c - -o /dev/null -lliquid -lm 2>/dev/null && echo yes)
+# EDFlib (libedf-dev) ships a static library and no pkg-config file either.
+EDF_OK     := $(shell printf '$(HASH)include <edflib.h>\nint main(void){return edflib_version()>0?0:1;}\n' \
+                | $(CC) -x c - -o /dev/null -ledf -lm 2>/dev/null && echo yes)
 PKG_OK     := $(shell $(PKG_CONFIG) --exists $(PKGS) 2>/dev/null && echo yes)
 
 CFLAGS_ALL  = $(CSTD) $(WARN) $(OPT) -DTW_VERSION='"$(VERSION)"' -DTW_INIH_VERSION='"$(shell $(PKG_CONFIG) --modversion inih 2>/dev/null)"' \
               -Idsp -Idaemon $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null) $(CFLAGS)
-LDLIBS_ALL  = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lliquid -lm -lpthread $(LDLIBS)
+LDLIBS_ALL  = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lliquid -ledf -lm -lpthread $(LDLIBS)
 LDFLAGS_ALL = $(OPT) $(LDFLAGS)
 
 DSP_SRC    := $(wildcard dsp/*.c)
@@ -53,6 +56,9 @@ all: check-deps $(B)/twitchd $(B)/libtwitchdsp.a
 check-deps:
 ifneq ($(LIQUID_OK),yes)
 	@echo "error: liquid-dsp not found (<liquid/liquid.h> and -lliquid); run 'make deps' or install libliquid-dev" >&2; exit 1
+endif
+ifneq ($(EDF_OK),yes)
+	@echo "error: EDFlib not found (<edflib.h> and -ledf); run 'make deps' or install libedf-dev" >&2; exit 1
 endif
 ifneq ($(PKG_OK),yes)
 	@echo "error: pkg-config cannot find: $(PKGS); run 'make deps'" >&2; exit 1
