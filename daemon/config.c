@@ -76,9 +76,9 @@ const tw_key tw_config_keys[] = {
     {"detect", "mv_lp_hz", D, O(mv_lp_hz), 2, 20, "8", "Hz", NULL,
      "needle movement detector: upper edge of the movement band"},
     {"detect", "mv_k", D, O(mv_k), 3, 100, "10", "x noise", NULL,
-     "needle movement detector: threshold on the 20 ms change"},
+     "needle movement detector: threshold on the change of slope (20 ms change minus the one 20 ms before)"},
     {"detect", "mv_min_uv", D, O(mv_min_uv), 0, 10000, "20", "uV", NULL,
-     "needle movement detector: and at least this change over 20 ms (steps are tens of uV to mV)"},
+     "needle movement detector: and at least this change of slope (steps are tens of uV to mV)"},
     {"detect", "mv_max_ms", D, O(mv_max_ms), 10, 1000, "60", "ms", NULL,
      "a movement up to this long before an LTR is its trigger (LTRs come 5-50 ms after)"},
     {"detect", "flinch_max_ms", D, O(flinch_max_ms), 10, 2000, "300", "ms", NULL,
@@ -99,7 +99,7 @@ const tw_key tw_config_keys[] = {
      "burst closes below this fraction of its opening threshold"},
     {"ltr", "hang_ms", D, O(ltr_hang_ms), 0, 200, "40", "ms", NULL,
      "gaps shorter than this inside a burst are bridged"},
-    {"ltr", "min_ms", D, O(ltr_min_ms), 1, 1000, "5", "ms", NULL,
+    {"ltr", "min_ms", D, O(ltr_min_ms), 1, 1000, "15", "ms", NULL,
      "shortest strong part of an LTR (above onset_frac x peak; bursts last 20-300 ms)"},
     {"ltr", "max_ms", D, O(ltr_max_ms), 10, 5000, "400", "ms", NULL,
      "longest LTR; longer bursts are voluntary activity"},
@@ -107,9 +107,11 @@ const tw_key tw_config_keys[] = {
      "least peak amplitude (MUAPs are 0.3-3 mV at the needle)"},
     {"ltr", "band_frac", D, O(ltr_band_frac), 0, 1, "0.2", "", NULL,
      "least fraction of the burst's energy in the MUAP band"},
+    {"ltr", "band_frac_hp", D, O(ltr_band_frac_hp), 0, 1, "0.6", "", NULL,
+     "or: least fraction of its energy above band_lo_hz in the MUAP band (a needle step under the burst dominates the whole)"},
     {"ltr", "min_rms_uv", D, O(ltr_min_rms_uv), 1, 5000, "80", "uV", NULL,
      "least RMS of the burst in the MUAP band (dense MUAPs of 0.3-3 mV)"},
-    {"ltr", "min_turns", I, O(ltr_min_turns), 0, 1000, "6", "turns", NULL,
+    {"ltr", "min_turns", I, O(ltr_min_turns), 0, 1000, "7", "turns", NULL,
      "least turns (reversals over a tenth of the peak): LTRs are polyphasic"},
     {"ltr", "pre_ms", D, O(ltr_pre_ms), 0, 5000, "300", "ms", NULL,
      "no other MUAP-scale burst may end this long before an LTR..."},
@@ -127,7 +129,7 @@ const tw_key tw_config_keys[] = {
      "samples are clipped here for the statistics (MEPPs are 10-50 uV, rarely 100)"},
     {"epn", "bin_ms", D, O(epn_bin_ms), 10, 500, "50", "ms", NULL,
      "statistics bin"},
-    {"epn", "win_bins", I, O(epn_win_bins), 1, 50, "5", "bins", NULL,
+    {"epn", "win_bins", I, O(epn_win_bins), 1, 50, "4", "bins", NULL,
      "bins in the decision window"},
     {"epn", "skew_min", D, O(epn_skew_min), 0, 5, "0.25", "", NULL,
      "least negative skewness of the window (EPN is negatively skewed)"},
@@ -137,7 +139,7 @@ const tw_key tw_config_keys[] = {
      "least variance of the window, as a multiple of the noise floor's"},
     {"epn", "min_rate_hz", D, O(epn_min_rate_hz), 0, 1000, "50", "/s", NULL,
      "least rate of negative peaks (MEPPs come at 100-1000 /s)"},
-    {"epn", "confirm_ms", D, O(epn_confirm_ms), 0, 5000, "300", "ms", NULL,
+    {"epn", "confirm_ms", D, O(epn_confirm_ms), 0, 5000, "150", "ms", NULL,
      "active this long before an episode is declared"},
     {"epn", "release_ms", D, O(epn_release_ms), 0, 10000, "400", "ms", NULL,
      "inactive this long before an episode ends"},
@@ -453,6 +455,7 @@ void tw_config_channel_params(const tw_config *c, int ch, double fs_hz,
     p->ltr.band_lo_hz = c->ltr_band_lo_hz;
     p->ltr.band_hi_hz = c->ltr_band_hi_hz;
     p->ltr.band_frac = c->ltr_band_frac;
+    p->ltr.band_frac_hp = c->ltr_band_frac_hp;
     p->ltr.min_rms_uv = c->ltr_min_rms_uv;
     p->ltr.pre_ms = c->ltr_pre_ms;
     p->ltr.post_ms = c->ltr_post_ms;

@@ -50,7 +50,7 @@ typedef struct {
     int ltr_min_turns;
     double train_gap_s;
     /* [ltr] */
-    double ltr_band_lo_hz, ltr_band_hi_hz, ltr_band_frac, ltr_min_rms_uv, ltr_pre_ms,
+    double ltr_band_lo_hz, ltr_band_hi_hz, ltr_band_frac, ltr_band_frac_hp, ltr_min_rms_uv, ltr_pre_ms,
         ltr_post_ms, ltr_onset_frac;
     double ltr_env_ms, ltr_on_k, ltr_rel_k, ltr_off_ratio, ltr_hang_ms;
     double ltr_min_ms, ltr_max_ms, ltr_min_peak_uv, ltr_bg_tau_s,

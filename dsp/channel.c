@@ -44,6 +44,7 @@ struct tw_channel {
 
     tw_sos *mv_lp;       /* movement low-pass, at the detector rate */
     float *mv_ring;      /* last mv_d low-passed values */
+    float *mv_dring;     /* last mv_d differences (uV over mv_d) */
     unsigned mv_d;
     unsigned mv_pos;     /* == k % mv_d */
     tw_noisefloor *mv_floor;
@@ -195,8 +196,9 @@ tw_channel *tw_channel_create(const tw_channel_params *p, unsigned *warn)
     if (q->mv_d < 2)
         q->mv_d = 2;
     q->mv_ring = calloc(q->mv_d, sizeof *q->mv_ring);
+    q->mv_dring = calloc(q->mv_d, sizeof *q->mv_dring);
     q->mv_floor = tw_noisefloor_create_keep(q->fd, 0.5, 20, 0.5, 200);
-    if (!q->mv_lp || !q->mv_ring || !q->mv_floor)
+    if (!q->mv_lp || !q->mv_ring || !q->mv_dring || !q->mv_floor)
         goto fail;
     tw_channel_reset(q);
     if (warn)
@@ -223,6 +225,7 @@ void tw_channel_destroy(tw_channel *q)
     tw_epndet_destroy(q->epn);
     tw_sos_destroy(q->mv_lp);
     free(q->mv_ring);
+    free(q->mv_dring);
     tw_noisefloor_destroy(q->mv_floor);
     free(q);
 }
@@ -241,6 +244,7 @@ void tw_channel_reset(tw_channel *q)
         tw_epndet_reset(q->epn);
     tw_sos_reset(q->mv_lp);
     memset(q->mv_ring, 0, q->mv_d * sizeof *q->mv_ring);
+    memset(q->mv_dring, 0, q->mv_d * sizeof *q->mv_dring);
     q->mv_pos = 0;
     tw_noisefloor_reset(q->mv_floor);
     q->mv_n = 0;
@@ -300,6 +304,11 @@ static void movement(tw_channel *q, double m)
     if (k < (int64_t)q->mv_d)
         return;
     float d = mf - base;
+    /* A movement starts where the slope changes: the change of d over
+     * mv_d. The slow return of an earlier step (an exponential settling
+     * over 80-300 ms) has a large d but a slowly changing one. */
+    float jerk = d - q->mv_dring[slot];
+    q->mv_dring[slot] = d;
     tw_noisefloor_step(q->mv_floor, d, 0);
     float s = tw_noisefloor_get_sigma(q->mv_floor);
     /* A candidate is confirmed when, TW_MV_HOLD_MS later, the baseline is
@@ -316,8 +325,8 @@ static void movement(tw_channel *q, double m)
         }
         q->mv_pending = 0;
     }
-    if (!q->mv_pending && s > 0.0f && fabsf(d) > (float)q->p.mv_k * s &&
-        fabsf(d) >= (float)q->p.mv_min_uv && k >= q->mv_refr) {
+    if (!q->mv_pending && s > 0.0f && fabsf(jerk) > (float)q->p.mv_k * s &&
+        fabsf(jerk) >= (float)q->p.mv_min_uv && k >= q->mv_refr) {
         /* the step began where the excursion from `base` first passed a
          * tenth of its present size */
         int64_t start = k;

@@ -37,7 +37,7 @@ typedef struct {
     double floor_pct;          /* quantile of them used, 0 .. 0.5 */
     double mv_lp_hz;           /* movement band upper edge, 2 .. 20 Hz */
     double mv_k;               /* movement threshold, x its noise, 3 .. 100 */
-    double mv_min_uv;          /* and at least this change over 20 ms, 0 .. 10000 uV */
+    double mv_min_uv;          /* and at least this change of the 20 ms difference, 0 .. 10000 uV */
     double mv_max_ms;          /* a movement up to this long before an LTR
                                   is its trigger (latency), 10 .. 1000 ms */
     double flinch_max_ms;      /* a burst whose only movement came mv_max_ms

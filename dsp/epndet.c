@@ -75,12 +75,12 @@ void tw_epndet_params_default(tw_epndet_params *p, double fs_hz)
     p->peak_k = 3.5;
     p->clip_uv = 100.0;
     p->bin_ms = 50.0;
-    p->win_bins = 5;
+    p->win_bins = 4;
     p->skew_min = 0.25;
     p->z_on = 4.0;
     p->var_min = 1.15;
     p->min_rate_hz = 50.0;
-    p->confirm_ms = 300.0;
+    p->confirm_ms = 150.0;
     p->release_ms = 400.0;
     p->min_ms = 500.0;
     p->eps_k = 10.0;

@@ -22,7 +22,7 @@ struct tw_ltrdet {
     unsigned slot;              /* == k % w */
     double sum2;                /* sum of u2 */
 
-    float *yr, *ur, *er;        /* rings of y, u and the envelope, rlen samples */
+    float *yr, *ur, *er, *hr;        /* rings of y, u and the envelope, rlen samples */
     unsigned rlen, rpos;        /* rpos == k % rlen */
 
     int64_t k;                  /* samples seen */
@@ -52,12 +52,13 @@ void tw_ltrdet_params_default(tw_ltrdet_params *p, double fs_hz)
     p->rel_k = 4.0;
     p->off_ratio = 0.5;
     p->hang_ms = 40.0;
-    p->min_ms = 5.0;
+    p->min_ms = 15.0;
     p->max_ms = 400.0;
     p->min_peak_uv = 300.0;
     p->band_frac = 0.2;
+    p->band_frac_hp = 0.6;
     p->min_rms_uv = 80.0;
-    p->min_turns = 6;
+    p->min_turns = 7;
     p->pre_ms = 300.0;
     p->post_ms = 150.0;
     p->bg_tau_s = 1.0;
@@ -78,6 +79,7 @@ static int params_ok(const tw_ltrdet_params *p)
            p->max_ms <= 5000.0 && p->min_ms < p->max_ms &&
            p->min_peak_uv >= 10.0 && p->min_peak_uv <= 5000.0 &&
            p->band_frac >= 0.0 && p->band_frac <= 1.0 &&
+           p->band_frac_hp >= 0.0 && p->band_frac_hp <= 1.0 &&
            p->min_rms_uv >= 1.0 && p->min_rms_uv <= 5000.0 &&
            p->min_turns >= 0 && p->min_turns <= 1000 && p->pre_ms >= 0.0 &&
            p->pre_ms <= 5000.0 && p->post_ms >= 0.0 && p->post_ms <= 2000.0 &&
@@ -117,8 +119,9 @@ tw_ltrdet *tw_ltrdet_create(const tw_ltrdet_params *p)
     q->u2 = calloc(q->w, sizeof *q->u2);
     q->yr = calloc(q->rlen, sizeof *q->yr);
     q->ur = calloc(q->rlen, sizeof *q->ur);
+    q->hr = calloc(q->rlen, sizeof *q->hr);
     q->er = calloc(q->rlen, sizeof *q->er);
-    if (!q->hp || !q->lp || !q->floor_u || !q->u2 || !q->yr || !q->ur || !q->er) {
+    if (!q->hp || !q->lp || !q->floor_u || !q->u2 || !q->yr || !q->ur || !q->hr || !q->er) {
         tw_ltrdet_destroy(q);
         return NULL;
     }
@@ -136,6 +139,7 @@ void tw_ltrdet_destroy(tw_ltrdet *q)
     free(q->u2);
     free(q->yr);
     free(q->ur);
+    free(q->hr);
     free(q->er);
     free(q);
 }
@@ -148,6 +152,7 @@ void tw_ltrdet_reset(tw_ltrdet *q)
     memset(q->u2, 0, q->w * sizeof *q->u2);
     memset(q->yr, 0, q->rlen * sizeof *q->yr);
     memset(q->ur, 0, q->rlen * sizeof *q->ur);
+    memset(q->hr, 0, q->rlen * sizeof *q->hr);
     memset(q->er, 0, q->rlen * sizeof *q->er);
     q->slot = q->rpos = 0;
     q->sum2 = 0.0;
@@ -233,7 +238,7 @@ static int decide(tw_ltrdet *q, tw_event *ev, int embedded)
             off = t;
     int64_t len = off - on + 1;
     float mn = INFINITY, mx = -INFINITY;
-    double s2 = 0.0, su2 = 0.0;
+    double s2 = 0.0, su2 = 0.0, sh2 = 0.0;
     int turns = 0, dir = 0;
     float tv = ring(q->yr, q, on);
     for (int64_t t = on; t <= off; t++) {
@@ -244,6 +249,8 @@ static int decide(tw_ltrdet *q, tw_event *ev, int embedded)
             mx = y;
         s2 += (double)y * y;
         su2 += (double)u * u;
+        float h = ring(q->hr, q, t);
+        sh2 += (double)h * h;
         /* turns: reversals of more than `step` from the last extreme
          * (Willison's turns, with a step relative to noise and peak) */
         if (dir == 0) {
@@ -282,9 +289,15 @@ static int decide(tw_ltrdet *q, tw_event *ev, int embedded)
     ev->turns = turns;
     if (q->sigma0 > 0 && ev->rms_uv > 0)
         ev->snr_db = (float)(20.0 * log10(ev->rms_uv / q->sigma0));
+    /* The MUAP band's share of the burst's energy, and of its energy above
+     * the band's low edge: a large needle step under an LTR can dominate
+     * the first, not the second; insertion activity and endplate spikes
+     * spread above the band and fail both. */
     double frac = s2 > 0 ? su2 / s2 : 0.0;
+    double frac_hp = sh2 > 0 ? su2 / sh2 : 0.0;
+    int in_band = frac >= q->p.band_frac || frac_hp >= q->p.band_frac_hp;
     double urms = sqrt(su2 / (double)len);
-    if (ev->peak_uv < q->p.min_peak_uv || frac < q->p.band_frac ||
+    if (ev->peak_uv < q->p.min_peak_uv || !in_band ||
         urms < q->p.min_rms_uv || len < q->min_len || turns < q->p.min_turns)
         return D_SMALL;
     if (len > q->max_len || on - q->last_big_end < q->pre)
@@ -311,7 +324,9 @@ static int decide(tw_ltrdet *q, tw_event *ev, int embedded)
 int tw_ltrdet_step(tw_ltrdet *q, float y, float sigma, tw_event *ev)
 {
     int64_t t = q->k++;
-    float u = (float)tw_sos_step(q->lp, tw_sos_step(q->hp, y));
+    float h = (float)tw_sos_step(q->hp, y);
+    float u = (float)tw_sos_step(q->lp, h);
+    q->hr[q->rpos] = h;
     q->yr[q->rpos] = y;
     q->ur[q->rpos] = u;
     if (++q->rpos == q->rlen)

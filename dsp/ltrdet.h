@@ -17,7 +17,9 @@
  *   - its peak |y| reaches min_peak_uv (MUAP scale),
  *   - it is polyphasic: at least min_turns turns (reversals of more than
  *     a tenth of its peak; an electrode pop has one),
- *   - at least band_frac of its energy lies in the MUAP band, and its RMS
+ *   - at least band_frac of its energy lies in the MUAP band, or at least
+ *     band_frac_hp of its energy above band_lo_hz (a large low-frequency
+ *     needle step under the burst does not count), and its RMS
  *     in that band reaches min_rms_uv (MUAPs of 0.3-3 mV firing densely;
  *     endplate spikes and MEPPs stay far below),
  *   - no other MUAP-scale burst ended within pre_ms before it, nor opens
@@ -49,6 +51,7 @@ typedef struct {
     double max_ms;      /* longest LTR, 10 .. 5000 ms */
     double min_peak_uv; /* least peak |y| of an LTR, 10 .. 5000 uV */
     double band_frac;   /* least fraction of energy in the MUAP band, 0 .. 1 */
+    double band_frac_hp; /* or: of the energy above band_lo_hz, 0 .. 1 */
     double min_rms_uv;  /* least RMS in the MUAP band over the burst, 1 .. 5000 uV */
     int min_turns;      /* least turns (polyphasic), 0 .. 1000 */
     double pre_ms;      /* no MUAP-scale burst this long before, 0 .. 5000 ms */
