@@ -116,10 +116,12 @@ demo: deps
 	$(MAKE) all
 	@mkdir -p $(B)/demo-journal
 	@echo "demo: twitchd run on the synthetic source; events below as they happen (Ctrl-C to stop)"
+	@echo "demo: in another terminal: $(B)/twitchd ctl -e ipc://$(abspath $(B))/demo-control session.start subject=S01"
 	@trap 'kill $$pid 2>/dev/null; wait $$pid 2>/dev/null' EXIT INT TERM; \
 	$(B)/twitchd run -o input.source=synth -o input.pace=realtime \
 	  -o synth.ltr_per_min=6 -o synth.epn_per_min=3 \
-	  -o journal.dir=$(B)/demo-journal -o publish.endpoint=tcp://127.0.0.1:$(DEMO_PORT) & pid=$$!; \
+	  -o journal.dir=$(B)/demo-journal -o publish.endpoint=tcp://127.0.0.1:$(DEMO_PORT) \
+	  -o control.endpoint=ipc://$(abspath $(B))/demo-control -o record.dir=$(B)/demo-recordings & pid=$$!; \
 	sleep 0.5; $(B)/twitchd sub tcp://127.0.0.1:$(DEMO_PORT) evt. gap
 
 # Speed and memory of the pipeline (one run, ratios), then live latency

@@ -14,12 +14,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "commands.h"
+#include "control.h"
 #include "dsp_thread.h"
+#include "edfrepair.h"
 #include "journal.h"
 #include "journal_thread.h"
 #include "log.h"
@@ -108,6 +111,18 @@ static void add_status(void *user, json_t *sts)
     pthread_mutex_unlock(&s->mu);
 }
 
+/* The control socket's executor: every request runs in the DSP thread. */
+typedef struct {
+    tw_dsp_thread *dsp;
+    int timeout_ms;
+} ctl_ctx;
+
+static json_t *ctl_exec(void *user, const json_t *req)
+{
+    ctl_ctx *c = user;
+    return tw_dsp_thread_call(c->dsp, req, c->timeout_ms);
+}
+
 static unsigned pow2(unsigned v)
 {
     unsigned p = 2;
@@ -163,6 +178,7 @@ int tw_cmd_run(int argc, char **argv)
     tw_pub *pub = NULL;
     tw_journal_thread *jt = NULL;
     tw_dsp_thread *dsp = NULL;
+    tw_control *ctl = NULL;
     static status_ctx st;
     pthread_mutex_init(&st.mu, NULL);
     st.state = "starting";
@@ -221,6 +237,36 @@ int tw_cmd_run(int argc, char **argv)
         tw_log(TW_LOG_ERR, "%s", err);
         rc = TW_EX_CONFIG;
         goto out;
+    }
+
+    /* recordings a crash left unfinished are made readable again */
+    {
+        struct stat sb;
+        tw_edf_repair_summary rs;
+        if (stat(cfg.rec_dir, &sb) == 0 &&
+            tw_edf_repair_dir(cfg.rec_dir, NULL, NULL, &rs, err, sizeof err) == 0 && rs.found)
+            tw_log(TW_LOG_WARNING, "record: %d unfinished recording%s in %s: %d repaired, %d not",
+                   rs.found, rs.found > 1 ? "s" : "", cfg.rec_dir, rs.repaired, rs.failed);
+    }
+    /* The default endpoint lives in /run/twitchd, which systemd creates
+     * (RuntimeDirectory=); run by hand without it, the daemon goes on
+     * without a control socket. A configured endpoint must work. */
+    struct stat rd;
+    if (!strcmp(cfg.ctl_endpoint, TW_CONTROL_DEFAULT_ENDPOINT) &&
+        stat(TW_CONTROL_DEFAULT_DIR, &rd) != 0) {
+        tw_log(TW_LOG_WARNING, "control: %s does not exist: no control socket "
+               "(set control.endpoint to enable one)", TW_CONTROL_DEFAULT_DIR);
+    } else if (cfg.ctl_endpoint[0]) {
+        static ctl_ctx cc;
+        cc.dsp = dsp;
+        cc.timeout_ms = cfg.ctl_timeout_ms;
+        ctl = tw_control_start(cfg.ctl_endpoint, (size_t)cfg.ctl_max_request, ctl_exec, &cc,
+                               err, sizeof err);
+        if (!ctl) {
+            tw_log(TW_LOG_ERR, "control: %s", err);
+            rc = TW_EX_CONFIG;
+            goto out;
+        }
     }
 
     /* 5. start acquiring, then supervise */
@@ -322,6 +368,7 @@ out:
      * publisher (drains what is left) */
     set_status(&st, NULL, "stopping");
     tw_notify_stopping();
+    tw_control_stop(ctl); /* no request may wait on a DSP thread that is gone */
     if (src)
         tw_source_stop(src);
     tw_dsp_thread_stop(dsp);

@@ -12,5 +12,7 @@ int tw_cmd_print_config(int argc, char **argv);
 int tw_cmd_run(int argc, char **argv);
 int tw_cmd_sub(int argc, char **argv);
 int tw_cmd_list_devices(int argc, char **argv);
+int tw_cmd_repair(int argc, char **argv);
+int tw_cmd_ctl(int argc, char **argv);
 
 #endif

@@ -67,6 +67,14 @@ typedef struct {
     /* [journal] */
     char journal_dir[TW_KEY_STRLEN];
     double journal_fsync_s;
+    /* [control] */
+    char ctl_endpoint[TW_KEY_STRLEN];
+    int ctl_max_request, ctl_timeout_ms;
+    /* [record] */
+    int rec_mode;              /* 0 off, 1 session, 2 always */
+    char rec_dir[TW_KEY_STRLEN];
+    int rec_format;            /* 0 edf, 1 bdf */
+    int rec_queue_blocks;
     /* [log] */
     int log_level;             /* 0 error .. 3 debug */
     /* [synth]: the synthetic source (input.source = synth); its rate and

@@ -1,5 +1,6 @@
 /* dsp_thread.c: see dsp_thread.h. */
 #include "dsp_thread.h"
+#include "dsp_priv.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -18,59 +19,6 @@
 #define TW_GAP_RESTART_S 1.0   /* longer gaps restart the pipeline, s */
 #define TW_GAPS_PER_BEAT 10    /* gap records per heartbeat before merging */
 
-typedef struct {
-    double sum2;      /* sum of squares this heartbeat, uV^2 */
-    long n;
-    float peak;       /* largest |x| this heartbeat, uV */
-    uint64_t clipped; /* samples at full scale, since start */
-    /* display stream: the sample of largest |x| per bin (spikes stay visible) */
-    float bin_best;
-    long bin_n;
-    float *sig;       /* pending display values */
-    size_t sig_n;
-    int64_t sig_first;
-} chan_stats;
-
-struct tw_dsp_thread {
-    const tw_config *cfg;
-    tw_ring *ring;
-    tw_mq *jq, *pq;
-    tw_status_fn status;
-    void *status_user;
-    tw_pipeline *pl;
-    tw_wire wire;
-    double rate;
-    int nch;
-    double scale;          /* uV per digital unit */
-    float *x[TW_WIRE_MAX_CH];
-    size_t xcap;
-    chan_stats cs[TW_WIRE_MAX_CH];
-    long sig_bin;          /* input samples per display value */
-    size_t sig_batch;      /* display values per sig message */
-
-    int64_t next;          /* next expected stream sample */
-    int64_t offset;        /* added to ring frame indices (restarts) */
-    int have_block;
-    struct timespec last_mono;
-    uint32_t last_frames;
-
-    uint64_t overflows, gaps, gap_samples;
-    long beat_gaps;        /* gap records sent this heartbeat */
-    long merged_n;         /* ring-full gaps merged, not yet sent */
-    int64_t merged_first, merged_samples;
-    struct timespec t0, next_beat;
-    double beat_s;
-
-    pthread_t th;
-    atomic_int stop;
-    atomic_int restart;
-    atomic_int done;       /* input.duration_s reached */
-    int64_t limit;         /* samples to process, 0: no limit */
-    _Atomic uint64_t events;
-    _Atomic int64_t samples;
-    _Atomic double last_block;
-};
-
 static double tsd(const struct timespec *t) { return (double)t->tv_sec + t->tv_nsec * 1e-9; }
 
 static void send(tw_mq *q, tw_msg *m)
@@ -79,14 +27,34 @@ static void send(tw_mq *q, tw_msg *m)
         tw_mq_push(q, m); /* a full queue drops and counts: never blocks */
 }
 
+void tw_dsp_journal(tw_dsp_thread *d, tw_msg *m)
+{
+    if (!m)
+        return;
+    unsigned i = d->recent_n++ % TW_RECENT_MAX;
+    free(d->recent[i]);
+    d->recent[i] = strdup(m->header);
+    send(d->jq, m);
+}
+
 static void on_event(void *user, const tw_event *e, int ch, const tw_train_info *tr)
 {
     tw_dsp_thread *d = user;
     tw_msg *m = tw_wire_event(&d->wire, e, ch, tr);
-    if (!e->is_start)
-        atomic_fetch_add(&d->events, 1);
     /* full events are journaled first; onset notices go straight out */
-    send(e->is_start ? d->pq : d->jq, m);
+    if (e->is_start) {
+        send(d->pq, m);
+        return;
+    }
+    atomic_fetch_add(&d->events, 1);
+    tw_dsp_journal(d, m);
+    if (d->session)
+        tw_session_add_event(d->session, e, ch, tr);
+    double dur = (double)(e->offset_sample - e->onset_sample + 1) / d->rate;
+    if (e->type == TW_EVT_LTR)
+        tw_dsp_rec_annotate(d, e->onset_sample, dur, "LTR ch%d %.0fuVpp", ch, e->p2p_uv);
+    else
+        tw_dsp_rec_annotate(d, e->onset_sample, dur, "EPN ch%d", ch);
 }
 
 static void flush_sig(tw_dsp_thread *d, int ch)
@@ -132,10 +100,9 @@ static void observe(tw_dsp_thread *d, int64_t first, size_t n)
 
 static void flush_merged(tw_dsp_thread *d);
 
-static void heartbeat(tw_dsp_thread *d)
+/* The status body (levels since the last heartbeat). */
+json_t *tw_dsp_status(tw_dsp_thread *d)
 {
-    flush_merged(d);
-    d->beat_gaps = 0;
     json_t *o = json_object();
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
@@ -153,9 +120,6 @@ static void heartbeat(tw_dsp_thread *d)
         json_object_set_new(j, "peak_uv", json_real(round(c->peak * 100) / 100));
         json_object_set_new(j, "clipped", json_integer((json_int_t)c->clipped));
         json_array_append_new(chs, j);
-        c->sum2 = 0.0;
-        c->n = 0;
-        c->peak = 0.0f;
     }
     json_object_set_new(o, "channels", chs);
     json_t *cnt = json_object();
@@ -168,8 +132,45 @@ static void heartbeat(tw_dsp_thread *d)
     json_object_set_new(cnt, "journal_queue_dropped", json_integer((json_int_t)tw_mq_get_dropped(d->jq)));
     json_object_set_new(cnt, "publish_queue_dropped", json_integer((json_int_t)tw_mq_get_dropped(d->pq)));
     json_object_set_new(o, "counters", cnt);
+    if (d->session) {
+        json_t *ss = json_object();
+        json_object_set_new(ss, "id", json_string(tw_session_get_id(d->session)));
+        json_object_set_new(ss, "ltrs", json_integer(tw_session_get_ltr_count(d->session)));
+        json_object_set_new(o, "session", ss);
+    } else {
+        json_object_set_new(o, "session", json_null());
+    }
+    json_t *rec = json_object();
+    if (d->rec) {
+        tw_rec_status rs;
+        tw_rec_thread_status(d->rec, &rs);
+        json_object_set_new(rec, "recording", json_boolean(rs.recording));
+        json_object_set_new(rec, "path", json_string(rs.path));
+        json_object_set_new(rec, "frames", json_integer((json_int_t)rs.frames_written));
+        json_object_set_new(rec, "dropped_frames", json_integer((json_int_t)rs.frames_dropped));
+        if (rs.msg[0])
+            json_object_set_new(rec, "error", json_string(rs.msg));
+    } else {
+        json_object_set_new(rec, "recording", json_false());
+        if (d->rec_error[0])
+            json_object_set_new(rec, "error", json_string(d->rec_error));
+    }
+    json_object_set_new(o, "record", rec);
     if (d->status)
         d->status(d->status_user, o);
+    return o;
+}
+
+static void heartbeat(tw_dsp_thread *d)
+{
+    flush_merged(d);
+    d->beat_gaps = 0;
+    json_t *o = tw_dsp_status(d);
+    for (int ch = 0; ch < d->nch; ch++) {
+        d->cs[ch].sum2 = 0.0;
+        d->cs[ch].n = 0;
+        d->cs[ch].peak = 0.0f;
+    }
     send(d->pq, tw_wire_sts(&d->wire, d->next, o));
 }
 
@@ -183,7 +184,7 @@ static void flush_merged(tw_dsp_thread *d)
         return;
     char cause[64];
     snprintf(cause, sizeof cause, "ring full (%ld gaps merged)", d->merged_n);
-    send(d->jq, tw_wire_gap(&d->wire, d->merged_first, d->merged_samples, cause));
+    tw_dsp_journal(d, tw_wire_gap(&d->wire, d->merged_first, d->merged_samples, cause));
     tw_log(TW_LOG_WARNING, "gap: %lld samples lost in %ld gaps from sample %lld (ring full)",
            (long long)d->merged_samples, d->merged_n, (long long)d->merged_first);
     d->merged_n = 0;
@@ -192,6 +193,10 @@ static void flush_merged(tw_dsp_thread *d)
 
 static void gap(tw_dsp_thread *d, int64_t count, const char *cause)
 {
+    if (d->session)
+        tw_session_add_gap(d->session, d->next, count);
+    tw_dsp_rec_annotate(d, d->next, (double)count / d->rate, "gap %lld samples",
+                        (long long)count);
     d->gaps++;
     d->gap_samples += (uint64_t)count;
     /* Under sustained overload every block may be a gap: past
@@ -205,7 +210,7 @@ static void gap(tw_dsp_thread *d, int64_t count, const char *cause)
         d->merged_samples += count;
     } else {
         d->beat_gaps++;
-        send(d->jq, tw_wire_gap(&d->wire, d->next, count, cause));
+        tw_dsp_journal(d, tw_wire_gap(&d->wire, d->next, count, cause));
         tw_log(TW_LOG_WARNING, "gap: %lld samples lost at sample %lld (%s)",
                (long long)count, (long long)d->next, cause);
     }
@@ -250,7 +255,7 @@ static void process(tw_dsp_thread *d, const tw_block *b)
                                 : b->lost_before > 0 ? "ring full" : "discontinuity");
     if (b->flags & TW_BLOCK_OVERFLOW) {
         d->overflows++;
-        send(d->jq, tw_wire_gap(&d->wire, first, -1, "input overflow"));
+        tw_dsp_journal(d, tw_wire_gap(&d->wire, first, -1, "input overflow"));
     }
     tw_wire_anchor(&d->wire, first, &b->mono, &b->real);
     size_t n = b->frames;
@@ -262,6 +267,7 @@ static void process(tw_dsp_thread *d, const tw_block *b)
         for (size_t i = 0; i < n; i++)
             d->x[ch][i] = (float)(b->data[i * (size_t)d->nch + (size_t)ch] * d->scale);
     tw_pipeline_process(d->pl, d->x, n);
+    tw_dsp_rec_block(d, first, n);
     observe(d, first, n);
     d->next = first + (int64_t)n;
     d->have_block = 1;
@@ -269,6 +275,49 @@ static void process(tw_dsp_thread *d, const tw_block *b)
     d->last_frames = b->frames;
     atomic_store(&d->samples, d->next);
     atomic_store(&d->last_block, tsd(&b->mono));
+}
+
+/* A pending control request: run it, hand the reply back. */
+static void serve_call(tw_dsp_thread *d)
+{
+    pthread_mutex_lock(&d->call_mx);
+    if (d->call_req) {
+        d->call_reply = tw_dsp_cmd(d, d->call_req);
+        d->call_req = NULL;
+        d->call_done = d->call_id;
+        pthread_cond_broadcast(&d->call_cv);
+    }
+    atomic_store(&d->call_pending, 0);
+    pthread_mutex_unlock(&d->call_mx);
+}
+
+json_t *tw_dsp_thread_call(tw_dsp_thread *d, const json_t *req, int timeout_ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&d->call_mx);
+    uint64_t id = ++d->call_id;
+    d->call_req = req;
+    d->call_reply = NULL;
+    atomic_store(&d->call_pending, 1);
+    while (d->call_done != id) {
+        if (pthread_cond_timedwait(&d->call_cv, &d->call_mx, &until) != 0 &&
+            d->call_done != id) {
+            d->call_req = NULL; /* not taken: withdrawn */
+            pthread_mutex_unlock(&d->call_mx);
+            return NULL;
+        }
+    }
+    json_t *r = d->call_reply;
+    d->call_reply = NULL;
+    pthread_mutex_unlock(&d->call_mx);
+    return r;
 }
 
 static void *run(void *arg)
@@ -293,6 +342,8 @@ static void *run(void *arg)
         }
         /* the pipeline is alive as long as this loop turns */
         tw_notify_watchdog();
+        if (atomic_load(&d->call_pending))
+            serve_call(d);
         const tw_block *b = tw_ring_peek(d->ring);
         if (b) {
             process(d, b);
@@ -325,6 +376,8 @@ static void *run(void *arg)
         }
     }
     tw_pipeline_flush(d->pl); /* events in progress when acquisition stops */
+    tw_dsp_close_all(d);      /* an open session is closed, its summary written */
+    /* requests from now on get no answer (the caller times out) */
     for (int ch = 0; ch < d->nch; ch++)
         flush_sig(d, ch);
     heartbeat(d);
@@ -345,7 +398,11 @@ tw_dsp_thread *tw_dsp_thread_start(const tw_config *c, tw_ring *ring,
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    d->cfg = c;
+    d->cfg = *c;
+    c = &d->cfg;
+    atomic_init(&d->call_pending, 0);
+    pthread_mutex_init(&d->call_mx, NULL);
+    pthread_cond_init(&d->call_cv, NULL);
     d->ring = ring;
     d->jq = journal_q;
     d->pq = publish_q;
@@ -387,6 +444,7 @@ tw_dsp_thread *tw_dsp_thread_start(const tw_config *c, tw_ring *ring,
     atomic_init(&d->events, 0);
     atomic_init(&d->samples, 0);
     atomic_init(&d->last_block, 0.0);
+    tw_dsp_rec_apply_mode(d); /* record.mode = always: from the first sample */
     int rc = pthread_create(&d->th, NULL, run, d);
     if (rc != 0) {
         snprintf(err, errlen, "cannot start the DSP thread: %s", strerror(rc));
@@ -404,7 +462,12 @@ void tw_dsp_thread_stop(tw_dsp_thread *d)
     atomic_store(&d->stop, 1);
     if (d->th)
         pthread_join(d->th, NULL);
+    tw_dsp_close_all(d); /* thread never started, or already done: no-op */
     tw_pipeline_destroy(d->pl);
+    for (unsigned i = 0; i < TW_RECENT_MAX; i++)
+        free(d->recent[i]);
+    pthread_mutex_destroy(&d->call_mx);
+    pthread_cond_destroy(&d->call_cv);
     for (int ch = 0; ch < d->nch; ch++) {
         free(d->x[ch]);
         free(d->cs[ch].sig);

@@ -34,6 +34,13 @@ void tw_dsp_thread_stop(tw_dsp_thread *d);
  * was down). Thread-safe; taken at the next block. */
 void tw_dsp_thread_note_restart(tw_dsp_thread *d);
 
+/* Run a control request (borrowed; checked by control.c) in the DSP
+ * thread, between two blocks, so that a mark lands on the sample being
+ * processed. Returns the reply (new reference), or NULL when the DSP
+ * thread did not take it within timeout_ms (stalled). One caller at a
+ * time (the control thread). */
+json_t *tw_dsp_thread_call(tw_dsp_thread *d, const json_t *req, int timeout_ms);
+
 /* 1 once input.duration_s of input has been processed (any thread). */
 int tw_dsp_thread_is_done(const tw_dsp_thread *d);
 

@@ -50,6 +50,11 @@ json_t *tw_event_json(const tw_event *e, int ch, double fs_hz,
             json_object_set_new(o, "train", json_integer(tr->train_id));
             json_object_set_new(o, "train_index", json_integer(tr->train_index));
             json_object_set_new(o, "rel_amp", num(tr->rel_amp));
+            if (tr->insertion >= 0) {
+                json_object_set_new(o, "insertion", json_integer(tr->insertion));
+                if (tr->insertion_latency_ms >= 0)
+                    json_object_set_new(o, "insertion_latency_ms", num(tr->insertion_latency_ms));
+            }
         }
     } else {
         json_object_set_new(o, "mepp_rate_hz", num(e->mepp_rate_hz));

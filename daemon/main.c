@@ -26,11 +26,13 @@ static const char usage[] =
     "commands:\n"
     "  run              the daemon: acquire, detect, journal and publish events\n"
     "  sub [ENDPOINT] [TOPIC...]  print what a running daemon publishes\n"
+    "  ctl COMMAND [KEY=VALUE...]  control a running daemon: sessions, marks, settings\n"
     "  list-devices     the audio input devices PortAudio sees\n"
     "  replay FILE      run the detectors over an audio file, print events as JSON lines\n"
     "  synth OUT.wav    write a synthetic needle recording with its ground truth\n"
     "  check-config     check the configuration file\n"
     "  print-config     print a documented configuration file with every default\n"
+    "  repair FILE...   finish EDF+/BDF+ recordings that a crash left unfinished\n"
     "\n"
     "  twitchd COMMAND --help    help on one command\n"
     "  twitchd --version         version of twitchd and of its libraries\n";
@@ -63,6 +65,8 @@ int main(int argc, char **argv)
         {"synth", tw_cmd_synth},
         {"check-config", tw_cmd_check_config},
         {"print-config", tw_cmd_print_config},
+        {"repair", tw_cmd_repair},
+        {"ctl", tw_cmd_ctl},
     };
     if (argc < 2) {
         fputs(usage, stderr);

@@ -146,9 +146,26 @@ int tw_pipeline_flush(tw_pipeline *p)
     return deliver(p, NULL, 0, 1);
 }
 
+tw_event_cb tw_pipeline_get_callback(const tw_pipeline *p) { return p->cb; }
+void *tw_pipeline_get_user(const tw_pipeline *p) { return p->user; }
 int tw_pipeline_get_channels(const tw_pipeline *p) { return p->nch; }
 float tw_pipeline_get_noise_uv(const tw_pipeline *p, int ch) { return tw_channel_get_noise_uv(p->ch[ch]); }
 const tw_channel *tw_pipeline_get_channel(const tw_pipeline *p, int ch) { return p->ch[ch]; }
+
+void tw_pipeline_insertion(tw_pipeline *p, int64_t sample)
+{
+    for (int i = 0; i < p->nch; i++)
+        tw_trains_insertion(&p->trains[i], sample);
+}
+
+void tw_pipeline_copy_trains(tw_pipeline *to, const tw_pipeline *from)
+{
+    for (int i = 0; i < to->nch && i < from->nch; i++) {
+        double gap = to->trains[i].gap_samples;
+        to->trains[i] = from->trains[i];
+        to->trains[i].gap_samples = gap;
+    }
+}
 
 void tw_pipeline_restart_at(tw_pipeline *p, int64_t index)
 {

@@ -32,10 +32,20 @@ int tw_pipeline_process(tw_pipeline *p, float *const *x, size_t n);
 /* End of input: deliver the events still in progress (tw_channel_flush). */
 int tw_pipeline_flush(tw_pipeline *p);
 
+/* An insertion mark at input index `sample`: every channel's next LTR at
+ * or after it starts a new train (trains.h). */
+void tw_pipeline_insertion(tw_pipeline *p, int64_t sample);
+
+/* Carry the insertion-train state of `from` over to `to` (a pipeline
+ * rebuilt with new settings keeps its trains). Same channel count. */
+void tw_pipeline_copy_trains(tw_pipeline *to, const tw_pipeline *from);
+
 /* After a long gap: restart every channel at input index `index`
  * (tw_channel_restart_at). */
 void tw_pipeline_restart_at(tw_pipeline *p, int64_t index);
 
+tw_event_cb tw_pipeline_get_callback(const tw_pipeline *p);
+void *tw_pipeline_get_user(const tw_pipeline *p);
 int tw_pipeline_get_channels(const tw_pipeline *p);
 float tw_pipeline_get_noise_uv(const tw_pipeline *p, int ch);
 const tw_channel *tw_pipeline_get_channel(const tw_pipeline *p, int ch);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "ipcfile.h"
 #include "log.h"
 
 #define SNDHWM_MAX 1000000   /* messages, as config.c allows */
@@ -34,86 +35,6 @@ struct tw_pub {
     _Atomic uint64_t sent, dropped, bytes;
 };
 
-
-/* 1: a process accepts connections on the unix socket at path; 0: nobody
- * does (a stale file); -1: cannot tell (errno says why). */
-static int ipc_listening(const char *path)
-{
-    struct sockaddr_un a;
-    memset(&a, 0, sizeof a);
-    a.sun_family = AF_UNIX;
-    if (strlen(path) >= sizeof a.sun_path) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    strcpy(a.sun_path, path);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -1;
-    int rc = connect(fd, (struct sockaddr *)&a, sizeof a);
-    int e = errno;
-    close(fd);
-    if (rc == 0)
-        return 1;
-    if (e == ECONNREFUSED)
-        return 0;
-    errno = e;
-    return -1;
-}
-
-/* Before binding ipc://path: remove a stale socket file, refuse anything
- * else that is there. 0 or -1 with why filled in. */
-static int ipc_prepare(const char *path, char *why, size_t whylen)
-{
-    struct stat st;
-    if (lstat(path, &st) != 0) {
-        if (errno == ENOENT)
-            return 0;
-        snprintf(why, whylen, "cannot stat %s: %s", path, strerror(errno));
-        return -1;
-    }
-    if (!S_ISSOCK(st.st_mode)) {
-        snprintf(why, whylen, "%s exists and is not a socket", path);
-        return -1;
-    }
-    int live = ipc_listening(path);
-    if (live == 1) {
-        snprintf(why, whylen, "%s is in use (a process listens on it)", path);
-        return -1;
-    }
-    if (live < 0) {
-        snprintf(why, whylen, "cannot check whether %s is in use: %s", path,
-                 strerror(errno));
-        return -1;
-    }
-    if (unlink(path) != 0 && errno != ENOENT) {
-        snprintf(why, whylen, "cannot remove the stale socket file %s: %s",
-                 path, strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
-/* After close: remove path if it is still a socket file nobody listens on
- * (libzmq may have removed it already; another process may own it now). */
-static void ipc_cleanup(const char *path)
-{
-    struct stat st;
-    if (!*path || lstat(path, &st) != 0 || !S_ISSOCK(st.st_mode))
-        return;
-    if (ipc_listening(path) == 0)
-        unlink(path);
-}
-
-/* The file behind an ipc endpoint ("ipc://PATH"), or NULL for an
- * abstract socket ("ipc://@name") or a wildcard ("ipc://" followed by "*"). */
-static const char *ipc_file(const char *ep)
-{
-    if (strncmp(ep, "ipc://", 6) != 0)
-        return NULL;
-    const char *p = ep + 6;
-    return *p && *p != '@' && *p != '*' ? p : NULL;
-}
 
 /* 1 when a tcp endpoint binds only to loopback. */
 static int tcp_loopback(const char *ep)
@@ -181,7 +102,7 @@ static void abandon(tw_pub *p)
     if (p->ctx)
         zmq_ctx_term(p->ctx);
     for (size_t i = 0; i < p->n_ep; i++)
-        ipc_cleanup(p->ipc[i]);
+        tw_ipc_cleanup(p->ipc[i]);
     free(p);
 }
 
@@ -279,8 +200,8 @@ tw_pub *tw_pub_start(const char *endpoints, int sndhwm, tw_mq *in,
     for (size_t i = 0; i < n_ep; i++) {
         char want[TW_PUB_ENDPOINT_LEN], why[512];
         memcpy(want, p->ep[i], sizeof want);
-        const char *file = ipc_file(want);
-        if (file && ipc_prepare(file, why, sizeof why) != 0) {
+        const char *file = tw_ipc_file(want);
+        if (file && tw_ipc_prepare(file, why, sizeof why) != 0) {
             tw_set_err(err, errlen, "endpoint '%s': %s", want, why);
             abandon(p);
             return NULL;
@@ -295,7 +216,7 @@ tw_pub *tw_pub_start(const char *endpoints, int sndhwm, tw_mq *in,
         if (zmq_getsockopt(p->sock, ZMQ_LAST_ENDPOINT, p->ep[i], &sz) != 0)
             memcpy(p->ep[i], want, sizeof want);
         p->n_ep = i + 1;
-        const char *bound = ipc_file(p->ep[i]);
+        const char *bound = tw_ipc_file(p->ep[i]);
         if (bound) {
             snprintf(p->ipc[i], sizeof p->ipc[i], "%s", bound);
             if (chmod(bound, IPC_MODE) != 0)
@@ -331,7 +252,7 @@ void tw_pub_stop(tw_pub *p)
     pthread_join(p->thread, NULL);
     zmq_ctx_term(p->ctx); /* waits up to the linger for unsent frames */
     for (size_t i = 0; i < p->n_ep; i++)
-        ipc_cleanup(p->ipc[i]);
+        tw_ipc_cleanup(p->ipc[i]);
     free(p);
 }
 

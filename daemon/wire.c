@@ -11,7 +11,8 @@
 #include "event_json.h"
 
 static const char *const names[] = {"evt.ltr", "evt.epn", "evt.start.ltr",
-                                    "evt.start.epn", "gap", "sts"};
+                                    "evt.start.epn", "gap", "sts",
+                                    "evt.mark", "evt.insertion", "evt.session"};
 
 const char *tw_wire_topic_name(int topic, char *buf, size_t len)
 {
@@ -70,6 +71,8 @@ static json_t *common(tw_wire *w, int topic, int64_t sample)
     json_object_set_new(c, "realtime", json_real(ts(&w->anchor_real)));
     json_object_set_new(c, "monotonic", json_real(ts(&w->anchor_mono)));
     json_object_set_new(o, "clock", c);
+    if (w->session[0] && topic != TW_T_STS && topic < TW_T_SIG0)
+        json_object_set_new(o, "session", json_string(w->session));
     return o;
 }
 
@@ -148,6 +151,19 @@ tw_msg *tw_wire_sig(tw_wire *w, int ch, int64_t first, double rate,
     memcpy(m->payload, v, n * sizeof(float)); /* x86/arm: little-endian */
     m->payload_len = n * sizeof(float);
     return m;
+}
+
+tw_msg *tw_wire_record(tw_wire *w, int topic, int64_t sample, json_t *body)
+{
+    json_t *o = common(w, topic, sample);
+    if (!o || !body) {
+        json_decref(o);
+        json_decref(body);
+        return NULL;
+    }
+    json_object_update(o, body);
+    json_decref(body);
+    return finish(o, topic, 1);
 }
 
 tw_msg *tw_wire_sts(tw_wire *w, int64_t sample, json_t *body)

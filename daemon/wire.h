@@ -23,7 +23,7 @@
 
 enum {
     TW_T_EVT_LTR, TW_T_EVT_EPN, TW_T_START_LTR, TW_T_START_EPN, TW_T_GAP,
-    TW_T_STS, TW_T_SIG0, /* sig.0 .. sig.7 follow */
+    TW_T_STS, TW_T_EVT_MARK, TW_T_EVT_INSERTION, TW_T_EVT_SESSION, TW_T_SIG0, /* sig.0 .. sig.7 follow */
     TW_T_COUNT = TW_T_SIG0 + TW_WIRE_MAX_CH
 };
 
@@ -33,6 +33,8 @@ typedef struct {
     double rate;
     int channels;
     int64_t anchor_sample;
+    char session[128];            /* open session id ("": none): carried by
+                                     events, marks and gaps */
     struct timespec anchor_mono, anchor_real;
 } tw_wire;
 
@@ -50,6 +52,9 @@ tw_msg *tw_wire_gap(tw_wire *w, int64_t first, int64_t count,
                     const char *cause);
 tw_msg *tw_wire_sig(tw_wire *w, int ch, int64_t first, double rate,
                     const float *v, size_t n);
+/* A journaled record on topic (TW_T_EVT_MARK, _INSERTION, _SESSION) at
+ * sample: the common header, then body's fields (body stolen). */
+tw_msg *tw_wire_record(tw_wire *w, int topic, int64_t sample, json_t *body);
 /* body: the heartbeat's own fields (stolen); the current sequence numbers
  * are added. */
 tw_msg *tw_wire_sts(tw_wire *w, int64_t sample, json_t *body);

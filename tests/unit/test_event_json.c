@@ -225,7 +225,7 @@ static void test_ltr_fields(void **state)
     char line[2048];
     const double fs = 48000;
     tw_event e = ltr_event();
-    tw_train_info tr = {2, 3, 0.8125};
+    tw_train_info tr = {2, 3, 0.8125, -1, -1.0};
 
     /* No movement: latency and movement sample are null. */
     json_t *o = roundtrip(&e, 1, fs, &tr, line, sizeof line);
@@ -286,7 +286,7 @@ static void test_epn_fields(void **state)
     release(o);
 
     /* Train info given to an EPN is ignored. */
-    tw_train_info tr = {1, 1, 0.5};
+    tw_train_info tr = {1, 1, 0.5, -1, -1.0};
     o = roundtrip(&e, 3, fs, &tr, line, sizeof line);
     expect_keys(o, epn_keys, N_EPN_KEYS);
     release(o);
@@ -386,7 +386,7 @@ static void test_small_buffer(void **state)
     (void)state;
     char line[2048];
     tw_event e = ltr_event();
-    tw_train_info tr = {0, 0, 1.0};
+    tw_train_info tr = {0, 0, 1.0, -1, -1.0};
     int n = tw_event_format(&e, 0, 48000, &tr, line, sizeof line);
     assert_true(n > 0);
     char *exact = malloc((size_t)n + 1);

@@ -1,0 +1,354 @@
+/* control.c: see control.h. */
+#include "control.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <zmq.h>
+
+#include "ipcfile.h"
+#include "log.h"
+
+#define IPC_MODE 0660 /* file mode of the control socket file */
+
+/* Value kinds a key takes. */
+enum { K_STR, K_INT, K_SCALAR };
+
+typedef struct {
+    const char *name;
+    int kind;
+    int required;
+    long min, max;       /* K_STR: length; K_INT: value */
+    const char *charset; /* K_STR: allowed characters, or NULL: any but controls */
+} key_spec;
+
+#define SAFE_ID "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-"
+
+typedef struct {
+    const char *cmd;
+    const key_spec *keys; /* NULL-name terminated; NULL: none */
+    int any_keys;         /* "set": SECTION.KEY keys, checked by the executor */
+} cmd_spec;
+
+static const key_spec k_start[] = {
+    {"subject", K_STR, 1, 1, 64, SAFE_ID},
+    {"muscle", K_STR, 0, 0, 64, NULL},
+    {"side", K_STR, 0, 0, 16, NULL},
+    {"notes", K_STR, 0, 0, 2000, NULL},
+    {NULL, 0, 0, 0, 0, NULL},
+};
+static const key_spec k_mark[] = {
+    {"label", K_STR, 1, 1, 200, NULL},
+    {NULL, 0, 0, 0, 0, NULL},
+};
+static const key_spec k_insertion[] = {
+    {"label", K_STR, 0, 0, 200, NULL},
+    {NULL, 0, 0, 0, 0, NULL},
+};
+static const key_spec k_snapshot[] = {
+    {"events", K_INT, 0, 0, 1000, NULL},
+    {NULL, 0, 0, 0, 0, NULL},
+};
+
+static const cmd_spec cmds[] = {
+    {"status", NULL, 0},
+    {"session.start", k_start, 0},
+    {"session.stop", NULL, 0},
+    {"mark", k_mark, 0},
+    {"insertion", k_insertion, 0},
+    {"recalibrate", NULL, 0},
+    {"set", NULL, 1},
+    {"snapshot", k_snapshot, 0},
+};
+#define NCMDS (sizeof cmds / sizeof cmds[0])
+
+const char *const tw_control_commands[] = {
+    "status", "session.start", "session.stop", "mark", "insertion",
+    "recalibrate", "set", "snapshot", NULL,
+};
+
+struct tw_control {
+    void *ctx, *sock;
+    char ipc[512];           /* socket file to remove at stop, or "" */
+    size_t max_len;
+    tw_control_exec exec;
+    void *user;
+    pthread_t th;
+    atomic_int stop;
+    _Atomic unsigned long requests, errors;
+};
+
+json_t *tw_control_error(const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    json_t *r = json_object();
+    json_object_set_new(r, "ok", json_false());
+    json_object_set_new(r, "error", json_string(msg));
+    return r;
+}
+
+static const char *kind_name(int kind)
+{
+    return kind == K_STR ? "a string" : kind == K_INT ? "an integer" : "a string, number or boolean";
+}
+
+/* NULL if v is fine for spec k, else the error reply. */
+static json_t *check_value(const char *cmd, const key_spec *k, const json_t *v)
+{
+    if (k->kind == K_STR) {
+        if (!json_is_string(v))
+            return tw_control_error("%s: '%s' must be %s", cmd, k->name, kind_name(k->kind));
+        const char *s = json_string_value(v);
+        size_t n = json_string_length(v);
+        if ((long)n < k->min || (long)n > k->max)
+            return tw_control_error("%s: '%s' has %zu characters (allowed %ld .. %ld)",
+                                    cmd, k->name, n, k->min, k->max);
+        for (size_t i = 0; i < n; i++) {
+            unsigned char c = (unsigned char)s[i];
+            if (k->charset ? !strchr(k->charset, c) || c == 0 : c < 0x20 || c == 0x7f)
+                return tw_control_error(
+                    "%s: '%s' contains character 0x%02x (allowed: %s)", cmd, k->name, c,
+                    k->charset ? "letters, digits, '.', '_', '-'" : "printable text");
+        }
+        return NULL;
+    }
+    if (k->kind == K_INT) {
+        if (json_is_string(v)) { /* "20" as typed on a command line */
+            char *end;
+            long x = strtol(json_string_value(v), &end, 10);
+            if (*json_string_value(v) && !*end) {
+                if (x < k->min || x > k->max)
+                    return tw_control_error("%s: '%s' = %ld (allowed %ld .. %ld)", cmd,
+                                            k->name, x, k->min, k->max);
+                return NULL;
+            }
+        }
+        if (!json_is_integer(v))
+            return tw_control_error("%s: '%s' must be %s", cmd, k->name, kind_name(k->kind));
+        json_int_t x = json_integer_value(v);
+        if (x < k->min || x > k->max)
+            return tw_control_error("%s: '%s' = %lld (allowed %ld .. %ld)", cmd, k->name,
+                                    (long long)x, k->min, k->max);
+        return NULL;
+    }
+    if (!json_is_string(v) && !json_is_number(v) && !json_is_boolean(v))
+        return tw_control_error("%s: '%s' must be %s", cmd, k->name, kind_name(k->kind));
+    return NULL;
+}
+
+static json_t *check(const json_t *req)
+{
+    if (!json_is_object(req))
+        return tw_control_error("request must be a JSON object");
+    const json_t *c = json_object_get(req, "cmd");
+    if (!c)
+        return tw_control_error("request has no \"cmd\"");
+    if (!json_is_string(c))
+        return tw_control_error("\"cmd\" must be a string");
+    const char *name = json_string_value(c);
+    const cmd_spec *cs = NULL;
+    for (size_t i = 0; i < NCMDS; i++)
+        if (!strcmp(cmds[i].cmd, name))
+            cs = &cmds[i];
+    if (!cs) {
+        char list[256] = "";
+        for (size_t i = 0; i < NCMDS; i++) {
+            strcat(list, i ? ", " : "");
+            strcat(list, cmds[i].cmd);
+        }
+        return tw_control_error("unknown command '%.64s' (commands: %s)", name, list);
+    }
+    const char *key;
+    const json_t *v;
+    json_object_foreach((json_t *)req, key, v) {
+        if (!strcmp(key, "cmd"))
+            continue;
+        if (cs->any_keys) {
+            key_spec any = {key, K_SCALAR, 0, 0, 0, NULL};
+            json_t *e = check_value(name, &any, v);
+            if (e)
+                return e;
+            continue;
+        }
+        const key_spec *k = NULL;
+        for (const key_spec *p = cs->keys; p && p->name; p++)
+            if (!strcmp(p->name, key))
+                k = p;
+        if (!k) {
+            char list[128] = "";
+            for (const key_spec *p = cs->keys; p && p->name; p++) {
+                strcat(list, p != cs->keys ? ", " : "");
+                strcat(list, p->name);
+            }
+            return tw_control_error("%s: unknown key '%.64s' (allowed: %s)", name, key,
+                                    *list ? list : "none");
+        }
+        json_t *e = check_value(name, k, v);
+        if (e)
+            return e;
+    }
+    for (const key_spec *p = cs->keys; p && p->name; p++)
+        if (p->required && !json_object_get(req, p->name))
+            return tw_control_error("%s: '%s' is required", name, p->name);
+    if (cs->any_keys && json_object_size(req) < 2)
+        return tw_control_error("%s: give at least one SECTION.KEY", name);
+    return NULL;
+}
+
+json_t *tw_control_handle(const char *buf, size_t len, size_t max_len,
+                          tw_control_exec exec, void *user)
+{
+    if (len > max_len)
+        return tw_control_error("request of %zu bytes is too large (limit %zu)", len, max_len);
+    json_error_t je;
+    json_t *req = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
+    if (!req)
+        return tw_control_error("request is not valid JSON: %s (at byte %d)", je.text,
+                                je.position);
+    json_t *r = check(req);
+    if (!r) {
+        r = exec(user, req);
+        if (!r)
+            r = tw_control_error("%s: the daemon is busy (no answer from the DSP thread)",
+                                 json_string_value(json_object_get(req, "cmd")));
+    }
+    json_decref(req);
+    return r;
+}
+
+static void *run(void *arg)
+{
+    tw_control *c = arg;
+    zmq_pollitem_t it = {c->sock, 0, ZMQ_POLLIN, 0};
+    while (!atomic_load(&c->stop)) {
+        int rc = zmq_poll(&it, 1, TW_CONTROL_POLL_MS);
+        if (rc < 0) {
+            if (errno == EINTR)
+                continue;
+            tw_log(TW_LOG_ERR, "control socket: poll: %s", zmq_strerror(errno));
+            break;
+        }
+        if (rc == 0)
+            continue;
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, c->sock, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&m);
+            continue;
+        }
+        /* a multi-part request: only the first part counts; the rest is
+         * read and dropped so that the REP state machine stays in step */
+        int more = zmq_msg_more(&m);
+        json_t *r = tw_control_handle(zmq_msg_data(&m), zmq_msg_size(&m), c->max_len,
+                                      c->exec, c->user);
+        zmq_msg_close(&m);
+        while (more) {
+            zmq_msg_t x;
+            zmq_msg_init(&x);
+            if (zmq_msg_recv(&x, c->sock, 0) < 0)
+                more = 0;
+            else
+                more = zmq_msg_more(&x);
+            zmq_msg_close(&x);
+        }
+        char *text = r ? json_dumps(r, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
+        int ok = r && json_is_true(json_object_get(r, "ok"));
+        json_decref(r);
+        if (!text)
+            text = strdup("{\"ok\":false,\"error\":\"out of memory\"}");
+        atomic_fetch_add(&c->requests, 1);
+        if (!ok)
+            atomic_fetch_add(&c->errors, 1);
+        if (text && zmq_send(c->sock, text, strlen(text), 0) < 0)
+            tw_log(TW_LOG_WARNING, "control socket: reply not sent: %s", zmq_strerror(errno));
+        free(text);
+    }
+    return NULL;
+}
+
+tw_control *tw_control_start(const char *endpoint, size_t max_len,
+                             tw_control_exec exec, void *user, char *err,
+                             size_t errlen)
+{
+    tw_control *c = calloc(1, sizeof *c);
+    if (!c) {
+        tw_set_err(err, errlen, "out of memory");
+        return NULL;
+    }
+    c->max_len = max_len;
+    c->exec = exec;
+    c->user = user;
+    const char *file = tw_ipc_file(endpoint);
+    char why[512];
+    if (file && tw_ipc_prepare(file, why, sizeof why) != 0) {
+        tw_set_err(err, errlen, "control endpoint %s: %s", endpoint, why);
+        free(c);
+        return NULL;
+    }
+    c->ctx = zmq_ctx_new();
+    c->sock = c->ctx ? zmq_socket(c->ctx, ZMQ_REP) : NULL;
+    if (!c->sock) {
+        tw_set_err(err, errlen, "control socket: %s", zmq_strerror(errno));
+        goto fail;
+    }
+    int zero = 0;
+    /* libzmq's own cap: a peer sending far more than the limit is cut off
+     * before it fills memory; up to 4 x the limit is read and answered */
+    int64_t cap = (int64_t)max_len * 4 + 4096;
+    zmq_setsockopt(c->sock, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(c->sock, ZMQ_MAXMSGSIZE, &cap, sizeof cap);
+    if (zmq_bind(c->sock, endpoint) != 0) {
+        tw_set_err(err, errlen, "control endpoint %s: cannot bind: %s", endpoint,
+                   zmq_strerror(errno));
+        goto fail;
+    }
+    if (file) {
+        snprintf(c->ipc, sizeof c->ipc, "%s", file);
+        if (chmod(file, IPC_MODE) != 0)
+            tw_log(TW_LOG_WARNING, "control socket %s: chmod: %s", file, strerror(errno));
+    }
+    if (pthread_create(&c->th, NULL, run, c) != 0) {
+        tw_set_err(err, errlen, "control socket: cannot start its thread");
+        goto fail;
+    }
+    return c;
+fail:
+    if (c->sock)
+        zmq_close(c->sock);
+    if (c->ctx)
+        zmq_ctx_term(c->ctx);
+    tw_ipc_cleanup(c->ipc);
+    free(c);
+    return NULL;
+}
+
+void tw_control_stop(tw_control *c)
+{
+    if (!c)
+        return;
+    atomic_store(&c->stop, 1);
+    pthread_join(c->th, NULL);
+    zmq_close(c->sock);
+    zmq_ctx_term(c->ctx);
+    tw_ipc_cleanup(c->ipc);
+    free(c);
+}
+
+unsigned long tw_control_get_requests(const tw_control *c)
+{
+    return atomic_load(&((tw_control *)c)->requests);
+}
+
+unsigned long tw_control_get_errors(const tw_control *c)
+{
+    return atomic_load(&((tw_control *)c)->errors);
+}

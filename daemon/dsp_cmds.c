@@ -1,0 +1,529 @@
+/* dsp_cmds.c: control requests, sessions and the recording, run by the
+ * DSP thread (dsp_priv.h). A request arrives checked by control.c (its
+ * keys and value types); what needs the daemon's state (an open session,
+ * the configuration's ranges) is checked here. Every state change that
+ * matters for the data (session start and stop, marks, insertions,
+ * settings changed, recalibration) is journaled, so the journal alone
+ * tells what happened. */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "control.h"
+#include "dsp_priv.h"
+#include "log.h"
+
+#ifndef TW_VERSION
+#define TW_VERSION "unknown"
+#endif
+#define TW_SNAPSHOT_EVENTS 50 /* default events in a snapshot */
+
+static json_t *ok_reply(void)
+{
+    json_t *r = json_object();
+    json_object_set_new(r, "ok", json_true());
+    return r;
+}
+
+static const char *str(const json_t *req, const char *key)
+{
+    const json_t *v = json_object_get(req, key);
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+/* CLOCK_REALTIME of sample s, from the wire's clock anchor. */
+static struct timespec realtime_of(const tw_dsp_thread *d, int64_t s)
+{
+    double t = (double)d->wire.anchor_real.tv_sec + d->wire.anchor_real.tv_nsec * 1e-9 +
+               (double)(s - d->wire.anchor_sample) / d->rate;
+    struct timespec r;
+    r.tv_sec = (time_t)floor(t);
+    r.tv_nsec = (long)((t - floor(t)) * 1e9);
+    if (r.tv_nsec >= 1000000000L)
+        r.tv_nsec = 999999999L;
+    return r;
+}
+
+/* mkdir -p for one level below an existing parent (the state directory). */
+static int ensure_dir(const char *dir, char *err, size_t errlen)
+{
+    struct stat st;
+    if (stat(dir, &st) == 0) {
+        if (S_ISDIR(st.st_mode))
+            return 0;
+        tw_set_err(err, errlen, "%s is not a directory", dir);
+        return -1;
+    }
+    if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
+        tw_set_err(err, errlen, "cannot create %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- recording ---------------------------------------------------- */
+
+void tw_dsp_rec_block(tw_dsp_thread *d, int64_t first, size_t n)
+{
+    if (d->rec && n > 0)
+        tw_rec_thread_push(d->rec, (const float *const *)d->x, n, first);
+}
+
+void tw_dsp_rec_annotate(tw_dsp_thread *d, int64_t sample, double dur_s, const char *fmt, ...)
+{
+    if (!d->rec)
+        return;
+    char text[TW_EDFREC_TEXT_MAX * 2];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    tw_rec_thread_annotate(d->rec, sample, dur_s, text);
+}
+
+static void rec_stop(tw_dsp_thread *d)
+{
+    if (!d->rec)
+        return;
+    tw_rec_status st;
+    if (tw_rec_thread_stop(d->rec, &st) != 0) {
+        snprintf(d->rec_error, sizeof d->rec_error, "%s", st.msg);
+        d->rec_failed = 1;
+    }
+    tw_log(TW_LOG_INFO, "recording %s closed: %llu frames, %llu dropped", st.path,
+           (unsigned long long)st.frames_written, (unsigned long long)st.frames_dropped);
+    d->rec = NULL;
+}
+
+/* Open a recording named base (.edf/.bdf added) in record.dir, from the
+ * next sample on. 0, or -1 with err set. */
+static int rec_start(tw_dsp_thread *d, const char *base, const json_t *meta, char *err,
+                     size_t errlen)
+{
+    const tw_config *c = &d->cfg;
+    if (ensure_dir(c->rec_dir, err, errlen) != 0)
+        return -1;
+    char path[TW_EDFREC_PATH_MAX];
+    int n = snprintf(path, sizeof path, "%s/%s.%s", c->rec_dir, base,
+                     c->rec_format == 1 ? "bdf" : "edf");
+    if (n < 0 || (size_t)n >= sizeof path) {
+        tw_set_err(err, errlen, "recording path too long (%s/%s)", c->rec_dir, base);
+        return -1;
+    }
+    char lab[TW_WIRE_MAX_CH][24];
+    const char *labels[TW_WIRE_MAX_CH];
+    for (int ch = 0; ch < d->nch; ch++) {
+        snprintf(lab[ch], sizeof lab[ch], "ch%d %s", ch,
+                 tw_config_electrode(c, ch) == TW_ELECTRODE_SURFACE ? "surface" : "needle");
+        labels[ch] = lab[ch];
+    }
+    char addl[512];
+    snprintf(addl, sizeof addl, "%s %s %s", str(meta, "muscle") ? str(meta, "muscle") : "",
+             str(meta, "side") ? str(meta, "side") : "",
+             str(meta, "notes") ? str(meta, "notes") : "");
+    tw_edfrec_params p;
+    memset(&p, 0, sizeof p);
+    p.path = path;
+    p.bdf = c->rec_format == 1;
+    p.channels = d->nch;
+    p.rate_hz = d->rate;
+    p.labels = labels;
+    p.phys_max_uv = c->full_scale_uv;
+    p.patient_code = str(meta, "subject");
+    p.admin_code = base;
+    p.equipment = "twitchd " TW_VERSION;
+    p.recording_additional = addl;
+    p.start = realtime_of(d, d->next);
+    double queue_s = (double)c->rec_queue_blocks * (double)d->xcap / d->rate;
+    if (queue_s < TW_REC_QUEUE_S_MIN)
+        queue_s = TW_REC_QUEUE_S_MIN;
+    if (queue_s > TW_REC_QUEUE_S_MAX)
+        queue_s = TW_REC_QUEUE_S_MAX;
+    d->rec = tw_rec_thread_start(&p, queue_s, err, errlen);
+    if (!d->rec)
+        return -1;
+    d->rec_error[0] = '\0';
+    d->rec_failed = 0;
+    tw_log(TW_LOG_INFO, "recording to %s", path);
+    return 0;
+}
+
+void tw_dsp_rec_apply_mode(tw_dsp_thread *d)
+{
+    if (d->cfg.rec_mode != 2 || d->rec)
+        return;
+    char base[TW_SESSION_ID_MAX], err[512];
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    tw_session_format_id(base, sizeof base, &now, "twitchd");
+    if (rec_start(d, base, NULL, err, sizeof err) != 0) {
+        snprintf(d->rec_error, sizeof d->rec_error, "%s", err);
+        tw_log(TW_LOG_ERR, "recording: %s (acquisition goes on)", err);
+    }
+}
+
+/* ---- sessions ------------------------------------------------------ */
+
+static void journal_record(tw_dsp_thread *d, int topic, int64_t sample, json_t *body)
+{
+    tw_dsp_journal(d, tw_wire_record(&d->wire, topic, sample, body));
+}
+
+/* Write ID.summary.json in record.dir (through a temporary file and
+ * rename: a reader never sees half a summary). */
+static int write_summary(tw_dsp_thread *d, const char *id, json_t *sum, char *path,
+                         size_t plen, char *err, size_t errlen)
+{
+    if (ensure_dir(d->cfg.rec_dir, err, errlen) != 0)
+        return -1;
+    char tmp[TW_EDFREC_PATH_MAX + 48];
+    snprintf(path, plen, "%s/%s.summary.json", d->cfg.rec_dir, id);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    if (json_dump_file(sum, tmp, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+                                     JSON_REAL_PRECISION(10)) != 0) {
+        tw_set_err(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    if (rename(tmp, path) != 0) {
+        tw_set_err(err, errlen, "cannot rename %s: %s", tmp, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+static json_t *session_stop(tw_dsp_thread *d)
+{
+    if (!d->session)
+        return tw_control_error("session.stop: no session is open");
+    struct timespec now = realtime_of(d, d->next);
+    json_t *sum = tw_session_summary(d->session, d->next, &now);
+    if (!sum)
+        return tw_control_error("session.stop: out of memory");
+    char id[TW_SESSION_ID_MAX];
+    snprintf(id, sizeof id, "%s", tw_session_get_id(d->session));
+    json_t *rec = json_null();
+    if (d->rec) {
+        tw_rec_status st;
+        tw_rec_thread_status(d->rec, &st);
+        rec = json_string(st.path);
+    }
+    json_object_set_new(sum, "recording", rec);
+    if (d->cfg.rec_mode == 1)
+        rec_stop(d);
+    if (d->rec_error[0])
+        json_object_set_new(sum, "recording_error", json_string(d->rec_error));
+    char path[TW_EDFREC_PATH_MAX + 32], err[512];
+    int wrote = write_summary(d, id, sum, path, sizeof path, err, sizeof err);
+    json_t *body = json_deep_copy(sum);
+    json_object_set_new(body, "state", json_string("stop"));
+    journal_record(d, TW_T_EVT_SESSION, d->next, body);
+    tw_session_destroy(d->session);
+    d->session = NULL;
+    d->wire.session[0] = '\0';
+    json_t *r = ok_reply();
+    json_object_set_new(r, "session", json_string(id));
+    if (wrote == 0) {
+        json_object_set_new(r, "summary_path", json_string(path));
+    } else {
+        json_object_set_new(r, "summary_path", json_null());
+        json_object_set_new(r, "summary_error", json_string(err));
+        tw_log(TW_LOG_ERR, "session %s: %s", id, err);
+    }
+    json_object_set_new(r, "summary", sum);
+    tw_log(TW_LOG_INFO, "session %s stopped", id);
+    return r;
+}
+
+static json_t *session_start(tw_dsp_thread *d, const json_t *req)
+{
+    if (d->session)
+        return tw_control_error("session.start: session %s is open (stop it first)",
+                                tw_session_get_id(d->session));
+    struct timespec now = realtime_of(d, d->next);
+    char id[TW_SESSION_ID_MAX], err[512];
+    tw_session_format_id(id, sizeof id, &now, str(req, "subject"));
+    json_t *meta = json_object();
+    static const char *const keys[] = {"subject", "muscle", "side", "notes"};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (str(req, keys[i]))
+            json_object_set_new(meta, keys[i], json_string(str(req, keys[i])));
+    d->session = tw_session_create(id, meta, d->nch, d->rate, d->next, &now, err, sizeof err);
+    if (!d->session) {
+        json_decref(meta);
+        return tw_control_error("session.start: %s", err);
+    }
+    snprintf(d->wire.session, sizeof d->wire.session, "%s", id);
+    json_t *r = ok_reply();
+    json_object_set_new(r, "session", json_string(id));
+    if (d->cfg.rec_mode == 1 && rec_start(d, id, meta, err, sizeof err) != 0) {
+        snprintf(d->rec_error, sizeof d->rec_error, "%s", err);
+        tw_log(TW_LOG_ERR, "session %s: recording: %s (the session goes on)", id, err);
+        json_object_set_new(r, "recording_error", json_string(err));
+    }
+    if (d->rec) {
+        tw_rec_status st;
+        tw_rec_thread_status(d->rec, &st);
+        json_object_set_new(r, "recording", json_string(st.path));
+    } else {
+        json_object_set_new(r, "recording", json_null());
+    }
+    json_t *body = json_deep_copy(meta);
+    json_object_set_new(body, "type", json_string("session"));
+    json_object_set_new(body, "state", json_string("start"));
+    json_object_set_new(body, "id", json_string(id));
+    json_object_set_new(body, "recording", json_deep_copy(json_object_get(r, "recording")));
+    journal_record(d, TW_T_EVT_SESSION, d->next, body);
+    tw_dsp_rec_annotate(d, d->next, -1, "session start");
+    json_decref(meta);
+    tw_log(TW_LOG_INFO, "session %s started", id);
+    return r;
+}
+
+void tw_dsp_close_all(tw_dsp_thread *d)
+{
+    if (d->session)
+        json_decref(session_stop(d));
+    rec_stop(d);
+}
+
+/* ---- marks, insertions, settings ------------------------------------ */
+
+/* A journaled mark at the current sample (kind: "mark", "insertion",
+ * "set", "recalibrate"). */
+static json_t *mark(tw_dsp_thread *d, int topic, const char *kind, const char *label)
+{
+    int64_t s = d->next;
+    json_t *body = json_object();
+    json_object_set_new(body, "type", json_string(kind));
+    json_object_set_new(body, "sample", json_integer(s));
+    json_object_set_new(body, "onset_s", json_real((double)s / d->rate));
+    json_object_set_new(body, "label", label ? json_string(label) : json_null());
+    journal_record(d, topic, s, body);
+    tw_dsp_rec_annotate(d, s, -1, "%s%s%s", kind, label ? ": " : "", label ? label : "");
+    json_t *r = ok_reply();
+    json_object_set_new(r, "sample", json_integer(s));
+    json_object_set_new(r, "onset_s", json_real((double)s / d->rate));
+    if (d->session)
+        json_object_set_new(r, "session", json_string(tw_session_get_id(d->session)));
+    return r;
+}
+
+static json_t *cmd_mark(tw_dsp_thread *d, const json_t *req)
+{
+    const char *label = str(req, "label");
+    if (d->session)
+        tw_session_add_mark(d->session, d->next, label);
+    return mark(d, TW_T_EVT_MARK, "mark", label);
+}
+
+static json_t *cmd_insertion(tw_dsp_thread *d, const json_t *req)
+{
+    const char *label = str(req, "label");
+    tw_pipeline_insertion(d->pl, d->next);
+    if (d->session)
+        tw_session_add_insertion(d->session, d->next, label);
+    return mark(d, TW_T_EVT_INSERTION, "insertion", label);
+}
+
+static json_t *cmd_recalibrate(tw_dsp_thread *d)
+{
+    json_t *before = json_array();
+    for (int ch = 0; ch < d->nch; ch++)
+        json_array_append_new(before, json_real(tw_pipeline_get_noise_uv(d->pl, ch)));
+    /* events in progress are finished first; then every channel starts
+     * afresh at the next sample and measures its noise floor again */
+    tw_pipeline_flush(d->pl);
+    tw_pipeline_restart_at(d->pl, d->next);
+    json_t *r = mark(d, TW_T_EVT_MARK, "recalibrate", NULL);
+    json_object_set_new(r, "noise_uv_before", before);
+    tw_log(TW_LOG_INFO, "recalibrate: noise floors re-measured from sample %lld",
+           (long long)d->next);
+    return r;
+}
+
+/* Sections whose keys may change at run time: the detectors'. */
+static int runtime_section(const char *sec)
+{
+    return !strcmp(sec, "detect") || !strcmp(sec, "ltr") || !strcmp(sec, "epn");
+}
+
+static json_t *cmd_set(tw_dsp_thread *d, const json_t *req)
+{
+    tw_config nc = d->cfg;
+    tw_config_errors errs;
+    memset(&errs, 0, sizeof errs);
+    json_t *done = json_object();
+    char label[1024] = "";
+    const char *key;
+    const json_t *v;
+    json_object_foreach((json_t *)req, key, v) {
+        if (!strcmp(key, "cmd"))
+            continue;
+        char sec[64];
+        const char *dot = strchr(key, '.');
+        size_t sl = dot ? (size_t)(dot - key) : 0;
+        if (!dot || sl == 0 || sl >= sizeof sec || !dot[1]) {
+            json_decref(done);
+            return tw_control_error("set: '%.64s' is not SECTION.KEY", key);
+        }
+        memcpy(sec, key, sl);
+        sec[sl] = '\0';
+        if (!tw_key_find(tw_config_keys, tw_config_nkeys, sec, dot + 1)) {
+            json_decref(done);
+            return tw_control_error("set: unknown key '%.64s'", key);
+        }
+        if (!runtime_section(sec)) {
+            json_decref(done);
+            return tw_control_error("set: '%.64s' cannot change at run time (allowed: "
+                                    "detect.*, ltr.*, epn.*; the rest needs a restart)", key);
+        }
+        char text[256];
+        if (json_is_string(v))
+            snprintf(text, sizeof text, "%s", json_string_value(v));
+        else if (json_is_boolean(v))
+            snprintf(text, sizeof text, "%s", json_is_true(v) ? "true" : "false");
+        else if (json_is_integer(v))
+            snprintf(text, sizeof text, "%lld", (long long)json_integer_value(v));
+        else
+            snprintf(text, sizeof text, "%.17g", json_real_value(v));
+        char assign[512];
+        snprintf(assign, sizeof assign, "%s=%s", key, text);
+        if (tw_config_override(&nc, assign, &errs) != 0) {
+            json_decref(done);
+            const char *m = errs.msg[0];
+            return tw_control_error("set: %s", strncmp(m, "-o ", 3) ? m : m + 3);
+        }
+        json_object_set_new(done, key, json_string(text));
+        size_t ll = strlen(label);
+        snprintf(label + ll, sizeof label - ll, "%s%s", ll ? " " : "", assign);
+    }
+    if (tw_config_check(&nc, &errs) != 0) {
+        json_decref(done);
+        return tw_control_error("set: %s", errs.msg[0]);
+    }
+    char err[512];
+    tw_pipeline *np = tw_pipeline_create(&nc, d->nch, d->rate, d->xcap,
+                                         tw_pipeline_get_callback(d->pl),
+                                         tw_pipeline_get_user(d->pl), err, sizeof err);
+    if (!np) {
+        json_decref(done);
+        return tw_control_error("set: %s", err);
+    }
+    tw_pipeline_flush(d->pl);
+    tw_pipeline_copy_trains(np, d->pl);
+    tw_pipeline_destroy(d->pl);
+    d->pl = np;
+    tw_pipeline_restart_at(d->pl, d->next);
+    d->cfg = nc;
+    tw_log(TW_LOG_INFO, "set: %s (detectors restarted at sample %lld)", label,
+           (long long)d->next);
+    json_t *r = mark(d, TW_T_EVT_MARK, "set", label);
+    json_object_set_new(r, "set", done);
+    return r;
+}
+
+/* ---- status, snapshot ----------------------------------------------- */
+
+static json_t *config_json(const tw_config *c)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; i < tw_config_nkeys; i++) {
+        const tw_key *k = &tw_config_keys[i];
+        json_t *sec = json_object_get(o, k->section);
+        if (!sec) {
+            sec = json_object();
+            json_object_set_new(o, k->section, sec);
+        }
+        char buf[TW_KEY_STRLEN + 64];
+        tw_key_format(k, c, buf, sizeof buf);
+        json_object_set_new(sec, k->key, json_string(buf));
+    }
+    return o;
+}
+
+static json_t *cmd_snapshot(tw_dsp_thread *d, const json_t *req)
+{
+    const json_t *nv = json_object_get(req, "events");
+    unsigned want = TW_SNAPSHOT_EVENTS;
+    if (json_is_integer(nv))
+        want = (unsigned)json_integer_value(nv);
+    else if (json_is_string(nv))
+        want = (unsigned)strtoul(json_string_value(nv), NULL, 10);
+    json_t *r = ok_reply();
+    json_object_set_new(r, "stream", json_string(d->wire.stream));
+    json_object_set_new(r, "v", json_integer(TW_PROTOCOL_VERSION));
+    json_object_set_new(r, "sample", json_integer(d->next));
+    json_object_set_new(r, "rate", json_real(d->rate));
+    json_object_set_new(r, "config", config_json(&d->cfg));
+    json_t *chs = json_array();
+    for (int ch = 0; ch < d->nch; ch++) {
+        json_t *j = json_object();
+        json_object_set_new(j, "channel", json_integer(ch));
+        json_object_set_new(j, "electrode",
+                            json_string(tw_config_electrode(&d->cfg, ch) == TW_ELECTRODE_SURFACE
+                                            ? "surface" : "needle"));
+        json_object_set_new(j, "noise_uv", json_real(tw_pipeline_get_noise_uv(d->pl, ch)));
+        json_array_append_new(chs, j);
+    }
+    json_object_set_new(r, "channels", chs);
+    json_t *seq = json_object();
+    char name[32];
+    for (int t = 0; t < TW_T_SIG0 + d->nch; t++)
+        json_object_set_new(seq, tw_wire_topic_name(t, name, sizeof name),
+                            json_integer((json_int_t)d->wire.seq[t]));
+    json_object_set_new(r, "seqs", seq);
+    json_object_set_new(r, "session",
+                        d->session ? json_string(tw_session_get_id(d->session)) : json_null());
+    unsigned have = d->recent_n < TW_RECENT_MAX ? d->recent_n : TW_RECENT_MAX;
+    unsigned n = want < have ? want : have;
+    json_t *ev = json_array();
+    for (unsigned i = d->recent_n - n; i != d->recent_n; i++) {
+        json_t *e = json_loads(d->recent[i % TW_RECENT_MAX], 0, NULL);
+        if (e)
+            json_array_append_new(ev, e);
+    }
+    json_object_set_new(r, "events", ev);
+    return r;
+}
+
+static json_t *cmd_status(tw_dsp_thread *d)
+{
+    json_t *r = ok_reply();
+    json_t *s = tw_dsp_status(d);
+    json_object_update(r, s);
+    json_decref(s);
+    json_object_set_new(r, "stream", json_string(d->wire.stream));
+    json_object_set_new(r, "channels_n", json_integer(d->nch));
+    return r;
+}
+
+json_t *tw_dsp_cmd(tw_dsp_thread *d, const json_t *req)
+{
+    const char *c = str(req, "cmd");
+    if (!c)
+        return tw_control_error("request has no \"cmd\"");
+    if (!strcmp(c, "status"))
+        return cmd_status(d);
+    if (!strcmp(c, "session.start"))
+        return session_start(d, req);
+    if (!strcmp(c, "session.stop"))
+        return session_stop(d);
+    if (!strcmp(c, "mark"))
+        return cmd_mark(d, req);
+    if (!strcmp(c, "insertion"))
+        return cmd_insertion(d, req);
+    if (!strcmp(c, "recalibrate"))
+        return cmd_recalibrate(d);
+    if (!strcmp(c, "set"))
+        return cmd_set(d, req);
+    if (!strcmp(c, "snapshot"))
+        return cmd_snapshot(d, req);
+    return tw_control_error("unknown command '%.64s'", c);
+}

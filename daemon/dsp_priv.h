@@ -1,0 +1,108 @@
+/* dsp_priv.h: the DSP thread's state, shared by dsp_thread.c (the data
+ * path) and dsp_cmds.c (control requests, sessions, recording). Only the
+ * DSP thread touches it, except the fields marked atomic and the call
+ * mailbox (call_mx). */
+#ifndef TW_DSP_PRIV_H
+#define TW_DSP_PRIV_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "config.h"
+#include "dsp_thread.h"
+#include "mq.h"
+#include "pipeline.h"
+#include "rec_thread.h"
+#include "ring.h"
+#include "session.h"
+#include "wire.h"
+
+#define TW_RECENT_MAX 1000 /* journaled headers kept for snapshot */
+
+typedef struct {
+    double sum2;      /* sum of squares this heartbeat, uV^2 */
+    long n;
+    float peak;       /* largest |x| this heartbeat, uV */
+    uint64_t clipped; /* samples at full scale, since start */
+    /* display stream: the sample of largest |x| per bin (spikes stay visible) */
+    float bin_best;
+    long bin_n;
+    float *sig;       /* pending display values */
+    size_t sig_n;
+    int64_t sig_first;
+} chan_stats;
+
+struct tw_dsp_thread {
+    tw_config cfg;         /* own copy: `set` changes it */
+    tw_ring *ring;
+    tw_mq *jq, *pq;
+    tw_status_fn status;
+    void *status_user;
+    tw_pipeline *pl;
+    tw_wire wire;
+    double rate;
+    int nch;
+    double scale;          /* uV per digital unit */
+    float *x[TW_WIRE_MAX_CH];
+    size_t xcap;
+    chan_stats cs[TW_WIRE_MAX_CH];
+    long sig_bin;          /* input samples per display value */
+    size_t sig_batch;      /* display values per sig message */
+
+    int64_t next;          /* next expected stream sample */
+    int64_t offset;        /* added to ring frame indices (restarts) */
+    int have_block;
+    struct timespec last_mono;
+    uint32_t last_frames;
+
+    uint64_t overflows, gaps, gap_samples;
+    long beat_gaps;        /* gap records sent this heartbeat */
+    long merged_n;         /* ring-full gaps merged, not yet sent */
+    int64_t merged_first, merged_samples;
+    struct timespec t0, next_beat;
+    double beat_s;
+
+    pthread_t th;
+    atomic_int stop;
+    atomic_int restart;
+    atomic_int done;       /* input.duration_s reached */
+    int64_t limit;         /* samples to process, 0: no limit */
+    _Atomic uint64_t events;
+    _Atomic int64_t samples;
+    _Atomic double last_block;
+
+    /* control requests (tw_dsp_thread_call), run between blocks */
+    pthread_mutex_t call_mx;
+    pthread_cond_t call_cv;
+    const json_t *call_req; /* pending request, NULL: none */
+    json_t *call_reply;
+    atomic_int call_pending;
+    uint64_t call_id, call_done;
+
+    tw_session *session;   /* the open session, or NULL */
+    tw_rec_thread *rec;    /* the recording, or NULL */
+    int rec_failed;        /* the recording stopped on an error */
+    char rec_error[TW_EDFREC_PATH_MAX + 256];
+    /* the latest journaled headers, for snapshot */
+    char *recent[TW_RECENT_MAX];
+    unsigned recent_n;     /* headers kept so far (index recent_n % MAX) */
+};
+
+/* dsp_cmds.c: a control request, in the DSP thread (reply: new ref). */
+json_t *tw_dsp_cmd(tw_dsp_thread *d, const json_t *req);
+/* dsp_thread.c: journal (then publish) m, keeping its header for snapshot. */
+void tw_dsp_journal(tw_dsp_thread *d, tw_msg *m);
+/* dsp_thread.c: the status body of heartbeats and of `status` (new ref). */
+json_t *tw_dsp_status(tw_dsp_thread *d);
+/* dsp_cmds.c: recording and session hooks of the data path. */
+void tw_dsp_rec_block(tw_dsp_thread *d, int64_t first, size_t n);
+void tw_dsp_rec_annotate(tw_dsp_thread *d, int64_t sample, double dur_s, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void tw_dsp_close_all(tw_dsp_thread *d); /* end of run: stop session and recording */
+void tw_dsp_rec_apply_mode(tw_dsp_thread *d); /* start/stop per record.mode */
+
+
+#endif

@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# control.sh BUILD_DIR: the control socket (daemon/control.c,
+# daemon/dsp_cmds.c) and its client `twitchd ctl`, against the live daemon
+# on the synthetic source. Every command, and its errors.
+#
+# Checks:
+#  - the ipc socket file has mode 0660 and is removed at exit;
+#  - `twitchd ctl --help` exits 0; usage errors exit 64; no daemon on the
+#    endpoint: exit 69 within the timeout;
+#  - status: ok, with rate, samples, channels, session null;
+#  - session.start: refused without subject, with a subject that could
+#    leave the directory ("../x") or is too long, with an unknown key, and
+#    while a session is open; accepted otherwise (id, recording path);
+#  - mark: refused without label; accepted, sample grows; insertion with
+#    and without label; recalibrate (noise_uv_before per channel);
+#  - set: a detector key in range (ok, "set" echoes it); out of range
+#    (names key and range); unknown key; a key that cannot change at run
+#    time; not SECTION.KEY; nothing to set;
+#  - snapshot: config, channels, seqs, the last N journaled records (N
+#    asked), N out of range refused;
+#  - session.stop: summary with the marks and insertions sent; a second
+#    stop refused;
+#  - malformed requests (not JSON, an array, no cmd, cmd not a string,
+#    unknown command, duplicate keys, binary bytes, empty, over
+#    control.max_request_bytes): each gets {"ok": false, "error": ...}
+#    naming the problem, and the daemon answers status afterwards;
+#  - the journal holds the marks, insertions, settings and sessions
+#    (nothing lost), every line parses, and marks during the session carry
+#    its id.
+set -euo pipefail
+
+B=${1:?usage: control.sh BUILD_DIR}
+TW="$B/twitchd"
+ZREQ="$B/tools/zreq"
+[[ -x $ZREQ ]] || { echo "FAIL: $ZREQ missing (make unit-bins)" >&2; exit 1; }
+
+T=$(mktemp -d)
+pid=
+cleanup() {
+    [[ -n $pid ]] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
+    rm -rf "$T"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; [[ -f $T/log ]] && sed 's/^/  daemon: /' "$T/log" >&2; exit 1; }
+ok() { echo "  ok${1:+: $1}"; }
+
+EP="ipc://$T/ctl"
+ctl() { "$TW" ctl -e "$EP" -t 5000 "$@"; }
+# expect_err PATTERN CTL-ARGS...: the reply is ok:false and names PATTERN
+expect_err() {
+    local pat=$1 out rc=0
+    shift
+    out=$(ctl "$@" 2>/dev/null) || rc=$?
+    [[ $rc -eq 1 ]] || fail "ctl $* exited $rc, want 1 (reply: $out)"
+    [[ $out == *'"ok":false'* && $out == *"$pat"* ]] || fail "ctl $*: reply '$out' lacks '$pat'"
+}
+# raw_err PATTERN: stdin sent as is; the reply is ok:false naming PATTERN
+raw_err() {
+    local out
+    out=$("$ZREQ" "$EP" 5000) || fail "no reply to a raw request (want one naming '$1')"
+    [[ $out == *'"ok":false'* && $out == *"$1"* ]] || fail "raw request: reply '$out' lacks '$1'"
+}
+field() { /usr/bin/env python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(eval(sys.argv[2], {}, {"d": d}))' "$1" "$2"; }
+
+# client side first: help, usage, nobody listening
+"$TW" ctl --help | grep -q "usage: twitchd ctl" || fail "ctl --help"
+rc=0; "$TW" ctl -e "$EP" >/dev/null 2>&1 || rc=$?; [[ $rc -eq 64 ]] || fail "ctl without COMMAND: exit $rc, want 64"
+rc=0; "$TW" ctl -e "$EP" mark label >/dev/null 2>&1 || rc=$?; [[ $rc -eq 64 ]] || fail "ctl 'label' without '=': exit $rc, want 64"
+rc=0; "$TW" ctl -e "$EP" -t 300 status >/dev/null 2>&1 || rc=$?; [[ $rc -eq 69 ]] || fail "ctl with no daemon: exit $rc, want 69"
+ok "ctl help, usage errors, no daemon (69)"
+
+"$TW" run -o input.source=synth -o input.pace=realtime -o input.channels=2 \
+    -o synth.ltr_per_min=20 -o journal.dir="$T/j" -o publish.endpoint="ipc://$T/pub" \
+    -o control.endpoint="$EP" -o record.dir="$T/rec" -o record.mode=off \
+    -o control.max_request_bytes=4096 >"$T/log" 2>&1 &
+pid=$!
+for _ in $(seq 100); do ctl -t 200 status >/dev/null 2>&1 && break; sleep 0.1; done
+st=$(ctl status) || fail "status: $st"
+[[ $(stat -c %a "$T/ctl") == 660 ]] || fail "control socket mode $(stat -c %a "$T/ctl"), want 660"
+[[ $(field "$st" 'd["rate"] == 48000 and d["samples"] > 0 and len(d["channels"]) == 2 and d["session"] is None') == True ]] \
+    || fail "status reply: $st"
+ok "status; socket mode 0660"
+
+expect_err "'subject' is required" session.start muscle=deltoid
+expect_err "contains character 0x2f" session.start subject=../x
+expect_err "has 65 characters (allowed 1 .. 64)" session.start subject=$(printf 'a%.0s' $(seq 65))
+expect_err "unknown key 'colour'" session.start subject=S1 colour=red
+r=$(ctl session.start subject=S01 muscle=trapezius side=left notes="first, test") || fail "session.start: $r"
+sid=$(field "$r" 'd["session"]')
+[[ $sid == *-S01 ]] || fail "session id '$sid'"
+[[ $(field "$r" 'd["recording"]') == None ]] || fail "record.mode=off, yet recording: $r"
+expect_err "is open" session.start subject=S02
+ok "session.start and its errors"
+
+expect_err "'label' is required" mark
+m1=$(ctl mark label="needle in") || fail "mark: $m1"
+sleep 0.3
+m2=$(ctl mark label="distal needling") || fail "mark 2: $m2"
+s1=$(field "$m1" 'd["sample"]'); s2=$(field "$m2" 'd["sample"]')
+(( s2 > s1 )) || fail "mark samples $s1 then $s2"
+[[ $(field "$m1" 'd["session"]') == "$sid" ]] || fail "mark reply lacks the session: $m1"
+i1=$(ctl insertion label="foot switch") || fail "insertion: $i1"
+i2=$(ctl insertion) || fail "insertion without label: $i2"
+rc=$(ctl recalibrate) || fail "recalibrate: $rc"
+[[ $(field "$rc" 'len(d["noise_uv_before"])') == 2 ]] || fail "recalibrate: $rc"
+ok "mark, insertion, recalibrate"
+
+r=$(ctl set ltr.min_turns:=8 epn.confirm_ms:=200) || fail "set: $r"
+[[ $(field "$r" 'd["set"]') == "{'ltr.min_turns': '8', 'epn.confirm_ms': '200'}" ]] || fail "set reply: $r"
+expect_err "ltr.min_turns=5000: out of range (allowed 0 .. 1000 turns)" set ltr.min_turns:=5000
+expect_err "unknown key 'ltr.colour'" set ltr.colour:=1
+expect_err "cannot change at run time" set input.rate:=1000
+expect_err "is not SECTION.KEY" set turns:=3
+expect_err "give at least one SECTION.KEY" set
+r=$(ctl snapshot events:=3) || fail "snapshot: $r"
+[[ $(field "$r" 'len(d["events"]) == 3 and d["config"]["ltr"]["min_turns"] == "8" and "evt.mark" in d["seqs"] and len(d["channels"]) == 2 and d["session"] == "'"$sid"'"') == True ]] \
+    || fail "snapshot reply: $r"
+[[ $(field "$r" '[e["topic"] for e in d["events"]][-1]') == evt.mark ]] || fail "snapshot: the last record is not the set mark: $r"
+expect_err "'events' = 5000 (allowed 0 .. 1000)" snapshot events:=5000
+ok "set and its errors; snapshot"
+
+printf '{"cmd": "status"' | raw_err "not valid JSON"
+printf '[1, 2]' | raw_err "must be a JSON object"
+printf '{"label": "x"}' | raw_err 'has no \"cmd\"'
+printf '{"cmd": 7}' | raw_err 'must be a string'
+printf '{"cmd": "reboot"}' | raw_err "unknown command 'reboot'"
+printf '{"cmd": "mark", "label": "a", "label": "b"}' | raw_err "duplicate"
+printf '\x00\xff\xfe binary' | raw_err "not valid JSON"
+printf '' | raw_err "not valid JSON"
+printf '{"cmd": "mark", "label": 5}' | raw_err "'label' must be a string"
+head -c 5000 /dev/zero | tr '\0' ' ' | raw_err "request of 5000 bytes is too large (limit 4096)"
+ctl status >/dev/null || fail "the daemon stopped answering after malformed requests"
+ok "malformed requests get error replies; the daemon goes on"
+
+r=$(ctl session.stop) || fail "session.stop: $r"
+[[ $(field "$r" '[m["label"] for m in d["summary"]["marks"]]') == "['needle in', 'distal needling']" ]] || fail "summary marks: $r"
+[[ $(field "$r" '[m["label"] for m in d["summary"]["insertions"]]') == "['foot switch', None]" ]] || fail "summary insertions: $r"
+[[ -f $T/rec/$sid.summary.json ]] || fail "no $T/rec/$sid.summary.json"
+expect_err "no session is open" session.stop
+ok "session.stop; summary file"
+
+kill -TERM "$pid"; wait "$pid" || fail "daemon exit status $?"
+pid=
+[[ ! -e $T/ctl ]] || fail "control socket file left behind"
+/usr/bin/env python3 - "$T/j" "$sid" <<'EOF' || fail "journal check"
+import glob, json, sys
+lines = [json.loads(l) for f in sorted(glob.glob(sys.argv[1] + "/*.jsonl")) for l in open(f)]
+sid = sys.argv[2]
+marks = [l for l in lines if l["topic"] == "evt.mark"]
+kinds = [m["type"] for m in marks]
+assert kinds.count("mark") == 2 and kinds.count("recalibrate") == 1 and kinds.count("set") == 1, kinds
+assert all(m.get("session") == sid for m in marks), marks
+ins = [l for l in lines if l["topic"] == "evt.insertion"]
+assert len(ins) == 2 and all(i.get("session") == sid for i in ins), ins
+ses = [l for l in lines if l["topic"] == "evt.session"]
+assert [s["state"] for s in ses] == ["start", "stop"] and all(s["id"] == sid for s in ses), ses
+print("  journal: %d lines, %d marks, %d insertions, session start/stop" % (len(lines), len(marks), len(ins)))
+EOF
+grep -E "ERROR: AddressSanitizer|runtime error|LeakSanitizer" "$T/log" && fail "sanitizer report"
+ok "journal holds every record; socket removed at exit"
+echo "control: PASS"
