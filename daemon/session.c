@@ -53,6 +53,7 @@ struct tw_session {
     int have_train[TW_SESSION_MAX_CHANNELS];
     int last_train_id[TW_SESSION_MAX_CHANNELS];
     long cur_train[TW_SESSION_MAX_CHANNELS]; /* index into trains, -1: not stored */
+    int cur_train_rc[TW_SESSION_MAX_CHANNELS]; /* why not: EFULL or ENOMEM */
 
     long ltr_count, ltr_ch[TW_SESSION_MAX_CHANNELS], train_count;
     int64_t first_onset, last_offset; /* over every LTR of the session; -1: none */
@@ -308,13 +309,14 @@ static int add_ltr(tw_session *s, const tw_event *e, int ch, const tw_train_info
             s->cur_train[ch] = (long)s->trains.n++;
         } else {
             s->cur_train[ch] = -1;
+            s->cur_train_rc[ch] = rc;
             s->drop_train++;
         }
     }
     long ti = s->cur_train[ch];
     if (ti < 0) { /* its train could not be stored: neither can it */
         s->drop_ltr++;
-        return rc != TW_SESSION_OK ? rc : TW_SESSION_EFULL;
+        return s->cur_train_rc[ch];
     }
     ((train_rec *)s->trains.v)[ti].count++;
     rc = reserve(&s->ltrs, sizeof(ltr_rec));

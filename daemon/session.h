@@ -32,8 +32,9 @@
  * Memory is bounded: at most TW_SESSION_MAX_ITEMS LTRs, insertion trains,
  * EPN episodes, marks and insertions are stored (each); the arrays grow
  * geometrically. Past the cap, or when memory runs out, an item is still
- * COUNTED (LTR counts, train counts, LTR boundaries, gap figures stay
- * exact) but its details are not stored: the call returns
+ * COUNTED (ltr.count and per_channel, the count of every listed train,
+ * the first/last LTR boundaries and the gap figures stay exact) but its
+ * details are not stored: the call returns
  * TW_SESSION_EFULL or TW_SESSION_ENOMEM, the summary says "truncated":
  * true and "dropped" counts what is missing. No call ever aborts.
  */
@@ -130,8 +131,13 @@ void tw_session_get_counts(const tw_session *s, tw_session_counts *c);
 long tw_session_get_ltr_count(const tw_session *s);
 
 /* Feed a final event of channel ch. tr: the event's train (tw_trains_add)
- * for an LTR, required; ignored for EPN. rel_amp is taken from tr; LTRs of
- * one channel with the same tr->train_id in a row form one train.
+ * for an LTR, required; ignored for EPN. rel_amp and train_index are taken
+ * from tr; consecutive LTRs of one channel with the same tr->train_id form
+ * one train (a train that began before start_sample keeps its numbering:
+ * its first LTR in the session may have train_index > 0).
+ * tr->insertion is not used: it counts marks since the daemon started and
+ * names only a mark that opened the train; the summary's "insertion" is
+ * an index into the session's own insertions (tw_session_add_insertion).
  * Returns TW_SESSION_OK; TW_SESSION_IGNORED for an onset notice
  * (e->is_start), an LTR with onset before start_sample, an EPN episode
  * ending before it; TW_SESSION_EINVAL when s or e is NULL, ch is out of
@@ -147,15 +153,18 @@ int tw_session_add_event(tw_session *s, const tw_event *e, int ch, const tw_trai
 int tw_session_add_mark(tw_session *s, int64_t sample, const char *label);
 
 /* A needle insertion (the operator says "inserting now") at sample; the
- * same contract as tw_session_add_mark. Trains are attributed to the
- * latest insertion at or before their first LTR. */
+ * same contract as tw_session_add_mark. (Give the same mark to the
+ * channels' tw_trains too: tw_trains_insertion.) In the summary a train
+ * follows the latest insertion at or before its first LTR's onset, in
+ * sample order, whatever order they were fed in. */
 int tw_session_add_insertion(tw_session *s, int64_t sample, const char *label);
 
 /* A gap: count samples lost from sample first on (count < 0: unknown
  * size, e.g. an input overflow). Only the part from start_sample on
  * counts. Returns TW_SESSION_OK; TW_SESSION_IGNORED when the gap ends
  * before start_sample (a gap of unknown size is ignored when first <
- * start_sample); TW_SESSION_EINVAL when s is NULL or first < 0. */
+ * start_sample); TW_SESSION_EINVAL when s is NULL, first < 0 or first +
+ * count overflows. */
 int tw_session_add_gap(tw_session *s, int64_t first, int64_t count);
 
 /* The summary of the session stopped at stop_sample (exclusive,
@@ -182,6 +191,8 @@ int tw_session_add_gap(tw_session *s, int64_t first, int64_t count);
  *     null. Totals over channels add channel time;
  *   marks, insertions [{sample, t_s, label}] in sample order;
  *   gaps {count, samples, unknown}.
+ * Amplitudes are rounded to 0.01 uV, rel_amp to 0.001; times are not
+ * rounded.
  *
  * The session is not changed: the summary may be asked for at any time.
  * Returns a new reference, or NULL when s is NULL, stop_sample <
