@@ -22,6 +22,7 @@
 #define TW_VERSION "unknown"
 #endif
 #define TW_SNAPSHOT_EVENTS 50 /* default events in a snapshot */
+#define TW_STOP_MARGIN_MS 100.0 /* added to the detectors' decision delay, ms */
 
 static json_t *ok_reply(void)
 {
@@ -70,6 +71,14 @@ static int ensure_dir(const char *dir, char *err, size_t errlen)
 
 void tw_dsp_rec_block(tw_dsp_thread *d, int64_t first, size_t n)
 {
+    /* a session's recording ends at its stop sample, though the session
+     * waits a little longer for its last events to be final */
+    if (d->closing && d->cfg.rec_mode == 1) {
+        if (first >= d->close_stop)
+            return;
+        if (first + (int64_t)n > d->close_stop)
+            n = (size_t)(d->close_stop - first);
+    }
     if (d->rec && n > 0)
         tw_rec_thread_push(d->rec, (const float *const *)d->x, n, first);
 }
@@ -198,12 +207,23 @@ static int write_summary(tw_dsp_thread *d, const char *id, json_t *sum, char *pa
     return 0;
 }
 
-static json_t *session_stop(tw_dsp_thread *d)
+int tw_dsp_in_session(const tw_dsp_thread *d, const tw_event *e)
 {
     if (!d->session)
-        return tw_control_error("session.stop: no session is open");
-    struct timespec now = realtime_of(d, d->next);
-    json_t *sum = tw_session_summary(d->session, d->next, &now);
+        return 0;
+    int64_t stop = d->closing ? d->close_stop : INT64_MAX;
+    if (e->onset_sample >= stop)
+        return 0;
+    /* session.h: an LTR from its onset, an EPN episode reaching into it */
+    return e->type == TW_EVT_LTR ? e->onset_sample >= d->sess_start
+                                 : e->offset_sample >= d->sess_start;
+}
+
+/* Close the session at sample stop (exclusive): summary, journal, file. */
+static json_t *session_stop_at(tw_dsp_thread *d, int64_t stop)
+{
+    struct timespec now = realtime_of(d, stop);
+    json_t *sum = tw_session_summary(d->session, stop, &now);
     if (!sum)
         return tw_control_error("session.stop: out of memory");
     char id[TW_SESSION_ID_MAX];
@@ -223,9 +243,10 @@ static json_t *session_stop(tw_dsp_thread *d)
     int wrote = write_summary(d, id, sum, path, sizeof path, err, sizeof err);
     json_t *body = json_deep_copy(sum);
     json_object_set_new(body, "state", json_string("stop"));
-    journal_record(d, TW_T_EVT_SESSION, d->next, body);
+    journal_record(d, TW_T_EVT_SESSION, stop, body);
     tw_session_destroy(d->session);
     d->session = NULL;
+    d->closing = 0;
     d->wire.session[0] = '\0';
     json_t *r = ok_reply();
     json_object_set_new(r, "session", json_string(id));
@@ -260,6 +281,7 @@ static json_t *session_start(tw_dsp_thread *d, const json_t *req)
         return tw_control_error("session.start: %s", err);
     }
     snprintf(d->wire.session, sizeof d->wire.session, "%s", id);
+    d->sess_start = d->next;
     json_t *r = ok_reply();
     json_object_set_new(r, "session", json_string(id));
     if (d->cfg.rec_mode == 1 && rec_start(d, id, meta, err, sizeof err) != 0) {
@@ -286,10 +308,44 @@ static json_t *session_start(tw_dsp_thread *d, const json_t *req)
     return r;
 }
 
+/* session.stop: the stop sample is now; the session stays open for
+ * events that began before it until they are final: the longest the
+ * detectors take to decide (an EPN episode's release after its last
+ * active window; an LTR's longest burst and its post window), or 1.5 x
+ * that in wall time when the input stalls. Returns NULL: the reply comes
+ * from tw_dsp_finish_stop. */
+static json_t *session_stop(tw_dsp_thread *d)
+{
+    if (!d->session)
+        return tw_control_error("session.stop: no session is open");
+    if (d->closing)
+        return tw_control_error("session.stop: the session is already stopping");
+    const tw_config *c = &d->cfg;
+    double epn_ms = c->epn_release_ms + c->epn_win_bins * c->epn_bin_ms;
+    double ltr_ms = c->ltr_max_ms + c->ltr_hang_ms + c->ltr_post_ms + c->ltr_env_ms;
+    double hold_s = ((epn_ms > ltr_ms ? epn_ms : ltr_ms) + TW_STOP_MARGIN_MS) * 1e-3;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    d->closing = 1;
+    d->close_stop = d->next;
+    d->close_at = d->next + (int64_t)ceil(hold_s * d->rate);
+    d->close_wall = (double)now.tv_sec + now.tv_nsec * 1e-9 + 1.5 * hold_s;
+    return NULL;
+}
+
+json_t *tw_dsp_finish_stop(tw_dsp_thread *d)
+{
+    /* an EPN episode still going is ended here: its time up to the stop
+     * is the session's; if the EPN goes on, a new episode begins after */
+    tw_pipeline_flush_epn(d->pl);
+    return session_stop_at(d, d->close_stop);
+}
+
 void tw_dsp_close_all(tw_dsp_thread *d)
 {
+    /* end of input: every event is final (the pipeline was flushed) */
     if (d->session)
-        json_decref(session_stop(d));
+        json_decref(session_stop_at(d, d->closing ? d->close_stop : d->next));
     rec_stop(d);
 }
 
@@ -300,17 +356,21 @@ void tw_dsp_close_all(tw_dsp_thread *d)
 static json_t *mark(tw_dsp_thread *d, int topic, const char *kind, const char *label)
 {
     int64_t s = d->next;
+    char keep = d->wire.session[0];
+    if (d->closing) /* after the stop sample: not the session's */
+        d->wire.session[0] = '\0';
     json_t *body = json_object();
     json_object_set_new(body, "type", json_string(kind));
     json_object_set_new(body, "sample", json_integer(s));
     json_object_set_new(body, "onset_s", json_real((double)s / d->rate));
     json_object_set_new(body, "label", label ? json_string(label) : json_null());
     journal_record(d, topic, s, body);
+    d->wire.session[0] = keep;
     tw_dsp_rec_annotate(d, s, -1, "%s%s%s", kind, label ? ": " : "", label ? label : "");
     json_t *r = ok_reply();
     json_object_set_new(r, "sample", json_integer(s));
     json_object_set_new(r, "onset_s", json_real((double)s / d->rate));
-    if (d->session)
+    if (d->session && !d->closing)
         json_object_set_new(r, "session", json_string(tw_session_get_id(d->session)));
     return r;
 }
@@ -318,7 +378,7 @@ static json_t *mark(tw_dsp_thread *d, int topic, const char *kind, const char *l
 static json_t *cmd_mark(tw_dsp_thread *d, const json_t *req)
 {
     const char *label = str(req, "label");
-    if (d->session)
+    if (d->session && !d->closing)
         tw_session_add_mark(d->session, d->next, label);
     return mark(d, TW_T_EVT_MARK, "mark", label);
 }
@@ -327,7 +387,7 @@ static json_t *cmd_insertion(tw_dsp_thread *d, const json_t *req)
 {
     const char *label = str(req, "label");
     tw_pipeline_insertion(d->pl, d->next);
-    if (d->session)
+    if (d->session && !d->closing)
         tw_session_add_insertion(d->session, d->next, label);
     return mark(d, TW_T_EVT_INSERTION, "insertion", label);
 }

@@ -83,6 +83,14 @@ struct tw_dsp_thread {
     uint64_t call_id, call_done;
 
     tw_session *session;   /* the open session, or NULL */
+    int64_t sess_start;    /* its first sample */
+    /* session.stop waits until the events that began before the stop are
+     * final (the detectors decide up to closing_hold later): */
+    int closing;           /* a stop is pending */
+    int64_t close_stop;    /* the stop sample (exclusive) */
+    int64_t close_at;      /* finish once this sample is processed... */
+    double close_wall;     /* ...or at this CLOCK_MONOTONIC time (stalled input) */
+    uint64_t call_taken, call_abandoned; /* call ids (call_mx) */
     tw_rec_thread *rec;    /* the recording, or NULL */
     int rec_failed;        /* the recording stopped on an error */
     char rec_error[TW_EDFREC_PATH_MAX + 256];
@@ -102,6 +110,10 @@ void tw_dsp_rec_block(tw_dsp_thread *d, int64_t first, size_t n);
 void tw_dsp_rec_annotate(tw_dsp_thread *d, int64_t sample, double dur_s, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 void tw_dsp_close_all(tw_dsp_thread *d); /* end of run: stop session and recording */
+/* dsp_cmds.c: a pending session.stop is due: its reply (new ref). */
+json_t *tw_dsp_finish_stop(tw_dsp_thread *d);
+/* dsp_cmds.c: 1 when the final event e belongs to the open session. */
+int tw_dsp_in_session(const tw_dsp_thread *d, const tw_event *e);
 void tw_dsp_rec_apply_mode(tw_dsp_thread *d); /* start/stop per record.mode */
 
 

@@ -40,16 +40,24 @@ void tw_dsp_journal(tw_dsp_thread *d, tw_msg *m)
 static void on_event(void *user, const tw_event *e, int ch, const tw_train_info *tr)
 {
     tw_dsp_thread *d = user;
-    tw_msg *m = tw_wire_event(&d->wire, e, ch, tr);
-    /* full events are journaled first; onset notices go straight out */
-    if (e->is_start) {
-        send(d->pq, m);
+    if (e->is_start) { /* onset notices go straight out */
+        send(d->pq, tw_wire_event(&d->wire, e, ch, tr));
         return;
     }
+    /* the session id goes on the events that belong to the session (an
+     * episode that ended before it began, finalised after, does not) */
+    int in = tw_dsp_in_session(d, e);
+    char keep = d->wire.session[0];
+    if (!in)
+        d->wire.session[0] = '\0';
+    tw_msg *m = tw_wire_event(&d->wire, e, ch, tr);
+    d->wire.session[0] = keep;
     atomic_fetch_add(&d->events, 1);
-    tw_dsp_journal(d, m);
-    if (d->session)
+    tw_dsp_journal(d, m); /* full events are journaled first */
+    if (in)
         tw_session_add_event(d->session, e, ch, tr);
+    if (!in && d->cfg.rec_mode != 2)
+        return; /* the recording is the session's */
     double dur = (double)(e->offset_sample - e->onset_sample + 1) / d->rate;
     if (e->type == TW_EVT_LTR)
         tw_dsp_rec_annotate(d, e->onset_sample, dur, "LTR ch%d %.0fuVpp", ch, e->p2p_uv);
@@ -193,7 +201,7 @@ static void flush_merged(tw_dsp_thread *d)
 
 static void gap(tw_dsp_thread *d, int64_t count, const char *cause)
 {
-    if (d->session)
+    if (d->session && (!d->closing || d->next < d->close_stop))
         tw_session_add_gap(d->session, d->next, count);
     tw_dsp_rec_annotate(d, d->next, (double)count / d->rate, "gap %lld samples",
                         (long long)count);
@@ -277,17 +285,46 @@ static void process(tw_dsp_thread *d, const tw_block *b)
     atomic_store(&d->last_block, tsd(&b->mono));
 }
 
-/* A pending control request: run it, hand the reply back. */
+/* Hand a reply back (call_mx held); an abandoned call's is dropped. */
+static void reply(tw_dsp_thread *d, json_t *r)
+{
+    if (d->call_abandoned == d->call_taken) {
+        json_decref(r);
+        return;
+    }
+    d->call_reply = r;
+    d->call_done = d->call_taken;
+    pthread_cond_broadcast(&d->call_cv);
+}
+
+/* A pending control request: run it, hand the reply back. session.stop
+ * is answered later (tw_dsp_finish_stop), once the events that began
+ * before the stop are final. */
 static void serve_call(tw_dsp_thread *d)
 {
     pthread_mutex_lock(&d->call_mx);
     if (d->call_req) {
-        d->call_reply = tw_dsp_cmd(d, d->call_req);
+        d->call_taken = d->call_id;
+        json_t *r = tw_dsp_cmd(d, d->call_req);
         d->call_req = NULL;
-        d->call_done = d->call_id;
-        pthread_cond_broadcast(&d->call_cv);
+        if (r)
+            reply(d, r);
     }
     atomic_store(&d->call_pending, 0);
+    pthread_mutex_unlock(&d->call_mx);
+}
+
+static void check_closing(tw_dsp_thread *d)
+{
+    if (!d->closing)
+        return;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (d->next < d->close_at && tsd(&now) < d->close_wall)
+        return;
+    json_t *r = tw_dsp_finish_stop(d);
+    pthread_mutex_lock(&d->call_mx);
+    reply(d, r);
     pthread_mutex_unlock(&d->call_mx);
 }
 
@@ -309,7 +346,10 @@ json_t *tw_dsp_thread_call(tw_dsp_thread *d, const json_t *req, int timeout_ms)
     while (d->call_done != id) {
         if (pthread_cond_timedwait(&d->call_cv, &d->call_mx, &until) != 0 &&
             d->call_done != id) {
-            d->call_req = NULL; /* not taken: withdrawn */
+            if (d->call_taken == id)
+                d->call_abandoned = id; /* in progress: its reply is dropped */
+            else
+                d->call_req = NULL;     /* not taken: withdrawn */
             pthread_mutex_unlock(&d->call_mx);
             return NULL;
         }
@@ -344,6 +384,7 @@ static void *run(void *arg)
         tw_notify_watchdog();
         if (atomic_load(&d->call_pending))
             serve_call(d);
+        check_closing(d);
         const tw_block *b = tw_ring_peek(d->ring);
         if (b) {
             process(d, b);

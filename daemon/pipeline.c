@@ -99,15 +99,19 @@ static int by_offset(const void *a, const void *b)
     return x->i < y->i ? -1 : (x->i > y->i);
 }
 
+enum { RUN, FLUSH, FLUSH_EPN };
+
 static int deliver(tw_pipeline *p, float *const *x, size_t n, int flush)
 {
     size_t total = 0;
     int rc = 0;
     for (int c = 0; c < p->nch; c++) {
         size_t got = 0;
-        int r = flush ? tw_channel_flush(p->ch[c], p->ev + total, p->ev_cap - total, &got)
-                      : tw_channel_execute_block(p->ch[c], x[c], n, p->ev + total,
-                                                 p->ev_cap - total, &got);
+        int r = flush == FLUSH ? tw_channel_flush(p->ch[c], p->ev + total, p->ev_cap - total, &got)
+                : flush == FLUSH_EPN
+                    ? tw_channel_flush_epn(p->ch[c], p->ev + total, p->ev_cap - total, &got)
+                    : tw_channel_execute_block(p->ch[c], x[c], n, p->ev + total,
+                                               p->ev_cap - total, &got);
         if (r < 0)
             rc = r;
         for (size_t i = 0; i < got; i++)
@@ -138,12 +142,17 @@ static int deliver(tw_pipeline *p, float *const *x, size_t n, int flush)
 
 int tw_pipeline_process(tw_pipeline *p, float *const *x, size_t n)
 {
-    return deliver(p, x, n, 0);
+    return deliver(p, x, n, RUN);
+}
+
+int tw_pipeline_flush_epn(tw_pipeline *p)
+{
+    return deliver(p, NULL, 0, FLUSH_EPN);
 }
 
 int tw_pipeline_flush(tw_pipeline *p)
 {
-    return deliver(p, NULL, 0, 1);
+    return deliver(p, NULL, 0, FLUSH);
 }
 
 tw_event_cb tw_pipeline_get_callback(const tw_pipeline *p) { return p->cb; }

@@ -40,6 +40,10 @@ void tw_pipeline_insertion(tw_pipeline *p, int64_t sample);
  * rebuilt with new settings keeps its trains). Same channel count. */
 void tw_pipeline_copy_trains(tw_pipeline *to, const tw_pipeline *from);
 
+/* End the EPN episodes in progress (tw_channel_flush_epn): a session
+ * boundary. */
+int tw_pipeline_flush_epn(tw_pipeline *p);
+
 /* After a long gap: restart every channel at input index `index`
  * (tw_channel_restart_at). */
 void tw_pipeline_restart_at(tw_pipeline *p, int64_t index);

@@ -500,6 +500,18 @@ float tw_channel_get_noise_uv(const tw_channel *q) { return tw_noisefloor_get_si
 uint64_t tw_channel_get_lost_events(const tw_channel *q) { return q->lost; }
 int64_t tw_channel_get_samples(const tw_channel *q) { return q->origin + q->n_in; }
 
+int tw_channel_flush_epn(tw_channel *q, tw_event *ev, size_t cap, size_t *nev)
+{
+    sink_t s = {ev, cap, 0};
+    uint64_t lost0 = q->lost;
+    tw_event e;
+    if (q->epn && (tw_epndet_flush(q->epn, &e) & TW_EPN_ENDED))
+        emit(q, &s, &e);
+    if (nev)
+        *nev = s.n;
+    return q->lost != lost0 ? TW_EOVERFLOW : TW_OK;
+}
+
 int tw_channel_flush(tw_channel *q, tw_event *ev, size_t cap, size_t *nev)
 {
     sink_t s = {ev, cap, 0};

@@ -67,6 +67,12 @@ void tw_channel_reset(tw_channel *q);
 int tw_channel_execute_block(tw_channel *q, const float *x, size_t n,
                              tw_event *ev, size_t cap, size_t *nev);
 
+/* End an EPN episode in progress now (a session boundary): its event is
+ * delivered as at the end of input, and the detector goes on, so an
+ * episode that continues is found again as a new one. LTR detection is
+ * not touched. Same returns as tw_channel_flush. */
+int tw_channel_flush_epn(tw_channel *q, tw_event *ev, size_t cap, size_t *nev);
+
 /* End of input: events still in progress are finished now (an EPN episode
  * ends at the last sample that showed it; an LTR is decided without its
  * post window). At most 2 events. Same returns as execute_block. */
