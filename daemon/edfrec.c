@@ -34,7 +34,9 @@
 #define HDR_NSAMP_OFF 216      /* per-signal block offset of "samples per record", times ns */
 #define EDF_RECORD_MAX (10L * 1024 * 1024) /* bytes, EDFlib's limit for EDF+ */
 #define BDF_RECORD_MAX (15L * 1024 * 1024) /* bytes, EDFlib's limit for BDF+ */
-#define EDFLIB_ANNOT_BYTES 114 /* bytes per annotation signal per record (EDFlib 1.2x); checked against the header */
+/* bytes per annotation signal per record (EDFlib 1.2x): for the size check
+ * at open only; the record size is read back from the header EDFlib wrote */
+#define EDFLIB_ANNOT_BYTES 114
 #define ANNOT_SIGNALS_MAX 64
 #define ANNOT_UNITS_MAX 1e12   /* 100 us units: 3 years, far beyond any recording */
 #define YEAR_MIN 1985          /* EDF's two-digit years */
@@ -353,25 +355,33 @@ static const char *edflib_open_reason(int rc)
     }
 }
 
-/* The sidecar: created (or emptied) only once its lock is ours. */
+/* The sidecar: a new file, locked. One that exists already belongs to
+ * a recording in progress (locked) or to one a crash left unfinished:
+ * both are refused, so neither is overwritten. */
 static int open_sidecar(tw_edfrec *r, char *err, size_t errlen)
 {
     snprintf(r->sidecar, sizeof r->sidecar, "%s%s", r->path, TW_EDF_SIDECAR_SUFFIX);
-    r->sfd = open(r->sidecar, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, FILE_MODE);
+    r->sfd = open(r->sidecar, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, FILE_MODE);
+    if (r->sfd < 0 && errno == EEXIST) {
+        int fd = open(r->sidecar, O_RDONLY | O_CLOEXEC);
+        int busy = fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+        if (fd >= 0)
+            close(fd);
+        if (busy)
+            tw_set_err(err, errlen, "recording %s: another recorder is writing it", r->path);
+        else
+            tw_set_err(err, errlen, "recording %s: an unfinished recording is there (%s exists): "
+                       "run `twitchd repair %s` first", r->path, r->sidecar, r->path);
+        return -1;
+    }
     if (r->sfd < 0) {
         tw_set_err(err, errlen, "recording: open %s: %s", r->sidecar, strerror(errno));
         return -1;
     }
-    if (flock(r->sfd, LOCK_EX | LOCK_NB) < 0) {
-        int e = errno;
-        tw_set_err(err, errlen, "recording %s: %s", r->path,
-                   e == EWOULDBLOCK ? "another recorder is writing it" : strerror(e));
-        close(r->sfd);
-        r->sfd = -1;
-        return -1;
-    }
     size_t hl = strlen(TW_EDF_SIDECAR_HEADER);
-    if (ftruncate(r->sfd, 0) < 0 || write(r->sfd, TW_EDF_SIDECAR_HEADER, hl) != (ssize_t)hl) {
+    errno = 0;
+    if (flock(r->sfd, LOCK_EX | LOCK_NB) < 0 ||
+        write(r->sfd, TW_EDF_SIDECAR_HEADER, hl) != (ssize_t)hl) {
         tw_set_err(err, errlen, "recording: write %s: %s", r->sidecar,
                    errno ? strerror(errno) : "short write");
         close(r->sfd);
@@ -652,8 +662,10 @@ int tw_edfrec_close(tw_edfrec *r, tw_edfrec_stats *st, char *err, size_t errlen)
         close(r->sfd); /* releases the lock for the repair */
         r->sfd = -1;
         char rep[TW_EDFREC_PATH_MAX + 256], rerr[TW_EDFREC_PATH_MAX + 256];
-        int rr = tw_edf_repair_records(r->path, (int64_t)r->st.records, rep, sizeof rep, rerr,
-                                       sizeof rerr);
+        size_t unplaced = 0;
+        int rr = tw_edf_repair_records(r->path, (int64_t)r->st.records, &unplaced, rep, sizeof rep,
+                                       rerr, sizeof rerr);
+        r->st.annotations_lost = unplaced;
         if (rr < 0) {
             if (!r->failed)
                 fail(r, EIO, "finish");

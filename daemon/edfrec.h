@@ -7,10 +7,14 @@
  *    uV (the header holds 8 characters), digital range the full 16 or 24
  *    bits; data records of exactly 1 s (rate_hz samples per channel); the
  *    annotations in annot_signals "EDF Annotations" / "BDF Annotations"
- *    signals (EDFlib stores one annotation per such signal per record, so
- *    a file holds at most records x annot_signals of them through EDFlib;
- *    more are packed by tw_edf_repair's writer at close, several per
- *    signal where they fit).
+ *    signals of 114 bytes per record each (EDFlib's size). EDFlib stores
+ *    one annotation per such signal per record, from the first record on,
+ *    whatever their onsets, so a file holds records x annot_signals of
+ *    them through EDFlib; when there are more, tw_edf_repair's writer
+ *    packs them all at close, several per signal (about 3 of 40-byte text
+ *    in 114 bytes). What still does not fit is counted in
+ *    stats.annotations_lost. With the default 4 signals that is more than
+ *    10 annotations per second of recording on average.
  *  - Samples: floats in uV are rounded to the nearest digital step (error
  *    at most half a step: 2P / 65535 for EDF+, 2P / 16777215 for BDF+);
  *    values beyond +-P are clamped to the range and counted in
@@ -35,7 +39,11 @@
  *    SIGKILL between records the file is a valid EDF+/BDF+ file without
  *    its annotations; after a SIGKILL inside a record it holds a partial
  *    record; tw_edf_repair (edfrepair.h) fixes both and writes the
- *    annotations from the sidecar. A clean close removes the sidecar.
+ *    annotations from the sidecar. Nothing is fsync'd while recording
+ *    (records stay in the page cache, which survives a crash of the
+ *    process): after a power cut, repair keeps the whole records that
+ *    reached the disk. A clean close fsyncs the file and removes the
+ *    sidecar.
  *  - Storage errors (disk full, file too large, I/O error; detected from
  *    EDFlib's return codes and by checking the file's size after each
  *    record, since EDFlib does not report failed flushes) make write and
@@ -47,10 +55,10 @@
  *
  * Thread model: one thread makes every call on a tw_edfrec. EDFlib's
  * table of open files is global and not thread-safe: opening and closing
- * are serialised by a process-wide
- * mutex, so recorders in different threads are safe; nothing else in the
- * process may call EDFlib's open or close functions at the same time
- * (readers use tw_edflib_open_read / tw_edflib_close below).
+ * are serialised by a process-wide mutex, so recorders in different
+ * threads are safe; nothing else in the process may call EDFlib's open or
+ * close functions at the same time (readers use tw_edflib_open_read /
+ * tw_edflib_close below).
  */
 #ifndef TW_EDFREC_H
 #define TW_EDFREC_H
@@ -65,7 +73,7 @@
 #define TW_EDFREC_RATE_MAX 1000000 /* Hz (and a 1 s record must fit EDFlib's limit) */
 #define TW_EDFREC_PHYS_MAX 9999999.0 /* uV, largest phys_max_uv (8 header characters) */
 #define TW_EDFREC_TEXT_MAX 40      /* bytes of an annotation's text (EDFlib's limit) */
-#define TW_EDFREC_ANNOT_SIGNALS 2  /* annotation signals when params ask for 0 */
+#define TW_EDFREC_ANNOT_SIGNALS 4  /* annotation signals when params ask for 0 */
 
 /* Return codes. */
 enum {
@@ -78,7 +86,7 @@ typedef struct {
     const char *path;          /* created or truncated; ".edf" / ".bdf" advised (MNE goes by it) */
     int bdf;                   /* 0: EDF+ (16-bit), 1: BDF+ (24-bit) */
     int channels;              /* 1 .. TW_EDFREC_CH_MAX */
-    double rate_hz;            /* samples per second per channel: a whole number, 1 .. TW_EDFREC_RATE_MAX */
+    double rate_hz;            /* Hz per channel: a whole number, 1 .. TW_EDFREC_RATE_MAX */
     const char *const *labels; /* channels entries (NULL, or a NULL entry: "ch<N>") */
     double phys_max_uv;        /* uV: range +-phys_max_uv, 1 .. TW_EDFREC_PHYS_MAX, rounded to 1 uV */
     /* Optional header fields (NULL or "": "X", unknown). */
@@ -91,7 +99,8 @@ typedef struct {
     const char *technician;
     const char *equipment;     /* NULL: "twitchd" */
     const char *recording_additional; /* e.g. session notes */
-    struct timespec start;     /* UTC of the first sample (CLOCK_REALTIME); {0, 0}: now. Year 1985 .. 2084 */
+    struct timespec start;     /* UTC (CLOCK_REALTIME) of the first sample, year 1985 .. 2084;
+                                  {0, 0}: now */
     int annot_signals;         /* 0 .. 64 annotation signals; 0: TW_EDFREC_ANNOT_SIGNALS */
 } tw_edfrec_params;
 
@@ -100,6 +109,7 @@ typedef struct {
     uint64_t records;       /* whole records verified in the file */
     uint64_t clipped;       /* samples clamped to +-P (or NaN), all channels */
     uint64_t annotations;   /* annotations accepted */
+    uint64_t annotations_lost; /* of which found no room in the file at close (see above) */
     uint64_t padded;        /* zero frames added at close to complete the last record */
     int error;              /* errno of the storage error (ENOSPC, EFBIG, EIO, ...); 0 when fine */
     char msg[TW_EDFREC_PATH_MAX + 160]; /* "write PATH: No space left on device ..."; "" when fine */
@@ -108,7 +118,10 @@ typedef struct {
 typedef struct tw_edfrec tw_edfrec;
 
 /* Create the file (an existing one is replaced) and its sidecar. Nothing
- * is written to the file before the first complete record.
+ * is written to the file before the first complete record. Refused when
+ * the sidecar exists already: another recorder is writing the file, or a
+ * crash left it unfinished (`twitchd repair` first: it is never
+ * overwritten).
  * Returns NULL with a one-line reason in err (may be NULL) when a
  * parameter is out of range (the reason names it and the allowed range;
  * e.g. a rate that is not a whole number of Hz), when a 1 s record would
@@ -143,8 +156,10 @@ void tw_edfrec_get_stats(const tw_edfrec *r, tw_edfrec_stats *st);
  * annotations EDFlib could not store are packed in by tw_edf_repair's
  * writer; the file is fsync'd and the sidecar removed. After a storage
  * error the file is cut to the records that reached it and finalised the
- * same way. A recording without a single frame leaves no file (the file
- * and the sidecar are removed: EDF needs one record). st (may be NULL)
+ * same way. A recording that ends without one whole record in the file
+ * (no frame at all, or a storage error before the first record was
+ * complete) leaves no file: the file and the sidecar are removed (EDF
+ * needs a record). st (may be NULL)
  * receives the final counters. Frees r (NULL: no-op, returns 0).
  * Returns TW_EDFREC_OK, or TW_EDFREC_EIO with the reason in err when a
  * storage error happened at any time (the file then holds what was

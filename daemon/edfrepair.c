@@ -23,6 +23,7 @@
 #define TIME_UNITS 10000000LL   /* 100 ns units per second (EDFlib's time unit) */
 #define ANNOT_PER_S 10000LL     /* 100 us units per second (the sidecar's unit) */
 #define TAL_MAX 128             /* bytes of one annotation TAL, at most */
+#define ANNOT_UNITS_MAX 1000000000000000LL /* 100 us units (3000 years): larger is not a time */
 #define PATHLEN 4096
 
 typedef struct {
@@ -311,7 +312,7 @@ static int read_sidecar(int sfd, const char *spath, annot **out, size_t *n, size
         long long on, du;
         int pos = 0;
         if (sscanf(line, "%lld %lld %n", &on, &du, &pos) != 2 || pos == 0 || on < 0 ||
-            du < -1) {
+            du < -1 || on > ANNOT_UNITS_MAX || du > ANNOT_UNITS_MAX) {
             (*bad)++;
             continue;
         }
@@ -449,6 +450,7 @@ typedef struct {
     off_t size;
     annot *an;
     size_t nan, bad;
+    size_t unplaced;        /* annotations that found no room */
 } job;
 
 static int do_repair(job *j, int64_t max_records, int force, char *report, size_t replen,
@@ -501,6 +503,7 @@ static int do_repair(job *j, int64_t max_records, int force, char *report, size_
     if (j->sfd >= 0)
         snprintf(ann, sizeof ann, "%zu annotations written from %s%s", placed, j->spath,
                  j->bad ? " (unreadable lines skipped)" : "");
+    j->unplaced = j->nan - placed;
     if (j->sfd >= 0 && placed < j->nan) {
         size_t l = strlen(ann);
         snprintf(ann + l, sizeof ann - l, ", %zu did not fit", j->nan - placed);
@@ -519,8 +522,8 @@ static int do_repair(job *j, int64_t max_records, int force, char *report, size_
     return TW_EDF_REPAIR_DONE;
 }
 
-static int repair(const char *path, int64_t max_records, int force, char *report, size_t replen,
-                  char *err, size_t errlen)
+static int repair(const char *path, int64_t max_records, int force, size_t *unplaced,
+                  char *report, size_t replen, char *err, size_t errlen)
 {
     if (report && replen)
         report[0] = '\0';
@@ -549,6 +552,8 @@ static int repair(const char *path, int64_t max_records, int force, char *report
         j.size = sb.st_size;
         rc = do_repair(&j, max_records, force, report, replen, err, errlen);
     }
+    if (unplaced)
+        *unplaced = j.unplaced;
     free_header(&j.e);
     free(j.an);
     if (j.sfd >= 0)
@@ -559,13 +564,13 @@ static int repair(const char *path, int64_t max_records, int force, char *report
 
 int tw_edf_repair(const char *path, char *report, size_t replen, char *err, size_t errlen)
 {
-    return repair(path, -1, 0, report, replen, err, errlen);
+    return repair(path, -1, 0, NULL, report, replen, err, errlen);
 }
 
-int tw_edf_repair_records(const char *path, int64_t max_records, char *report, size_t replen,
-                          char *err, size_t errlen)
+int tw_edf_repair_records(const char *path, int64_t max_records, size_t *unplaced, char *report,
+                          size_t replen, char *err, size_t errlen)
 {
-    return repair(path, max_records, 1, report, replen, err, errlen);
+    return repair(path, max_records, 1, unplaced, report, replen, err, errlen);
 }
 
 /* ---- a directory ---------------------------------------------------------- */

@@ -76,10 +76,12 @@ enum {
 int tw_edf_repair(const char *path, char *report, size_t replen, char *err, size_t errlen);
 
 /* The same, keeping at most max_records records (>= 0; -1: no limit) and
- * finishing the file even when its count already looks right. For the
- * recorder's close after a storage error (edfrec.c). */
-int tw_edf_repair_records(const char *path, int64_t max_records, char *report, size_t replen,
-                          char *err, size_t errlen);
+ * finishing the file even when its count already looks right; unplaced
+ * (may be NULL) receives the number of annotations that found no room.
+ * For the recorder's close (edfrec.c): after a storage error, or when
+ * EDFlib had too few annotation slots. */
+int tw_edf_repair_records(const char *path, int64_t max_records, size_t *unplaced, char *report,
+                          size_t replen, char *err, size_t errlen);
 
 typedef struct {
     int found;    /* sidecars found (unfinished recordings) */

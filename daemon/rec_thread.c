@@ -293,7 +293,7 @@ static void finish(tw_rec_thread *t)
     if (rc != TW_EDFREC_OK)
         tw_log(TW_LOG_ERR, "recording: %s", err);
     pthread_mutex_lock(&t->mu);
-    t->st.annotations_dropped += t->npending;
+    t->st.annotations_dropped += t->npending + fs.annotations_lost;
     t->st.recording = 0;
     t->st.records = fs.records;
     t->st.clipped = fs.clipped;

@@ -52,7 +52,8 @@ typedef struct tw_rec_thread tw_rec_thread;
 typedef struct {
     int recording;             /* 1 while the file is open and written */
     char path[TW_EDFREC_PATH_MAX];
-    uint64_t frames_written;   /* frames handed to the file (gap zeros included; not the padding at close) */
+    uint64_t frames_written;   /* frames handed to the file (gap zeros included, the
+                                  padding at close not) */
     uint64_t frames_dropped;   /* frames lost: queue full, or pushed after a storage error */
     uint64_t frames_gap;       /* zero frames written for missing samples */
     uint64_t frames_overlap;   /* frames skipped because they were written already */
@@ -60,7 +61,8 @@ typedef struct {
     uint64_t records;          /* whole 1 s records in the file */
     uint64_t clipped;          /* samples clamped to the physical range */
     uint64_t annotations;      /* annotations written (gaps included) */
-    uint64_t annotations_dropped; /* annotations lost (queue full, storage error) */
+    uint64_t annotations_dropped; /* annotations lost: queue full, storage error, or
+                                     no room left in the file at close (edfrec.h) */
     int error;                 /* errno of the storage error; 0 when fine */
     char msg[TW_EDFREC_PATH_MAX + 200]; /* its reason, naming the file; "" when fine */
 } tw_rec_status;
