@@ -40,6 +40,12 @@ struct tw_ltrdet {
     double env_sum;             /* sum of the envelope while open */
     long env_n;
     int64_t last_big_end;       /* end of the last MUAP-scale burst */
+    int64_t ended_start;        /* first activity of the last LTR ended */
+    /* An LTR at the start of a sustained stretch whose post window was
+     * not seen yet when the stretch became too long: decided once it is. */
+    int pend;
+    tw_event pend_ev;
+    int64_t pend_b0, pend_b1, pend_start;
 };
 
 void tw_ltrdet_params_default(tw_ltrdet_params *p, double fs_hz)
@@ -157,6 +163,8 @@ void tw_ltrdet_reset(tw_ltrdet *q)
     q->slot = q->rpos = 0;
     q->sum2 = 0.0;
     q->k = 0;
+    q->pend = 0;
+    q->ended_start = 0;
     q->bg = q->bg_y = 0.0f;
     q->state = IDLE;
     q->last_big_end = INT64_MIN / 2;
@@ -192,7 +200,16 @@ static inline float ring(const float *r, const tw_ltrdet *q, int64_t t)
     return r[(uint64_t)t % q->rlen];
 }
 
-enum { D_SMALL, D_BIG, D_LTR };
+enum { D_SMALL, D_BIG, D_LTR, D_PENDING };
+
+/* 1 when no MUAP-scale envelope lies in [b0, b1] (seen samples). */
+static int post_quiet(const tw_ltrdet *q, int64_t b0, int64_t b1)
+{
+    for (int64_t t = b0; t <= b1; t++)
+        if (ring(q->er, q, t) >= q->p.min_rms_uv)
+            return 0;
+    return 1;
+}
 
 /* Features of the burst [on, off] from the rings. Returns D_LTR if it is
  * an LTR, D_BIG if it is a MUAP-scale burst that is not (it keeps the
@@ -313,15 +330,19 @@ static int decide(tw_ltrdet *q, tw_event *ev, int embedded)
         if (ring(q->er, q, t) >= q->p.min_rms_uv)
             return D_BIG;
     int64_t b0 = off + q->w + q->gap, b1 = off + q->w + q->post;
-    if (b1 > q->k - 1)
-        return D_BIG; /* activity goes on past what has been seen */
-    for (int64_t t = b0; t <= b1; t++)
-        if (ring(q->er, q, t) >= q->p.min_rms_uv)
-            return D_BIG;
-    return D_LTR;
+    if (b1 > q->k - 1) {
+        /* the post window is still to come: decide when it has passed */
+        q->pend = 1;
+        q->pend_ev = *ev;
+        q->pend_b0 = b0;
+        q->pend_b1 = b1;
+        q->pend_start = q->open_t - (int64_t)q->w + 1;
+        return D_PENDING;
+    }
+    return post_quiet(q, b0, b1) ? D_LTR : D_BIG;
 }
 
-int tw_ltrdet_step(tw_ltrdet *q, float y, float sigma, tw_event *ev)
+static int step(tw_ltrdet *q, float y, float sigma, tw_event *ev)
 {
     int64_t t = q->k++;
     float h = (float)tw_sos_step(q->hp, y);
@@ -401,6 +422,7 @@ int tw_ltrdet_step(tw_ltrdet *q, float y, float sigma, tw_event *ev)
             case D_LTR:
                 q->last_big_end = ev->offset_sample;
                 return out | TW_LTR_ENDED;
+            case D_PENDING:
             case D_BIG:
                 q->last_big_end = t;
                 break;
@@ -441,18 +463,51 @@ int tw_ltrdet_step(tw_ltrdet *q, float y, float sigma, tw_event *ev)
     return 0;
 }
 
+int tw_ltrdet_step(tw_ltrdet *q, float y, float sigma, tw_event *ev)
+{
+    int out = step(q, y, sigma, ev);
+    if (out & TW_LTR_ENDED) {
+        q->ended_start = q->open_t - (int64_t)q->w + 1;
+        return out; /* a pending decision waits one more sample */
+    }
+    if (q->pend && q->k - 1 >= q->pend_b1) {
+        q->pend = 0;
+        if (post_quiet(q, q->pend_b0, q->pend_b1)) {
+            *ev = q->pend_ev;
+            q->ended_start = q->pend_start;
+            out |= TW_LTR_ENDED;
+        }
+    }
+    return out;
+}
+
 int tw_ltrdet_flush(tw_ltrdet *q, tw_event *ev)
 {
+    /* a pending LTR at the start of a stretch: what of its post window
+     * was seen decides (an open burst is then dropped: both at once is
+     * the end of input inside a sustained stretch) */
+    if (q->pend) {
+        q->pend = 0;
+        int64_t b1 = q->k - 1 < q->pend_b1 ? q->k - 1 : q->pend_b1;
+        if (post_quiet(q, q->pend_b0, b1)) {
+            *ev = q->pend_ev;
+            q->ended_start = q->pend_start;
+            q->state = IDLE;
+            return TW_LTR_ENDED;
+        }
+    }
     if (q->state == IDLE)
         return 0;
     /* the post window cannot be watched any more: decide on what is there */
     int d = decide(q, ev, 0);
     q->state = IDLE;
-    return d == D_LTR ? TW_LTR_ENDED : 0;
+    if (d != D_LTR)
+        return 0;
+    q->ended_start = q->open_t - (int64_t)q->w + 1;
+    return TW_LTR_ENDED;
 }
 
 int64_t tw_ltrdet_get_burst_start(const tw_ltrdet *q)
 {
-    int64_t t = q->open_t - (int64_t)q->w + 1;
-    return t < 0 ? 0 : t;
+    return q->ended_start < 0 ? 0 : q->ended_start;
 }

@@ -27,7 +27,10 @@
  * Onset and offset are the first and last sample whose |y| exceeds
  * max(onset_k x max(noise, background), onset_frac x burst peak).
  *
- * The decision is final post_ms after the burst closes. Works on the
+ * The decision is final post_ms after the burst closes. A burst that
+ * turns into sustained activity (longer than max_ms: EPN starting, voluntary
+ * firing) is still an LTR when its strong part at the start is isolated
+ * from what follows: that is decided once its post window has passed. Works on the
  * conditioned signal at the detector rate, in uV; sample indices here count
  * detector-rate samples.
  */
