@@ -75,6 +75,10 @@ typedef struct {
     char rec_dir[TW_KEY_STRLEN];
     int rec_format;            /* 0 edf, 1 bdf */
     int rec_queue_blocks;
+    /* [web]: twitchd web, the live view in a browser */
+    char web_listen[TW_KEY_STRLEN];
+    char web_root[TW_KEY_STRLEN]; /* "": beside the binary (cmd_web.c) */
+    int web_max_clients, web_client_queue;
     /* [log] */
     int log_level;             /* 0 error .. 3 debug */
     /* [synth]: the synthetic source (input.source = synth); its rate and
