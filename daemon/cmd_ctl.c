@@ -16,16 +16,21 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
 #include "cli.h"
 #include "commands.h"
 #include "control.h"
+#include "curve.h"
 
 #define CTL_TIMEOUT_MS 5000 /* default wait for the reply, ms */
 #define TW_EX_UNAVAILABLE_CTL 69
+#define TW_EX_NOPERM_CTL 77
+#define CTL_MONITOR "inproc://twitchd-ctl-monitor"
 
 static const char usage[] =
     "usage: twitchd ctl [-e ENDPOINT] [-c FILE] [-t MS] COMMAND [KEY=VALUE | KEY:=JSON]...\n"
@@ -41,6 +46,9 @@ static const char usage[] =
     "  -c, --config FILE   configuration file (default " TW_CONFIG_DEFAULT_PATH " when\n"
     "                      readable)\n"
     "  -t, --timeout MS    how long to wait for the reply (default 5000)\n"
+    "  -S, --curve-server KEY  the daemon's CURVE public key (or its .pub file),\n"
+    "                      when curve.enable is set\n"
+    "  -K, --curve-key FILE    this client's key pair (twitchd keygen)\n"
     "  -h, --help          this text\n"
     "\n"
     "examples:\n"
@@ -49,7 +57,52 @@ static const char usage[] =
     "  twitchd ctl set ltr.min_turns:=8\n"
     "\n"
     "Exit status: 0 reply ok, 1 reply not ok, 64 usage error, 69 no reply (is the\n"
-    "daemon running?), 70 ZeroMQ error, 78 configuration error.\n";
+    "daemon running?), 70 ZeroMQ error, 77 the daemon refused this client's key,\n"
+    "78 configuration error.\n";
+
+/* Wait up to timeout_ms for the reply on s: 0 when it is there, -1 on
+ * timeout, -2 when the monitor saw the handshake refused. */
+static int wait_reply(void *s, void *mon, long timeout_ms)
+{
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        zmq_pollitem_t it[2] = {{s, 0, ZMQ_POLLIN, 0}, {mon, 0, ZMQ_POLLIN, 0}};
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long left = timeout_ms - ((now.tv_sec - t0.tv_sec) * 1000L +
+                                  (now.tv_nsec - t0.tv_nsec) / 1000000L);
+        if (left <= 0)
+            return -1;
+        if (zmq_poll(it, mon ? 2 : 1, left) < 0)
+            return -1;
+        if (it[0].revents & ZMQ_POLLIN)
+            return 0;
+        if (mon && (it[1].revents & ZMQ_POLLIN)) {
+            zmq_msg_t ev;
+            zmq_msg_init(&ev);
+            int more = 0;
+            if (zmq_msg_recv(&ev, mon, 0) >= 0) {
+                uint16_t id = 0;
+                if (zmq_msg_size(&ev) >= 2)
+                    memcpy(&id, zmq_msg_data(&ev), 2);
+                more = zmq_msg_more(&ev);
+                zmq_msg_close(&ev);
+                while (more) { /* the address frame */
+                    zmq_msg_init(&ev);
+                    if (zmq_msg_recv(&ev, mon, 0) < 0)
+                        break;
+                    more = zmq_msg_more(&ev);
+                    zmq_msg_close(&ev);
+                }
+                if (id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ||
+                    id == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL)
+                    return -2;
+            } else {
+                zmq_msg_close(&ev);
+            }
+        }
+    }
+}
 
 /* {"cmd": argv[0], ...} from the arguments; NULL with a message printed. */
 static json_t *build(int argc, char **argv)
@@ -101,22 +154,30 @@ int tw_cmd_ctl(int argc, char **argv)
         {"endpoint", required_argument, NULL, 'e'},
         {"config", required_argument, NULL, 'c'},
         {"timeout", required_argument, NULL, 't'},
+        {"curve-server", required_argument, NULL, 'S'},
+        {"curve-key", required_argument, NULL, 'K'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *endpoint = NULL;
+    const char *endpoint = NULL, *curve_server = NULL, *curve_key = NULL;
     tw_cli_config cc = {0};
     long timeout = CTL_TIMEOUT_MS;
     int o;
     optind = 1;
     /* '+': stop at COMMAND, so that KEY=VALUE arguments are not options */
-    while ((o = getopt_long(argc, argv, "+e:c:t:h", opts, NULL)) != -1) {
+    while ((o = getopt_long(argc, argv, "+e:c:t:S:K:h", opts, NULL)) != -1) {
         switch (o) {
         case 'e':
             endpoint = optarg;
             break;
         case 'c':
             cc.config_path = optarg;
+            break;
+        case 'S':
+            curve_server = optarg;
+            break;
+        case 'K':
+            curve_key = optarg;
             break;
         case 't': {
             char *end;
@@ -162,15 +223,29 @@ int tw_cmd_ctl(int argc, char **argv)
 
     int rc = TW_EX_SOFTWARE;
     void *ctx = zmq_ctx_new();
-    void *s = ctx ? zmq_socket(ctx, ZMQ_REQ) : NULL;
+    void *s = ctx ? zmq_socket(ctx, ZMQ_REQ) : NULL, *mon = NULL;
     if (!s) {
         fprintf(stderr, "twitchd ctl: %s\n", zmq_strerror(zmq_errno()));
         goto out;
     }
     int zero = 0, to = (int)timeout;
+    char cerr[512];
+    if (tw_curve_client_opts(s, curve_server, curve_key, cerr, sizeof cerr) != 0) {
+        fprintf(stderr, "twitchd ctl: %s\n", cerr);
+        rc = TW_EX_USAGE;
+        goto out;
+    }
     zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
-    zmq_setsockopt(s, ZMQ_RCVTIMEO, &to, sizeof to);
     zmq_setsockopt(s, ZMQ_SNDTIMEO, &to, sizeof to);
+    /* a monitor tells a refused key from a daemon that is not there */
+    if (zmq_socket_monitor(s, CTL_MONITOR, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) == 0) {
+        mon = zmq_socket(ctx, ZMQ_PAIR);
+        if (mon && zmq_connect(mon, CTL_MONITOR) != 0) {
+            zmq_close(mon);
+            mon = NULL;
+        }
+    }
     if (zmq_connect(s, endpoint) != 0) {
         fprintf(stderr, "twitchd ctl: %s: %s\n", endpoint, zmq_strerror(zmq_errno()));
         rc = TW_EX_USAGE;
@@ -182,11 +257,22 @@ int tw_cmd_ctl(int argc, char **argv)
         rc = TW_EX_UNAVAILABLE_CTL;
         goto out;
     }
-    zmq_msg_t m;
-    zmq_msg_init(&m);
-    if (zmq_msg_recv(&m, s, 0) < 0) {
+    int got = wait_reply(s, mon, timeout);
+    if (got == -2) {
+        fprintf(stderr, "twitchd ctl: %s refused this client (CURVE key not in its allowlist, "
+                "or the wrong server key)\n", endpoint);
+        rc = TW_EX_NOPERM_CTL;
+        goto out;
+    }
+    if (got < 0) {
         fprintf(stderr, "twitchd ctl: no reply from %s within %ld ms (is the daemon running?)\n",
                 endpoint, timeout);
+        rc = TW_EX_UNAVAILABLE_CTL;
+        goto out;
+    }
+    zmq_msg_t m;
+    zmq_msg_init(&m);
+    if (zmq_msg_recv(&m, s, ZMQ_DONTWAIT) < 0) {
         zmq_msg_close(&m);
         rc = TW_EX_UNAVAILABLE_CTL;
         goto out;
@@ -207,6 +293,8 @@ int tw_cmd_ctl(int argc, char **argv)
                 json_string_value(json_object_get(rep, "error")) ? json_string_value(json_object_get(rep, "error")) : "request refused");
     json_decref(rep);
 out:
+    if (mon)
+        zmq_close(mon);
     if (s)
         zmq_close(s);
     if (ctx)

@@ -21,6 +21,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "control.h"
+#include "curve.h"
 #include "dsp_thread.h"
 #include "edfrepair.h"
 #include "journal.h"
@@ -179,6 +180,7 @@ int tw_cmd_run(int argc, char **argv)
     tw_journal_thread *jt = NULL;
     tw_dsp_thread *dsp = NULL;
     tw_control *ctl = NULL;
+    tw_curve *curve = NULL;
     static status_ctx st;
     pthread_mutex_init(&st.mu, NULL);
     st.state = "starting";
@@ -217,7 +219,17 @@ int tw_cmd_run(int argc, char **argv)
         rc = TW_EX_SOFTWARE;
         goto out;
     }
-    pub = tw_pub_start(cfg.pub_endpoint, cfg.pub_sndhwm, pq, err, sizeof err);
+    if (cfg.curve_enable) {
+        curve = tw_curve_load(cfg.curve_key_file, cfg.curve_allowlist, err, sizeof err);
+        if (!curve) {
+            tw_log(TW_LOG_ERR, "curve: %s", err);
+            rc = TW_EX_CONFIG;
+            goto out;
+        }
+        tw_log(TW_LOG_INFO, "curve: encryption on; %zu client key%s allowed",
+               tw_curve_get_clients(curve), tw_curve_get_clients(curve) == 1 ? "" : "s");
+    }
+    pub = tw_pub_start_curve(cfg.pub_endpoint, cfg.pub_sndhwm, pq, curve, err, sizeof err);
     if (!pub) {
         tw_log(TW_LOG_ERR, "publish: %s", err);
         rc = TW_EX_CONFIG;
@@ -261,7 +273,7 @@ int tw_cmd_run(int argc, char **argv)
         cc.dsp = dsp;
         cc.timeout_ms = cfg.ctl_timeout_ms;
         ctl = tw_control_start(cfg.ctl_endpoint, (size_t)cfg.ctl_max_request, ctl_exec, &cc,
-                               err, sizeof err);
+                               curve, err, sizeof err);
         if (!ctl) {
             tw_log(TW_LOG_ERR, "control: %s", err);
             rc = TW_EX_CONFIG;
@@ -383,6 +395,7 @@ out:
     tw_mq_destroy(pq);
     tw_source_destroy(src);
     tw_ring_destroy(ring);
+    tw_curve_free(curve); /* after the contexts of its sockets have ended */
     if (rc == 0)
         tw_log(TW_LOG_INFO, "stopped");
     return rc;

@@ -29,6 +29,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "curve.h"
 
 #define SUB_DEFAULT_ENDPOINT "tcp://127.0.0.1:5556"
 #define SUB_RCVHWM 100000    /* messages buffered before libzmq drops */
@@ -36,7 +37,8 @@
 #define SUB_MAX_TOPICS 4096  /* topics whose sequence numbers are followed */
 
 static const char usage[] =
-    "usage: twitchd sub [--samples] [--count N] [--timeout S] [ENDPOINT] [TOPIC]...\n"
+    "usage: twitchd sub [--samples] [--count N] [--timeout S]\n"
+    "                   [--curve-server KEY --curve-key FILE] [ENDPOINT] [TOPIC]...\n"
     "\n"
     "Subscribe to a twitchd publisher (or any publisher of docs/protocol.md)\n"
     "and print one JSON object per message per line on stdout: the header,\n"
@@ -52,6 +54,10 @@ static const char usage[] =
     "      --samples   add \"samples\": [...] (the float32 values) to sig.* messages\n"
     "      --count N   exit 0 after printing N messages\n"
     "      --timeout S exit 1 when nothing arrives for S seconds (default: wait)\n"
+    "      --curve-server KEY  the daemon's CURVE public key (40 Z85 characters, or\n"
+    "                  its .pub file), when curve.enable is set\n"
+    "      --curve-key FILE    this client's key pair (twitchd keygen; its public key\n"
+    "                  must be in the daemon's allowlist)\n"
     "  -h, --help      this text\n"
     "\n"
     "Exit status: 0 after --count messages or on SIGINT/SIGTERM, 1 on --timeout,\n"
@@ -349,9 +355,12 @@ int tw_cmd_sub(int argc, char **argv)
         {"samples", no_argument, NULL, 's'},
         {"count", required_argument, NULL, 'n'},
         {"timeout", required_argument, NULL, 't'},
+        {"curve-server", required_argument, NULL, 'S'},
+        {"curve-key", required_argument, NULL, 'K'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
+    const char *curve_server = NULL, *curve_key = NULL;
     int samples = 0;
     long long count = -1;
     double timeout = -1;
@@ -362,6 +371,12 @@ int tw_cmd_sub(int argc, char **argv)
         switch (o) {
         case 's':
             samples = 1;
+            break;
+        case 'S':
+            curve_server = optarg;
+            break;
+        case 'K':
+            curve_key = optarg;
             break;
         case 'n': {
             char *end;
@@ -415,6 +430,12 @@ int tw_cmd_sub(int argc, char **argv)
         goto out;
     }
     int zero = 0, hwm = SUB_RCVHWM;
+    char cerr[512];
+    if (tw_curve_client_opts(sock, curve_server, curve_key, cerr, sizeof cerr) != 0) {
+        fprintf(stderr, "twitchd sub: %s\n", cerr);
+        rc = TW_EX_USAGE;
+        goto out;
+    }
     zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero);
     zmq_setsockopt(sock, ZMQ_RCVHWM, &hwm, sizeof hwm);
     if (first_topic >= argc) {

@@ -185,6 +185,12 @@ const tw_key tw_config_keys[] = {
      "browsers showing the live view at once; more are refused"},
     {"web", "client_queue", I, O(web_client_queue), 16, 1000000, "2048", "messages", NULL,
      "messages waiting for one browser before new ones are dropped for it (counted, shown on its page)"},
+    {"curve", "enable", TW_KT_BOOL, O(curve_enable), 0, 1, "false", "", NULL,
+     "CURVE encryption on the publish and control sockets; only clients whose public key is in the allowlist get in"},
+    {"curve", "key_file", S, O(curve_key_file), 1, 255, "/etc/twitchd/curve/server.key", "", NULL,
+     "the daemon's key pair (twitchd keygen); its .pub file is what clients need"},
+    {"curve", "allowlist", S, O(curve_allowlist), 1, 255, "/etc/twitchd/curve/clients", "", NULL,
+     "public keys of the clients let in, one per line (cat client.pub >> this file)"},
     {"log", "level", E, O(log_level), 0, 0, "info", "", "error|warning|info|debug",
      "least severity logged"},
 };

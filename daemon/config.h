@@ -79,6 +79,9 @@ typedef struct {
     char web_listen[TW_KEY_STRLEN];
     char web_root[TW_KEY_STRLEN]; /* "": beside the binary (cmd_web.c) */
     int web_max_clients, web_client_queue;
+    /* [curve] */
+    int curve_enable;
+    char curve_key_file[TW_KEY_STRLEN], curve_allowlist[TW_KEY_STRLEN];
     /* [log] */
     int log_level;             /* 0 error .. 3 debug */
     /* [synth]: the synthetic source (input.source = synth); its rate and

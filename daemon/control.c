@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <zmq.h>
 
+#include "curve.h"
 #include "ipcfile.h"
 #include "log.h"
 
@@ -276,8 +277,8 @@ static void *run(void *arg)
 }
 
 tw_control *tw_control_start(const char *endpoint, size_t max_len,
-                             tw_control_exec exec, void *user, char *err,
-                             size_t errlen)
+                             tw_control_exec exec, void *user, tw_curve *curve,
+                             char *err, size_t errlen)
 {
     tw_control *c = calloc(1, sizeof *c);
     if (!c) {
@@ -306,6 +307,8 @@ tw_control *tw_control_start(const char *endpoint, size_t max_len,
     int64_t cap = (int64_t)max_len * 4 + 4096;
     zmq_setsockopt(c->sock, ZMQ_LINGER, &zero, sizeof zero);
     zmq_setsockopt(c->sock, ZMQ_MAXMSGSIZE, &cap, sizeof cap);
+    if (curve && tw_curve_server(curve, c->ctx, c->sock, err, errlen) != 0)
+        goto fail;
     if (zmq_bind(c->sock, endpoint) != 0) {
         tw_set_err(err, errlen, "control endpoint %s: cannot bind: %s", endpoint,
                    zmq_strerror(errno));

@@ -41,9 +41,12 @@ typedef struct tw_control tw_control;
 
 /* Bind endpoint (an ipc:// socket file gets mode 0660) and start the
  * thread. NULL with err set when the endpoint cannot be bound. */
+typedef struct tw_curve tw_curve;
+/* curve: NULL, or the socket is a CURVE server with the allowlist of
+ * curve.h. */
 tw_control *tw_control_start(const char *endpoint, size_t max_len,
-                             tw_control_exec exec, void *user, char *err,
-                             size_t errlen);
+                             tw_control_exec exec, void *user, tw_curve *curve,
+                             char *err, size_t errlen);
 /* Stop the thread (within TW_CONTROL_POLL_MS), close and remove the
  * socket file. */
 void tw_control_stop(tw_control *c);

@@ -33,6 +33,7 @@ static const char usage[] =
     "  check-config     check the configuration file\n"
     "  print-config     print a documented configuration file with every default\n"
     "  repair FILE...   finish EDF+/BDF+ recordings that a crash left unfinished\n"
+    "  keygen NAME...   CURVE key pairs for the daemon and its clients\n"
     "\n"
     "  twitchd COMMAND --help    help on one command\n"
     "  twitchd --version         version of twitchd and of its libraries\n";
@@ -67,6 +68,7 @@ int main(int argc, char **argv)
         {"print-config", tw_cmd_print_config},
         {"repair", tw_cmd_repair},
         {"ctl", tw_cmd_ctl},
+        {"keygen", tw_cmd_keygen},
     };
     if (argc < 2) {
         fputs(usage, stderr);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "curve.h"
 #include "ipcfile.h"
 #include "log.h"
 
@@ -155,6 +156,12 @@ static void *pub_main(void *arg)
 tw_pub *tw_pub_start(const char *endpoints, int sndhwm, tw_mq *in,
                      char *err, size_t errlen)
 {
+    return tw_pub_start_curve(endpoints, sndhwm, in, NULL, err, errlen);
+}
+
+tw_pub *tw_pub_start_curve(const char *endpoints, int sndhwm, tw_mq *in, tw_curve *curve,
+                           char *err, size_t errlen)
+{
     tw_set_err(err, errlen, "%s", "");
     if (!endpoints || !in) {
         tw_set_err(err, errlen, "no endpoint list or no queue");
@@ -196,6 +203,10 @@ tw_pub *tw_pub_start(const char *endpoints, int sndhwm, tw_mq *in,
         abandon(p);
         return NULL;
     }
+    if (curve && tw_curve_server(curve, p->ctx, p->sock, err, errlen) != 0) {
+        abandon(p);
+        return NULL;
+    }
 
     for (size_t i = 0; i < n_ep; i++) {
         char want[TW_PUB_ENDPOINT_LEN], why[512];
@@ -222,10 +233,10 @@ tw_pub *tw_pub_start(const char *endpoints, int sndhwm, tw_mq *in,
             if (chmod(bound, IPC_MODE) != 0)
                 tw_log(TW_LOG_WARNING, "publish: endpoint '%s': cannot chmod %o: %s",
                        p->ep[i], IPC_MODE, strerror(errno));
-        } else if (!strncmp(want, "tcp://", 6) && !tcp_loopback(want)) {
+        } else if (!curve && !strncmp(want, "tcp://", 6) && !tcp_loopback(want)) {
             tw_log(TW_LOG_WARNING,
                    "publish: endpoint '%s' is not loopback: anyone who reaches it "
-                   "can subscribe (no authentication in protocol version 1)",
+                   "can subscribe (set curve.enable for encryption and an allowlist)",
                    want);
         }
     }

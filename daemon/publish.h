@@ -65,6 +65,11 @@ typedef struct {
  * Returns the running publisher, or NULL on error (bad parameters, a bind
  * failure: nothing stays bound, no file is left behind, no thread runs).
  */
+typedef struct tw_curve tw_curve;
+/* The same, and with curve non-NULL the socket is a CURVE server whose
+ * clients the allowlist admits (curve.h). */
+tw_pub *tw_pub_start_curve(const char *endpoints, int sndhwm, tw_mq *in, tw_curve *curve,
+                           char *err, size_t errlen);
 tw_pub *tw_pub_start(const char *endpoints, int sndhwm, tw_mq *in,
                      char *err, size_t errlen);
 
