@@ -10,11 +10,12 @@ SAN        ?= 0
 
 CC         ?= cc
 PKG_CONFIG ?= pkg-config
-PKGS       := sndfile jansson inih libzmq portaudio-2.0 libsystemd
+PKGS       := sndfile jansson inih libzmq portaudio-2.0 libsystemd libmicrohttpd
 DEB_PKGS   := build-essential pkg-config libliquid-dev libsndfile1-dev \
               libjansson-dev libinih-dev libcmocka-dev libzmq3-dev \
               portaudio19-dev libsystemd-dev libasound2-plugins \
-              python3 flac libedf-dev python3-mne
+              python3 flac libedf-dev python3-mne \
+              libmicrohttpd-dev chromium chromium-driver python3-selenium
 
 WARN       := -Wall -Wextra -Werror
 CSTD       := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
@@ -161,6 +162,8 @@ install: all
 	install -m 0644 dsp/*.h $(DESTDIR)$(PREFIX)/include/twitchd/
 	install -d $(DESTDIR)$(PREFIX)/share/doc/twitchd
 	install -m 0644 README.md docs/*.md config/twitchd.conf $(DESTDIR)$(PREFIX)/share/doc/twitchd/
+	install -d $(DESTDIR)$(PREFIX)/share/twitchd/web
+	install -m 0644 web/index.html web/app.js web/style.css $(DESTDIR)$(PREFIX)/share/twitchd/web/
 	install -d $(DESTDIR)$(SYSCONFDIR)/twitchd
 	@if [ ! -e "$(INST_CONF)" ]; then \
 	  echo "install -m 0644 config/twitchd.conf $(INST_CONF)"; \
@@ -185,7 +188,8 @@ install: all
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/twitchd $(DESTDIR)$(PREFIX)/lib/libtwitchdsp.a
-	rm -rf $(DESTDIR)$(PREFIX)/include/twitchd $(DESTDIR)$(PREFIX)/share/doc/twitchd
+	rm -rf $(DESTDIR)$(PREFIX)/include/twitchd $(DESTDIR)$(PREFIX)/share/doc/twitchd \
+	  $(DESTDIR)$(PREFIX)/share/twitchd
 	rm -f $(DESTDIR)$(UNITDIR)/twitchd.service $(DESTDIR)$(SYSUSERSDIR)/twitchd.conf \
 	  $(DESTDIR)$(TMPFILESDIR)/twitchd.conf $(DESTDIR)$(MANDIR)/man8/twitchd.8 \
 	  $(DESTDIR)$(MANDIR)/man5/twitchd.conf.5 "$(INST_CONF).dist"

@@ -15,5 +15,6 @@ int tw_cmd_list_devices(int argc, char **argv);
 int tw_cmd_repair(int argc, char **argv);
 int tw_cmd_ctl(int argc, char **argv);
 int tw_cmd_keygen(int argc, char **argv);
+int tw_cmd_web(int argc, char **argv);
 
 #endif

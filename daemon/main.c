@@ -34,6 +34,7 @@ static const char usage[] =
     "  print-config     print a documented configuration file with every default\n"
     "  repair FILE...   finish EDF+/BDF+ recordings that a crash left unfinished\n"
     "  keygen NAME...   CURVE key pairs for the daemon and its clients\n"
+    "  web              serve the live view of a running daemon to a browser\n"
     "\n"
     "  twitchd COMMAND --help    help on one command\n"
     "  twitchd --version         version of twitchd and of its libraries\n";
@@ -69,6 +70,7 @@ int main(int argc, char **argv)
         {"repair", tw_cmd_repair},
         {"ctl", tw_cmd_ctl},
         {"keygen", tw_cmd_keygen},
+        {"web", tw_cmd_web},
     };
     if (argc < 2) {
         fputs(usage, stderr);

@@ -7,13 +7,16 @@
 #    configuration in $PREFIX/etc/twitchd/twitchd.conf (SYSCONFDIR is /etc
 #    only for PREFIX /usr and /usr/local), the unit in
 #    lib/systemd/system, sysusers.d/twitchd.conf and tmpfiles.d/twitchd.conf
-#    in lib/, the manuals in share/man/man8 and man5; nothing outside PREFIX;
+#    in lib/, the manuals in share/man/man8 and man5, the page of
+#    `twitchd web` in share/twitchd/web; nothing outside PREFIX;
 #  - the installed unit is systemd/twitchd.service with /usr/bin/twitchd
 #    and /etc/twitchd/ replaced by the PREFIX's paths, nothing else; the
 #    sysusers, tmpfiles and man files equal the tree's (twitchd.conf.5 is
 #    generated at install time from the binary);
 #  - the installed binary runs from DESTDIR (--version), accepts the
-#    installed configuration, and its print-config equals it;
+#    installed configuration, and its print-config equals it; its `twitchd
+#    web`, with web.root at its default (empty), finds the installed page
+#    beside it and serves it;
 #  - installing again over the unchanged configuration leaves it alone and
 #    adds no twitchd.conf.dist; over an edited one it keeps the edit byte
 #    for byte, installs the new default as twitchd.conf.dist and says so;
@@ -43,7 +46,8 @@ for f in bin/twitchd lib/libtwitchdsp.a include/twitchd/channel.h \
          share/doc/twitchd/README.md share/doc/twitchd/events.md share/doc/twitchd/twitchd.conf \
          etc/twitchd/twitchd.conf lib/systemd/system/twitchd.service \
          lib/sysusers.d/twitchd.conf lib/tmpfiles.d/twitchd.conf \
-         share/man/man8/twitchd.8 share/man/man5/twitchd.conf.5; do
+         share/man/man8/twitchd.8 share/man/man5/twitchd.conf.5 \
+         share/twitchd/web/index.html share/twitchd/web/app.js share/twitchd/web/style.css; do
     [ -e "$p/$f" ] || fail "$f not installed under DESTDIR/PREFIX"
 done
 if find "$dest" -path "$dest/opt" -prune -o -type f -print | grep -q .; then
@@ -58,7 +62,9 @@ cmp -s "$tmp/unit.back" "$repo/systemd/twitchd.service" || {
 grep -qx 'ExecStart=/opt/tw/bin/twitchd run -c /opt/tw/etc/twitchd/twitchd.conf' "$p/lib/systemd/system/twitchd.service" ||
     fail "installed unit: ExecStart= does not name /opt/tw/bin/twitchd and /opt/tw/etc: $(grep ^ExecStart= "$p/lib/systemd/system/twitchd.service")"
 for pair in "lib/sysusers.d/twitchd.conf systemd/twitchd.sysusers" "lib/tmpfiles.d/twitchd.conf systemd/twitchd.tmpfiles" \
-            "share/man/man8/twitchd.8 docs/man/twitchd.8" "share/man/man5/twitchd.conf.5 docs/man/twitchd.conf.5"; do
+            "share/man/man8/twitchd.8 docs/man/twitchd.8" "share/man/man5/twitchd.conf.5 docs/man/twitchd.conf.5" \
+            "share/twitchd/web/index.html web/index.html" "share/twitchd/web/app.js web/app.js" \
+            "share/twitchd/web/style.css web/style.css"; do
     read -r inst src <<<"$pair"
     cmp -s "$p/$inst" "$repo/$src" || fail "installed $inst differs from $src"
 done
@@ -70,6 +76,22 @@ echo "install: running the installed binary"
     fail "installed twitchd rejects etc/twitchd/twitchd.conf"
 "$p/bin/twitchd" print-config | cmp -s - "$p/etc/twitchd/twitchd.conf" ||
     fail "installed twitchd print-config differs from etc/twitchd/twitchd.conf"
+
+echo "install: the installed twitchd web serves the installed page"
+"$p/bin/twitchd" web -o web.listen=127.0.0.1:0 -o publish.endpoint="ipc://$tmp/pub" \
+    -o control.endpoint= >"$tmp/web.log" 2>&1 &
+wpid=$!
+url=
+for _ in $(seq 100); do
+    url=$(grep -o 'http://127\.0\.0\.1:[0-9]*/' "$tmp/web.log" | head -n 1) && [ -n "$url" ] && break
+    kill -0 "$wpid" 2>/dev/null || break
+    sleep 0.1
+done
+[ -n "$url" ] || { kill "$wpid" 2>/dev/null; cat "$tmp/web.log"; fail "installed twitchd web did not start"; }
+grep -q "serving $p/share/twitchd/web " "$tmp/web.log" || { kill "$wpid"; cat "$tmp/web.log"; fail "twitchd web does not serve $p/share/twitchd/web"; }
+python3 -c 'import sys, urllib.request; sys.exit(0 if b"app.js" in urllib.request.urlopen(sys.argv[1], timeout=5).read() else 1)' "$url" ||
+    { kill "$wpid"; fail "GET $url: not the page"; }
+kill "$wpid"; wait "$wpid" || fail "twitchd web exited $? on SIGTERM"
 
 echo "install: again over the unchanged configuration"
 mk install /opt/tw "$dest"

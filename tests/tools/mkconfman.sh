@@ -130,6 +130,7 @@ BEGIN {
     intro["epn"]     = "Endplate noise: the statistics of miniature endplate potentials and endplate spikes, and when an episode starts and ends."
     intro["publish"] = "The ZeroMQ PUB socket that events, the display stream and the heartbeat go out on (see the wire protocol in /usr/share/doc/twitchd/protocol.md)."
     intro["journal"] = "The event journal on disk, written before anything is published."
+    intro["web"]     = "The live view in a browser, twitchd web: where it listens, where its page files are, how many browsers it serves. It finds the daemon through publish.endpoint and control.endpoint."
     intro["log"]     = "What goes to the log (stderr, or the systemd journal under the service)."
     seen_blank = 0; n = 0; nkeys = 0
 }

@@ -1,0 +1,402 @@
+/* web_http.c: see web_http.h. libmicrohttpd 0.9.75 (Debian 12), one
+ * thread per connection: the stream's content reader may wait on the
+ * hub, which libmicrohttpd allows in that mode only (returning 0 would
+ * make it spin). */
+#include "web_http.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "web_ctl.h"
+
+#define CSP "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; " \
+            "frame-ancestors 'none'"
+#define SSE_BLOCK 16384 /* bytes libmicrohttpd asks the stream for at once */
+
+struct tw_web_http {
+    struct MHD_Daemon *d;
+    tw_web_http_params p;
+    int loopback;
+    unsigned port;
+};
+
+/* One POST /api/ctl in progress (the body arrives in pieces). */
+typedef struct {
+    char *body;
+    size_t len;
+    int too_big;
+} post_ctx;
+
+int tw_web_parse_listen(const char *s, struct sockaddr_storage *sa, socklen_t *salen,
+                        int *loopback, char *err, size_t errlen)
+{
+    char host[256], port[16];
+    const char *hp, *pp;
+    size_t hl;
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+        if (!close || close[1] != ':') {
+            tw_set_err(err, errlen, "'%s': expected [IPV6]:PORT", s);
+            return -1;
+        }
+        hp = s + 1;
+        hl = (size_t)(close - hp);
+        pp = close + 2;
+    } else {
+        const char *colon = strrchr(s, ':');
+        if (!colon) {
+            tw_set_err(err, errlen, "'%s': expected HOST:PORT, e.g. 127.0.0.1:8080", s);
+            return -1;
+        }
+        if (strchr(s, ':') != colon) {
+            tw_set_err(err, errlen, "'%s': an IPv6 address goes in brackets, e.g. [::1]:8080", s);
+            return -1;
+        }
+        hp = s;
+        hl = (size_t)(colon - s);
+        pp = colon + 1;
+    }
+    if (hl == 0 || hl >= sizeof host) {
+        tw_set_err(err, errlen, "'%s': no host (e.g. 127.0.0.1:8080, or 0.0.0.0:8080 for every "
+                   "interface)", s);
+        return -1;
+    }
+    memcpy(host, hp, hl);
+    host[hl] = '\0';
+    size_t pl = strlen(pp);
+    long pv = 0;
+    for (size_t i = 0; i < pl; i++)
+        pv = isdigit((unsigned char)pp[i]) && pv <= 65535 ? pv * 10 + (pp[i] - '0') : -1;
+    if (pl == 0 || pl >= sizeof port || pv < 0 || pv > 65535) {
+        tw_set_err(err, errlen, "'%s': the port must be a number 0 .. 65535", s);
+        return -1;
+    }
+    memcpy(port, pp, pl + 1);
+    struct addrinfo hints = {0}, *res = NULL;
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    int rc = getaddrinfo(host, port, &hints, &res);
+    if (rc != 0 || !res) {
+        tw_set_err(err, errlen, "'%s': host '%s': %s", s, host, gai_strerror(rc));
+        return -1;
+    }
+    memcpy(sa, res->ai_addr, res->ai_addrlen);
+    *salen = res->ai_addrlen;
+    freeaddrinfo(res);
+    if (sa->ss_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)sa;
+        *loopback = (ntohl(a->sin_addr.s_addr) >> 24) == 127;
+    } else {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)sa;
+        *loopback = IN6_IS_ADDR_LOOPBACK(&a->sin6_addr) ||
+                    (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr) && a->sin6_addr.s6_addr[12] == 127);
+    }
+    return 0;
+}
+
+/* With a loopback listener: is Host one of this machine's loopback names? */
+static int host_ok(const tw_web_http *h, struct MHD_Connection *c)
+{
+    if (!h->loopback)
+        return 1;
+    const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+    if (!host)
+        return 0;
+    size_t n;
+    if (host[0] == '[') {
+        const char *close = strchr(host, ']');
+        if (!close)
+            return 0;
+        n = (size_t)(close - host) + 1;
+    } else {
+        const char *colon = strchr(host, ':');
+        n = colon ? (size_t)(colon - host) : strlen(host);
+    }
+    static const char *const names[] = {"localhost", "127.0.0.1", "[::1]"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strlen(names[i]) == n && !strncasecmp(host, names[i], n))
+            return 1;
+    return 0;
+}
+
+static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, const char *ctype,
+                               const char *text)
+{
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_MUST_COPY);
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    enum MHD_Result ret = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result respond_plain(struct MHD_Connection *c, unsigned status, const char *text)
+{
+    return respond(c, status, "text/plain; charset=utf-8", text);
+}
+
+static const char *content_type(const char *name)
+{
+    static const struct {
+        const char *ext, *type;
+    } types[] = {
+        {".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
+        {".css", "text/css; charset=utf-8"},   {".png", "image/png"},
+        {".svg", "image/svg+xml"},             {".ico", "image/x-icon"},
+        {".json", "application/json"},         {".txt", "text/plain; charset=utf-8"},
+    };
+    const char *dot = strrchr(name, '.');
+    for (size_t i = 0; dot && i < sizeof types / sizeof types[0]; i++)
+        if (!strcasecmp(dot, types[i].ext))
+            return types[i].type;
+    return "application/octet-stream";
+}
+
+static int name_ok(const char *n)
+{
+    if (!*n || *n == '.' || strlen(n) > 128)
+        return 0;
+    for (; *n; n++)
+        if (!isalnum((unsigned char)*n) && *n != '.' && *n != '_' && *n != '-')
+            return 0;
+    return 1;
+}
+
+static enum MHD_Result serve_file(tw_web_http *h, struct MHD_Connection *c, const char *url)
+{
+    const char *name = strcmp(url, "/") ? url + 1 : "index.html";
+    if (!name_ok(name))
+        return respond_plain(c, MHD_HTTP_NOT_FOUND, "not found\n");
+    char path[4096];
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", h->p.root, name) >= sizeof path)
+        return respond_plain(c, MHD_HTTP_NOT_FOUND, "not found\n");
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        if (fd >= 0)
+            close(fd);
+        return respond_plain(c, MHD_HTTP_NOT_FOUND, "not found\n");
+    }
+    struct MHD_Response *r = MHD_create_response_from_fd64((uint64_t)st.st_size, fd);
+    if (!r) {
+        close(fd);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, content_type(name));
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, "Content-Security-Policy", CSP);
+    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+    enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    ssize_t n = tw_web_client_read(cls, buf, max, TW_WEB_SSE_WAIT_MS);
+    if (n < 0)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    if (n == 0 && max >= 3) { /* a comment: keeps the connection busy, finds a closed one */
+        memcpy(buf, ":\n\n", 3);
+        return 3;
+    }
+    return n;
+}
+
+static void sse_free(void *cls)
+{
+    tw_web_hub_leave(cls);
+}
+
+static enum MHD_Result serve_events(tw_web_http *h, struct MHD_Connection *c)
+{
+    const char *hello = h->p.hello ? h->p.hello : "";
+    tw_web_client *cl = tw_web_hub_join(h->p.hub, hello, strlen(hello));
+    if (!cl) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "too many live views (web.max_clients = %zu)\n",
+                 h->p.max_clients);
+        return respond_plain(c, MHD_HTTP_SERVICE_UNAVAILABLE, msg);
+    }
+    struct MHD_Response *r =
+        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, SSE_BLOCK, sse_read, cl, sse_free);
+    if (!r) {
+        tw_web_hub_leave(cl);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream; charset=utf-8");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    MHD_add_response_header(r, "X-Accel-Buffering", "no");
+    enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+    MHD_destroy_response(r); /* the client leaves when the connection ends (sse_free) */
+    return ret;
+}
+
+static enum MHD_Result serve_ctl(tw_web_http *h, struct MHD_Connection *c, post_ctx *pc)
+{
+    const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_CONTENT_TYPE);
+    if (!ct || strncasecmp(ct, "application/json", 16) || (ct[16] && ct[16] != ';'))
+        return respond(c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "application/json",
+                       "{\"ok\":false,\"error\":\"Content-Type must be application/json\"}");
+    if (pc->too_big)
+        return respond(c, MHD_HTTP_CONTENT_TOO_LARGE, "application/json",
+                       "{\"ok\":false,\"error\":\"request too large (limit 65536 bytes)\"}");
+    char *reply;
+    int status = tw_web_ctl_forward(h->p.zctx, h->p.ctl_endpoint, pc->body ? pc->body : "",
+                                    pc->len, TW_WEB_CTL_TIMEOUT_MS, &reply);
+    if (status < 0)
+        return MHD_NO;
+    enum MHD_Result ret = respond(c, (unsigned)status, "application/json", reply);
+    free(reply);
+    return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload, size_t *upload_size, void **con_cls)
+{
+    (void)version;
+    tw_web_http *h = cls;
+    int post = !strcmp(method, MHD_HTTP_METHOD_POST);
+    if (post && !strcmp(url, "/api/ctl")) {
+        post_ctx *pc = *con_cls;
+        if (!pc) { /* first call: headers only */
+            pc = calloc(1, sizeof *pc);
+            if (!pc)
+                return MHD_NO;
+            *con_cls = pc;
+            return MHD_YES;
+        }
+        if (*upload_size) {
+            if (!pc->too_big && pc->len + *upload_size <= TW_WEB_CTL_MAX_BODY) {
+                char *b = realloc(pc->body, pc->len + *upload_size + 1);
+                if (!b)
+                    return MHD_NO;
+                memcpy(b + pc->len, upload, *upload_size);
+                pc->body = b;
+                pc->len += *upload_size;
+                b[pc->len] = '\0';
+            } else {
+                pc->too_big = 1;
+            }
+            *upload_size = 0;
+            return MHD_YES;
+        }
+        if (!host_ok(h, c))
+            return respond_plain(c, MHD_HTTP_FORBIDDEN, "forbidden: Host is not this machine\n");
+        return serve_ctl(h, c, pc);
+    }
+    if (!host_ok(h, c))
+        return respond_plain(c, MHD_HTTP_FORBIDDEN, "forbidden: Host is not this machine\n");
+    if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
+        return respond_plain(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n");
+    if (!strcmp(url, "/events"))
+        return serve_events(h, c);
+    return serve_file(h, c, url);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)c;
+    (void)toe;
+    post_ctx *pc = *con_cls;
+    if (pc) {
+        free(pc->body);
+        free(pc);
+        *con_cls = NULL;
+    }
+}
+
+static void on_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char line[512];
+    vsnprintf(line, sizeof line, fmt, ap);
+    size_t n = strlen(line);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = '\0';
+    tw_log(TW_LOG_WARNING, "web: http: %s", line);
+}
+
+tw_web_http *tw_web_http_start(const tw_web_http_params *p, char *err, size_t errlen)
+{
+    struct sockaddr_storage sa;
+    socklen_t salen;
+    int loopback;
+    char why[512];
+    if (tw_web_parse_listen(p->listen, &sa, &salen, &loopback, why, sizeof why) != 0) {
+        tw_set_err(err, errlen, "web.listen %s", why);
+        return NULL;
+    }
+    tw_web_http *h = calloc(1, sizeof *h);
+    if (!h) {
+        tw_set_err(err, errlen, "out of memory");
+        return NULL;
+    }
+    h->p = *p;
+    h->loopback = loopback;
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+                     MHD_USE_ERROR_LOG | MHD_USE_AUTO;
+    uint16_t port;
+    if (sa.ss_family == AF_INET6) {
+        flags |= MHD_USE_IPv6;
+        port = ntohs(((struct sockaddr_in6 *)&sa)->sin6_port);
+    } else {
+        port = ntohs(((struct sockaddr_in *)&sa)->sin_port);
+    }
+    errno = 0;
+    h->d = MHD_start_daemon(flags, port, NULL, NULL, on_request, h,
+                            MHD_OPTION_EXTERNAL_LOGGER, on_log, NULL, /* first: it
+                                                                          logs the others */
+                            MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+                            MHD_OPTION_CONNECTION_LIMIT,
+                            (unsigned)(p->max_clients + TW_WEB_EXTRA_CONNECTIONS),
+                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)TW_WEB_IDLE_TIMEOUT_S,
+                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
+    if (!h->d) {
+        tw_set_err(err, errlen, "web.listen '%s': cannot listen%s%s", p->listen,
+                   errno ? ": " : "", errno ? strerror(errno) : "");
+        free(h);
+        return NULL;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
+    h->port = info ? info->port : port;
+    return h;
+}
+
+unsigned tw_web_http_get_port(const tw_web_http *h)
+{
+    return h->port;
+}
+
+void tw_web_http_stop(tw_web_http *h)
+{
+    if (!h)
+        return;
+    MHD_stop_daemon(h->d);
+    free(h);
+}
