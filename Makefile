@@ -49,6 +49,8 @@ DSP_OBJ    := $(DSP_SRC:%.c=$(B)/obj/%.o)
 DAEMON_OBJ := $(DAEMON_SRC:%.c=$(B)/obj/%.o)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 TOOL_BIN   := $(TOOL_SRC:tests/tools/%.c=$(B)/tools/%)
+FUZZ_NAMES ?= config override control sndsrc journal
+FUZZ_REGRESS := $(FUZZ_NAMES:%=$(B)/fuzz/regress_%)
 
 .PHONY: all check-deps deps test unit-bins demo bench eval install uninstall clean
 
@@ -101,7 +103,52 @@ $(B)/tools/%: tests/tools/%.c $(B)/libtwitchd-daemon.a $(B)/libtwitchdsp.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
 
-unit-bins: all $(UNIT_BIN) $(TOOL_BIN)
+unit-bins: all $(UNIT_BIN) $(TOOL_BIN) $(FUZZ_REGRESS)
+
+# Fuzzing (tests/fuzz/README.md). Each harness tests/fuzz/fuzz_NAME.c is
+# built twice: with tests/fuzz/regress.c by $(CC) into
+# $(B)/fuzz/regress_NAME (part of unit-bins; `make test` replays the seed
+# corpus and every kept crash through it), and by `make fuzz` with clang's
+# libFuzzer, ASan and UBSan into $(FUZZ_DIR)/bin/fuzz_NAME, over the daemon
+# and dsp sources compiled by clang with coverage instrumentation into
+# $(FUZZ_DIR)/lib. `make fuzz` runs each for FUZZ_SECONDS on a copy of its
+# seed corpus, writes what it finds to $(FUZZ_DIR)/crashes/NAME/ and
+# prints a table (tests/fuzz/run.sh). Needs clang and libclang-rt-14-dev
+# (`make fuzz-deps`); `make test` does not.
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS   ?=
+FUZZ_CC      ?= clang
+FUZZ_DIR     ?= build/fuzz
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_DEB     := clang libclang-rt-14-dev
+
+.PHONY: fuzz fuzz-bins fuzz-deps
+
+$(B)/fuzz/regress_%: tests/fuzz/fuzz_%.c tests/fuzz/regress.c tests/fuzz/fuzz_util.h \
+                     $(B)/libtwitchd-daemon.a $(B)/libtwitchdsp.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Itests/fuzz $(LDFLAGS_ALL) -o $@ $(filter %.c %.a,$^) $(LDLIBS_ALL)
+
+$(FUZZ_DIR)/bin/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_util.h \
+                        $(FUZZ_DIR)/lib/libtwitchd-daemon.a $(FUZZ_DIR)/lib/libtwitchdsp.a
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CFLAGS_ALL) -Itests/fuzz -fsanitize=fuzzer $(FUZZ_SAN) \
+	  -o $@ $(filter %.c %.a,$^) $(LDLIBS_ALL)
+
+fuzz-deps:
+	@$(MAKE) --no-print-directory deps DEB_PKGS="$(FUZZ_DEB)"
+
+fuzz-bins: check-deps
+	@printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n){(void)d;(void)n;return 0;}\n' \
+	  | $(FUZZ_CC) -fsanitize=fuzzer,address,undefined -x c - -o /dev/null 2>/dev/null || \
+	  { echo "error: $(FUZZ_CC) with libFuzzer (-fsanitize=fuzzer) not found;" \
+	         "run 'make fuzz-deps' (apt-get install $(FUZZ_DEB))" >&2; exit 1; }
+	$(MAKE) B=$(FUZZ_DIR)/lib CC=$(FUZZ_CC) CFLAGS="-fsanitize=fuzzer-no-link $(FUZZ_SAN)" \
+	  $(FUZZ_DIR)/lib/libtwitchd-daemon.a $(FUZZ_DIR)/lib/libtwitchdsp.a
+	$(MAKE) $(FUZZ_NAMES:%=$(FUZZ_DIR)/bin/fuzz_%)
+
+fuzz: fuzz-bins
+	@tests/fuzz/run.sh $(FUZZ_DIR) $(FUZZ_SECONDS) "$(FUZZ_FLAGS)" $(FUZZ_NAMES)
 
 # Every test, in the optimised build and under ASan+UBSan.
 test: deps

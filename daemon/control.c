@@ -91,9 +91,18 @@ json_t *tw_control_error(const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    /* The message may quote the request (jansson's parse errors do), which
+     * need not be UTF-8: JSON strings must be, so such bytes become '?'. */
+    json_t *text = json_string(msg);
+    if (!text) {
+        for (char *p = msg; *p; p++)
+            if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+                *p = '?';
+        text = json_string(msg);
+    }
     json_t *r = json_object();
     json_object_set_new(r, "ok", json_false());
-    json_object_set_new(r, "error", json_string(msg));
+    json_object_set_new(r, "error", text);
     return r;
 }
 
