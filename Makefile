@@ -15,7 +15,8 @@ DEB_PKGS   := build-essential pkg-config libliquid-dev libsndfile1-dev \
               libjansson-dev libinih-dev libcmocka-dev libzmq3-dev \
               portaudio19-dev libsystemd-dev libasound2-plugins \
               python3 flac libedf-dev python3-mne \
-              libmicrohttpd-dev chromium chromium-driver python3-selenium
+              libmicrohttpd-dev chromium chromium-driver python3-selenium \
+              jackd2
 
 WARN       := -Wall -Wextra -Werror
 CSTD       := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
