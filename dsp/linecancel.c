@@ -23,6 +23,8 @@ struct tw_linecancel {
     double dphase;   /* bins per sample at the tracked frequency */
     double fs, f0, f;/* rate, nominal and tracked line frequency (Hz) */
     double mu;       /* update step per bin visit */
+    double vpp;      /* bin visits per line period (period / nbins) */
+    double nper;     /* line periods seen since reset (start-up schedule) */
     double clip_k;
     double mabs;     /* running mean |residual| */
     double mabs_a;   /* its smoothing factor per sample */
@@ -91,6 +93,7 @@ tw_linecancel *tw_linecancel_create(double fs_hz, double f0_hz, double tau_s,
     /* Each sample updates its bins with weights summing to 1, so a bin
      * gets period / nbins of an update per period. */
     double visits_per_period = period / (double)q->nbins;
+    q->vpp = visits_per_period;
     q->mu = 1.0 / (tau_s * f0_hz * visits_per_period);
     if (q->mu > 1.0)
         q->mu = 1.0;
@@ -123,6 +126,7 @@ void tw_linecancel_reset(tw_linecancel *q)
     q->track_n = 0;
     q->clipped_n = 0;
     q->have_prev = 0;
+    q->nper = 0.0;
 }
 
 size_t tw_linecancel_get_bins(const tw_linecancel *q) { return q->nbins; }
@@ -185,9 +189,25 @@ static void track(tw_linecancel *q)
     q->have_prev = 1;
 }
 
+/* Step per bin visit. At start the template is the running average of the
+ * periods seen so far (step 1/k at the k-th visit: the best estimate with
+ * nothing known before), until that step falls to mu after about
+ * tau * f0 periods; from then on it is the exponential average of time
+ * constant tau. An untrained template would leave the mains in for
+ * several tau (the whole of it at first); this one is within
+ * noise / sqrt(k) after k periods (0.2 s at 50 Hz: k = 10). */
+static inline double step_size(const tw_linecancel *q)
+{
+    double m = 1.0 / ((q->nper + 1.0) * q->vpp);
+    if (m > 1.0)
+        m = 1.0;
+    return m > q->mu ? m : q->mu;
+}
+
 double tw_linecancel_step(tw_linecancel *q, double x)
 {
     size_t i = (size_t)q->phase;
+    double mu = q->nper * q->mu * q->vpp < 1.0 ? step_size(q) : q->mu;
     int fi = (int)((q->phase - (double)i) * TW_LC_FRAC);
     if (fi >= TW_LC_FRAC)
         fi = TW_LC_FRAC - 1;
@@ -200,20 +220,22 @@ double tw_linecancel_step(tw_linecancel *q, double x)
         for (int j = 0; j < TW_LC_TAPS; j++)
             est += w[j] * t[j];
         e = x - est;
-        ec = q->mu * clipped(q, e);
+        ec = mu * clipped(q, e);
         for (int j = 0; j < TW_LC_TAPS; j++)
             t[j] += w[j] * ec;
     } else {
         for (int j = 0; j < TW_LC_TAPS; j++)
             est += w[j] * q->t[(b + (size_t)j) % n];
         e = x - est;
-        ec = q->mu * clipped(q, e);
+        ec = mu * clipped(q, e);
         for (int j = 0; j < TW_LC_TAPS; j++)
             q->t[(b + (size_t)j) % n] += w[j] * ec;
     }
     q->phase += q->dphase;
-    if (q->phase >= (double)q->nbins)
+    if (q->phase >= (double)q->nbins) {
         q->phase -= (double)q->nbins;
+        q->nper += 1.0;
+    }
     if (++q->track_n >= q->track_len) {
         q->track_n = 0;
         track(q);
