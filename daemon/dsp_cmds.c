@@ -16,6 +16,8 @@
 
 #include "control.h"
 #include "dsp_priv.h"
+#include "edfrepair.h"
+#include "edfrepair.h"
 #include "log.h"
 
 #ifndef TW_VERSION
@@ -69,6 +71,32 @@ static int ensure_dir(const char *dir, char *err, size_t errlen)
 
 /* ---- recording ---------------------------------------------------- */
 
+/* A recording is under way while record.mode=always (from the start of
+ * the run) or while a session is open in record.mode=session. It is
+ * written to one file as long as the storage works. A storage error (disk
+ * full, file too large, I/O error) stops the writer: its file is finished
+ * with the whole records that reached it (rec_thread.h) and stays
+ * readable; acquisition, journal and publishing go on. Every
+ * TW_REC_RETRY_S from then on a new file is opened next to it (the
+ * session's next segment, SESSION_ID-2.bdf, -3, ...; in record.mode=always
+ * a file named by its own start time) and written from the sample being
+ * processed; the storage error lasts (status "error") until the first
+ * whole 1 s record of the new file is verified on disk; a new file that
+ * fails before that is removed and tried again later. The samples between
+ * the end of the last file kept and the start of the new one are in no
+ * file: the new file's first annotation says "resumed: N samples lost",
+ * and the status and the session summary count them. */
+
+#define TW_REC_RETRY_S 2.0 /* s between attempts at a new file after a storage error */
+#define TW_REC_CHECK_S 0.2 /* s between looks at the writer's status */
+
+static double mono_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + t.tv_nsec * 1e-9;
+}
+
 void tw_dsp_rec_block(tw_dsp_thread *d, int64_t first, size_t n)
 {
     /* a session's recording ends at its stop sample, though the session
@@ -95,35 +123,60 @@ void tw_dsp_rec_annotate(tw_dsp_thread *d, int64_t sample, double dur_s, const c
     tw_rec_thread_annotate(d->rec, sample, dur_s, text);
 }
 
-static void rec_stop(tw_dsp_thread *d)
+/* The path of the next file in record.dir. A session's first file is
+ * SESSION_ID.EXT (as it always was: an existing file of that name is
+ * replaced), its later ones SESSION_ID-K.EXT, K = 2, 3, ...; in
+ * record.mode=always YYYYMMDDTHHMMSSZ-twitchd.EXT from the UTC time of
+ * its first sample. A later name in use (a file or its sidecar) is not
+ * reused: "-K" is added or raised. stem gets the name without directory
+ * and extension. 0, or -1 with err. */
+static int rec_path(tw_dsp_thread *d, char *path, size_t len, char *stem, size_t stemlen,
+                    char *err, size_t errlen)
 {
-    if (!d->rec)
-        return;
-    tw_rec_status st;
-    if (tw_rec_thread_stop(d->rec, &st) != 0) {
-        snprintf(d->rec_error, sizeof d->rec_error, "%s", st.msg);
-        d->rec_failed = 1;
+    const tw_config *c = &d->cfg;
+    const char *ext = c->rec_format == 1 ? "bdf" : "edf";
+    char base[TW_SESSION_ID_MAX];
+    int k0 = 1;
+    if (d->rec_timestamped) {
+        struct timespec t = realtime_of(d, d->next);
+        if (tw_session_format_id(base, sizeof base, &t, "twitchd") < 0) {
+            tw_set_err(err, errlen, "recording: the clock is out of range");
+            return -1;
+        }
+    } else {
+        snprintf(base, sizeof base, "%s", d->rec_base);
+        k0 = (int)json_array_size(d->rec_paths) + 1;
     }
-    tw_log(TW_LOG_INFO, "recording %s closed: %llu frames, %llu dropped", st.path,
-           (unsigned long long)st.frames_written, (unsigned long long)st.frames_dropped);
-    d->rec = NULL;
+    for (int k = k0; k < k0 + 1000; k++) {
+        int n = k == 1 ? snprintf(stem, stemlen, "%s", base)
+                       : snprintf(stem, stemlen, "%s-%d", base, k);
+        int m = snprintf(path, len, "%s/%s.%s", c->rec_dir, stem, ext);
+        if (n < 0 || (size_t)n >= stemlen || m < 0 || (size_t)m >= len) {
+            tw_set_err(err, errlen, "recording path too long (%s/%s)", c->rec_dir, base);
+            return -1;
+        }
+        if (k == 1 && !d->rec_timestamped)
+            return 0;
+        char side[TW_EDFREC_PATH_MAX + 16];
+        snprintf(side, sizeof side, "%s%s", path, TW_EDF_SIDECAR_SUFFIX);
+        struct stat sb;
+        if (stat(path, &sb) != 0 && stat(side, &sb) != 0)
+            return 0;
+    }
+    tw_set_err(err, errlen, "recording: no free file name for %s/%s", c->rec_dir, base);
+    return -1;
 }
 
-/* Open a recording named base (.edf/.bdf added) in record.dir, from the
- * next sample on. 0, or -1 with err set. */
-static int rec_start(tw_dsp_thread *d, const char *base, const json_t *meta, char *err,
-                     size_t errlen)
+/* Open the next file of the recording, written from the next sample on.
+ * 0, or -1 with err set. */
+static int rec_open(tw_dsp_thread *d, char *err, size_t errlen)
 {
     const tw_config *c = &d->cfg;
     if (ensure_dir(c->rec_dir, err, errlen) != 0)
         return -1;
-    char path[TW_EDFREC_PATH_MAX];
-    int n = snprintf(path, sizeof path, "%s/%s.%s", c->rec_dir, base,
-                     c->rec_format == 1 ? "bdf" : "edf");
-    if (n < 0 || (size_t)n >= sizeof path) {
-        tw_set_err(err, errlen, "recording path too long (%s/%s)", c->rec_dir, base);
+    char path[TW_EDFREC_PATH_MAX], stem[TW_SESSION_ID_MAX + 16];
+    if (rec_path(d, path, sizeof path, stem, sizeof stem, err, errlen) != 0)
         return -1;
-    }
     char lab[TW_WIRE_MAX_CH][24];
     const char *labels[TW_WIRE_MAX_CH];
     for (int ch = 0; ch < d->nch; ch++) {
@@ -131,10 +184,22 @@ static int rec_start(tw_dsp_thread *d, const char *base, const json_t *meta, cha
                  tw_config_electrode(c, ch) == TW_ELECTRODE_SURFACE ? "surface" : "needle");
         labels[ch] = lab[ch];
     }
-    char addl[512];
-    snprintf(addl, sizeof addl, "%s %s %s", str(meta, "muscle") ? str(meta, "muscle") : "",
-             str(meta, "side") ? str(meta, "side") : "",
-             str(meta, "notes") ? str(meta, "notes") : "");
+    /* EDF+ header: the patient code is the subject; the recording field
+     * is "Startdate DD-MMM-YYYY X X twitchd MUSCLE SIDE NOTES" (no admin
+     * code or technician: EDFlib shares about 40 characters between
+     * those, the equipment and the rest, and the session id, which the
+     * file name, start time and subject give anyway, would leave no room
+     * for the muscle and the side). What does not fit is cut; the summary
+     * and the journal have it all. */
+    const json_t *meta = d->rec_meta;
+    char addl[512] = "";
+    static const char *const keys[] = {"muscle", "side", "notes"};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        const char *v = str(meta, keys[i]);
+        size_t l = strlen(addl);
+        if (v && *v && l < sizeof addl - 1)
+            snprintf(addl + l, sizeof addl - l, "%s%s", l ? " " : "", v);
+    }
     tw_edfrec_params p;
     memset(&p, 0, sizeof p);
     p.path = path;
@@ -144,8 +209,7 @@ static int rec_start(tw_dsp_thread *d, const char *base, const json_t *meta, cha
     p.labels = labels;
     p.phys_max_uv = c->full_scale_uv;
     p.patient_code = str(meta, "subject");
-    p.admin_code = base;
-    p.equipment = "twitchd " TW_VERSION;
+    p.equipment = "twitchd";
     p.recording_additional = addl;
     p.start = realtime_of(d, d->next);
     double queue_s = (double)c->rec_queue_blocks * (double)d->xcap / d->rate;
@@ -156,24 +220,186 @@ static int rec_start(tw_dsp_thread *d, const char *base, const json_t *meta, cha
     d->rec = tw_rec_thread_start(&p, queue_s, err, errlen);
     if (!d->rec)
         return -1;
-    d->rec_error[0] = '\0';
-    d->rec_failed = 0;
-    tw_log(TW_LOG_INFO, "recording to %s", path);
+    d->rec_seg_first = d->next;
+    /* during an outage every attempt would say it: the resumption does */
+    tw_log(d->rec_outage ? TW_LOG_DEBUG : TW_LOG_INFO, "recording to %s", path);
     return 0;
+}
+
+/* A file could not be opened, or its writer failed (why): an outage
+ * begins (or goes on); the next attempt is due in TW_REC_RETRY_S. */
+static void rec_failed(tw_dsp_thread *d, const char *why, double now)
+{
+    if (!d->rec_outage) {
+        d->rec_outage = 1;
+        d->rec_errors++;
+        if (d->rec_wanted)
+            tw_log(TW_LOG_ERR, "recording: %s (acquisition goes on; a new file is tried every "
+                   "%g s)", why, TW_REC_RETRY_S);
+        else
+            tw_log(TW_LOG_ERR, "recording: %s (acquisition goes on)", why);
+    } else if (strcmp(why, d->rec_error) != 0) {
+        tw_log(TW_LOG_WARNING, "recording: still failing: %s", why);
+    }
+    snprintf(d->rec_error, sizeof d->rec_error, "%s", why);
+    d->rec_retry_at = now + TW_REC_RETRY_S;
+}
+
+/* A record of the file opened after an outage is on disk. */
+static void rec_resumed(tw_dsp_thread *d, const char *path)
+{
+    int64_t lost = d->rec_seg_first - d->rec_end;
+    if (lost < 0)
+        lost = 0;
+    d->rec_lost += lost;
+    d->rec_outage = 0;
+    d->rec_error[0] = '\0';
+    tw_log(TW_LOG_INFO, "recording resumed in %s: %lld samples (%.3f s) lost", path,
+           (long long)lost, (double)lost / d->rate);
+}
+
+/* Stop the writer and close its file. A file holding a record is kept
+ * (rec_paths); after a storage error rec_end moves to its end. Returns 1
+ * when the writer had a storage error (st->msg). */
+static int rec_close_file(tw_dsp_thread *d, tw_rec_status *st)
+{
+    int bad = tw_rec_thread_stop(d->rec, st) != 0;
+    d->rec = NULL;
+    if (st->records > 0) {
+        json_array_append_new(d->rec_paths, json_string(st->path));
+        if (bad)
+            d->rec_end = st->first_sample + (int64_t)st->records * (int64_t)llround(d->rate);
+        tw_log(TW_LOG_INFO, "recording %s closed: %llu s, %llu frames dropped%s", st->path,
+               (unsigned long long)st->records, (unsigned long long)st->frames_dropped,
+               bad ? " (storage error)" : "");
+    }
+    return bad;
+}
+
+/* A recording begins at the next sample: base names a session's files
+ * (NULL: timestamped files, record.mode=always), meta (may be NULL) goes
+ * in their headers. The first file is opened now; when that fails, the
+ * outage has begun and the next attempt follows (tw_dsp_rec_tick). */
+static void rec_begin(tw_dsp_thread *d, const char *base, const json_t *meta)
+{
+    d->rec_wanted = 1;
+    d->rec_timestamped = base == NULL;
+    snprintf(d->rec_base, sizeof d->rec_base, "%s", base ? base : "");
+    json_decref(d->rec_meta);
+    d->rec_meta = meta ? json_deep_copy(meta) : NULL;
+    json_decref(d->rec_paths);
+    d->rec_paths = json_array();
+    d->rec_end = d->rec_seg_first = d->next;
+    d->rec_outage = 0;
+    d->rec_errors = 0;
+    d->rec_lost = 0;
+    d->rec_error[0] = '\0';
+    d->rec_tick_at = 0.0;
+    char err[sizeof d->rec_error];
+    if (rec_open(d, err, sizeof err) != 0)
+        rec_failed(d, err, mono_now());
+}
+
+/* The recording ends at sample stop (exclusive): its last file is
+ * closed; the samples of an outage going on are counted lost up to stop.
+ * rec_paths, rec_errors, rec_lost and rec_error (when it ended in error)
+ * stay for the summary and the status. */
+static void rec_finish(tw_dsp_thread *d, int64_t stop)
+{
+    if (!d->rec_wanted)
+        return;
+    d->rec_wanted = 0;
+    if (d->rec) {
+        tw_rec_status st;
+        if (rec_close_file(d, &st))
+            rec_failed(d, st.msg, mono_now());
+        else if (d->rec_outage && st.records > 0)
+            rec_resumed(d, st.path);
+    }
+    if (d->rec_outage && stop > d->rec_end)
+        d->rec_lost += stop - d->rec_end;
+}
+
+void tw_dsp_rec_tick(tw_dsp_thread *d, double now)
+{
+    if (!d->rec_wanted || now < d->rec_tick_at)
+        return;
+    d->rec_tick_at = now + TW_REC_CHECK_S;
+    if (d->rec) {
+        tw_rec_status st;
+        tw_rec_thread_status(d->rec, &st);
+        if (st.error) {
+            tw_rec_status fin;
+            rec_close_file(d, &fin);
+            rec_failed(d, fin.msg[0] ? fin.msg : st.msg, now);
+        } else if (d->rec_outage && st.records > 0) {
+            rec_resumed(d, st.path);
+        }
+        return;
+    }
+    if ((d->closing && d->cfg.rec_mode == 1) || now < d->rec_retry_at)
+        return; /* a stopping session's recording takes no new file */
+    char err[sizeof d->rec_error];
+    if (rec_open(d, err, sizeof err) != 0) {
+        rec_failed(d, err, now);
+        return;
+    }
+    int64_t lost = d->next - d->rec_end;
+    if (lost > 0)
+        tw_dsp_rec_annotate(d, d->next, -1, "resumed: %lld samples lost", (long long)lost);
+}
+
+/* Samples of the recording in no file so far. */
+static int64_t rec_lost_now(const tw_dsp_thread *d)
+{
+    int64_t l = d->rec_lost;
+    if (d->rec_wanted && d->rec_outage) {
+        int64_t to = d->rec ? d->rec_seg_first : d->next;
+        if (to > d->rec_end)
+            l += to - d->rec_end;
+    }
+    return l;
+}
+
+json_t *tw_dsp_rec_status(tw_dsp_thread *d, double now)
+{
+    json_t *rec = json_object();
+    tw_rec_status rs;
+    if (d->rec) {
+        tw_rec_thread_status(d->rec, &rs);
+        json_object_set_new(rec, "recording", json_boolean(rs.recording));
+        json_object_set_new(rec, "path", json_string(rs.path));
+        json_object_set_new(rec, "frames", json_integer((json_int_t)rs.frames_written));
+        json_object_set_new(rec, "dropped_frames", json_integer((json_int_t)rs.frames_dropped));
+    } else {
+        json_object_set_new(rec, "recording", json_false());
+        size_t n = json_array_size(d->rec_paths);
+        if (d->rec_wanted && n > 0)
+            json_object_set_new(rec, "path", json_deep_copy(json_array_get(d->rec_paths, n - 1)));
+    }
+    if (d->rec && rs.msg[0])
+        json_object_set_new(rec, "error", json_string(rs.msg));
+    else if (d->rec_error[0])
+        json_object_set_new(rec, "error", json_string(d->rec_error));
+    if (d->rec_wanted) {
+        int64_t lost = rec_lost_now(d);
+        json_object_set_new(rec, "files",
+                            json_integer((json_int_t)json_array_size(d->rec_paths) + (d->rec != NULL)));
+        json_object_set_new(rec, "errors", json_integer((json_int_t)d->rec_errors));
+        json_object_set_new(rec, "lost_samples", json_integer((json_int_t)lost));
+        json_object_set_new(rec, "lost_s", json_real(round((double)lost / d->rate * 1000) / 1000));
+        if (d->rec_outage && !d->rec) {
+            double in = d->rec_retry_at - now;
+            json_object_set_new(rec, "retry_in_s", json_real(round((in > 0 ? in : 0) * 10) / 10));
+        }
+    }
+    return rec;
 }
 
 void tw_dsp_rec_apply_mode(tw_dsp_thread *d)
 {
-    if (d->cfg.rec_mode != 2 || d->rec)
-        return;
-    char base[TW_SESSION_ID_MAX], err[512];
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    tw_session_format_id(base, sizeof base, &now, "twitchd");
-    if (rec_start(d, base, NULL, err, sizeof err) != 0) {
-        snprintf(d->rec_error, sizeof d->rec_error, "%s", err);
-        tw_log(TW_LOG_ERR, "recording: %s (acquisition goes on)", err);
-    }
+    if (d->cfg.rec_mode == 2 && !d->rec_wanted)
+        rec_begin(d, NULL, NULL);
 }
 
 /* ---- sessions ------------------------------------------------------ */
@@ -228,17 +454,28 @@ static json_t *session_stop_at(tw_dsp_thread *d, int64_t stop)
         return tw_control_error("session.stop: out of memory");
     char id[TW_SESSION_ID_MAX];
     snprintf(id, sizeof id, "%s", tw_session_get_id(d->session));
-    json_t *rec = json_null();
-    if (d->rec) {
-        tw_rec_status st;
-        tw_rec_thread_status(d->rec, &st);
-        rec = json_string(st.path);
+    if (d->cfg.rec_mode == 1) {
+        /* the session's recording: every file it wrote, what is in none */
+        rec_finish(d, stop);
+        json_t *files = d->rec_paths ? json_deep_copy(d->rec_paths) : json_array();
+        json_t *first = json_array_get(files, 0);
+        json_object_set_new(sum, "recording", first ? json_deep_copy(first) : json_null());
+        json_object_set_new(sum, "recording_files", files);
+        json_object_set_new(sum, "recording_errors", json_integer((json_int_t)d->rec_errors));
+        json_object_set_new(sum, "recording_lost_samples", json_integer((json_int_t)d->rec_lost));
+        if (d->rec_outage && d->rec_error[0])
+            json_object_set_new(sum, "recording_error", json_string(d->rec_error));
+    } else {
+        json_t *rec = json_null();
+        if (d->rec) {
+            tw_rec_status st;
+            tw_rec_thread_status(d->rec, &st);
+            rec = json_string(st.path);
+        }
+        json_object_set_new(sum, "recording", rec);
+        if (d->rec_error[0])
+            json_object_set_new(sum, "recording_error", json_string(d->rec_error));
     }
-    json_object_set_new(sum, "recording", rec);
-    if (d->cfg.rec_mode == 1)
-        rec_stop(d);
-    if (d->rec_error[0])
-        json_object_set_new(sum, "recording_error", json_string(d->rec_error));
     char path[TW_EDFREC_PATH_MAX + 32], err[512];
     int wrote = write_summary(d, id, sum, path, sizeof path, err, sizeof err);
     json_t *body = json_deep_copy(sum);
@@ -284,11 +521,10 @@ static json_t *session_start(tw_dsp_thread *d, const json_t *req)
     d->sess_start = d->next;
     json_t *r = ok_reply();
     json_object_set_new(r, "session", json_string(id));
-    if (d->cfg.rec_mode == 1 && rec_start(d, id, meta, err, sizeof err) != 0) {
-        snprintf(d->rec_error, sizeof d->rec_error, "%s", err);
-        tw_log(TW_LOG_ERR, "session %s: recording: %s (the session goes on)", id, err);
-        json_object_set_new(r, "recording_error", json_string(err));
-    }
+    if (d->cfg.rec_mode == 1)
+        rec_begin(d, id, meta);
+    if (!d->rec && d->rec_error[0])
+        json_object_set_new(r, "recording_error", json_string(d->rec_error));
     if (d->rec) {
         tw_rec_status st;
         tw_rec_thread_status(d->rec, &st);
@@ -346,7 +582,10 @@ void tw_dsp_close_all(tw_dsp_thread *d)
     /* end of input: every event is final (the pipeline was flushed) */
     if (d->session)
         json_decref(session_stop_at(d, d->closing ? d->close_stop : d->next));
-    rec_stop(d);
+    rec_finish(d, d->next);
+    json_decref(d->rec_meta);
+    json_decref(d->rec_paths);
+    d->rec_meta = d->rec_paths = NULL;
 }
 
 /* ---- marks, insertions, settings ------------------------------------ */
@@ -419,10 +658,19 @@ static json_t *cmd_set(tw_dsp_thread *d, const json_t *req)
     tw_config nc = d->cfg;
     tw_config_errors errs;
     memset(&errs, 0, sizeof errs);
-    json_t *done = json_object();
-    char label[1024] = "";
+    json_t *done = json_object(), *e = NULL;
+    /* the journaled label: every assignment in full, however many */
+    size_t lcap = 1, ll = 0;
     const char *key;
     const json_t *v;
+    json_object_foreach((json_t *)req, key, v)
+        lcap += strlen(key) + TW_KEY_STRLEN + 2;
+    char *label = malloc(lcap);
+    if (!done || !label) {
+        e = tw_control_error("set: out of memory");
+        goto out;
+    }
+    label[0] = '\0';
     json_object_foreach((json_t *)req, key, v) {
         if (!strcmp(key, "cmd"))
             continue;
@@ -430,51 +678,66 @@ static json_t *cmd_set(tw_dsp_thread *d, const json_t *req)
         const char *dot = strchr(key, '.');
         size_t sl = dot ? (size_t)(dot - key) : 0;
         if (!dot || sl == 0 || sl >= sizeof sec || !dot[1]) {
-            json_decref(done);
-            return tw_control_error("set: '%.64s' is not SECTION.KEY", key);
+            e = tw_control_error("set: '%.64s' is not SECTION.KEY", key);
+            goto out;
         }
         memcpy(sec, key, sl);
         sec[sl] = '\0';
         if (!tw_key_find(tw_config_keys, tw_config_nkeys, sec, dot + 1)) {
-            json_decref(done);
-            return tw_control_error("set: unknown key '%.64s'", key);
+            e = tw_control_error("set: unknown key '%.64s'", key);
+            goto out;
         }
         if (!runtime_section(sec)) {
-            json_decref(done);
-            return tw_control_error("set: '%.64s' cannot change at run time (allowed: "
-                                    "detect.*, ltr.*, epn.*; the rest needs a restart)", key);
+            e = tw_control_error("set: '%.64s' cannot change at run time (allowed: "
+                                 "detect.*, ltr.*, epn.*; the rest needs a restart)", key);
+            goto out;
         }
-        char text[256];
+        /* a value holds at most what a configuration file's value may
+         * (TW_KEY_STRLEN - 1 characters): a longer one is refused, never
+         * cut to a prefix that might parse */
+        char text[TW_KEY_STRLEN];
+        int tl;
+        if (json_is_string(v) && json_string_length(v) >= sizeof text) {
+            e = tw_control_error("set: the value of '%.64s' has %zu characters (limit %zu)",
+                                 key, json_string_length(v), sizeof text - 1);
+            goto out;
+        }
         if (json_is_string(v))
-            snprintf(text, sizeof text, "%s", json_string_value(v));
+            tl = snprintf(text, sizeof text, "%s", json_string_value(v));
         else if (json_is_boolean(v))
-            snprintf(text, sizeof text, "%s", json_is_true(v) ? "true" : "false");
+            tl = snprintf(text, sizeof text, "%s", json_is_true(v) ? "true" : "false");
         else if (json_is_integer(v))
-            snprintf(text, sizeof text, "%lld", (long long)json_integer_value(v));
+            tl = snprintf(text, sizeof text, "%lld", (long long)json_integer_value(v));
         else
-            snprintf(text, sizeof text, "%.17g", json_real_value(v));
-        char assign[512];
-        snprintf(assign, sizeof assign, "%s=%s", key, text);
+            tl = snprintf(text, sizeof text, "%.17g", json_real_value(v));
+        char assign[TW_KEY_STRLEN + 160];
+        int al = snprintf(assign, sizeof assign, "%s=%s", key, text);
+        if (tl < 0 || (size_t)tl >= sizeof text || al < 0 || (size_t)al >= sizeof assign) {
+            e = tw_control_error("set: the value of '%.64s' is too long (limit %zu characters)",
+                                 key, sizeof text - 1);
+            goto out;
+        }
         if (tw_config_override(&nc, assign, &errs) != 0) {
-            json_decref(done);
             const char *m = errs.msg[0];
-            return tw_control_error("set: %s", strncmp(m, "-o ", 3) ? m : m + 3);
+            e = tw_control_error("set: %s", strncmp(m, "-o ", 3) ? m : m + 3);
+            goto out;
         }
         json_object_set_new(done, key, json_string(text));
-        size_t ll = strlen(label);
-        snprintf(label + ll, sizeof label - ll, "%s%s", ll ? " " : "", assign);
+        int n = snprintf(label + ll, lcap - ll, "%s%s", ll ? " " : "", assign);
+        if (n > 0)
+            ll += (size_t)n < lcap - ll ? (size_t)n : lcap - ll - 1;
     }
     if (tw_config_check(&nc, &errs) != 0) {
-        json_decref(done);
-        return tw_control_error("set: %s", errs.msg[0]);
+        e = tw_control_error("set: %s", errs.msg[0]);
+        goto out;
     }
     char err[512];
     tw_pipeline *np = tw_pipeline_create(&nc, d->nch, d->rate, d->xcap,
                                          tw_pipeline_get_callback(d->pl),
                                          tw_pipeline_get_user(d->pl), err, sizeof err);
     if (!np) {
-        json_decref(done);
-        return tw_control_error("set: %s", err);
+        e = tw_control_error("set: %s", err);
+        goto out;
     }
     tw_pipeline_flush(d->pl);
     tw_pipeline_copy_trains(np, d->pl);
@@ -486,7 +749,12 @@ static json_t *cmd_set(tw_dsp_thread *d, const json_t *req)
            (long long)d->next);
     json_t *r = mark(d, TW_T_EVT_MARK, "set", label);
     json_object_set_new(r, "set", done);
+    free(label);
     return r;
+out:
+    json_decref(done);
+    free(label);
+    return e;
 }
 
 /* ---- status, snapshot ----------------------------------------------- */

@@ -91,9 +91,25 @@ struct tw_dsp_thread {
     int64_t close_at;      /* finish once this sample is processed... */
     double close_wall;     /* ...or at this CLOCK_MONOTONIC time (stalled input) */
     uint64_t call_taken, call_abandoned; /* call ids (call_mx) */
-    tw_rec_thread *rec;    /* the recording, or NULL */
-    int rec_failed;        /* the recording stopped on an error */
-    char rec_error[TW_EDFREC_PATH_MAX + 256];
+    tw_rec_thread *rec;    /* the file being written, or NULL */
+    char rec_error[TW_EDFREC_PATH_MAX + 256]; /* the storage error while it lasts, or
+                                                 why the recording could not start; "" */
+    /* A recording (record.mode=always from the start, or a session's in
+     * record.mode=session) may span several files: after a storage error
+     * the failed file is closed and a new one is tried every
+     * TW_REC_RETRY_S (dsp_cmds.c, tw_dsp_rec_tick). */
+    int rec_wanted;        /* a recording is under way (the fields below are valid) */
+    int rec_timestamped;   /* files named by their start time (always), else rec_base[-K] */
+    char rec_base[TW_SESSION_ID_MAX]; /* the session id (record.mode=session) */
+    json_t *rec_meta;      /* the session's meta for the headers, or NULL */
+    json_t *rec_paths;     /* the files kept (holding >= 1 record), in order */
+    int64_t rec_end;       /* first sample after the last file kept (or the recording's start) */
+    int64_t rec_seg_first; /* first sample of the file being written */
+    int rec_outage;        /* a storage error, until a record reaches a new file */
+    uint64_t rec_errors;   /* storage errors (outages) of this recording */
+    int64_t rec_lost;      /* samples in no file, of the outages that ended */
+    double rec_retry_at;   /* CLOCK_MONOTONIC s: next attempt at a new file */
+    double rec_tick_at;    /* CLOCK_MONOTONIC s: next look at the writer's status */
     /* the latest journaled headers, for snapshot */
     char *recent[TW_RECENT_MAX];
     unsigned recent_n;     /* headers kept so far (index recent_n % MAX) */
@@ -115,6 +131,11 @@ json_t *tw_dsp_finish_stop(tw_dsp_thread *d);
 /* dsp_cmds.c: 1 when the final event e belongs to the open session. */
 int tw_dsp_in_session(const tw_dsp_thread *d, const tw_event *e);
 void tw_dsp_rec_apply_mode(tw_dsp_thread *d); /* start/stop per record.mode */
+/* dsp_cmds.c: between blocks (now: CLOCK_MONOTONIC s): notice a failed
+ * file, try a new one, see the recording resume. */
+void tw_dsp_rec_tick(tw_dsp_thread *d, double now);
+/* dsp_cmds.c: the "record" object of the status (new ref). */
+json_t *tw_dsp_rec_status(tw_dsp_thread *d, double now);
 
 
 #endif

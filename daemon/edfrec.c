@@ -497,7 +497,12 @@ static int write_count(int fd, int64_t n)
 /* buf is full: hand it to EDFlib, check it reached the file, count it. */
 static int flush_record(tw_edfrec *r)
 {
-    off_t want = (off_t)r->hdrsize + (off_t)(r->handed + 1) * (r->recsize ? r->recsize : 1);
+    /* before the first record the record size is not known from the
+     * header yet: EDFlib's, for the cause of a failure (EFBIG) */
+    long recsize = r->recsize ? r->recsize
+                              : ((long)r->channels * r->rate * (r->bdf ? 3 : 2) +
+                                 (long)r->annot_signals * EDFLIB_ANNOT_BYTES);
+    off_t want = (off_t)r->hdrsize + (off_t)(r->handed + 1) * recsize;
     if (edf_blockwrite_digital_samples(r->h, r->buf) != 0) {
         fail(r, guess_errno(r, want), "write");
         return -1;
@@ -507,7 +512,7 @@ static int flush_record(tw_edfrec *r)
     if (!r->recsize) {
         r->recsize = read_recsize(r);
         if (!r->recsize) {
-            fail(r, guess_errno(r, r->hdrsize), "write");
+            fail(r, guess_errno(r, want), "write");
             return -1;
         }
     }

@@ -80,6 +80,7 @@ int tw_rec_thread_push(tw_rec_thread *t, const float *const *x, size_t n, int64_
     if (!t->have_origin) {
         t->have_origin = 1;
         t->origin = first_sample;
+        t->st.first_sample = first_sample;
     }
     desc *d = &t->d[(t->dhead + t->dn) % TW_REC_DESC_MAX];
     d->kind = D_DATA;
@@ -132,7 +133,6 @@ static void stop_on_error(tw_rec_thread *t, const char *why)
     tw_edfrec_close(t->r, &fs, err, sizeof err);
     t->r = NULL;
     const char *msg = fs.msg[0] ? fs.msg : why;
-    tw_log(TW_LOG_ERR, "recording stopped: %s (acquisition goes on)", msg);
     pthread_mutex_lock(&t->mu);
     t->dead = 1;
     t->st.recording = 0;
@@ -290,8 +290,6 @@ static void finish(tw_rec_thread *t)
     char err[sizeof t->st.msg];
     int rc = tw_edfrec_close(t->r, &fs, err, sizeof err);
     t->r = NULL;
-    if (rc != TW_EDFREC_OK)
-        tw_log(TW_LOG_ERR, "recording: %s", err);
     pthread_mutex_lock(&t->mu);
     t->st.annotations_dropped += t->npending + fs.annotations_lost;
     t->st.recording = 0;
@@ -365,6 +363,7 @@ tw_rec_thread *tw_rec_thread_start(const tw_edfrec_params *p, double queue_s, ch
         return NULL;
     }
     t->st.recording = 1;
+    t->st.first_sample = -1;
     snprintf(t->st.path, sizeof t->st.path, "%s", p->path);
     pthread_mutex_init(&t->mu, NULL);
     pthread_cond_init(&t->cv, NULL);

@@ -24,10 +24,14 @@
  *    before the first block waits in the writer until the origin is known.
  *  - A storage error (disk full, file too large, I/O error) stops the
  *    recording cleanly: the file is finalised with what reached it
- *    (edfrec.h), status.recording becomes 0 and status.msg keeps the
- *    reason; the thread keeps taking (and discarding, counted in
- *    frames_dropped) whatever is pushed, without blocking anyone, until
- *    stop. The error is logged once.
+ *    (edfrec.h: whole records; none at all: no file), status.recording
+ *    becomes 0, status.error and status.msg keep the reason, and
+ *    status.records tells what the file holds: frames first_sample ..
+ *    first_sample + records x rate - 1. The thread keeps taking (and
+ *    discarding, counted in frames_dropped) whatever is pushed, without
+ *    blocking anyone, until stop. Nothing is logged here: the owner
+ *    reads the status (and may stop this thread and start another one on
+ *    a new file when space returns: the DSP thread does, dsp_cmds.c).
  *  - stop drains the queue, closes (finalises) the file and joins.
  *
  * Thread model: push and annotate may be called from any threads (each
@@ -52,6 +56,8 @@ typedef struct tw_rec_thread tw_rec_thread;
 typedef struct {
     int recording;             /* 1 while the file is open and written */
     char path[TW_EDFREC_PATH_MAX];
+    int64_t first_sample;      /* sample of the file's first frame (the first block's); -1
+                                  before the first block */
     uint64_t frames_written;   /* frames handed to the file (gap zeros included, the
                                   padding at close not) */
     uint64_t frames_dropped;   /* frames lost: queue full, or pushed after a storage error */

@@ -50,7 +50,9 @@
  *    valid EDF+ file holding the whole records written before (samples
  *    match) and the annotations made before; no sidecar is left;
  *    rec_thread keeps taking pushes (refused, counted) and its status
- *    says recording 0 with the reason;
+ *    says recording 0 with the reason, and first_sample and records
+ *    tell which samples the file holds; a limit below the first record:
+ *    EFBIG (not EIO), and no file nor sidecar left;
  *  - SIGKILL between records (the child waits after its writes): without
  *    repair EDFlib opens the file (the record count is current) with
  *    every sample, but without its annotations (sidecar present); repair
@@ -659,6 +661,9 @@ static void test_thread_gap(void **state)
     if (!t)
         fail_msg("start: %s", err);
     const int64_t o = 1000000; /* the stream's sample index at the start */
+    tw_rec_status st0;
+    tw_rec_thread_status(t, &st0);
+    assert_int_equal(st0.first_sample, -1); /* no block yet */
     assert_int_equal(tw_rec_thread_annotate(t, o + 960, -1, "before the first block"), 0);
     push_ramp(t, o, 2400, 1);              /* frames 0 .. 2399 */
     push_ramp(t, o + 2400 + 480, 2400, 1); /* 480 missing */
@@ -670,10 +675,12 @@ static void test_thread_gap(void **state)
     tw_rec_thread_status(t, &st);
     assert_int_equal(st.recording, 1);
     assert_string_equal(st.path, path);
+    assert_int_equal(st.first_sample, o);
     tw_rec_status fin;
     if (tw_rec_thread_stop(t, &fin) != 0)
         fail_msg("stop: %s", fin.msg);
     assert_int_equal(fin.recording, 0);
+    assert_int_equal(fin.first_sample, o);
     assert_int_equal(fin.frames_written, 6000);
     assert_int_equal(fin.frames_gap, 480);
     assert_int_equal(fin.frames_overlap, 280);
@@ -884,6 +891,44 @@ static void test_file_too_large(void **state)
     edf_done(h);
 }
 
+/* The disk is full before the first record: the write fails with EFBIG
+ * (not a vague EIO: the record size is not in the header yet) and no
+ * file is left, since EDF cannot hold no record. The daemon's attempts at
+ * a new file while the disk stays full end this way. */
+static void test_full_before_first_record(void **state)
+{
+    (void)state;
+    char path[600], side[640];
+    tpath(path, sizeof path, "full0.edf");
+    sidecar_of(side, sizeof side, path);
+    const double rate = 8000;
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        signal(SIGXFSZ, SIG_IGN);
+        set_fsize_limit(hdr_bytes() + rec_bytes(rate) / 2);
+        static float a[8000];
+        const float *x[2] = {a, a};
+        char err[1024];
+        tw_edfrec_params p = params(path, 0, rate);
+        tw_edfrec *r = tw_edfrec_open(&p, err, sizeof err);
+        CHILD_CHECK(r != NULL);
+        CHILD_CHECK(tw_edfrec_annotate(r, 0.1, -1, "resumed: 5 samples lost", err, sizeof err) == 0);
+        CHILD_CHECK(tw_edfrec_write(r, x, 8000, err, sizeof err) == TW_EDFREC_EIO);
+        printf("child: write: %s\n", err);
+        CHILD_CHECK(strstr(err, path) && strstr(err, strerror(EFBIG)));
+        tw_edfrec_stats st;
+        CHILD_CHECK(tw_edfrec_close(r, &st, err, sizeof err) == TW_EDFREC_EIO);
+        CHILD_CHECK(st.error == EFBIG && st.records == 0);
+        fflush(stdout);
+        _exit(0);
+    }
+    wait_child_ok(pid);
+    assert_false(exists(path));
+    assert_false(exists(side));
+}
+
 static void test_thread_file_too_large(void **state)
 {
     (void)state;
@@ -934,6 +979,8 @@ static void test_thread_file_too_large(void **state)
         tw_rec_status fin;
         CHILD_CHECK(tw_rec_thread_stop(t, &fin) == -1);
         CHILD_CHECK(fin.records == 3 && fin.error == EFBIG);
+        /* what the file holds: samples first_sample .. + records x rate */
+        CHILD_CHECK(fin.first_sample == 0);
         CHILD_CHECK(fin.frames_written + fin.frames_dropped == 41000);
         CHILD_CHECK(fin.frames_written >= 12000 && fin.frames_written <= 16000);
         fflush(stdout);
@@ -1424,6 +1471,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_thread_gap, setup_tmpdir, teardown_tmpdir),
         cmocka_unit_test_setup_teardown(test_thread_drops, setup_tmpdir, teardown_tmpdir),
         cmocka_unit_test_setup_teardown(test_file_too_large, setup_tmpdir, teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_full_before_first_record, setup_tmpdir, teardown_tmpdir),
         cmocka_unit_test_setup_teardown(test_thread_file_too_large, setup_tmpdir, teardown_tmpdir),
         cmocka_unit_test_setup_teardown(test_sigkill_between_records, setup_tmpdir, teardown_tmpdir),
         cmocka_unit_test_setup_teardown(test_sigkill_random, setup_tmpdir, teardown_tmpdir),
