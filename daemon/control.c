@@ -285,6 +285,14 @@ static void *run(void *arg)
     return NULL;
 }
 
+/* 1 when a tcp:// endpoint binds to loopback only (as publish.c). */
+static int tcp_loopback(const char *ep)
+{
+    const char *h = ep + 6;
+    return !strncmp(h, "127.", 4) || !strncmp(h, "localhost:", 10) ||
+           !strncmp(h, "[::1]:", 6);
+}
+
 tw_control *tw_control_start(const char *endpoint, size_t max_len,
                              tw_control_exec exec, void *user, tw_curve *curve,
                              char *err, size_t errlen)
@@ -311,9 +319,13 @@ tw_control *tw_control_start(const char *endpoint, size_t max_len,
         goto fail;
     }
     int zero = 0;
-    /* libzmq's own cap: a peer sending far more than the limit is cut off
-     * before it fills memory; up to 4 x the limit is read and answered */
-    int64_t cap = (int64_t)max_len * 4 + 4096;
+    /* libzmq's own cap: a message up to TW_CONTROL_SOCKET_MAX is read and a
+     * request over max_len answered with an error; a peer sending more is
+     * disconnected by libzmq before the message is held in memory (no
+     * reply can reach it then) */
+    int64_t cap = TW_CONTROL_SOCKET_MAX;
+    if ((int64_t)max_len * 2 > cap)
+        cap = (int64_t)max_len * 2;
     zmq_setsockopt(c->sock, ZMQ_LINGER, &zero, sizeof zero);
     zmq_setsockopt(c->sock, ZMQ_MAXMSGSIZE, &cap, sizeof cap);
     if (curve && tw_curve_server(curve, c->ctx, c->sock, err, errlen) != 0)
@@ -327,6 +339,21 @@ tw_control *tw_control_start(const char *endpoint, size_t max_len,
         snprintf(c->ipc, sizeof c->ipc, "%s", file);
         if (chmod(file, IPC_MODE) != 0)
             tw_log(TW_LOG_WARNING, "control socket %s: chmod: %s", file, strerror(errno));
+    } else if (!curve && !strncmp(endpoint, "tcp://", 6)) {
+        /* an ipc:// socket file admits its group only; TCP admits anyone
+         * who reaches the port */
+        if (tcp_loopback(endpoint))
+            tw_log(TW_LOG_WARNING,
+                   "control: endpoint '%s' is TCP without CURVE: every local user can "
+                   "start and stop sessions and change detector settings (use ipc://, "
+                   "whose socket file admits the service's group only, or set curve.enable)",
+                   endpoint);
+        else
+            tw_log(TW_LOG_WARNING,
+                   "control: endpoint '%s' is TCP without CURVE and not loopback: anyone "
+                   "on the network who reaches it can start and stop sessions and change "
+                   "detector settings (use ipc://, or set curve.enable with an allowlist)",
+                   endpoint);
     }
     if (pthread_create(&c->th, NULL, run, c) != 0) {
         tw_set_err(err, errlen, "control socket: cannot start its thread");

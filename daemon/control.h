@@ -13,7 +13,9 @@
  *     daemon: tw_dsp_thread_call) does the work.
  *
  * A malformed, unknown or oversized request gets an error reply naming
- * the problem and changes nothing; the thread goes on.
+ * the problem and changes nothing; the thread goes on. A message over
+ * TW_CONTROL_SOCKET_MAX is the exception: libzmq drops the connection
+ * that sends it (no reply), and the socket serves the next client.
  */
 #ifndef TW_CONTROL_H
 #define TW_CONTROL_H
@@ -56,6 +58,11 @@ unsigned long tw_control_get_requests(const tw_control *c);
 unsigned long tw_control_get_errors(const tw_control *c);
 
 #define TW_CONTROL_POLL_MS 100 /* stop is noticed within this, ms */
+/* The largest message the socket reads (ZMQ_MAXMSGSIZE; 2 x max_len when
+ * that is more): twice the largest control.max_request_bytes, so that
+ * every request over the limit up to this size gets its error reply. A
+ * larger message makes libzmq close that connection without a reply. */
+#define TW_CONTROL_SOCKET_MAX (2 * 1024 * 1024)
 #define TW_CONTROL_DEFAULT_DIR "/run/twitchd"
 #define TW_CONTROL_DEFAULT_ENDPOINT "ipc://" TW_CONTROL_DEFAULT_DIR "/control"
 

@@ -15,18 +15,33 @@
 #    and without label; recalibrate (noise_uv_before per channel);
 #  - set: a detector key in range (ok, "set" echoes it); out of range
 #    (names key and range); unknown key; a key that cannot change at run
-#    time; not SECTION.KEY; nothing to set;
+#    time; not SECTION.KEY; nothing to set; a value over 255 characters
+#    ("5<300 spaces>garbage", whose first 255 characters would parse as 5)
+#    refused naming the key and the limit, no setting changed (all or
+#    nothing); a value of exactly 255 characters accepted;
 #  - snapshot: config, channels, seqs, the last N journaled records (N
 #    asked), N out of range refused;
 #  - session.stop: summary with the marks and insertions sent; a second
 #    stop refused;
 #  - malformed requests (not JSON, an array, no cmd, cmd not a string,
 #    unknown command, duplicate keys, binary bytes, empty, over
-#    control.max_request_bytes): each gets {"ok": false, "error": ...}
-#    naming the problem, and the daemon answers status afterwards;
+#    control.max_request_bytes: 5000 bytes, 1.5 MiB, exactly 2 MiB, the
+#    socket's bound): each gets {"ok": false, "error": ...} naming the
+#    problem, and the daemon answers status afterwards;
+#  - a message over the socket's bound (2 MiB + 1 byte) gets no reply
+#    (libzmq drops that connection: docs/protocol.md), and the daemon
+#    goes on answering the next client;
 #  - the journal holds the marks, insertions, settings and sessions
 #    (nothing lost), every line parses, and marks during the session carry
-#    its id.
+#    its id;
+#  - recalibrate measures the noise floor afresh: a second daemon reads a
+#    file whose noise rises from 3 to 15 uV after 3 s, with a noise floor
+#    that remembers 1000 windows (100 s), so that on its own it keeps the
+#    quiet level for about 12 s more. 1.5 s into the loud part status
+#    still reports the quiet floor and recalibrate's noise_uv_before is
+#    that floor; 1 s of input after the recalibration, status and snapshot
+#    report a floor at least 3 x higher (a recalibrate that did nothing
+#    fails here).
 set -euo pipefail
 
 B=${1:?usage: control.sh BUILD_DIR}
@@ -115,9 +130,26 @@ expect_err "give at least one SECTION.KEY" set
 r=$(ctl snapshot events:=3) || fail "snapshot: $r"
 [[ $(field "$r" 'len(d["events"]) == 3 and d["config"]["ltr"]["min_turns"] == "8" and "evt.mark" in d["seqs"] and len(d["channels"]) == 2 and d["session"] == "'"$sid"'"') == True ]] \
     || fail "snapshot reply: $r"
-[[ $(field "$r" '[e["topic"] for e in d["events"]][-1]') == evt.mark ]] || fail "snapshot: the last record is not the set mark: $r"
+# (an event may be journaled between the set and the snapshot: the last
+# mark, not the last record, is the set's)
+r=$(ctl snapshot events:=1000) || fail "snapshot: $r"
+[[ $(field "$r" '[e["type"] for e in d["events"] if e["topic"] == "evt.mark"][-1]') == set ]] \
+    || fail "snapshot: the last mark is not the set: $r"
 expect_err "'events' = 5000 (allowed 0 .. 1000)" snapshot events:=5000
-ok "set and its errors; snapshot"
+# over-long values are refused, not cut: the first 255 characters of this
+# one ("5" and spaces) would parse as 5
+pad() { printf "%${1}s" ""; }
+expect_err "set: the value of 'ltr.min_turns' has 308 characters (limit 255)" \
+    set ltr.min_turns="5$(pad 300)garbage"
+expect_err "set: the value of 'epn.confirm_ms' has 256 characters (limit 255)" \
+    set ltr.min_turns:=9 epn.confirm_ms="3$(pad 255)"
+r=$(ctl snapshot events:=0) || fail "snapshot: $r"
+[[ $(field "$r" 'd["config"]["ltr"]["min_turns"], d["config"]["epn"]["confirm_ms"]') == "('8', '200')" ]] \
+    || fail "a refused over-long set changed a setting: $r"
+r=$(ctl set ltr.min_turns="6$(pad 254)") || fail "a value of exactly 255 characters was refused: $r"
+r=$(ctl snapshot events:=0) || fail "snapshot: $r"
+[[ $(field "$r" 'd["config"]["ltr"]["min_turns"]') == 6 ]] || fail "min_turns after set 6: $r"
+ok "set and its errors (over-long values refused, nothing changed); snapshot"
 
 printf '{"cmd": "status"' | raw_err "not valid JSON"
 printf '[1, 2]' | raw_err "must be a JSON object"
@@ -129,8 +161,18 @@ printf '\x00\xff\xfe binary' | raw_err "not valid JSON"
 printf '' | raw_err "not valid JSON"
 printf '{"cmd": "mark", "label": 5}' | raw_err "'label' must be a string"
 head -c 5000 /dev/zero | tr '\0' ' ' | raw_err "request of 5000 bytes is too large (limit 4096)"
+# far over the limit, up to the socket's bound (2 MiB): still a reply
+head -c $((3 << 19)) /dev/zero | tr '\0' ' ' | raw_err "request of 1572864 bytes is too large (limit 4096)"
+head -c $((2 << 20)) /dev/zero | tr '\0' ' ' | raw_err "request of 2097152 bytes is too large (limit 4096)"
 ctl status >/dev/null || fail "the daemon stopped answering after malformed requests"
-ok "malformed requests get error replies; the daemon goes on"
+ok "malformed and oversized requests (up to 2 MiB) get error replies; the daemon goes on"
+# beyond the bound libzmq drops the connection before reading the message:
+# no reply, and the next client is served
+rc=0; head -c $(((2 << 20) + 1)) /dev/zero | tr '\0' ' ' | "$ZREQ" "$EP" 1500 >"$T/big.out" 2>&1 || rc=$?
+[[ $rc -eq 1 ]] || fail "a message over 2 MiB: zreq exit $rc, want 1 (no reply): $(cat "$T/big.out")"
+r=$(ctl status) || fail "no answer after a message over 2 MiB: $r"
+r=$(ctl snapshot events:=1) || fail "no snapshot after a message over 2 MiB: $r"
+ok "a message over 2 MiB gets no reply (connection dropped); the daemon answers the next client"
 
 r=$(ctl session.stop) || fail "session.stop: $r"
 [[ $(field "$r" '[m["label"] for m in d["summary"]["marks"]]') == "['needle in', 'distal needling']" ]] || fail "summary marks: $r"
@@ -148,7 +190,7 @@ lines = [json.loads(l) for f in sorted(glob.glob(sys.argv[1] + "/*.jsonl")) for 
 sid = sys.argv[2]
 marks = [l for l in lines if l["topic"] == "evt.mark"]
 kinds = [m["type"] for m in marks]
-assert kinds.count("mark") == 2 and kinds.count("recalibrate") == 1 and kinds.count("set") == 1, kinds
+assert kinds.count("mark") == 2 and kinds.count("recalibrate") == 1 and kinds.count("set") == 2, kinds
 assert all(m.get("session") == sid for m in marks), marks
 ins = [l for l in lines if l["topic"] == "evt.insertion"]
 assert len(ins) == 2 and all(i.get("session") == sid for i in ins), ins
@@ -158,4 +200,56 @@ print("  journal: %d lines, %d marks, %d insertions, session start/stop" % (len(
 EOF
 grep -E "ERROR: AddressSanitizer|runtime error|LeakSanitizer" "$T/log" && fail "sanitizer report"
 ok "journal holds every record; socket removed at exit"
+
+# recalibrate: the noise floor is measured afresh. The input: 3 s of 3 uV
+# noise, then 20 s of 15 uV (nothing else: no mains, no events).
+Q=(-o mains_uv=0 -o wander_uv=0 -o epn_per_min=0 -o ltr_per_min=0 -o insertion_per_min=0
+   -o voluntary_per_min=0 -o flinch_per_min=0 -o pop_per_min=0 -o fib_per_min=0 -o format=int16)
+"$TW" synth --seed 7 --seconds 3 "${Q[@]}" -o noise_uv=3 "$T/quiet.wav" 2>/dev/null || fail "synth quiet"
+"$TW" synth --seed 8 --seconds 20 "${Q[@]}" -o noise_uv=15 "$T/loud.wav" 2>/dev/null || fail "synth loud"
+python3 - "$T/quiet.wav" "$T/loud.wav" "$T/steps.wav" <<'PY' || fail "cannot join the two files"
+import sys, wave
+a, b = wave.open(sys.argv[1]), wave.open(sys.argv[2])
+o = wave.open(sys.argv[3], "wb")
+o.setparams(a.getparams())
+for f in (a, b):
+    o.writeframes(f.readframes(f.getnframes()))
+o.close()
+PY
+"$TW" run -o input.source=file -o input.path="$T/steps.wav" -o input.pace=realtime \
+    -o detect.floor_history=1000 -o journal.dir="$T/j2" -o publish.endpoint="ipc://$T/pub2" \
+    -o control.endpoint="$EP" -o record.mode=off >"$T/log" 2>&1 &
+pid=$!
+# wait_samples N: until the daemon has processed N samples (input time,
+# not wall time: a loaded machine only makes it slower)
+wait_samples() {
+    local st
+    for _ in $(seq 300); do
+        st=$(ctl -t 1000 status 2>/dev/null) && (( $(field "$st" 'd["samples"]') >= $1 )) && return 0
+        sleep 0.1
+    done
+    fail "the daemon did not reach sample $1"
+}
+noise() { field "$(ctl "$@")" 'd["channels"][0]["noise_uv"]'; }
+wait_samples $((48000 * 9 / 2))    # 1.5 s into the loud part
+quiet=$(noise status)
+r=$(ctl recalibrate) || fail "recalibrate: $r"
+before=$(field "$r" 'd["noise_uv_before"][0]')
+rs=$(field "$r" 'd["sample"]')
+(( rs < 48000 * 10 )) || fail "recalibrate came too late (sample $rs): the floor could have adapted by itself"
+wait_samples $((rs + 48000))       # 1 s of input after the recalibration
+after=$(noise status)
+snap=$(noise snapshot events:=0)
+python3 - "$quiet" "$before" "$after" "$snap" <<'PY' ||
+import sys
+quiet, before, after, snap = map(float, sys.argv[1:])
+assert 0 < quiet < 2.0, "the floor followed the loud part on its own: no test"
+assert abs(before - quiet) <= 0.2 * quiet, "noise_uv_before is not the floor in use"
+assert after >= 3 * before and snap >= 3 * before, "not re-measured"
+PY
+    fail "recalibrate: floor $quiet uV (reply: $before), then $after (snapshot $snap): not measured afresh"
+kill -TERM "$pid"; wait "$pid" || fail "daemon exit status $?"
+pid=
+grep -E "ERROR: AddressSanitizer|runtime error|LeakSanitizer" "$T/log" && fail "sanitizer report"
+ok "recalibrate: noise floor $quiet uV (1.5 s after the input rose from 3 to 15 uV), $after uV 1 s after recalibrate"
 echo "control: PASS"
