@@ -58,7 +58,14 @@
 #  - the sessions together hold LTRs and EPN (else the study proves
 #    nothing);
 #  - recordings (MNE read_raw_bdf / read_raw_edf, /usr/bin/python3): no
-#    sidecar left; sfreq 48000; channel "ch0 needle"; whole 1 s records
+#    sidecar left; the summary's recording_files is [the file],
+#    recording_errors and recording_lost_samples 0; the EDF+ header read
+#    back with EDFlib (tools/edfhdr) and MNE: patient code = the subject
+#    sent, recording field "X X twitchd MUSCLE SIDE NOTES" (the start of
+#    "MUSCLE SIDE NOTES", at least muscle and side, as much as EDFlib
+#    keeps), start date, time and subsecond = the summary's start_utc
+#    (MNE's meas_date and subject id too; for the crash the start line's
+#    clock); sfreq 48000; channel "ch0 needle"; whole 1 s records
 #    covering the session (padding < 1 s, zeros); annotations exactly
 #    "session start", every mark ("mark: LABEL"), insertion ("insertion"
 #    or "insertion: LABEL"), "LTR ch0 NuVpp" and "EPN ch0" per event
@@ -84,10 +91,13 @@ set -euo pipefail
 
 B=${1:?usage: study.sh BUILD_DIR}
 TW=$B/twitchd
+EDFHDR=$B/tools/edfhdr
 PY=/usr/bin/python3
 SEED=4242
 SYNTH=(-o synth.seed=$SEED -o synth.ltr_per_min=30 -o synth.epn_per_min=6)
-[[ -x $TW ]] || { echo "FAIL: $TW is missing (build it first)" >&2; exit 1; }
+for x in "$TW" "$EDFHDR"; do
+    [[ -x $x ]] || { echo "FAIL: $x is missing (build it first)" >&2; exit 1; }
+done
 "$PY" -c 'import mne, numpy' 2>/dev/null ||
     { echo "FAIL: MNE-Python or numpy missing for $PY (make deps)" >&2; exit 1; }
 
@@ -245,12 +255,12 @@ secs=$((SECONDS + 5)) # longer than any run
     fail "twitchd synth failed: $(cat "$T/synth.err")"
 
 echo "study: journal, summaries, recordings"
-"$PY" - "$T" "$crash" <<'PY' || fail "study checks"
-import glob, json, math, os, re, sys, warnings
+"$PY" - "$T" "$crash" "$EDFHDR" <<'PY' || fail "study checks"
+import calendar, glob, json, math, os, re, subprocess, sys, time, warnings
 import numpy as np
 import mne
 
-T, crash = sys.argv[1], sys.argv[2]
+T, crash, EDFHDR = sys.argv[1], sys.argv[2], sys.argv[3]
 RATE = 48000
 FS_UV = 10000.0
 STEP = {"bdf": 2 * FS_UV / 16777215, "edf": 2 * FS_UV / 65535}
@@ -394,6 +404,53 @@ def match_annots(tag, got, want, exact=True):
             left.pop(hit)
     if exact:
         check(not left, f"{tag}: unexpected annotations {left[:6]}")
+
+
+def ascii_clean(v):
+    """edfrec.c: every character outside printable ASCII becomes one '?'."""
+    return "".join(c if " " <= c < "\x7f" else "?" for c in v)
+
+
+def utc_seconds(iso):
+    """ "2026-03-14T09:26:53.589Z" -> seconds since 1970 (ms kept)."""
+    m = re.fullmatch(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)\.(\d{3})Z", iso or "")
+    if not m:
+        return None
+    return calendar.timegm(tuple(int(x) for x in m.groups()[:6])) + int(m.group(7)) / 1e3
+
+
+def check_header(tag, path, raw, meta, start_utc):
+    """The EDF+ header fields the daemon wrote from session.start, read back
+    with EDFlib (tools/edfhdr) and MNE: patient code = subject; recording
+    field "X X twitchd MUSCLE SIDE NOTES" (EDFlib leaves about 32
+    characters to the last part: what it keeps is the start of it, and at
+    least muscle and side here); start date, time and subsecond = the
+    summary's start_utc."""
+    h = json.loads(subprocess.run([EDFHDR, path], check=True, capture_output=True,
+                                  text=True).stdout)
+    subj = ascii_clean(meta.get("subject") or "").replace(" ", "_")
+    check(h["patientcode"] == subj, f"{tag}: header patient code {h['patientcode']!r}, "
+          f"session.start sent subject {meta.get('subject')!r}")
+    check(h["equipment"] == "twitchd" and h["admincode"] == "" and h["technician"] == "",
+          f"{tag}: header equipment/admin/technician {h['equipment']!r} {h['admincode']!r} "
+          f"{h['technician']!r}")
+    want = ascii_clean(" ".join(meta[k] for k in ("muscle", "side", "notes") if meta.get(k)))
+    got = h["recording_additional"]
+    must = ascii_clean(" ".join(meta[k] for k in ("muscle", "side") if meta.get(k)))
+    check(want.startswith(got) and got.startswith(must) and len(got) >= min(len(want), 30),
+          f"{tag}: header recording field ends {got!r}, session.start sent {want!r}")
+    t = utc_seconds(start_utc)
+    if check(t is not None, f"{tag}: start_utc {start_utc!r}"):
+        hs = calendar.timegm(time.strptime(h["start"], "%Y-%m-%dT%H:%M:%S"))
+        check(hs == math.floor(t) and abs(hs + h["start_subsecond"] - t) < 1.1e-3,
+              f"{tag}: header start {h['start']} + {h['start_subsecond']} s, summary "
+              f"start_utc {start_utc}")
+        md = raw.info["meas_date"]
+        check(md is not None and md.timestamp() == math.floor(t),
+              f"{tag}: MNE meas_date {md}, start_utc {start_utc}")
+    check(raw._raw_extras[0]["subject_info"].get("id") == subj,
+          f"{tag}: MNE subject id {raw._raw_extras[0]['subject_info']}")
+    return got
 
 
 ctx = {"ltrs": 0, "epn": 0, "trains": 0, "sessions": 0}
@@ -628,6 +685,10 @@ def check_session(run, J, spans, stops, start_call, stop_call, marks_sent, statu
     check(not os.path.exists(rec + ".annot"), f"{tag}: sidecar {rec}.annot left")
     raw, msgs = read_raw(rec)
     check(not msgs, f"{tag}: MNE warned: {msgs}")
+    hdr_text = check_header(tag, rec, raw, args, summ["start_utc"])
+    check(summ["recording_files"] == [rec] and summ["recording_errors"] == 0 and
+          summ["recording_lost_samples"] == 0 and "recording_error" not in summ,
+          f"{tag}: summary recording fields {[(k, v) for k, v in summ.items() if k.startswith('rec')]}")
     n = raw.n_times
     check(raw.info["sfreq"] == RATE, f"{tag}: sfreq {raw.info['sfreq']}")
     check(raw.ch_names == ["ch0 needle"], f"{tag}: channels {raw.ch_names}")
@@ -674,7 +735,8 @@ def check_session(run, J, spans, stops, start_call, stop_call, marks_sent, statu
           f"train(s), {len(eps)} EPN episode(s) ({epn['time_s']:.2f} s), "
           f"{len(summ['marks'])} marks, {len(summ['insertions'])} insertions; summary = reply "
           f"= journal; {os.path.basename(rec)}: {n} samples, {len(got)} annotations "
-          f"({nl} LTR, {ne} EPN), samples within {maxerr:.2f} step of the synth")
+          f"({nl} LTR, {ne} EPN), samples within {maxerr:.2f} step of the synth; header: "
+          f"subject, {hdr_text!r}, start time")
 
 
 for run, fmt in (("A", "bdf"), ("B", "edf")):
@@ -733,6 +795,10 @@ if check(len(st) == 1 and st[0]["state"] == "start", f"C: session lines {st}"):
     start = st[0]["sample"]
     raw, msgs = read_raw(crash)
     check(not msgs, f"crash: MNE warned: {msgs}")
+    cstart = next(c for c in calls if c["run"] == "C" and c["cmd"] == "session.start")
+    t0 = st[0]["clock"]["realtime"] + (start - st[0]["clock"]["sample"]) / RATE
+    t0s = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t0)) + ".%03dZ" % int((t0 % 1) * 1000)
+    check_header("crash", crash, raw, argmap(cstart), t0s)
     n = raw.n_times
     check(raw.info["sfreq"] == RATE and raw.ch_names == ["ch0 needle"], "crash: rate/channels")
     check(n % RATE == 0 and n >= 2 * RATE, f"crash: {n} samples: want whole records, >= 2 s")
