@@ -189,16 +189,18 @@ static void track(tw_linecancel *q)
     q->have_prev = 1;
 }
 
-/* Step per bin visit. At start the template is the running average of the
- * periods seen so far (step 1/k at the k-th visit: the best estimate with
- * nothing known before), until that step falls to mu after about
- * tau * f0 periods; from then on it is the exponential average of time
- * constant tau. An untrained template would leave the mains in for
- * several tau (the whole of it at first); this one is within
- * noise / sqrt(k) after k periods (0.2 s at 50 Hz: k = 10). */
+/* Step per bin visit. At start the template is an average of the periods
+ * seen so far, weighted linearly so that the latest count most (step 2/k
+ * at the k-th period: the first period, which holds the start-up
+ * transient of the filters before the canceller, is dropped at once and
+ * any later disturbance fades as 1/k^2, while the noise left in the
+ * template is about 4/(3k) of the noise power), until that step falls to
+ * mu after about 2 tau f0 periods; from then on it is the exponential
+ * average of time constant tau. An untrained template would leave the
+ * mains in for several tau (the whole of it at first). */
 static inline double step_size(const tw_linecancel *q)
 {
-    double m = 1.0 / ((q->nper + 1.0) * q->vpp);
+    double m = 2.0 / ((q->nper + 1.0) * q->vpp);
     if (m > 1.0)
         m = 1.0;
     return m > q->mu ? m : q->mu;
@@ -207,7 +209,7 @@ static inline double step_size(const tw_linecancel *q)
 double tw_linecancel_step(tw_linecancel *q, double x)
 {
     size_t i = (size_t)q->phase;
-    double mu = q->nper * q->mu * q->vpp < 1.0 ? step_size(q) : q->mu;
+    double mu = q->nper * q->mu * q->vpp < 2.0 ? step_size(q) : q->mu;
     int fi = (int)((q->phase - (double)i) * TW_LC_FRAC);
     if (fi >= TW_LC_FRAC)
         fi = TW_LC_FRAC - 1;

@@ -23,8 +23,8 @@
  *    about L / (2 tau f0): 1 % for one period at 50 Hz and tau 1 s);
  *  - start-up: with tau 0.2 s (the configured default), 0.2 .. 0.4 s after
  *    the canceller starts (or is reset) the residual mains power is below
- *    0.25 x the noise power: the template starts as the running average
- *    of the periods seen (an exponential average alone would still leave
+ *    0.25 x the noise power: the template starts as a (linearly
+ *    weighted) average of the periods seen (an exponential average alone would still leave
  *    e^-1 of the mains, about 30 x the noise power, at 0.2 s);
  *  - execute_block == step, in place, reset, bins;
  *  - bad parameters give NULL.
