@@ -9,7 +9,8 @@
 # empty) go to every run, e.g. "-use_value_profile=1" or "-jobs=2".
 #
 # Then one table: executions, executions per second, coverage (libFuzzer's
-# cov: edges and ft: features at the end), corpus (units/size), new finds
+# cov: edges reached, of all the edges instrumented in what the harness
+# links, and ft: features at the end), corpus (units/size), new finds
 # in the crash directory. Exit status 1 when anything was found or a run
 # failed, 0 otherwise. Each find is a reproducer: copy it to
 # tests/fuzz/crashes/NAME/, named by what it found (tests/fuzz/README.md),
@@ -61,7 +62,10 @@ for name in "$@"; do
     cov=$(sed -n 's/.*cov: \([0-9]*\).*/\1/p' <<<"$last")
     ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$last")
     corp=$(sed -n 's/.* corp: \([^ ]*\).*/\1/p' <<<"$last")
-    rows+=("$(printf '%-9s %12s %8s %6s %7s %12s %8s' "$name" "${execs:-?}" "${eps:-?}" \
+    # edges instrumented in what the harness links (libFuzzer's counters)
+    edges=$(sed -n 's/.*(\([0-9]*\) inline 8-bit counters).*/\1/p' "$log" | head -1)
+    [[ -n $cov && -n $edges ]] && cov="$cov/$edges"
+    rows+=("$(printf '%-9s %12s %8s %10s %7s %12s %8s' "$name" "${execs:-?}" "${eps:-?}" \
         "${cov:-?}" "${ft:-?}" "${corp:-?}" "$new")")
     if [ "$new" -gt 0 ] || [ "$rc" -ne 0 ]; then
         bad=1
@@ -72,6 +76,6 @@ for name in "$@"; do
 done
 
 echo
-printf '%-9s %12s %8s %6s %7s %12s %8s\n' harness executions exec/s cov: ft: corpus crashes
+printf '%-9s %12s %8s %10s %7s %12s %8s\n' harness executions exec/s edges ft: corpus crashes
 for r in "${rows[@]}"; do echo "$r"; done
 exit "$bad"
