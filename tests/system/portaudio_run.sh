@@ -14,7 +14,8 @@
 #  - a device that goes away and comes back, mid-stream, with events
 #    flowing: 30 s of synthetic EMG (LTRs, EPN; raw float32) through the
 #    ALSA file plugin paced at real time by a JACK server with the dummy
-#    driver (tests/data/alsa-tier2.conf; jackd2 needed), and
+#    driver (testing-without-hardware tier 2: the ALSA configuration is
+#    written here; jackd2 needed), and
 #    tests/data/enodev_shim.c, compiled here (skipped without cc) and
 #    preloaded, makes ALSA return -ENODEV from 3 s to 5 s after capture
 #    started. `twitchd sub` (evt., gap, sts) is connected throughout.
@@ -145,9 +146,28 @@ PY
     jackd -n "$jname" -d dummy -r 48000 -p 480 -C 2 -P 2 >"$tmp/jackd.log" 2>&1 </dev/null &
     jpid=$!
     jack_wait -s "$jname" -w -t 10 >/dev/null 2>&1 || fail "jackd did not start: $(cat "$tmp/jackd.log")"
+    # (the ALSA configuration: the file plugin reading EMG_TEST_INFILE, its
+    # slave the ALSA jack plugin, which takes the timing from the server)
+    cat >"$tmp/alsa-tier2.conf" <<'EOF'
+pcm.emg_test {
+    type file
+    slave.pcm {
+        type jack
+        capture_ports { 0 system:capture_1 }
+    }
+    file "/dev/null"
+    infile {
+        @func getenv
+        vars [ EMG_TEST_INFILE ]
+        default "/dev/zero"
+    }
+    format "raw"
+}
+pcm.default "emg_test"
+EOF
     rm -rf "$tmp/journal"
     CTL="ipc://$tmp/ctl"
-    ALSA_CONFIG_PATH="$here/../data/alsa-tier2.conf" EMG_TEST_INFILE="$tmp/events.raw" \
+    ALSA_CONFIG_PATH="$tmp/alsa-tier2.conf" EMG_TEST_INFILE="$tmp/events.raw" \
     JACK_DEFAULT_SERVER="$jname" LD_PRELOAD="$tmp/enodev_shim.so" TW_SHIM_AFTER_MS=3000 \
     TW_SHIM_BACK_MS=5000 ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
         "$TW" run -o input.source=portaudio -o input.device=emg_test -o input.channels=1 \
