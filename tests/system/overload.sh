@@ -352,5 +352,8 @@ print("  ok: %d display values (%d after the last gap) each at the index of the 
       "up to the last, %d samples delivered = %d processed + %d reported lost"
       % (checked, after_gap, last_idx + 1, last_idx + 1 - lost, lost))
 print("  ok: after the load %d samples in %.1f s (%.0f /s), no gap" % (ran, span, ran / span if span else 0))
+beat = max(b["uptime_s"] - a["uptime_s"] for a, b in zip(sts, sts[1:]))
+print("  (longest time between two heartbeats, which the DSP loop sends like WATCHDOG=1: "
+      "%.1f s)" % beat)
 PY
 echo "overload: all passed in $(awk -v a="$t_start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s"
