@@ -97,8 +97,21 @@ static double mono_now(void)
     return (double)t.tv_sec + t.tv_nsec * 1e-9;
 }
 
+static int rec_open(tw_dsp_thread *d, char *err, size_t errlen);
+static void rec_failed(tw_dsp_thread *d, const char *why, double now);
+
 void tw_dsp_rec_block(tw_dsp_thread *d, int64_t first, size_t n)
 {
+    if (d->rec_at_block) {
+        /* record.mode=always: the first file opens with the first block,
+         * so that its start time is that block's clock, and after the
+         * start-up repair of record.dir (cmd_run.c), which must not find
+         * this recording's sidecar */
+        d->rec_at_block = 0;
+        char err[sizeof d->rec_error];
+        if (rec_open(d, err, sizeof err) != 0)
+            rec_failed(d, err, mono_now());
+    }
     /* a session's recording ends at its stop sample, though the session
      * waits a little longer for its last events to be final */
     if (d->closing && d->cfg.rec_mode == 1) {
@@ -171,6 +184,7 @@ static int rec_path(tw_dsp_thread *d, char *path, size_t len, char *stem, size_t
  * 0, or -1 with err set. */
 static int rec_open(tw_dsp_thread *d, char *err, size_t errlen)
 {
+    double t0 = mono_now();
     const tw_config *c = &d->cfg;
     if (ensure_dir(c->rec_dir, err, errlen) != 0)
         return -1;
@@ -222,7 +236,11 @@ static int rec_open(tw_dsp_thread *d, char *err, size_t errlen)
         return -1;
     d->rec_seg_first = d->next;
     /* during an outage every attempt would say it: the resumption does */
-    tw_log(d->rec_outage ? TW_LOG_DEBUG : TW_LOG_INFO, "recording to %s", path);
+    if (d->rec_outage)
+        tw_log(TW_LOG_DEBUG, "recording: trying %s (opened in %.2f ms)", path,
+               (mono_now() - t0) * 1e3);
+    else
+        tw_log(TW_LOG_INFO, "recording to %s", path);
     return 0;
 }
 
@@ -278,9 +296,10 @@ static int rec_close_file(tw_dsp_thread *d, tw_rec_status *st)
 
 /* A recording begins at the next sample: base names a session's files
  * (NULL: timestamped files, record.mode=always), meta (may be NULL) goes
- * in their headers. The first file is opened now; when that fails, the
- * outage has begun and the next attempt follows (tw_dsp_rec_tick). */
-static void rec_begin(tw_dsp_thread *d, const char *base, const json_t *meta)
+ * in their headers. The first file is opened now (at_block: with the next
+ * block, tw_dsp_rec_block); when that fails, the outage has begun and the
+ * next attempt follows (tw_dsp_rec_tick). */
+static void rec_begin(tw_dsp_thread *d, const char *base, const json_t *meta, int at_block)
 {
     d->rec_wanted = 1;
     d->rec_timestamped = base == NULL;
@@ -295,8 +314,9 @@ static void rec_begin(tw_dsp_thread *d, const char *base, const json_t *meta)
     d->rec_lost = 0;
     d->rec_error[0] = '\0';
     d->rec_tick_at = 0.0;
+    d->rec_at_block = at_block;
     char err[sizeof d->rec_error];
-    if (rec_open(d, err, sizeof err) != 0)
+    if (!at_block && rec_open(d, err, sizeof err) != 0)
         rec_failed(d, err, mono_now());
 }
 
@@ -309,6 +329,7 @@ static void rec_finish(tw_dsp_thread *d, int64_t stop)
     if (!d->rec_wanted)
         return;
     d->rec_wanted = 0;
+    d->rec_at_block = 0;
     if (d->rec) {
         tw_rec_status st;
         if (rec_close_file(d, &st))
@@ -320,24 +341,42 @@ static void rec_finish(tw_dsp_thread *d, int64_t stop)
         d->rec_lost += stop - d->rec_end;
 }
 
+/* The writer's news: a storage error (its file is closed, the outage
+ * begins or goes on), or the first record of a file opened during an
+ * outage (writing has resumed). Returns 1 when a file is still being
+ * written, *st its status (the one acted on). */
+static int rec_check(tw_dsp_thread *d, double now, tw_rec_status *st)
+{
+    if (!d->rec)
+        return 0;
+    tw_rec_thread_status(d->rec, st);
+    if (!d->rec_wanted)
+        return 1;
+    if (st->error) {
+        tw_rec_status fin;
+        double t0 = mono_now();
+        rec_close_file(d, &fin);
+        tw_log(TW_LOG_DEBUG, "recording: the failed writer stopped in %.2f ms",
+               (mono_now() - t0) * 1e3);
+        rec_failed(d, fin.msg[0] ? fin.msg : st->msg, now);
+        return 0;
+    }
+    if (d->rec_outage && st->records > 0)
+        rec_resumed(d, st->path);
+    return 1;
+}
+
 void tw_dsp_rec_tick(tw_dsp_thread *d, double now)
 {
     if (!d->rec_wanted || now < d->rec_tick_at)
         return;
     d->rec_tick_at = now + TW_REC_CHECK_S;
+    tw_rec_status st;
     if (d->rec) {
-        tw_rec_status st;
-        tw_rec_thread_status(d->rec, &st);
-        if (st.error) {
-            tw_rec_status fin;
-            rec_close_file(d, &fin);
-            rec_failed(d, fin.msg[0] ? fin.msg : st.msg, now);
-        } else if (d->rec_outage && st.records > 0) {
-            rec_resumed(d, st.path);
-        }
+        rec_check(d, now, &st);
         return;
     }
-    if ((d->closing && d->cfg.rec_mode == 1) || now < d->rec_retry_at)
+    if ((d->closing && d->cfg.rec_mode == 1) || d->rec_at_block || now < d->rec_retry_at)
         return; /* a stopping session's recording takes no new file */
     char err[sizeof d->rec_error];
     if (rec_open(d, err, sizeof err) != 0) {
@@ -365,8 +404,8 @@ json_t *tw_dsp_rec_status(tw_dsp_thread *d, double now)
 {
     json_t *rec = json_object();
     tw_rec_status rs;
-    if (d->rec) {
-        tw_rec_thread_status(d->rec, &rs);
+    /* what the writer knows now, acted on first: the fields agree */
+    if (rec_check(d, now, &rs)) {
         json_object_set_new(rec, "recording", json_boolean(rs.recording));
         json_object_set_new(rec, "path", json_string(rs.path));
         json_object_set_new(rec, "frames", json_integer((json_int_t)rs.frames_written));
@@ -377,7 +416,7 @@ json_t *tw_dsp_rec_status(tw_dsp_thread *d, double now)
         if (d->rec_wanted && n > 0)
             json_object_set_new(rec, "path", json_deep_copy(json_array_get(d->rec_paths, n - 1)));
     }
-    if (d->rec && rs.msg[0])
+    if (d->rec && rs.msg[0]) /* (not when rec_wanted: rec_check took it) */
         json_object_set_new(rec, "error", json_string(rs.msg));
     else if (d->rec_error[0])
         json_object_set_new(rec, "error", json_string(d->rec_error));
@@ -399,7 +438,7 @@ json_t *tw_dsp_rec_status(tw_dsp_thread *d, double now)
 void tw_dsp_rec_apply_mode(tw_dsp_thread *d)
 {
     if (d->cfg.rec_mode == 2 && !d->rec_wanted)
-        rec_begin(d, NULL, NULL);
+        rec_begin(d, NULL, NULL, 1);
 }
 
 /* ---- sessions ------------------------------------------------------ */
@@ -522,7 +561,7 @@ static json_t *session_start(tw_dsp_thread *d, const json_t *req)
     json_t *r = ok_reply();
     json_object_set_new(r, "session", json_string(id));
     if (d->cfg.rec_mode == 1)
-        rec_begin(d, id, meta);
+        rec_begin(d, id, meta, 0);
     if (!d->rec && d->rec_error[0])
         json_object_set_new(r, "recording_error", json_string(d->rec_error));
     if (d->rec) {

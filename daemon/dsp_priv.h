@@ -100,6 +100,7 @@ struct tw_dsp_thread {
      * TW_REC_RETRY_S (dsp_cmds.c, tw_dsp_rec_tick). */
     int rec_wanted;        /* a recording is under way (the fields below are valid) */
     int rec_timestamped;   /* files named by their start time (always), else rec_base[-K] */
+    int rec_at_block;      /* the first file opens with the next block */
     char rec_base[TW_SESSION_ID_MAX]; /* the session id (record.mode=session) */
     json_t *rec_meta;      /* the session's meta for the headers, or NULL */
     json_t *rec_paths;     /* the files kept (holding >= 1 record), in order */

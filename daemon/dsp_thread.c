@@ -480,7 +480,7 @@ tw_dsp_thread *tw_dsp_thread_start(const tw_config *c, tw_ring *ring,
     atomic_init(&d->events, 0);
     atomic_init(&d->samples, 0);
     atomic_init(&d->last_block, 0.0);
-    tw_dsp_rec_apply_mode(d); /* record.mode = always: from the first sample */
+    tw_dsp_rec_apply_mode(d); /* record.mode = always: from the first block on */
     int rc = pthread_create(&d->th, NULL, run, d);
     if (rc != 0) {
         snprintf(err, errlen, "cannot start the DSP thread: %s", strerror(rc));

@@ -12,6 +12,13 @@
 # space returns. Synthetic source at real-time pace (seeded), a subscriber
 # on sts and evt.mark all along.
 #
+# A third run has the disk full when the session starts (the limit below
+# one record from the start): the error shows, no file is kept; when
+# space returns the session's file (SESSION_ID.bdf) is made, starting with
+# "resumed: N samples lost", N counted from the session start and equal
+# to the summary's recording_lost_samples; its samples are the WAV's from
+# start_sample + N.
+#
 # Checks, for each mode:
 #  - while the disk is full: `ctl status` and every sts heartbeat show
 #    "record": {"error": "... File too large ..."} (recording false, or
@@ -23,6 +30,8 @@
 #    error, "files": 2, the new path: SESSION_ID-2.bdf in session mode, a
 #    new YYYYMMDDTHHMMSSZ-twitchd.bdf in always mode), and the sts
 #    heartbeats show the error clear;
+#  - the file the full disk cut is complete (`twitchd repair`: "nothing
+#    to repair");
 #  - the files: exactly two, no sidecar left; MNE (read_raw_bdf) and
 #    EDFlib (tools/edfhdr) read both without a warning; the first holds
 #    whole records and ends where the disk filled; the second's first
@@ -60,9 +69,11 @@ command -v prlimit >/dev/null || { echo "FAIL: prlimit (util-linux) not found" >
 T=$(mktemp -d)
 pid= subpid=
 cleanup() {
+    local rc=$?
     [[ -n $pid ]] && { kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; }
     [[ -n $subpid ]] && { kill -TERM "$subpid" 2>/dev/null; wait "$subpid" 2>/dev/null; }
     rm -rf "$T"
+    exit "$rc"
 }
 trap cleanup EXIT
 MODE=
@@ -116,7 +127,7 @@ run_mode() {
         first=$(j "$r" .recording)
         [[ $first == "$dir/rec/"*-FULL.bdf ]] || fail "session.start: no recording: $r"
     else
-        st=$(ctl status) || fail "status: $st"
+        until_status '.record.recording' 5 || fail "record.mode=always: not recording: $st"
         first=$(j "$st" .record.path)
         [[ $(basename "$first") =~ ^[0-9]{8}T[0-9]{6}Z-twitchd\.bdf$ ]] ||
             fail "record.mode=always: no recording at start: $st"
@@ -138,8 +149,8 @@ run_mode() {
     prlimit --pid "$pid" --fsize="$LOW": || fail "prlimit --fsize=$LOW"
     r=$(ctl mark "label=while full") || fail "mark while full: $r"
     # ~5 s of a full disk: every new file fails; the error stays
-    local polls=0 trying=0 t0=$SECONDS
-    while ((SECONDS - t0 < 5)); do
+    local polls=0 trying=0 t0=${EPOCHREALTIME/./}
+    while ((${EPOCHREALTIME/./} - t0 < 5000000)); do
         st=$(ctl status) || fail "status while full: $st"
         [[ $(j "$st" '(.record.error // "" | contains("File too large")) and .record.errors == 1 and .record.files <= 2 and .journal.ok') == true ]] ||
             fail "status while full: $st"
@@ -147,12 +158,14 @@ run_mode() {
         polls=$((polls + 1))
         sleep 0.25
     done
-    (($(j "$st" .samples) > s0 + 4 * 48000)) || fail "acquisition stalled: $st"
+    (($(j "$st" .samples) > s0 + 3 * 48000)) || fail "acquisition stalled: $st"
     [[ $(j "$st" '.counters.ring_dropped_frames + .counters.gaps') == 0 ]] ||
         fail "acquisition dropped samples: $st"
     local lost_full
     lost_full=$(j "$st" .record.lost_samples)
     ((lost_full > 4 * 48000)) || fail "lost_samples $lost_full after 5 s of a full disk: $st"
+    grep -q "unfinished recording" "$T/$MODE.log" &&
+        fail "the start-up repair of record.dir found this recording's own file"
     ok "disk full for 5 s: error in all $polls polls ($trying saw a new file being tried)," \
         "errors 1, samples $s0 -> $(j "$st" .samples), lost_samples $lost_full, journal ok"
 
@@ -196,12 +209,67 @@ run_mode() {
     subpid=
     grep -E "ERROR: AddressSanitizer|runtime error|LeakSanitizer" "$T/$MODE.log" "$dir/sub.err" &&
         fail "sanitizer report"
+    local out
+    out=$("$TW" repair "$first") || fail "repair $first: $out"
+    [[ $out == *"nothing to repair"* ]] || fail "the file cut by the full disk is not complete: $out"
+    ok "$(basename "$first") was finished cleanly: $out"
     printf '%s %s %s %s %s\n' "$first" "$second" "$lost" "$t_err" "$t_up" >"$dir/files"
+    MODE=
+}
+
+# The disk is full already when the session starts (limit below one
+# record from the start): the session's first file never gets a record
+# and is removed; once space returns SESSION_ID.bdf is made again and
+# starts with "resumed: N samples lost", N counted from the session start.
+run_late() {
+    MODE=late
+    local dir=$T/late
+    mkdir -p "$dir"
+    echo "record_full: the disk is full when the session starts (record.mode=session)"
+    (
+        ulimit -S -f $((LOW / 1024))
+        exec "$TW" run -o input.source=synth -o input.pace=realtime "${SYNTH[@]}" \
+            -o journal.dir="$dir/j" -o publish.endpoint="ipc://$T/late.pub" \
+            -o control.endpoint="ipc://$T/late.ctl" -o record.dir="$dir/rec" \
+            -o record.mode=session -o record.format=bdf -o publish.heartbeat_s=0.5
+    ) >"$T/late.log" 2>&1 </dev/null &
+    pid=$!
+    local i r
+    for i in $(seq 100); do ctl -t 200 status >/dev/null 2>&1 && break; sleep 0.1; done
+    r=$(ctl session.start subject=LATE muscle=deltoid side=right) || fail "session.start: $r"
+    local path
+    path=$(j "$r" .recording)
+    until_status '.record.error // "" | contains("File too large")' 10 ||
+        fail "the storage error did not show: $st"
+    sleep 3
+    st=$(ctl status) || fail "status: $st"
+    [[ $(j "$st" '(.record.error // "" | contains("File too large")) and .record.errors == 1 and .record.files <= 1') == true ]] ||
+        fail "status while full: $st"
+    [[ -z $(find "$dir/rec" -name '*.bdf' -size +1k) ]] || fail "a file was kept while full: $(ls -l "$dir/rec")"
+    ok "full from the start: $(j "$st" .record.error), no file kept"
+    prlimit --pid "$pid" --fsize=unlimited: || fail "prlimit --fsize=unlimited"
+    until_status '.record.recording and (.record | has("error") | not) and .record.files == 1' 10 ||
+        fail "writing did not resume within 10 s: $st"
+    [[ $(j "$st" .record.path) == "$path" ]] || fail "resumed in $(j "$st" .record.path), want $path"
+    local lost
+    lost=$(j "$st" .record.lost_samples)
+    ok "resumed in $(basename "$path"): $lost samples ($(j "$st" .record.lost_s) s) of the session lost"
+    sleep 1.5
+    r=$(ctl session.stop) || fail "session.stop: $r"
+    printf '%s\n' "$r" >"$dir/stop.json"
+    kill -TERM "$pid"
+    local rc=0
+    wait "$pid" || rc=$?
+    pid=
+    ((rc == 0)) || fail "exit status $rc after SIGTERM"
+    grep -E "ERROR: AddressSanitizer|runtime error|LeakSanitizer" "$T/late.log" && fail "sanitizer report"
+    printf '%s %s\n' "$path" "$lost" >"$dir/files"
     MODE=
 }
 
 run_mode session
 run_mode always
+run_late
 
 echo "record_full: the files (synth WAV of seed $SEED, MNE, EDFlib)"
 "$TW" synth --seed $SEED -o ltr_per_min=30 -o epn_per_min=6 -o format=float \
@@ -353,6 +421,29 @@ for mode in ("session", "always"):
           f"{os.path.basename(second)} ({n2 / RATE:.0f} s): {lost} samples ({lost / RATE:.2f} s) "
           f"lost between them, annotated, every sample in place; {len(full)} sts showed the "
           f"error, {len(after)} after it cleared; marks journaled and published")
+# the disk full from the session start
+d = os.path.join(T, "late")
+path, lost = open(os.path.join(d, "files")).read().split()
+lost = int(lost)
+names = sorted(os.listdir(os.path.join(d, "rec")))
+check(names == sorted([os.path.basename(path), os.path.basename(path)[:-4] + ".summary.json"]),
+      f"late: files {names}")
+r, h = read(path)
+summ = json.load(open(os.path.join(d, "stop.json")))["summary"]
+o = summ["start_sample"] + lost
+a = list(zip(r.annotations.onset, r.annotations.description))
+check(a and a[0] == (0.0, f"resumed: {lost} samples lost"), f"late: first annotation {a[:3]}")
+m = summ["stop_sample"] - o
+check(0 <= r.n_times - m < RATE, f"late: {r.n_times} samples for {m}")
+same_samples("late", r.get_data()[0] * 1e6, o, m)
+check(summ["recording"] == path and summ["recording_files"] == [path] and
+      summ["recording_errors"] == 1 and summ["recording_lost_samples"] == lost and
+      "recording_error" not in summ,
+      f"late: summary {({k: v for k, v in summ.items() if k.startswith('rec')})}")
+check(h["patientcode"] == "LATE" and h["recording_additional"] == "deltoid right",
+      f"late: header {h}")
+print(f"  ok: late: {os.path.basename(path)} starts {lost} samples ({lost / RATE:.2f} s) after "
+      f"the session start, annotated and counted, every sample in place")
 if errors:
     for e in errors:
         print("  FAIL:", e, file=sys.stderr)
