@@ -11,7 +11,7 @@
 #
 # TW_TEST_JOBS tests run at once (default 2: most system tests wait on
 # real time, not on the CPU). A script whose first 40 lines hold the line
-# "# tw-test: exclusive" (one that loads the CPU on purpose, or measures
+# starting "# tw-test: exclusive" (one that loads the CPU on purpose, or measures
 # time) runs alone: after the running ones finish, before the next start.
 #
 # The sanitizer options are set for every run (they are inert for
@@ -123,7 +123,7 @@ alone() {
     report "$next"
 }
 
-exclusive() { head -n 40 "$1" | grep -qx '# tw-test: exclusive'; }
+exclusive() { head -n 40 "$1" | grep -q '^# tw-test: exclusive\b'; }
 
 for b in "$@"; do
     b=${b%/}

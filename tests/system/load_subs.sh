@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# tw-test: exclusive (run alone by tests/run.sh: 8 channels at 48 kHz and 64 subscribers, with no drop allowed)
 # load_subs.sh BUILD_DIR: the live daemon under load from 64 subscribers
 # (issue 8, "Load").
 #

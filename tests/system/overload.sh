@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# tw-test: exclusive (run alone by tests/run.sh: it loads the CPU on purpose)
 # overload.sh BUILD_DIR: an overloaded CPU makes the acquisition ring
 # overflow visibly, never silently (issue 8, faults).
 #
