@@ -613,7 +613,18 @@ json_t *tw_dsp_finish_stop(tw_dsp_thread *d)
     /* an EPN episode still going is ended here: its time up to the stop
      * is the session's; if the EPN goes on, a new episode begins after */
     tw_pipeline_flush_epn(d->pl);
-    return session_stop_at(d, d->close_stop);
+    json_t *r = session_stop_at(d, d->close_stop);
+    /* Nobody waits for this reply when the stop's request was given up
+     * (answered "busy" after control.timeout_ms) and a later request has
+     * been answered since (call_done caught up with call_taken): handed
+     * back, it would sit in the mailbox until the next request's reply
+     * replaced it (a leak). While the stop's request is the last one
+     * taken, the caller hands the reply back, or drops it if abandoned. */
+    if (d->call_done == d->call_taken) {
+        json_decref(r);
+        return NULL;
+    }
+    return r;
 }
 
 void tw_dsp_close_all(tw_dsp_thread *d)

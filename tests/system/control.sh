@@ -41,7 +41,16 @@
 #    still reports the quiet floor and recalibrate's noise_uv_before is
 #    that floor; 1 s of input after the recalibration, status and snapshot
 #    report a floor at least 3 x higher (a recalibrate that did nothing
-#    fails here).
+#    fails here);
+#  - session.stop waits for the events begun before the stop: with
+#    ltr.max_ms = 5000 (a stop then takes 5.3 s of input) and
+#    control.timeout_ms = 500, the stop is answered "the daemon is busy",
+#    a second stop meanwhile "the session is already stopping", and the
+#    session still closes by itself (status: session null; the journal's
+#    evt.session stop record and the summary file are there); a third
+#    stop: "no session is open";
+#  - `twitchd ctl` exit 78 for a configuration file it cannot use (a bad
+#    line; control.endpoint empty), 64 for a bad --timeout.
 set -euo pipefail
 
 B=${1:?usage: control.sh BUILD_DIR}
@@ -82,7 +91,14 @@ field() { /usr/bin/env python3 -c 'import json,sys; d=json.loads(sys.argv[1]); p
 rc=0; "$TW" ctl -e "$EP" >/dev/null 2>&1 || rc=$?; [[ $rc -eq 64 ]] || fail "ctl without COMMAND: exit $rc, want 64"
 rc=0; "$TW" ctl -e "$EP" mark label >/dev/null 2>&1 || rc=$?; [[ $rc -eq 64 ]] || fail "ctl 'label' without '=': exit $rc, want 64"
 rc=0; "$TW" ctl -e "$EP" -t 300 status >/dev/null 2>&1 || rc=$?; [[ $rc -eq 69 ]] || fail "ctl with no daemon: exit $rc, want 69"
-ok "ctl help, usage errors, no daemon (69)"
+rc=0; "$TW" ctl -e "$EP" -t 0 status >/dev/null 2>&1 || rc=$?; [[ $rc -eq 64 ]] || fail "ctl -t 0: exit $rc, want 64"
+printf '[control]\nendpoint = ipc://%s/x\nmax_request_bytes = 1\n' "$T" >"$T/bad.conf"
+rc=0; "$TW" ctl -c "$T/bad.conf" status >"$T/c.out" 2>&1 || rc=$?
+[[ $rc -eq 78 ]] && grep -q "max_request_bytes" "$T/c.out" || fail "ctl with a bad configuration file: exit $rc, want 78: $(cat "$T/c.out")"
+printf '[control]\nendpoint =\n' >"$T/noctl.conf"
+rc=0; "$TW" ctl -c "$T/noctl.conf" status >"$T/c.out" 2>&1 || rc=$?
+[[ $rc -eq 78 ]] && grep -q "control.endpoint is empty" "$T/c.out" || fail "ctl with control.endpoint empty: exit $rc, want 78: $(cat "$T/c.out")"
+ok "ctl help, usage errors (64), configuration errors (78), no daemon (69)"
 
 "$TW" run -o input.source=synth -o input.pace=realtime -o input.channels=2 \
     -o synth.ltr_per_min=20 -o journal.dir="$T/j" -o publish.endpoint="ipc://$T/pub" \
@@ -252,4 +268,28 @@ kill -TERM "$pid"; wait "$pid" || fail "daemon exit status $?"
 pid=
 grep -E "ERROR: AddressSanitizer|runtime error|LeakSanitizer" "$T/log" && fail "sanitizer report"
 ok "recalibrate: noise floor $quiet uV (1.5 s after the input rose from 3 to 15 uV), $after uV 1 s after recalibrate"
+
+# session.stop answers once the events begun before the stop are final:
+# here that takes longer than control.timeout_ms
+"$TW" run -o input.source=synth -o input.pace=realtime -o journal.dir="$T/j3" \
+    -o publish.endpoint="ipc://$T/pub3" -o control.endpoint="$EP" -o record.mode=off \
+    -o record.dir="$T/rec3" -o control.timeout_ms=500 -o ltr.max_ms=5000 >"$T/log" 2>&1 &
+pid=$!
+for _ in $(seq 100); do ctl -t 200 status >/dev/null 2>&1 && break; sleep 0.1; done
+r=$(ctl session.start subject=S03) || fail "session.start: $r"
+sid3=$(field "$r" 'd["session"]')
+expect_err "session.stop: the daemon is busy (no answer from the DSP thread)" session.stop
+expect_err "session.stop: the session is already stopping" session.stop
+for _ in $(seq 150); do
+    st=$(ctl status) && [[ $(field "$st" 'd["session"]') == None ]] && break
+    sleep 0.1
+done
+[[ $(field "$st" 'd["session"]') == None ]] || fail "the stopping session never closed: $st"
+expect_err "session.stop: no session is open" session.stop
+[[ -f $T/rec3/$sid3.summary.json ]] || fail "no summary for the session whose stop was answered busy"
+kill -TERM "$pid"; wait "$pid" || fail "daemon exit status $?"
+pid=
+grep -h '"topic":"evt.session"' "$T"/j3/*.jsonl | grep -q '"state":"stop"' || fail "no evt.session stop record"
+grep -E "ERROR: AddressSanitizer|runtime error|LeakSanitizer" "$T/log" && fail "sanitizer report"
+ok "session.stop longer than control.timeout_ms: busy, then 'already stopping', then closed by itself"
 echo "control: PASS"
