@@ -7,9 +7,10 @@
  * JSON) on stdout. KEY=VALUE sends VALUE as a string; KEY:=JSON sends the
  * JSON value (a number, true/false, ...).
  *
- * Exit status: 0 when the reply says "ok": true, 1 when it says false, 64
- * usage, 69 no reply within the timeout (daemon not running), 70 ZeroMQ
- * failure, 78 configuration error.
+ * Exit status: 0 when the reply says "ok": true, 1 when it says false (or
+ * is not JSON), 64 usage, 69 no reply within the timeout (daemon not
+ * running), 70 ZeroMQ failure, 77 the CURVE handshake was refused, 78
+ * configuration error (docs/protocol.md, `twitchd ctl`).
  */
 #define _GNU_SOURCE /* getopt_long */
 #include <getopt.h>
