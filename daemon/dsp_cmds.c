@@ -244,6 +244,20 @@ static int rec_open(tw_dsp_thread *d, char *err, size_t errlen)
     return 0;
 }
 
+/* The cause in an error message: after its last ':', without a
+ * trailing " (...)" ("write PATH: File too large (7 s recorded)" ->
+ * "File too large"), so that attempts on new files (new paths) failing
+ * the same way are not logged each time. */
+static int same_cause(const char *a, const char *b)
+{
+    const char *pa = strrchr(a, ':'), *pb = strrchr(b, ':');
+    pa = pa ? pa + 1 : a;
+    pb = pb ? pb + 1 : b;
+    const char *ea = strstr(pa, " ("), *eb = strstr(pb, " (");
+    size_t la = ea ? (size_t)(ea - pa) : strlen(pa), lb = eb ? (size_t)(eb - pb) : strlen(pb);
+    return la == lb && memcmp(pa, pb, la) == 0;
+}
+
 /* A file could not be opened, or its writer failed (why): an outage
  * begins (or goes on); the next attempt is due in TW_REC_RETRY_S. */
 static void rec_failed(tw_dsp_thread *d, const char *why, double now)
@@ -256,8 +270,10 @@ static void rec_failed(tw_dsp_thread *d, const char *why, double now)
                    "%g s)", why, TW_REC_RETRY_S);
         else
             tw_log(TW_LOG_ERR, "recording: %s (acquisition goes on)", why);
-    } else if (strcmp(why, d->rec_error) != 0) {
+    } else if (!same_cause(why, d->rec_error)) {
         tw_log(TW_LOG_WARNING, "recording: still failing: %s", why);
+    } else {
+        tw_log(TW_LOG_DEBUG, "recording: still failing: %s", why);
     }
     snprintf(d->rec_error, sizeof d->rec_error, "%s", why);
     d->rec_retry_at = now + TW_REC_RETRY_S;
