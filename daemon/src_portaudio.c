@@ -30,6 +30,7 @@
  *    Pa_Initialize of open().
  */
 #include <ctype.h>
+#include <pa_linux_alsa.h>
 #include <portaudio.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -42,6 +43,8 @@
 
 /* Also used by `twitchd list-devices` (cmd_devices.c). */
 
+#define CAPTURE_SLACK_S 0.1 /* s of input the device buffer holds, at least */
+#define ALSA_PERIODS 16     /* periods of that buffer (ALSA host API) */
 #define STALL_BASE_S 2.0   /* s without a frame before a stall is declared... */
 #define STALL_BUFFERS 4.0  /* ...plus this many buffers */
 
@@ -468,8 +471,16 @@ tw_source *tw_source_open_portaudio(const tw_config *c, char *err, size_t errlen
     p->in.device = p->dev;
     p->in.channelCount = c->channels;
     p->in.sampleFormat = pa_formats[c->format];
-    /* the high default latency: fewer overflows; latency is not critical */
-    p->in.suggestedLatency = d->defaultHighInputLatency;
+    /* At least CAPTURE_SLACK_S of buffer, cut into ALSA_PERIODS periods.
+     * PortAudio's "high" default buffer is only about 2048 frames (21 ms at
+     * 96 kHz), which a busy 2-core machine overran ~12 times a minute at
+     * 96 kHz (tests/soak/live96k.sh). With ALSA a larger capture buffer
+     * adds no latency (each period is handed on as soon as it is
+     * complete), and with 16 periods they are no longer than PortAudio's
+     * default ones (e.g. 1024 frames at 96 kHz, 512 at 48 kHz). */
+    p->in.suggestedLatency = d->defaultHighInputLatency > CAPTURE_SLACK_S
+                                 ? d->defaultHighInputLatency : CAPTURE_SLACK_S;
+    PaAlsa_SetNumPeriods(ALSA_PERIODS);
     p->in.hostApiSpecificStreamInfo = NULL;
     /* Pa_OpenStream checks what Pa_IsFormatSupported would (same error
      * codes: paInvalidSampleRate, paInvalidChannelCount,
