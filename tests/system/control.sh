@@ -143,6 +143,12 @@ expect_err "unknown key 'ltr.colour'" set ltr.colour:=1
 expect_err "cannot change at run time" set input.rate:=1000
 expect_err "is not SECTION.KEY" set turns:=3
 expect_err "give at least one SECTION.KEY" set
+# cross-key checks, as in the configuration file, all or nothing: the
+# valid ltr.max_ms beside the bad pair is not applied either
+expect_err "set: ltr.min_ms '400' must be below ltr.max_ms '400'" set ltr.min_ms:=400
+expect_err "set: ltr.min_ms '30' must be below ltr.max_ms '20'" set ltr.max_ms:=20 ltr.min_ms:=30
+r=$(ctl snapshot events:=0) || fail "snapshot: $r"
+[[ $(field "$r" 'd["config"]["ltr"]["max_ms"]') == 400 ]] || fail "a refused set changed ltr.max_ms: $r"
 r=$(ctl snapshot events:=3) || fail "snapshot: $r"
 [[ $(field "$r" 'len(d["events"]) == 3 and d["config"]["ltr"]["min_turns"] == "8" and "evt.mark" in d["seqs"] and len(d["channels"]) == 2 and d["session"] == "'"$sid"'"') == True ]] \
     || fail "snapshot reply: $r"
