@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "deadline.h"
 #include "log.h"
 #include "notify.h"
 #include "pipeline.h"
@@ -324,14 +325,7 @@ static void check_closing(tw_dsp_thread *d)
 
 json_t *tw_dsp_thread_call(tw_dsp_thread *d, const json_t *req, int timeout_ms)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += timeout_ms / 1000;
-    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = tw_deadline(CLOCK_REALTIME, timeout_ms);
     pthread_mutex_lock(&d->call_mx);
     uint64_t id = ++d->call_id;
     d->call_req = req;

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "deadline.h"
+
 struct tw_mq {
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -100,16 +102,9 @@ int tw_mq_push(tw_mq *q, tw_msg *m)
 
 tw_msg *tw_mq_pop(tw_mq *q, int timeout_ms)
 {
-    struct timespec until;
-    if (timeout_ms > 0) {
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_sec += timeout_ms / 1000;
-        until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-    }
+    struct timespec until = {0, 0};
+    if (timeout_ms > 0)
+        until = tw_deadline(CLOCK_MONOTONIC, timeout_ms);
     pthread_mutex_lock(&q->mu);
     while (q->len == 0 && !q->closed && timeout_ms != 0) {
         if (timeout_ms < 0) {

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "deadline.h"
+
 #define HUB_MAX_CLIENTS 1024
 #define HUB_MAX_QUEUE 1000000
 
@@ -200,14 +202,7 @@ static size_t copy_out(char *dst, size_t room, const char *src, size_t avail)
 ssize_t tw_web_client_read(tw_web_client *c, char *buf, size_t max, int timeout_ms)
 {
     tw_web_hub *h = c->hub;
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += timeout_ms / 1000;
-    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = tw_deadline(CLOCK_MONOTONIC, timeout_ms);
     pthread_mutex_lock(&h->mu);
     while (!h->closed && !has_data(c))
         if (pthread_cond_timedwait(&c->cond, &h->mu, &until) == ETIMEDOUT)
