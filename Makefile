@@ -252,3 +252,15 @@ clean:
 	rm -rf build
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
+
+# Soak tests, not part of `make test` (about 13 minutes): tests/soak/live96k.sh
+# (8 channels at 96 kHz through PortAudio, the ALSA file plugin and a JACK
+# dummy server at real time for SOAK_MINUTES: no drop, CPU, RSS) and
+# tests/soak/replay_hour.sh (one hour of input through `twitchd run` as fast
+# as it goes: RSS constant). Each ends with a one-line summary.
+SOAK_MINUTES ?= 10
+.PHONY: soak
+soak: deps
+	$(MAKE) all
+	tests/soak/live96k.sh $(B) $(SOAK_MINUTES)
+	tests/soak/replay_hour.sh $(B)
