@@ -46,7 +46,7 @@ fail() {
     exit 1
 }
 
-seed=${TW_TEST_SEED:-$(( $(date +%s%N | cut -c10-15) % 100000 + 1 ))}
+seed=${TW_TEST_SEED:-$((10#$(date +%s%N | cut -c10-15) % 100000 + 1))}
 echo "fault_kill: seed $seed (TW_TEST_SEED=$seed reproduces the kill points)"
 RANDOM=$seed
 KILLS=20
