@@ -168,6 +168,19 @@ int tw_cmd_web(int argc, char **argv)
              tw_web_http_get_port(http));
     tw_log(TW_LOG_INFO, "web: serving %s on %s (daemon: %s, control: %s)", root, url, endpoint,
            *cfg.ctl_endpoint ? cfg.ctl_endpoint : "none");
+    {
+        struct sockaddr_storage sa;
+        socklen_t salen;
+        int loopback = 1;
+        char why[64];
+        if (tw_web_parse_listen(cfg.web_listen, &sa, &salen, &loopback, why, sizeof why) == 0 &&
+            !loopback)
+            tw_log(TW_LOG_WARNING,
+                   "web: web.listen '%s' is not loopback: anyone who reaches it sees the signal "
+                   "and can start and stop sessions%s (there is no login; keep it on 127.0.0.1 "
+                   "and use an SSH tunnel unless the network is trusted)",
+                   cfg.web_listen, *cfg.ctl_endpoint ? "" : " (when control.endpoint is set)");
+    }
 
     while (!g_stop) {
         struct timespec t = {0, WEB_TICK_NS};

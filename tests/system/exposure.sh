@@ -14,7 +14,9 @@
 #    named);
 #  - a tcp:// control endpoint without CURVE logs a warning: on loopback
 #    (every local user may send requests; an ipc:// socket admits its
-#    group only) and, worded for the network, off loopback.
+#    group only) and, worded for the network, off loopback;
+#  - `twitchd web` on a loopback web.listen logs no warning, on 0.0.0.0 one
+#    (its page shows the signal and starts and stops sessions, no login).
 # Each run is the synthetic source, as fast as possible, for 1 s of input.
 set -euo pipefail
 
@@ -78,6 +80,24 @@ run ctl-net -o publish.endpoint="ipc://$T/pub" -o control.endpoint="tcp://0.0.0.
 warned "control: endpoint 'tcp://0\.0\.0\.0:\*' is TCP without CURVE and not loopback: anyone on the network" ctl-net >/dev/null ||
     fail "no warning for a network tcp:// control endpoint: $(cat "$T/ctl-net.log")"
 ok "tcp:// control endpoints without CURVE: a warning (loopback: local users; otherwise: the network)"
+
+# web WEB_LISTEN NAME: `twitchd web` started, up (it says where it serves), stopped
+web() {
+    local listen=$1 name=$2 pid
+    "$TW" web -o web.root="$here/../../web" -o web.listen="$listen" -o publish.endpoint="ipc://$T/pub" \
+        -o control.endpoint="ipc://$T/ctl" >"$T/$name.log" 2>&1 &
+    pid=$!
+    for _ in $(seq 100); do grep -q "web: serving" "$T/$name.log" && break; sleep 0.1; done
+    grep -q "web: serving" "$T/$name.log" || { kill "$pid" 2>/dev/null || true; fail "$name: twitchd web did not start: $(cat "$T/$name.log")"; }
+    kill "$pid"
+    wait "$pid" || fail "$name: twitchd web exited $? on SIGTERM"
+}
+web 127.0.0.1:0 web-lo
+warned "web:" web-lo && fail "twitchd web on loopback: exposure warning"
+web 0.0.0.0:0 web-net
+warned "web: web.listen '0\.0\.0\.0:0' is not loopback: anyone who reaches it" web-net >/dev/null ||
+    fail "no warning for twitchd web on 0.0.0.0: $(cat "$T/web-net.log")"
+ok "twitchd web: no warning on loopback, a warning on 0.0.0.0"
 
 for f in "$T"/*.log; do
     grep -E "ERROR: AddressSanitizer|runtime error|LeakSanitizer" "$f" && fail "sanitizer report in $f"
