@@ -152,9 +152,11 @@ fuzz: fuzz-bins
 	@tests/fuzz/run.sh $(FUZZ_DIR) $(FUZZ_SECONDS) "$(FUZZ_FLAGS)" $(FUZZ_NAMES)
 
 # Every test, in the optimised build and under ASan+UBSan.
+# Each build with NPROC jobs (the machine's cores).
+NPROC      ?= $(shell nproc 2>/dev/null || echo 2)
 test: deps
-	$(MAKE) unit-bins
-	$(MAKE) B=build/san SAN=1 unit-bins
+	$(MAKE) -j$(NPROC) unit-bins
+	$(MAKE) -j$(NPROC) B=build/san SAN=1 unit-bins
 	@tests/run.sh build build/san
 
 # The live daemon on its synthetic source, paced at real time, with the
