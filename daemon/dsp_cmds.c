@@ -17,7 +17,6 @@
 #include "control.h"
 #include "dsp_priv.h"
 #include "edfrepair.h"
-#include "edfrepair.h"
 #include "log.h"
 
 #ifndef TW_VERSION
@@ -618,6 +617,7 @@ static json_t *session_stop(tw_dsp_thread *d)
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     d->closing = 1;
+    d->close_call = d->call_taken; /* serve_call holds call_mx */
     d->close_stop = d->next;
     d->close_at = d->next + (int64_t)ceil(hold_s * d->rate);
     d->close_wall = (double)now.tv_sec + now.tv_nsec * 1e-9 + 1.5 * hold_s;
@@ -629,18 +629,7 @@ json_t *tw_dsp_finish_stop(tw_dsp_thread *d)
     /* an EPN episode still going is ended here: its time up to the stop
      * is the session's; if the EPN goes on, a new episode begins after */
     tw_pipeline_flush_epn(d->pl);
-    json_t *r = session_stop_at(d, d->close_stop);
-    /* Nobody waits for this reply when the stop's request was given up
-     * (answered "busy" after control.timeout_ms) and a later request has
-     * been answered since (call_done caught up with call_taken): handed
-     * back, it would sit in the mailbox until the next request's reply
-     * replaced it (a leak). While the stop's request is the last one
-     * taken, the caller hands the reply back, or drops it if abandoned. */
-    if (d->call_done == d->call_taken) {
-        json_decref(r);
-        return NULL;
-    }
-    return r;
+    return session_stop_at(d, d->close_stop);
 }
 
 void tw_dsp_close_all(tw_dsp_thread *d)

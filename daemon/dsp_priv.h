@@ -90,6 +90,7 @@ struct tw_dsp_thread {
     int64_t close_stop;    /* the stop sample (exclusive) */
     int64_t close_at;      /* finish once this sample is processed... */
     double close_wall;     /* ...or at this CLOCK_MONOTONIC time (stalled input) */
+    uint64_t close_call;   /* the call id of the stop's request */
     uint64_t call_taken, call_abandoned; /* call ids (call_mx) */
     tw_rec_thread *rec;    /* the file being written, or NULL */
     char rec_error[TW_EDFREC_PATH_MAX + 256]; /* the storage error while it lasts, or

@@ -319,13 +319,19 @@ static void check_closing(tw_dsp_thread *d)
         return;
     json_t *r = tw_dsp_finish_stop(d);
     pthread_mutex_lock(&d->call_mx);
-    reply(d, r);
+    /* The stop's request may have been given up (answered "busy" after
+     * control.timeout_ms) and later ones taken since: its reply is then
+     * nobody's, and handed back it would stand in for a later request's. */
+    if (d->call_taken == d->close_call)
+        reply(d, r); /* (which drops it when the stop was given up) */
+    else
+        json_decref(r);
     pthread_mutex_unlock(&d->call_mx);
 }
 
 json_t *tw_dsp_thread_call(tw_dsp_thread *d, const json_t *req, int timeout_ms)
 {
-    struct timespec until = tw_deadline(CLOCK_REALTIME, timeout_ms);
+    struct timespec until = tw_deadline(CLOCK_MONOTONIC, timeout_ms);
     pthread_mutex_lock(&d->call_mx);
     uint64_t id = ++d->call_id;
     d->call_req = req;
@@ -432,7 +438,11 @@ tw_dsp_thread *tw_dsp_thread_start(const tw_config *c, tw_ring *ring,
     c = &d->cfg;
     atomic_init(&d->call_pending, 0);
     pthread_mutex_init(&d->call_mx, NULL);
-    pthread_cond_init(&d->call_cv, NULL);
+    pthread_condattr_t ca; /* deadlines on CLOCK_MONOTONIC: a clock step changes nothing */
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&d->call_cv, &ca);
+    pthread_condattr_destroy(&ca);
     d->ring = ring;
     d->jq = journal_q;
     d->pq = publish_q;
