@@ -285,14 +285,6 @@ static void *run(void *arg)
     return NULL;
 }
 
-/* 1 when a tcp:// endpoint binds to loopback only (as publish.c). */
-static int tcp_loopback(const char *ep)
-{
-    const char *h = ep + 6;
-    return !strncmp(h, "127.", 4) || !strncmp(h, "localhost:", 10) ||
-           !strncmp(h, "[::1]:", 6);
-}
-
 tw_control *tw_control_start(const char *endpoint, size_t max_len,
                              tw_control_exec exec, void *user, tw_curve *curve,
                              char *err, size_t errlen)
@@ -342,7 +334,7 @@ tw_control *tw_control_start(const char *endpoint, size_t max_len,
     } else if (!curve && !strncmp(endpoint, "tcp://", 6)) {
         /* an ipc:// socket file admits its group only; TCP admits anyone
          * who reaches the port */
-        if (tcp_loopback(endpoint))
+        if (tw_tcp_loopback(endpoint))
             tw_log(TW_LOG_WARNING,
                    "control: endpoint '%s' is TCP without CURVE: every local user can "
                    "start and stop sessions and change detector settings (use ipc://, "

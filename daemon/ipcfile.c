@@ -1,6 +1,7 @@
 /* ipcfile.c: see ipcfile.h. */
 #include "ipcfile.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,6 +9,25 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+
+int tw_tcp_loopback(const char *ep)
+{
+    if (strncmp(ep, "tcp://", 6) != 0)
+        return 0;
+    const char *h = ep + 6, *colon = strrchr(h, ':');
+    if (!colon)
+        return 0;
+    size_t n = (size_t)(colon - h);
+    if ((n == 9 && !strncmp(h, "localhost", 9)) || (n == 5 && !strncmp(h, "[::1]", 5)))
+        return 1;
+    char host[INET_ADDRSTRLEN];
+    struct in_addr a;
+    if (n == 0 || n >= sizeof host)
+        return 0;
+    memcpy(host, h, n);
+    host[n] = '\0';
+    return inet_pton(AF_INET, host, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
+}
 
 /* 1: a process accepts connections on the unix socket at path; 0: nobody
  * does (a stale file); -1: cannot tell (errno says why). */

@@ -37,14 +37,6 @@ struct tw_pub {
 };
 
 
-/* 1 when a tcp endpoint binds only to loopback. */
-static int tcp_loopback(const char *ep)
-{
-    const char *h = ep + 6;
-    return !strncmp(h, "127.", 4) || !strncmp(h, "localhost:", 10) ||
-           !strncmp(h, "[::1]:", 6);
-}
-
 /* Split the list into p->ep (trimmed). 0 or -1 with err set. */
 static int parse_list(tw_pub *p, const char *list, char *err, size_t errlen)
 {
@@ -233,7 +225,7 @@ tw_pub *tw_pub_start_curve(const char *endpoints, int sndhwm, tw_mq *in, tw_curv
             if (chmod(bound, IPC_MODE) != 0)
                 tw_log(TW_LOG_WARNING, "publish: endpoint '%s': cannot chmod %o: %s",
                        p->ep[i], IPC_MODE, strerror(errno));
-        } else if (!curve && !strncmp(want, "tcp://", 6) && !tcp_loopback(want)) {
+        } else if (!curve && !strncmp(want, "tcp://", 6) && !tw_tcp_loopback(want)) {
             tw_log(TW_LOG_WARNING,
                    "publish: endpoint '%s' is not loopback: anyone who reaches it "
                    "can subscribe (set curve.enable for encryption and an allowlist)",

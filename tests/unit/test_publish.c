@@ -59,6 +59,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "ipcfile.h"
 #include "mq.h"
 #include "publish.h"
 #include "tw_test_util.h"
@@ -565,6 +566,25 @@ static void expect_fail(const char *list, int hwm, tw_mq *q, const char *needle1
         fail_msg("error '%s' does not contain '%s'", err, needle2);
 }
 
+/* Which tcp:// endpoints stay on this machine (the exposure warnings of
+ * the publisher and the control socket). */
+static void test_tcp_loopback(void **state)
+{
+    (void)state;
+    static const char *yes[] = {"tcp://127.0.0.1:5556", "tcp://127.1.2.3:*", "tcp://localhost:1",
+                                "tcp://[::1]:5556"};
+    static const char *no[] = {"tcp://0.0.0.0:5556", "tcp://*:5556", "tcp://127.example.org:1",
+                               "tcp://127.0.0.1.evil:1", "tcp://192.168.1.2:5556",
+                               "tcp://localhost.example:1", "tcp://[::]:1", "tcp://eth0:1",
+                               "ipc:///run/twitchd/pub", "tcp://127.0.0.1", "tcp://:1"};
+    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++)
+        if (!tw_tcp_loopback(yes[i]))
+            fail_msg("%s: not seen as loopback", yes[i]);
+    for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
+        if (tw_tcp_loopback(no[i]))
+            fail_msg("%s: seen as loopback", no[i]);
+}
+
 static void test_bad_endpoints(void **state)
 {
     (void)state;
@@ -852,6 +872,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_throughput_small),
         cmocka_unit_test(test_throughput_sig),
         cmocka_unit_test(test_bad_endpoints),
+        cmocka_unit_test(test_tcp_loopback),
         cmocka_unit_test(test_stop_drains_queue),
         cmocka_unit_test(test_start_stop_cycles),
     };
