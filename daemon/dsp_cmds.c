@@ -520,12 +520,12 @@ static json_t *session_stop_at(tw_dsp_thread *d, int64_t stop)
         if (d->rec_outage && d->rec_error[0])
             json_object_set_new(sum, "recording_error", json_string(d->rec_error));
     } else {
+        /* the file being written at the stop; null during an outage (a
+         * file tried then may hold nothing and be removed) */
         json_t *rec = json_null();
-        if (d->rec) {
-            tw_rec_status st;
-            tw_rec_thread_status(d->rec, &st);
+        tw_rec_status st;
+        if (rec_check(d, mono_now(), &st) && !d->rec_outage)
             rec = json_string(st.path);
-        }
         json_object_set_new(sum, "recording", rec);
         if (d->rec_error[0])
             json_object_set_new(sum, "recording_error", json_string(d->rec_error));
