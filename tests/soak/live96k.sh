@@ -120,7 +120,7 @@ PY
 rm -f "$tmp/seg.wav"
 
 # --- JACK dummy server, then the daemon
-jname="twsoak$$-$RANDOM"
+jname="twsoak$$-$(date +%s%N)"
 jackd -n "$jname" -R -P 10 -d dummy -r $RATE -p 1024 -C 8 -P 2 >"$tmp/jackd.log" 2>&1 </dev/null &
 jack_pid=$!
 jack_wait -s "$jname" -w -t 10 >/dev/null 2>&1 || fail "jackd -n $jname did not start"

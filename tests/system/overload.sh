@@ -120,7 +120,7 @@ open(sys.argv[1], 'wb').write(a.tobytes())
 PY
 
 echo "JACK dummy server (48 kHz, 480-frame periods), daemon on emg_test"
-jname="twov$$-$RANDOM"
+jname="twov$$-$(date +%s%N)"
 jackd -n "$jname" -R -P 10 -d dummy -r 48000 -p 480 -C 2 -P 2 >"$tmp/jackd.log" 2>&1 </dev/null &
 jack_pid=$!
 jack_wait -s "$jname" -w -t 10 >/dev/null 2>&1 || fail "jackd -n $jname did not start"

@@ -49,11 +49,17 @@ tmp=$(mktemp -d)
 pid= spid= jpid=
 cleanup() {
     local p
-    for p in "$pid" "$spid" "$jpid"; do
+    for p in "$pid" "$spid"; do
         [[ -n $p ]] || continue
         kill -KILL "$p" 2>/dev/null || true
         wait "$p" 2>/dev/null || true
     done
+    if [[ -n $jpid ]]; then # TERM first: a killed jackd leaves its server registered in /dev/shm
+        kill -TERM "$jpid" 2>/dev/null || true
+        for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$jpid" 2>/dev/null || break; sleep 0.2; done
+        kill -KILL "$jpid" 2>/dev/null || true
+        wait "$jpid" 2>/dev/null || true
+    fi
     rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -142,7 +148,9 @@ while i < len(d):
 PY
     # tier 2: the ALSA file plugin paced at real time by a JACK server with
     # the dummy driver (its own name: other tests may run theirs)
-    jname="twpa$$"
+    # unique across runs: a server name left registered by a killed jackd
+    # (a reused pid) makes the next one refuse to start
+    jname="twpa$$-$(date +%s%N)"
     jackd -n "$jname" -d dummy -r 48000 -p 480 -C 2 -P 2 >"$tmp/jackd.log" 2>&1 </dev/null &
     jpid=$!
     jack_wait -s "$jname" -w -t 10 >/dev/null 2>&1 || fail "jackd did not start: $(cat "$tmp/jackd.log")"
