@@ -190,7 +190,15 @@ int tw_cmd_replay(int argc, char **argv)
                 path, src.read / fs, nch, nch > 1 ? "s" : "", fs, desc, ctx.n_ltr, ctx.n_epn);
         for (int c = 0; c < nch; c++)
             fprintf(stderr, " %.2f", tw_pipeline_get_noise_uv(pl, c));
-        fprintf(stderr, " uV\n");
+        fprintf(stderr, " uV; mains");
+        for (int c = 0; c < nch; c++) {
+            double mains = tw_pipeline_get_mains_hz(pl, c);
+            if (mains > 0)
+                fprintf(stderr, " %.2f", mains);
+            else
+                fprintf(stderr, " none");
+        }
+        fprintf(stderr, " Hz\n");
     }
     free(mem);
     tw_pipeline_destroy(pl);

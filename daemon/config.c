@@ -59,8 +59,9 @@ const tw_key tw_config_keys[] = {
      NULL, "surface channels: band-pass low edge"},
     {"filter", "surface_high_hz", D, O(surface_high_hz), 10, 50000, "450", "Hz",
      NULL, "surface channels: band-pass high edge (clipped to 0.45 x rate)"},
-    {"filter", "mains", E, O(mains), 0, 0, "50", "", "off|50|60",
-     "line frequency whose fundamental and harmonics are cancelled"},
+    {"filter", "mains", E, O(mains), 0, 0, "auto", "", "off|50|60|auto",
+     "line frequency whose fundamental and harmonics are cancelled; auto "
+     "finds 50 or 60 Hz from the signal within 1 s (again after a restart)"},
     {"filter", "mains_tau_s", D, O(mains_tau_s), 0.05, 60, "0.2", "s", NULL,
      "mains canceller adaptation time constant"},
     {"filter", "mains_clip_k", D, O(mains_clip_k), 2, 100, "4", "x", NULL,
@@ -466,7 +467,7 @@ void tw_config_channel_params(const tw_config *c, int ch, double fs_hz,
     p->cond.dc_hz = c->dc_hz;
     p->cond.low_hz = el == TW_ELECTRODE_SURFACE ? c->surface_low_hz : c->needle_low_hz;
     p->cond.high_hz = el == TW_ELECTRODE_SURFACE ? c->surface_high_hz : c->needle_high_hz;
-    static const double mains_hz[] = {0.0, 50.0, 60.0};
+    static const double mains_hz[] = {0.0, 50.0, 60.0, TW_MAINS_AUTO};
     p->cond.mains_hz = mains_hz[c->mains];
     p->cond.mains_tau_s = c->mains_tau_s;
     p->cond.mains_clip_k = c->mains_clip_k;

@@ -39,7 +39,7 @@ typedef struct {
     double dc_hz;
     double needle_low_hz, needle_high_hz;
     double surface_low_hz, surface_high_hz;
-    int mains;                 /* 0 off, 1 50 Hz, 2 60 Hz */
+    int mains;                 /* 0 off, 1 50 Hz, 2 60 Hz, 3 auto */
     double mains_tau_s, mains_clip_k;
     /* [detect] */
     double det_rate_hz;

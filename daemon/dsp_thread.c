@@ -125,6 +125,8 @@ json_t *tw_dsp_status(tw_dsp_thread *d)
         json_t *j = json_object();
         json_object_set_new(j, "channel", json_integer(ch));
         json_object_set_new(j, "noise_uv", json_real(round(tw_pipeline_get_noise_uv(d->pl, ch) * 100) / 100));
+        double mains = tw_pipeline_get_mains_hz(d->pl, ch);
+        json_object_set_new(j, "mains_hz", mains > 0 ? json_real(round(mains * 100) / 100) : json_null());
         json_object_set_new(j, "level_uv", json_real(c->n ? round(sqrt(c->sum2 / c->n) * 100) / 100 : 0.0));
         json_object_set_new(j, "peak_uv", json_real(round(c->peak * 100) / 100));
         json_object_set_new(j, "clipped", json_integer((json_int_t)c->clipped));

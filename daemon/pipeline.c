@@ -159,6 +159,7 @@ tw_event_cb tw_pipeline_get_callback(const tw_pipeline *p) { return p->cb; }
 void *tw_pipeline_get_user(const tw_pipeline *p) { return p->user; }
 int tw_pipeline_get_channels(const tw_pipeline *p) { return p->nch; }
 float tw_pipeline_get_noise_uv(const tw_pipeline *p, int ch) { return tw_channel_get_noise_uv(p->ch[ch]); }
+double tw_pipeline_get_mains_hz(const tw_pipeline *p, int ch) { return tw_channel_get_mains_hz(p->ch[ch]); }
 const tw_channel *tw_pipeline_get_channel(const tw_pipeline *p, int ch) { return p->ch[ch]; }
 
 void tw_pipeline_insertion(tw_pipeline *p, int64_t sample)

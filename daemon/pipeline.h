@@ -52,6 +52,8 @@ tw_event_cb tw_pipeline_get_callback(const tw_pipeline *p);
 void *tw_pipeline_get_user(const tw_pipeline *p);
 int tw_pipeline_get_channels(const tw_pipeline *p);
 float tw_pipeline_get_noise_uv(const tw_pipeline *p, int ch);
+/* Line frequency cancelled on channel ch, Hz; 0: off or not found yet. */
+double tw_pipeline_get_mains_hz(const tw_pipeline *p, int ch);
 const tw_channel *tw_pipeline_get_channel(const tw_pipeline *p, int ch);
 
 #endif

@@ -497,6 +497,7 @@ double tw_channel_get_low_hz(const tw_channel *q) { return q->low; }
 double tw_channel_get_high_hz(const tw_channel *q) { return q->high; }
 double tw_channel_get_detector_high_hz(const tw_channel *q) { return tw_condition_get_high_hz(q->cond); }
 float tw_channel_get_noise_uv(const tw_channel *q) { return tw_noisefloor_get_sigma(q->floor); }
+double tw_channel_get_mains_hz(const tw_channel *q) { return tw_condition_get_mains_hz(q->cond); }
 uint64_t tw_channel_get_lost_events(const tw_channel *q) { return q->lost; }
 int64_t tw_channel_get_samples(const tw_channel *q) { return q->origin + q->n_in; }
 

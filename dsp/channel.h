@@ -90,6 +90,8 @@ double tw_channel_get_high_hz(const tw_channel *q);
  * detector rate (the decimator cuts at 0.4 x). */
 double tw_channel_get_detector_high_hz(const tw_channel *q);
 float tw_channel_get_noise_uv(const tw_channel *q);  /* at detector rate */
+/* Line frequency being cancelled, Hz: 0 when off or not found yet (auto). */
+double tw_channel_get_mains_hz(const tw_channel *q);
 uint64_t tw_channel_get_lost_events(const tw_channel *q);
 int64_t tw_channel_get_samples(const tw_channel *q); /* samples fed */
 /* Start afresh (every state reset, the noise floor re-measured) as if the

@@ -7,11 +7,23 @@
 #include "linecancel.h"
 #include "sos.h"
 
+#define TW_MAINS_AUTO_WIN_S 0.25  /* residual power compared over this, s */
+#define TW_MAINS_AUTO_MARGIN 0.9  /* winner's power <= this x the other's */
+#define TW_MAINS_AUTO_WINS 2      /* windows in a row to decide */
+
 struct tw_condition {
     double fs, low, high;
     double dc_r, dc_x1, dc_y1; /* DC blocker */
     tw_sos *hp, *lp;           /* lp is NULL when the band reaches fs/2 */
-    tw_linecancel *lc;         /* NULL when mains removal is off */
+    tw_linecancel *lc;         /* NULL when mains removal is off; with
+                                  auto, the 50 Hz one until 60 wins */
+    /* TW_MAINS_AUTO: the 60 Hz canceller and the search (see header) */
+    tw_linecancel *lc60;       /* NULL unless auto */
+    int searching;             /* both cancellers still run */
+    long win_len, win_n;       /* samples per window, seen in this one */
+    double e50, e60;           /* residual energy in this window */
+    int lead;                  /* output: 0 the 50 Hz residual, 1 the 60 */
+    int streak;                /* windows in a row won by `lead`, by margin */
 };
 
 tw_condition *tw_condition_create(const tw_condition_params *p, unsigned *warn)
@@ -24,7 +36,8 @@ tw_condition *tw_condition_create(const tw_condition_params *p, unsigned *warn)
         !(p->low_hz >= 0.5 && p->low_hz <= 1000.0) ||
         !(p->high_hz >= 10.0 && p->high_hz <= 50000.0) ||
         !(p->low_hz < p->high_hz) ||
-        !(p->mains_hz == 0.0 || (p->mains_hz >= 40.0 && p->mains_hz <= 70.0)) ||
+        !(p->mains_hz == 0.0 || p->mains_hz == TW_MAINS_AUTO ||
+          (p->mains_hz >= 40.0 && p->mains_hz <= 70.0)) ||
         !(p->mains_tau_s >= 0.05 && p->mains_tau_s <= 60.0) ||
         !(p->mains_clip_k >= 2.0 && p->mains_clip_k <= 100.0))
         return NULL;
@@ -49,16 +62,27 @@ tw_condition *tw_condition_create(const tw_condition_params *p, unsigned *warn)
     q->lp = tw_sos_create_butter(TW_SOS_LOWPASS, 4, q->high, q->fs);
     if (!q->hp || !q->lp)
         goto fail;
-    if (p->mains_hz > 0.0) {
-        if (p->mains_hz < 0.5 * q->fs) {
-            q->lc = tw_linecancel_create(q->fs, p->mains_hz, p->mains_tau_s,
+    if (p->mains_hz != 0.0) {
+        int aut = p->mains_hz == TW_MAINS_AUTO;
+        double f0 = aut ? 50.0 : p->mains_hz;
+        /* auto needs both lines below fs/2 */
+        if ((aut ? 60.0 : f0) < 0.5 * q->fs) {
+            q->lc = tw_linecancel_create(q->fs, f0, p->mains_tau_s,
                                          p->mains_clip_k);
             if (!q->lc)
                 goto fail;
+            if (aut) {
+                q->lc60 = tw_linecancel_create(q->fs, 60.0, p->mains_tau_s,
+                                               p->mains_clip_k);
+                if (!q->lc60)
+                    goto fail;
+                q->win_len = (long)(TW_MAINS_AUTO_WIN_S * q->fs + 0.5);
+            }
         } else {
             w |= TW_WARN_MAINS_OFF;
         }
     }
+    tw_condition_reset(q);
     if (warn)
         *warn = w;
     return q;
@@ -74,6 +98,7 @@ void tw_condition_destroy(tw_condition *q)
     tw_sos_destroy(q->hp);
     tw_sos_destroy(q->lp);
     tw_linecancel_destroy(q->lc);
+    tw_linecancel_destroy(q->lc60);
     free(q);
 }
 
@@ -84,6 +109,48 @@ void tw_condition_reset(tw_condition *q)
     tw_sos_reset(q->lp);
     if (q->lc)
         tw_linecancel_reset(q->lc);
+    if (q->lc60) {
+        tw_linecancel_reset(q->lc60);
+        q->searching = 1;
+        q->win_n = 0;
+        q->e50 = q->e60 = 0.0;
+        q->lead = 0;
+        q->streak = 0;
+    }
+}
+
+/* One window of the search ended: the lower residual leads; TW_MAINS_AUTO_WINS
+ * wins in a row by the margin decide. */
+static void search_window(tw_condition *q)
+{
+    int lead = q->e60 < q->e50;
+    double lo = lead ? q->e60 : q->e50, hi = lead ? q->e50 : q->e60;
+    int clear = lo <= TW_MAINS_AUTO_MARGIN * hi;
+    q->streak = clear && lead == q->lead ? q->streak + 1 : clear;
+    q->lead = lead;
+    q->win_n = 0;
+    q->e50 = q->e60 = 0.0;
+    if (q->streak >= TW_MAINS_AUTO_WINS) {
+        q->searching = 0;
+        if (lead) { /* keep the 60 Hz canceller in q->lc */
+            tw_linecancel *t = q->lc;
+            q->lc = q->lc60;
+            q->lc60 = t;
+        }
+    }
+}
+
+static double mains_step(tw_condition *q, double y)
+{
+    if (!q->searching)
+        return tw_linecancel_step(q->lc, y);
+    double a = tw_linecancel_step(q->lc, y), b = tw_linecancel_step(q->lc60, y);
+    q->e50 += a * a;
+    q->e60 += b * b;
+    double out = q->lead ? b : a;
+    if (++q->win_n >= q->win_len)
+        search_window(q);
+    return out;
 }
 
 double tw_condition_step(tw_condition *q, double x, double *dc_out)
@@ -95,7 +162,7 @@ double tw_condition_step(tw_condition *q, double x, double *dc_out)
         *dc_out = d;
     double y = tw_sos_step(q->lp, tw_sos_step(q->hp, d));
     if (q->lc)
-        y = tw_linecancel_step(q->lc, y);
+        y = mains_step(q, y);
     return y;
 }
 
@@ -108,6 +175,13 @@ void tw_condition_execute_block(tw_condition *q, const float *x, float *y,
 
 double tw_condition_get_low_hz(const tw_condition *q) { return q->low; }
 double tw_condition_get_high_hz(const tw_condition *q) { return q->high; }
+
+double tw_condition_get_mains_hz(const tw_condition *q)
+{
+    if (!q->lc || q->searching)
+        return 0.0;
+    return tw_linecancel_get_frequency(q->lc);
+}
 
 double tw_condition_get_gain(const tw_condition *q, double f_hz)
 {

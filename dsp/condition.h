@@ -26,10 +26,22 @@ typedef struct {
     double dc_hz;        /* DC removal corner, 0.01 .. 5 Hz */
     double low_hz;       /* band-pass low edge, 0.5 .. 1000 Hz */
     double high_hz;      /* band-pass high edge, 10 .. 50000 Hz */
-    double mains_hz;     /* 0 (off) or 40 .. 70 Hz */
+    double mains_hz;     /* 0 (off), 40 .. 70 Hz, or TW_MAINS_AUTO */
     double mains_tau_s;  /* mains template time constant, 0.05 .. 60 s */
     double mains_clip_k; /* residual clipping, 2 .. 100 x mean |residual| */
 } tw_condition_params;
+
+/* mains_hz = TW_MAINS_AUTO: the line frequency is found from the signal.
+ * Cancellers for 50 and 60 Hz both run on the band-passed signal; the
+ * residual power of each is compared over consecutive windows of
+ * TW_MAINS_AUTO_WIN_S, and the one that removes at least
+ * TW_MAINS_AUTO_MARGIN of the other's residual power in two windows in a
+ * row is kept (the other is no longer run): found 0.5 s after the first
+ * sample when hum stands 10 % above the rest of the band. Until then the
+ * output is the residual of whichever is lower in the last window. A
+ * signal without mains leaves both running (twice the canceller's cost);
+ * reset searches again (a device restart may bring other mains). */
+#define TW_MAINS_AUTO (-1.0)
 
 typedef struct tw_condition tw_condition;
 
@@ -52,5 +64,10 @@ double tw_condition_get_high_hz(const tw_condition *q);
 /* Designed magnitude response of the band-pass at f_hz (excluding the
  * mains canceller, which is adaptive). */
 double tw_condition_get_gain(const tw_condition *q, double f_hz);
+
+/* The line frequency being cancelled, Hz (the tracked value, within 1 Hz
+ * of 50 or 60); 0 when mains removal is off, or with TW_MAINS_AUTO while
+ * no line frequency has been found yet. */
+double tw_condition_get_mains_hz(const tw_condition *q);
 
 #endif

@@ -7,12 +7,14 @@
 
 #define TW_LC_TAPS 8         /* interpolation kernel length, bins */
 #define TW_LC_FRAC 256       /* fractional positions tabulated per bin */
-#define TW_LC_TRACK_S 1.0    /* line frequency re-estimated this often, s */
-#define TW_LC_TRACK_GAIN 0.3 /* fraction of the measured error corrected */
-#define TW_LC_TRACK_CLIP 0.01 /* skip an estimate when more than this
+#define TW_LC_TRACK_S 0.25   /* line frequency re-estimated this often, s
+                                (the template may turn at most half a
+                                period between two: +- 2 Hz) */
+#define TW_LC_TRACK_GAIN 0.45 /* fraction of the measured error corrected */
+#define TW_LC_TRACK_CLIP 0.05 /* skip an estimate when more than this
                                  fraction of its samples were clipped (a
                                  burst moved the template) */
-#define TW_LC_MAX_DEV_HZ 0.5 /* tracked frequency stays within f0 +- this */
+#define TW_LC_MAX_DEV_HZ 1.0 /* tracked frequency stays within f0 +- this */
 
 struct tw_linecancel {
     double *t;       /* template over one line period, nbins values, uV */

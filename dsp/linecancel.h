@@ -14,7 +14,7 @@
  *
  * Mains is never exactly at its nominal frequency: every second the
  * canceller measures how fast the template's fundamental rotates and
- * corrects the frequency it follows (within f0 +- 0.5 Hz), so that the
+ * corrects the frequency it follows (within f0 +- 1 Hz), so that the
  * harmonics in the kHz range stay aligned. The template has one bin per
  * sample of a period and is read and updated through an 8-tap
  * windowed-sinc kernel at the fractional position.

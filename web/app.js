@@ -224,7 +224,8 @@
       const el = st.electrodes[this.ch] || (this.ch === 0 ? 'needle' : '');
       const s = this.sts;
       const parts = [`ch ${this.ch}${el ? ' · ' + el : ''}`];
-      if (s) parts.push(`noise ${fmt(s.noise_uv, 1)} µV`, `level ${fmt(s.level_uv, 0)} µV`, `peak ${uvText(s.peak_uv)}`);
+      if (s) parts.push(`noise ${fmt(s.noise_uv, 1)} µV`, `level ${fmt(s.level_uv, 0)} µV`, `peak ${uvText(s.peak_uv)}`,
+                        typeof s.mains_hz === 'number' ? `mains ${fmt(s.mains_hz, 2)} Hz` : 'mains none');
       parts.push(`scale ±${uvText(this.scale)}`);
       this.label.textContent = parts.join(' · ');
     }
@@ -392,6 +393,8 @@
       const cc = chan(ch.channel);
       if (!cc) continue;
       cc.sts = ch;
+      if (st.mainsAuto && typeof ch.mains_hz === 'number' && ch.channel === 0)
+        st.mains = Math.round(ch.mains_hz / 10) * 10; // the display canceller's nominal 50 or 60
       if (typeof ch.noise_uv === 'number' && (!cc.noise.length || cc.noise[cc.noise.length - 1].uv !== ch.noise_uv))
         pushCapped(cc.noise, { s: h.sample, uv: ch.noise_uv }, MAX_NOISE);
       cc.updateLabel();
@@ -517,7 +520,9 @@
     st.electrodes = (r.channels || []).map((c) => c.electrode);
     if (r.rate) st.rate = r.rate;
     const mains = r.config && r.config.filter && r.config.filter.mains;
-    if (mains) st.mains = mains === 'off' ? 0 : Number(mains) || 0;
+    // 'auto': the line frequency the daemon found (heartbeats' mains_hz)
+    st.mainsAuto = mains === 'auto';
+    if (mains && !st.mainsAuto) st.mains = mains === 'off' ? 0 : Number(mains) || 0;
     if (r.stream && st.stream !== r.stream) newStream(r.stream);
     const evs = r.events || [];
     // the session as the snapshot saw it (heartbeats correct it from now on)

@@ -425,8 +425,8 @@ static void test_error_bad_enum(void **state)
     int rc = load_text("enum.conf", "[filter]\nmains = 55\n", &c, &err, path,
                        sizeof path);
     expect_one(&err, rc, path,
-               "%s:2: filter.mains '55': not one of the choices (allowed off|50|60)");
-    assert_int_equal(c.mains, 1);
+               "%s:2: filter.mains '55': not one of the choices (allowed off|50|60|auto)");
+    assert_int_equal(c.mains, 3); /* the default, auto */
 
     rc = load_text("enum2.conf", "[log]\nlevel = verbose\n", &c, &err, path,
                    sizeof path);
@@ -646,7 +646,7 @@ static void test_several_errors_one_pass(void **state)
     assert_int_equal(err.total, 5);
     const char *want[] = {
         "%s:4: input.full_scale_uv '-5': out of range (allowed 1 .. 1e+07 uV)",
-        "%s:8: filter.mains '55': not one of the choices (allowed off|50|60)",
+        "%s:8: filter.mains '55': not one of the choices (allowed off|50|60|auto)",
         "%s:12: detect.floor_history '2.5': not a whole number (allowed 5 .. 1000 windows)",
         "%s:13: unknown key 'detect.bogus'",
         "%s:15: ltr.min_ms 'twenty': not a number (allowed 1 .. 1000 ms)",
@@ -714,7 +714,7 @@ static void test_override_errors(void **state)
     expect_override("detect.floor_history=7.5",
                     "-o detect.floor_history=7.5: not a whole number (allowed 5 .. 1000 windows)");
     expect_override("filter.mains=55",
-                    "-o filter.mains=55: not one of the choices (allowed off|50|60)");
+                    "-o filter.mains=55: not one of the choices (allowed off|50|60|auto)");
     expect_override("channel.electrodes=needle,probe",
                     "-o channel.electrodes=needle,probe: 'probe' is not an electrode "
                     "(allowed needle|surface, comma-separated)");
