@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 /* RNG stream numbers: stream = channel * 16 + purpose. */
-enum { STREAM_EVENTS = 1, STREAM_NOISE = 2, STREAM_BACKGROUND = 3 };
+enum { STREAM_EVENTS = 1, STREAM_NOISE = 2, STREAM_BACKGROUND = 3, STREAM_PINK = 4 };
 
 const char *tw_synth_strerror(int rc)
 {
@@ -233,6 +233,44 @@ static void run_procs(tw_synth *s, tw_chan *c, int64_t b_end)
 
 /* ---- background ------------------------------------------------------- */
 
+/* Pink (1/f) noise: white noise through one-pole low-passes with corners
+ * a decade apart from 1 Hz (below 0.45 rate), section i with DC gain
+ * 1/sqrt(fc_i): their power spectra sum to about 1/f between 1 Hz and the
+ * highest corner (+- 1.5 dB ripple), at any rate. Scaled to rms_uv by the
+ * exact output variance, sum_ij b_i b_j / (1 - a_i a_j). */
+static void pink_init(tw_chan *c, double rate, double rms_uv)
+{
+    c->pk_n = 0;
+    if (rms_uv <= 0)
+        return;
+    for (double fc = 1.0; fc < 0.45 * rate && c->pk_n < 6; fc *= 10.0) {
+        double a = exp(-2.0 * M_PI * fc / rate);
+        c->pk_a[c->pk_n] = a;
+        c->pk_b[c->pk_n] = (1.0 - a) / sqrt(fc);
+        c->pk_y[c->pk_n] = 0.0;
+        c->pk_n++;
+    }
+    double var = 0.0;
+    for (int i = 0; i < c->pk_n; i++)
+        for (int j = 0; j < c->pk_n; j++)
+            var += c->pk_b[i] * c->pk_b[j] / (1.0 - c->pk_a[i] * c->pk_a[j]);
+    for (int i = 0; i < c->pk_n; i++)
+        c->pk_b[i] *= rms_uv / sqrt(var); /* (the 1 Hz section needs ~1 s
+                                              to reach its level) */
+}
+
+static void pink_add(tw_chan *c, float *x, int n)
+{
+    for (int j = 0; j < n; j++) {
+        double w = tw_rng_gauss(&c->pink), v = 0.0;
+        for (int i = 0; i < c->pk_n; i++) {
+            c->pk_y[i] = c->pk_a[i] * c->pk_y[i] + c->pk_b[i] * w;
+            v += c->pk_y[i];
+        }
+        x[j] += (float)v;
+    }
+}
+
 static int chan_init(tw_synth *s, tw_chan *c, int index)
 {
     const tw_synth_params *p = &s->p;
@@ -241,6 +279,8 @@ static int chan_init(tw_synth *s, tw_chan *c, int index)
     tw_rng_seed_stream(&c->ev, s->seed, (uint64_t)index * 16 + STREAM_EVENTS);
     tw_rng_seed_stream(&c->noise, s->seed,
                        (uint64_t)index * 16 + STREAM_NOISE);
+    tw_rng_seed_stream(&c->pink, s->seed, (uint64_t)index * 16 + STREAM_PINK);
+    pink_init(c, s->rate, p->pink_uv);
     tw_rng bg;
     tw_rng_seed_stream(&bg, s->seed,
                        (uint64_t)index * 16 + STREAM_BACKGROUND);
@@ -324,6 +364,8 @@ static void background(tw_synth *s, tw_chan *c, int64_t b0)
         tw_rng_gauss_fill(&c->noise, x, B, p->noise_uv);
     else
         memset(x, 0, B * sizeof *x);
+    if (c->pk_n > 0)
+        pink_add(c, x, B);
     if (p->mains_uv <= 0 && p->wander_uv <= 0)
         return;
     /* The slow parts (AM envelope, wander) at every `step` samples, then

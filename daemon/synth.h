@@ -74,6 +74,7 @@ typedef struct {
     double full_scale_uv; /* uV at digital full scale (file output only) */
     /* background */
     double noise_uv;        /* white Gaussian RMS, uV */
+    double pink_uv;         /* 1/f (pink) noise RMS, uV */
     int mains_hz;           /* TW_SYNTH_MAINS_50 or _60 (an enum index) */
     double mains_uv;        /* fundamental amplitude, uV */
     double mains_harmonics; /* odd harmonic k >= 3: mains_uv*this*3/k */
@@ -96,8 +97,14 @@ typedef struct {
     double ltr_in_epn;   /* fraction of insertion trains inside EPN */
     int ltr_train_max;   /* LTRs per train: uniform 1 .. this */
     double ltr_muap_uv;  /* median MUAP peak of an LTR train's units */
+    double ltr_muap_min_uv; /* MUAP peaks kept in this .. 3000 uV */
+    double ltr_dur_ms;   /* median burst duration (kept in 20-300 ms) */
+    int ltr_spikes_max;  /* insertion spikes/waves before a burst: 0 .. this */
     double move_large;   /* fraction of LTR needle movements: large step */
     double move_faint;   /* ... faint step (the rest: no artefact) */
+    double move_rise_min_ms; /* needle step rise time, log-uniform in */
+    double move_rise_max_ms; /* [min, max], ms */
+    double move_overshoot;   /* fraction of steps settling with an overshoot */
     /* distractors, per minute */
     double insertion_per_min;
     double voluntary_per_min;

@@ -29,6 +29,8 @@ const tw_key tw_synth_keys[] = {
     /* background */
     D("noise_uv", noise_uv, 0, 50, "5", "uV",
       "white Gaussian noise RMS: <= 3-4 uV amplifier, ~10 uV with needle"),
+    D("pink_uv", pink_uv, 0, 50, "2", "uV",
+      "1/f (pink) noise RMS, 1 Hz - 10 kHz (electrode and tissue noise)"),
     E("mains_hz", mains_hz, "50|60", "50", "Hz", "mains frequency"),
     D("mains_uv", mains_uv, 0, 200, "20", "uV",
       "mains fundamental amplitude (catalogue: 1-100 uV)"),
@@ -45,7 +47,7 @@ const tw_key tw_synth_keys[] = {
       "baseline wander peak (three slow sinusoids)"),
     D("wander_hz", wander_hz, 0.01, 2, "0.5", "Hz",
       "highest baseline-wander frequency"),
-    D("guard_s", guard_s, 0.5, 30, "1", "s",
+    D("guard_s", guard_s, 0.1, 30, "1", "s",
       "least quiet time between segments (EPN episodes, LTR trains, "
       "distractors)"),
     /* endplate noise */
@@ -73,12 +75,28 @@ const tw_key tw_synth_keys[] = {
       "fraction of insertion trains placed inside an EPN episode"),
     I("ltr_train_max", ltr_train_max, 1, 10, "5", "",
       "most LTRs per insertion train (uniform 1..this)"),
-    D("ltr_muap_uv", ltr_muap_uv, 300, 3000, "800", "uV",
+    D("ltr_muap_uv", ltr_muap_uv, 150, 3000, "800", "uV",
       "median MUAP peak of the first LTR of a train (units kept in "
-      "300-3000 uV)"),
+      "ltr_muap_min_uv-3000 uV)"),
+    D("ltr_muap_min_uv", ltr_muap_min_uv, 150, 3000, "150", "uV",
+      "smallest MUAP peak of an LTR (catalogue: 0.3-3 mV; weak ones from "
+      "150 uV)"),
+    D("ltr_dur_ms", ltr_dur_ms, 20, 300, "80", "ms",
+      "median LTR burst duration (lognormal, kept in 20-300 ms)"),
+    I("ltr_spikes_max", ltr_spikes_max, 0, 20, "8", "",
+      "brief insertion spikes and positive waves between the needle hit "
+      "and the burst: 0 .. this"),
     D("move_large", move_large, 0, 1, "0.6", "",
       "fraction of LTR needle movements with a large artefact "
-      "(0.1-4 mV step)"),
+      "(0.05-5 mV step)"),
+    D("move_rise_min_ms", move_rise_min_ms, 1, 100, "2", "ms",
+      "shortest needle-step rise (a quick jab: 2-5 ms)"),
+    D("move_rise_max_ms", move_rise_max_ms, 1, 100, "60", "ms",
+      "longest needle-step rise (a slow advance: 25-60 ms); drawn "
+      "log-uniform between the two"),
+    D("move_overshoot", move_overshoot, 0, 1, "0.3", "",
+      "fraction of needle steps that settle through an overshoot "
+      "(10-40 % of the step)"),
     D("move_faint", move_faint, 0, 1, "0.25", "",
       "fraction with a faint artefact (10-60 uV); the rest have none"),
     /* distractors */
@@ -156,6 +174,20 @@ int tw_synth_check(const tw_synth_params *p, char *why, size_t whylen)
                  "epn_min_s %g: longer than epn_max_s %g (allowed "
                  "epn_min_s <= epn_max_s)",
                  p->epn_min_s, p->epn_max_s);
+        return -1;
+    }
+    if (p->move_rise_min_ms > p->move_rise_max_ms) {
+        snprintf(why, whylen,
+                 "move_rise_min_ms %g: longer than move_rise_max_ms %g "
+                 "(allowed move_rise_min_ms <= move_rise_max_ms)",
+                 p->move_rise_min_ms, p->move_rise_max_ms);
+        return -1;
+    }
+    if (p->ltr_muap_min_uv > p->ltr_muap_uv) {
+        snprintf(why, whylen,
+                 "ltr_muap_min_uv %g: above ltr_muap_uv %g (allowed "
+                 "ltr_muap_min_uv <= ltr_muap_uv)",
+                 p->ltr_muap_min_uv, p->ltr_muap_uv);
         return -1;
     }
     if (p->move_large + p->move_faint > 1.0 + 1e-12) {

@@ -107,7 +107,7 @@ static int draw_move_kind(tw_synth *s, tw_chan *c)
     return MOVE_ABSENT;
 }
 
-/* Needle movement at m: large 0.1-4 mV, faint 10-60 uV (log-uniform,
+/* Needle movement at m: large 0.05-5 mV, faint 10-60 uV (log-uniform,
  * either sign), or nothing. Returns the signed step; extends *busy over
  * rise + 4 tau of its settling. */
 static double add_movement(tw_synth *s, tw_chan *c, int64_t m, int kind,
@@ -115,15 +115,16 @@ static double add_movement(tw_synth *s, tw_chan *c, int64_t m, int kind,
 {
     if (kind == MOVE_ABSENT)
         return 0.0;
-    double step = kind == MOVE_LARGE ? tw_rng_loguniform(&c->ev, 100, 4000)
+    double step = kind == MOVE_LARGE ? tw_rng_loguniform(&c->ev, 50, 5000)
                                      : tw_rng_loguniform(&c->ev, 10, 60);
     if (tw_rng_bernoulli(&c->ev, 0.5))
         step = -step;
     tw_inst in;
-    tw_shape_move(&in, &c->ev, s->rate, step);
+    tw_shape_move(&in, &c->ev, s->rate, step, s->p.move_rise_min_ms,
+                  s->p.move_rise_max_ms, s->p.move_overshoot);
     in.start = m;
     tw_synth_push_inst(s, c, &in);
-    *busy = max64(*busy, m + (int64_t)ceil(in.p[0] + 4.0 * in.p[1]));
+    *busy = max64(*busy, m + (int64_t)ceil(in.p[0] + (in.p[2] > 0 ? 8.0 : 4.0) * in.p[1]));
     return step;
 }
 
@@ -216,8 +217,8 @@ static tw_proc *add_unit_proc(tw_synth *s, tw_chan *c, const tw_unit *u,
  * brief insertion spikes before the burst when there is one), then after
  * 5-50 ms [A] a burst of 2-10 units of the train's pool firing 1-4 times
  * each, asynchronously, 20-300 ms in all [A] (lognormal, median 80 ms),
- * MUAP peaks = unit peak * factor (+-3 % per firing), kept in 300-3000
- * uV. Unit 0 (the pool's largest) always fires, so amp_uv (the largest
+ * MUAP peaks = unit peak * factor (+-3 % per firing), kept in
+ * ltr_muap_min_uv-3000 uV. Unit 0 (the pool's largest) always fires, so amp_uv (the largest
  * MUAP peak) follows the train's decline; amp_pp_uv is the sampled
  * peak-to-peak of the summed burst, where MUAPs may add up or cancel.
  * Returns the burst's offset. */
@@ -233,12 +234,18 @@ static int64_t plan_ltr(tw_synth *s, tw_chan *c, int64_t m,
     double step = add_movement(s, c, m, mk, busy);
     double lat = tw_rng_range(&c->ev, 5.0, 50.0) * ms;
     if (mk != MOVE_ABSENT) {
-        int nsp = tw_rng_int(&c->ev, 0, 2);
+        /* insertion activity locked to the hit, before the burst: brief
+         * spikes (50 uV-1 mV) and positive sharp waves (50-500 uV) */
+        int nsp = tw_rng_int(&c->ev, 0, s->p.ltr_spikes_max);
         double win = lat - 2.5 * ms;
         for (int i = 0; i < nsp && win > 0.5 * ms; i++) {
             tw_inst sp;
-            tw_shape_spike(&sp, &c->ev, s->rate,
-                           tw_rng_loguniform(&c->ev, 50, 300));
+            if (tw_rng_bernoulli(&c->ev, 0.7))
+                tw_shape_spike(&sp, &c->ev, s->rate,
+                               tw_rng_loguniform(&c->ev, 50, 1000));
+            else
+                tw_shape_psw(&sp, &c->ev, s->rate,
+                             tw_rng_loguniform(&c->ev, 50, 500));
             sp.start = m + (int64_t)floor(tw_rng_uniform(&c->ev) * win);
             tw_synth_push_inst(s, c, &sp);
         }
@@ -260,7 +267,7 @@ static int64_t plan_ltr(tw_synth *s, tw_chan *c, int64_t m,
         if (e > maxext)
             maxext = e;
     }
-    double dur = clampd(tw_rng_lognormal(&c->ev, 80.0, 0.6), 20.0, 300.0) *
+    double dur = clampd(tw_rng_lognormal(&c->ev, s->p.ltr_dur_ms, 0.6), 20.0, 300.0) *
                  ms;
     if (dur < maxext + 1)
         dur = maxext + 1;
@@ -288,7 +295,7 @@ static int64_t plan_ltr(tw_synth *s, tw_chan *c, int64_t m,
         for (int f = 0; f < nf; f++)
             tf[f] += f * isi_min;
         double shift = i == 0 ? -tf[0] : i == 1 ? avail - tf[nf - 1] : 0.0;
-        double pk = clampd(u->peak_uv * factor, 300.0, 3000.0);
+        double pk = clampd(u->peak_uv * factor, s->p.ltr_muap_min_uv, 3000.0);
         for (int f = 0; f < nf && ni < LTR_MAX_INST; f++) {
             tw_inst in = u->shape;
             double jit = clampd(1.0 + 0.03 * tw_rng_gauss(&c->ev), 0.9, 1.1);
@@ -358,8 +365,8 @@ static int64_t plan_train(tw_synth *s, tw_chan *c, int64_t t0)
 
     tw_unit pool[LTR_POOL];
     for (int i = 0; i < LTR_POOL; i++) {
-        double a = clampd(tw_rng_lognormal(&c->ev, p->ltr_muap_uv, 0.35), 300,
-                          3000);
+        double a = clampd(tw_rng_lognormal(&c->ev, p->ltr_muap_uv, 0.35),
+                          p->ltr_muap_min_uv, 3000);
         tw_unit_make(&pool[i], &c->ev, s->rate, TW_UNIT_LTR, a, s->scratch);
     }
     int big = 0;
@@ -369,10 +376,10 @@ static int64_t plan_train(tw_synth *s, tw_chan *c, int64_t t0)
     tw_unit tmp = pool[0];
     pool[0] = pool[big];
     pool[big] = tmp;
-    /* Unit 0 carries the train's decline: keep it above 300 uV down to
+    /* Unit 0 carries the train's decline: keep it above the floor down to
      * the plateau (a 15 % margin covers the firing jitter), so the
-     * catalogue's floor never flattens the decline. */
-    double floor0 = 1.15 * 300.0 / plateau;
+     * floor never flattens the decline. */
+    double floor0 = 1.15 * p->ltr_muap_min_uv / plateau;
     if (pool[0].peak_uv < floor0) {
         pool[0].shape.amp = (float)(pool[0].shape.amp * floor0 /
                                     pool[0].peak_uv);

@@ -64,7 +64,8 @@ double tw_inst_sum_at(const tw_inst *in, double i);
 void tw_shape_mepp(tw_inst *in, tw_rng *r, double rate, double amp_uv);
 void tw_shape_eps(tw_inst *in, tw_rng *r, double rate, double amp_uv,
                   int initial_positive);
-void tw_shape_move(tw_inst *in, tw_rng *r, double rate, double step_uv);
+void tw_shape_move(tw_inst *in, tw_rng *r, double rate, double step_uv,
+                   double rise_min_ms, double rise_max_ms, double p_over);
 void tw_shape_pop(tw_inst *in, tw_rng *r, double rate, double step_uv);
 void tw_shape_psw(tw_inst *in, tw_rng *r, double rate, double amp_uv);
 void tw_shape_spike(tw_inst *in, tw_rng *r, double rate, double amp_uv);
@@ -110,6 +111,9 @@ typedef struct {
     int index;
     tw_rng ev;    /* schedule and event draws */
     tw_rng noise; /* one Gaussian per sample */
+    tw_rng pink;  /* the pink noise's Gaussians */
+    int pk_n;                        /* one-pole sections of the pink noise */
+    double pk_a[6], pk_b[6], pk_y[6]; /* pole, input gain, state */
     /* background */
     float *mains_tab;     /* TW_MAINS_TAB + 1 samples of one period */
     double mains_ph0;     /* cycles */

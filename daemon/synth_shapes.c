@@ -65,16 +65,24 @@ void tw_shape_eps(tw_inst *in, tw_rng *r, double rate, double amp_uv,
     in->p[2] = (float)s2;
 }
 
-/* Needle movement: a slow step (raised-cosine rise over 25-60 ms, then
- * exponential settling with tau 80-300 ms), energy below ~20 Hz. The
- * support ends at 8 tau (residue < 0.04 %). */
-void tw_shape_move(tw_inst *in, tw_rng *r, double rate, double step_uv)
+/* Needle movement: a step whose rise (raised cosine) follows the needle's
+ * speed, 2-5 ms for a quick jab up to 25-60 ms for a slow advance (drawn
+ * log-uniform in [rise_min_ms, rise_max_ms]), then exponential settling
+ * with tau 80-300 ms; with probability p_over it settles through an
+ * overshoot of 10-40 % of the step, a slower opposite lobe (tau x 3):
+ * v = (1 + o) e^(-t/tau) - o e^(-t/(3 tau)). Energy mostly below 20 Hz,
+ * to ~100 Hz for a fast rise. The support ends at 8 tau (x 3 with an
+ * overshoot). */
+void tw_shape_move(tw_inst *in, tw_rng *r, double rate, double step_uv,
+                   double rise_min_ms, double rise_max_ms, double p_over)
 {
-    double rise = MS(tw_rng_range(r, 25.0, 60.0));
+    double rise = MS(tw_rng_loguniform(r, rise_min_ms, rise_max_ms));
     double tau = MS(tw_rng_range(r, 80.0, 300.0));
-    inst_init(in, TW_IK_MOVE, step_uv, rise + 8.0 * tau);
+    double over = tw_rng_bernoulli(r, p_over) ? tw_rng_range(r, 0.1, 0.4) : 0.0;
+    inst_init(in, TW_IK_MOVE, step_uv, rise + (over > 0 ? 24.0 : 8.0) * tau);
     in->p[0] = (float)rise;
     in->p[1] = (float)tau;
+    in->p[2] = (float)over;
 }
 
 /* Electrode pop: an instant step decaying with tau 1-4 ms (support 10
@@ -267,15 +275,17 @@ void tw_inst_add(const tw_inst *in, float *buf, int64_t b0, size_t n)
     case TW_IK_MEPP:
     case TW_IK_MOVE: {
         double rise = in->p[0], tau = in->p[1];
+        double over = in->kind == TW_IK_MOVE ? in->p[2] : 0.0;
         int64_t j = 0;
         for (; j < cnt && (double)(lo + j) < rise; j++)
             o[j] += (float)(a * 0.5 * (1.0 - cos(M_PI * (double)(lo + j) /
                                                  rise)));
         if (j < cnt) {
-            double v = exp(-((double)(lo + j) - rise) / tau);
-            double d = exp(-1.0 / tau);
-            for (; j < cnt; j++, v *= d)
-                o[j] += (float)(a * v);
+            double x = (double)(lo + j) - rise;
+            double v = exp(-x / tau), d = exp(-1.0 / tau);
+            double v3 = exp(-x / (3.0 * tau)), d3 = exp(-1.0 / (3.0 * tau));
+            for (; j < cnt; j++, v *= d, v3 *= d3)
+                o[j] += (float)(a * ((1.0 + over) * v - over * v3));
         }
         break;
     }
