@@ -383,11 +383,10 @@ static void detect(tw_channel *q, float y, double m, sink_t *s)
         int64_t mv = -1;
         int early = 0;
         unsigned n = q->mv_n < TW_MV_HIST ? q->mv_n : TW_MV_HIST;
-        /* timing is taken from the burst's first activity: a weak first
-         * MUAP can put the reported onset later */
-        int64_t start = tw_ltrdet_get_burst_start(q->ltr);
-        if (start > e.onset_sample)
-            start = e.onset_sample;
+        /* timing is taken from the reported onset, the burst's first
+         * MUAP (needle steps and insertion spikes before it are not part
+         * of it): latency_ms then lies in [0, mv_max_ms] */
+        int64_t start = e.onset_sample;
         for (unsigned i = 0; i < n; i++) {
             int64_t m = q->mv_hist[(q->mv_n - 1 - i) % TW_MV_HIST];
             int64_t d = start - m;
@@ -401,7 +400,7 @@ static void detect(tw_channel *q, float y, double m, sink_t *s)
         if (mv >= 0) {
             e.movement_sample = mv;
             e.latency_ms = (float)((double)(e.onset_sample - mv) * 1e3 / q->fd);
-            if (e.latency_ms < 0)
+            if (e.latency_ms < 0) /* the step seen up to mv_d late */
                 e.latency_ms = 0;
         }
         if (mv >= 0 || !early)

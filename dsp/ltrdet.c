@@ -10,12 +10,21 @@
 
 enum { IDLE, OPEN, QUIET };
 
+#define TW_LTR_MED_MS 20.0    /* step-removing median window, ms */
+#define TW_LTR_PREROLL_MS 40.0 /* offline band filters settle over this, ms */
+
 struct tw_ltrdet {
     tw_ltrdet_params p;
     unsigned w;                 /* envelope window, samples */
     int64_t hang, min_len, max_len, pre, post;
     int64_t gap;                /* longest quiet gap inside an LTR, samples */
     tw_sos *hp, *lp;            /* MUAP band */
+    tw_sos *hp2, *lp2;          /* the same band, run offline in decide() */
+    /* decide(): a candidate's stretch with needle steps removed (see
+     * residual()), its MUAP band and above band_lo_hz; rlen samples each */
+    float *rs, *us, *hs, *mwin;
+    unsigned mw;                /* median window, samples (odd) */
+    int64_t s0, s1;             /* the stretch held in rs/us/hs */
     tw_noisefloor *floor_u;     /* noise floor of the MUAP band */
 
     float *u2;                  /* last w values of u^2 */
@@ -40,12 +49,11 @@ struct tw_ltrdet {
     double env_sum;             /* sum of the envelope while open */
     long env_n;
     int64_t last_big_end;       /* end of the last MUAP-scale burst */
-    int64_t ended_start;        /* first activity of the last LTR ended */
     /* An LTR at the start of a sustained stretch whose post window was
      * not seen yet when the stretch became too long: decided once it is. */
     int pend;
     tw_event pend_ev;
-    int64_t pend_b0, pend_b1, pend_start;
+    int64_t pend_b0, pend_b1;
 };
 
 void tw_ltrdet_params_default(tw_ltrdet_params *p, double fs_hz)
@@ -119,6 +127,15 @@ tw_ltrdet *tw_ltrdet_create(const tw_ltrdet_params *p)
     double lo = p->band_lo_hz < hi / 2.0 ? p->band_lo_hz : hi / 2.0;
     q->hp = tw_sos_create_butter(TW_SOS_HIGHPASS, 2, lo, p->fs_hz);
     q->lp = tw_sos_create_butter(TW_SOS_LOWPASS, 2, hi, p->fs_hz);
+    q->hp2 = tw_sos_create_butter(TW_SOS_HIGHPASS, 2, lo, p->fs_hz);
+    q->lp2 = tw_sos_create_butter(TW_SOS_LOWPASS, 2, hi, p->fs_hz);
+    q->mw = (unsigned)(TW_LTR_MED_MS * ms) | 1u;
+    if (q->mw < 3)
+        q->mw = 3;
+    q->rs = calloc(q->rlen, sizeof *q->rs);
+    q->us = calloc(q->rlen, sizeof *q->us);
+    q->hs = calloc(q->rlen, sizeof *q->hs);
+    q->mwin = calloc(q->mw, sizeof *q->mwin);
     /* its thresholds are multiples of 4 to 8: a floor a few % low is
      * fine, and 200 samples per window cost a quarter of 800 */
     q->floor_u = tw_noisefloor_create_keep(p->fs_hz, 0.1, 50, 0.2, 200);
@@ -127,7 +144,8 @@ tw_ltrdet *tw_ltrdet_create(const tw_ltrdet_params *p)
     q->ur = calloc(q->rlen, sizeof *q->ur);
     q->hr = calloc(q->rlen, sizeof *q->hr);
     q->er = calloc(q->rlen, sizeof *q->er);
-    if (!q->hp || !q->lp || !q->floor_u || !q->u2 || !q->yr || !q->ur || !q->hr || !q->er) {
+    if (!q->hp || !q->lp || !q->floor_u || !q->u2 || !q->yr || !q->ur || !q->hr || !q->er ||
+        !q->hp2 || !q->lp2 || !q->rs || !q->us || !q->hs || !q->mwin) {
         tw_ltrdet_destroy(q);
         return NULL;
     }
@@ -141,6 +159,12 @@ void tw_ltrdet_destroy(tw_ltrdet *q)
         return;
     tw_sos_destroy(q->hp);
     tw_sos_destroy(q->lp);
+    tw_sos_destroy(q->hp2);
+    tw_sos_destroy(q->lp2);
+    free(q->rs);
+    free(q->us);
+    free(q->hs);
+    free(q->mwin);
     tw_noisefloor_destroy(q->floor_u);
     free(q->u2);
     free(q->yr);
@@ -164,7 +188,6 @@ void tw_ltrdet_reset(tw_ltrdet *q)
     q->sum2 = 0.0;
     q->k = 0;
     q->pend = 0;
-    q->ended_start = 0;
     q->bg = q->bg_y = 0.0f;
     q->state = IDLE;
     q->last_big_end = INT64_MIN / 2;
@@ -211,39 +234,119 @@ static int post_quiet(const tw_ltrdet *q, int64_t b0, int64_t b1)
     return 1;
 }
 
-/* Features of the burst [on, off] from the rings. Returns D_LTR if it is
- * an LTR, D_BIG if it is a MUAP-scale burst that is not (it keeps the
- * next burst from counting as isolated), else D_SMALL (a lone spike, an
- * endplate spike, insertion activity). */
+/* Running median of x[0..n) over mw samples centred on each (the window
+ * is clipped at the ends), into out; O(n mw) with a sorted window. */
+static void median_filter(const float *x, float *out, int64_t n, unsigned mw, float *win)
+{
+    int64_t h = (int64_t)mw / 2;
+    unsigned wn = 0;
+    int64_t in_hi = -1; /* last index inserted */
+    int64_t out_lo = 0; /* first index still in the window */
+    for (int64_t i = 0; i < n; i++) {
+        int64_t lo = i - h < 0 ? 0 : i - h, hi = i + h > n - 1 ? n - 1 : i + h;
+        while (in_hi < hi) { /* insert x[++in_hi] */
+            float v = x[++in_hi];
+            unsigned j = wn++;
+            while (j > 0 && win[j - 1] > v) {
+                win[j] = win[j - 1];
+                j--;
+            }
+            win[j] = v;
+        }
+        while (out_lo < lo) { /* remove x[out_lo++] */
+            float v = x[out_lo++];
+            unsigned j = 0;
+            while (j < wn && win[j] != v)
+                j++;
+            for (; j + 1 < wn; j++)
+                win[j] = win[j + 1];
+            wn--;
+        }
+        out[i] = wn & 1 ? win[wn / 2] : 0.5f * (win[wn / 2 - 1] + win[wn / 2]);
+    }
+}
+
+/* The candidate's stretch [s0, s1] of y with needle steps removed: y minus
+ * its running median over TW_LTR_MED_MS. A median follows a step (and its
+ * slow settling: monotonic stretches pass a median unchanged) however
+ * fast its edge, while MUAPs (3-20 ms, phases of both signs) and brief
+ * insertion spikes stay in the residual. Then the residual's MUAP band
+ * (us) and its part above band_lo_hz (hs), filtered forwards and
+ * backwards (no delay), from TW_LTR_PREROLL_MS before the stretch. */
+static void residual(tw_ltrdet *q, int64_t from, int64_t to)
+{
+    int64_t oldest = q->k - (int64_t)q->rlen + 1;
+    int64_t pad = (int64_t)q->mw / 2 + (int64_t)(TW_LTR_PREROLL_MS * 1e-3 * q->p.fs_hz);
+    int64_t s0 = from - pad, s1 = to + pad;
+    if (s0 < oldest)
+        s0 = oldest;
+    if (s0 < 0)
+        s0 = 0;
+    if (s1 > q->k - 1)
+        s1 = q->k - 1;
+    int64_t n = s1 - s0 + 1;
+    q->s0 = s0;
+    q->s1 = s1;
+    for (int64_t i = 0; i < n; i++)
+        q->hs[i] = ring(q->yr, q, s0 + i);
+    median_filter(q->hs, q->us, n, q->mw, q->mwin);
+    for (int64_t i = 0; i < n; i++)
+        q->rs[i] = q->hs[i] - q->us[i];
+    tw_sos_reset(q->hp2);
+    for (int64_t i = 0; i < n; i++)
+        q->hs[i] = (float)tw_sos_step(q->hp2, q->rs[i]);
+    tw_sos_reset(q->hp2);
+    for (int64_t i = n - 1; i >= 0; i--)
+        q->hs[i] = (float)tw_sos_step(q->hp2, q->hs[i]);
+    tw_sos_reset(q->lp2);
+    for (int64_t i = 0; i < n; i++)
+        q->us[i] = (float)tw_sos_step(q->lp2, q->hs[i]);
+    tw_sos_reset(q->lp2);
+    for (int64_t i = n - 1; i >= 0; i--)
+        q->us[i] = (float)tw_sos_step(q->lp2, q->us[i]);
+}
+
+/* Features of the burst [on, off] from the step-removed residual of the
+ * rings (residual()). Returns D_LTR if it is an LTR, D_BIG if it is a
+ * MUAP-scale burst that is not (it keeps the next burst from counting as
+ * isolated), else D_SMALL (a lone spike, an endplate spike, insertion
+ * activity, a needle step however fast). */
 static int decide(tw_ltrdet *q, tw_event *ev, int embedded)
 {
-    float thr = maxf((float)q->p.onset_k * maxf(q->sigma0, q->bgy0),
-                     (float)q->p.onset_frac * q->peak);
     int64_t from = q->open_t - q->w, to = q->last_above;
     if (from < q->k - (int64_t)q->rlen + 1)
         from = q->k - (int64_t)q->rlen + 1;
     if (from < 0)
         from = 0;
-    /* From the burst's peak, walk out to the first and last samples above
-     * thr, crossing no gap longer than `gap` below it: activity before or
-     * after a gap (an endplate spike, a MEPP) is not part of the burst. */
+    residual(q, from, to);
+    const float *rs = q->rs - q->s0, *us = q->us - q->s0, *hs = q->hs - q->s0;
+    /* From the peak of the MUAP band, walk out to the first and last
+     * samples above thr, crossing no gap longer than `gap` below it:
+     * activity before or after a gap (an endplate spike, a MEPP, the
+     * insertion spikes of the needle hit) is not part of the burst. The
+     * MUAP band puts the onset on the first MUAP: brief spikes above it
+     * and the needle step (removed) do not set it. */
     int64_t pk = from;
-    float pv = 0.0f;
+    float pv = 0.0f, pu = 0.0f;
     for (int64_t t = from; t <= to; t++) {
-        float a = fabsf(ring(q->yr, q, t));
-        if (a > pv) {
-            pv = a;
+        float a = fabsf(us[t]);
+        if (a > pu) {
+            pu = a;
             pk = t;
         }
+        pv = maxf(pv, fabsf(rs[t]));
     }
-    if (pv <= thr)
+    float sig_u = tw_noisefloor_get_sigma(q->floor_u);
+    float thr = maxf((float)q->p.onset_k * maxf(sig_u, q->bg),
+                     (float)q->p.onset_frac * pu);
+    if (pu <= thr)
         return D_SMALL;
     int64_t on = pk, off = pk;
     for (int64_t t = pk - 1; t >= from && on - t <= q->gap; t--)
-        if (fabsf(ring(q->yr, q, t)) > thr)
+        if (fabsf(us[t]) > thr)
             on = t;
     for (int64_t t = pk + 1; t <= to && t - off <= q->gap; t++)
-        if (fabsf(ring(q->yr, q, t)) > thr)
+        if (fabsf(us[t]) > thr)
             off = t;
     /* a turn must exceed the noise and a tenth of the burst's peak */
     float step = maxf(4.0f * q->sigma0, 0.1f * pv);
@@ -251,22 +354,22 @@ static int decide(tw_ltrdet *q, tw_event *ev, int embedded)
      * `step`) follow within hang_ms of each other: the offset, the
      * duration and the turns cover them too. */
     for (int64_t t = off + 1; t <= to && t - off <= q->hang; t++)
-        if (fabsf(ring(q->yr, q, t)) > step)
+        if (fabsf(us[t]) > 0.1f * pu && fabsf(rs[t]) > step)
             off = t;
     int64_t len = off - on + 1;
     float mn = INFINITY, mx = -INFINITY;
     double s2 = 0.0, su2 = 0.0, sh2 = 0.0;
     int turns = 0, dir = 0;
-    float tv = ring(q->yr, q, on);
+    float tv = rs[on];
     for (int64_t t = on; t <= off; t++) {
-        float y = ring(q->yr, q, t), u = ring(q->ur, q, t);
+        float y = rs[t], u = us[t];
         if (y < mn)
             mn = y;
         if (y > mx)
             mx = y;
         s2 += (double)y * y;
         su2 += (double)u * u;
-        float h = ring(q->hr, q, t);
+        float h = hs[t];
         sh2 += (double)h * h;
         /* turns: reversals of more than `step` from the last extreme
          * (Willison's turns, with a step relative to noise and peak) */
@@ -336,7 +439,6 @@ static int decide(tw_ltrdet *q, tw_event *ev, int embedded)
         q->pend_ev = *ev;
         q->pend_b0 = b0;
         q->pend_b1 = b1;
-        q->pend_start = q->open_t - (int64_t)q->w + 1;
         return D_PENDING;
     }
     return post_quiet(q, b0, b1) ? D_LTR : D_BIG;
@@ -466,15 +568,12 @@ static int step(tw_ltrdet *q, float y, float sigma, tw_event *ev)
 int tw_ltrdet_step(tw_ltrdet *q, float y, float sigma, tw_event *ev)
 {
     int out = step(q, y, sigma, ev);
-    if (out & TW_LTR_ENDED) {
-        q->ended_start = q->open_t - (int64_t)q->w + 1;
+    if (out & TW_LTR_ENDED)
         return out; /* a pending decision waits one more sample */
-    }
     if (q->pend && q->k - 1 >= q->pend_b1) {
         q->pend = 0;
         if (post_quiet(q, q->pend_b0, q->pend_b1)) {
             *ev = q->pend_ev;
-            q->ended_start = q->pend_start;
             out |= TW_LTR_ENDED;
         }
     }
@@ -491,7 +590,6 @@ int tw_ltrdet_flush(tw_ltrdet *q, tw_event *ev)
         int64_t b1 = q->k - 1 < q->pend_b1 ? q->k - 1 : q->pend_b1;
         if (post_quiet(q, q->pend_b0, b1)) {
             *ev = q->pend_ev;
-            q->ended_start = q->pend_start;
             q->state = IDLE;
             return TW_LTR_ENDED;
         }
@@ -503,11 +601,5 @@ int tw_ltrdet_flush(tw_ltrdet *q, tw_event *ev)
     q->state = IDLE;
     if (d != D_LTR)
         return 0;
-    q->ended_start = q->open_t - (int64_t)q->w + 1;
     return TW_LTR_ENDED;
-}
-
-int64_t tw_ltrdet_get_burst_start(const tw_ltrdet *q)
-{
-    return q->ended_start < 0 ? 0 : q->ended_start;
 }

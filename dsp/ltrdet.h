@@ -24,8 +24,19 @@
  *     endplate spikes and MEPPs stay far below),
  *   - no other MUAP-scale burst ended within pre_ms before it, nor opens
  *     within post_ms after it (voluntary firing is a train of them).
- * Onset and offset are the first and last sample whose |y| exceeds
- * max(onset_k x max(noise, background), onset_frac x burst peak).
+ * A candidate is judged on its residual once needle steps are removed:
+ * y minus its running median over 20 ms. A median follows a step and its
+ * settling however fast the step rises (2 ms on a quick jab), while
+ * MUAPs (3-20 ms, phases of both signs) and insertion spikes stay; the
+ * residual's MUAP band is filtered forwards and backwards (no delay).
+ * Every feature above (peak, turns, band fractions, RMS, duration) is
+ * measured on that residual, so a step with insertion spikes on it is
+ * not an LTR, and the burst's amplitudes are its MUAPs', not the step's.
+ * Onset and offset are the first and last sample where the residual's
+ * MUAP band exceeds max(onset_k x max(MUAP-band noise, background),
+ * onset_frac x its peak), crossing no gap longer than hang_ms / 2: the
+ * onset is the first MUAP, not the needle step nor the brief insertion
+ * spikes before it (their energy lies above the band).
  *
  * The decision is final post_ms after the burst closes. A burst that
  * turns into sustained activity (longer than max_ms: EPN starting, voluntary
@@ -91,12 +102,6 @@ int tw_ltrdet_is_busy(const tw_ltrdet *q);
 /* 1 while a MUAP-scale burst (peak >= min_peak_uv) is open: other
  * detectors should not read this stretch as background. */
 int tw_ltrdet_is_holding(const tw_ltrdet *q);
-
-/* Where the envelope window of the last burst began when it opened
- * (detector samples): the first activity of the burst, earlier than its
- * reported onset when its first MUAPs are weak. Valid after
- * TW_LTR_ENDED. */
-int64_t tw_ltrdet_get_burst_start(const tw_ltrdet *q);
 
 /* Background envelope in the MUAP band (uV RMS). */
 float tw_ltrdet_get_background(const tw_ltrdet *q);

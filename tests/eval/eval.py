@@ -78,6 +78,7 @@ EPN_CUT_S = 1.0
 TARGETS = {"ltr_f1": 0.95, "ltr_med_ms": 5.0, "ltr_p90_ms": 15.0, "false_per_min": 0.5,
            "false_per_min_scenario": 1.0, "weak_ltr_f1": 0.90, "epn_f1": 0.90,
            "epn_episode_recall": 1.0, "epn_detect_s": 1.0}
+MV_MAX_MS = 60.0  # detect.mv_max_ms, default
 MODELB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "modelb", "gen.py")
 # model B runs with the interpreter that has numpy (Debian's python3-numpy)
 MODELB_PY = os.environ.get("TWITCHD_MODELB_PYTHON", "/usr/bin/python3")
@@ -117,6 +118,9 @@ def score(truth, events, fs):
         dj.add(j)
         s["onset_err_ms"].append(err * 1e3 / fs)
     s["ltr_tp"] = len(ti)
+    # latency_ms = onset - needle movement must lie in [0, detect.mv_max_ms] (default 60)
+    s["latency_bad"] = sum(1 for d in dl if d.get("latency_ms") is not None and
+                           not (0.0 <= d["latency_ms"] <= MV_MAX_MS))
     s["false_ltr"] = len(dl) - len(dj)
     for i, t in enumerate(tl):
         if i not in ti:
@@ -186,7 +190,7 @@ def summary(a, minutes):
         "epn_episode_recall": a["epn_found"] / a["epn_episodes"] if a["epn_episodes"] else float("nan"),
         "epn_episodes": a["epn_episodes"],
         "epn_detect_s": pct(a["epn_delay_s"], 0.5), "epn_detect_max_s": max(a["epn_delay_s"]) if a["epn_delay_s"] else float("nan"),
-        "minutes": minutes,
+        "minutes": minutes, "latency_bad": a.get("latency_bad", 0),
     }
 
 
@@ -342,7 +346,8 @@ def checks(res):
           min(m["epn_f1"] for k, m in res.items() if k != "overall" and (m["epn_true_s"] or m["epn_p"] < 1)),
           ">=", TARGETS["epn_f1"]),
          ("EPN episode recall", o["epn_episode_recall"], ">=", TARGETS["epn_episode_recall"]),
-         ("EPN onset reported, worst (s)", o["epn_detect_max_s"], "<=", TARGETS["epn_detect_s"])]
+         ("EPN onset reported, worst (s)", o["epn_detect_max_s"], "<=", TARGETS["epn_detect_s"]),
+         ("LTRs with latency_ms outside [0, 60]", o["latency_bad"], "<=", 0)]
     if "weak_ltr" in res:
         c.append(("weak-LTR scenario F1", res["weak_ltr"]["ltr_f1"], ">=", TARGETS["weak_ltr_f1"]))
     return c
