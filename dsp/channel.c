@@ -345,7 +345,7 @@ static void movement(tw_channel *q, double m)
     }
 }
 
-static void detect(tw_channel *q, float y, double m, sink_t *s)
+static void detect(tw_channel *q, float y, float z, double m, sink_t *s)
 {
     tw_event e;
     float sigma = tw_noisefloor_get_sigma(q->floor);
@@ -363,7 +363,7 @@ static void detect(tw_channel *q, float y, double m, sink_t *s)
             emit(q, s, &e);
     }
 
-    int f = tw_ltrdet_step(q->ltr, y, sigma, &e);
+    int f = tw_ltrdet_step(q->ltr, y, z, sigma, &e);
     if (f & TW_LTR_STARTED) {
         q->ltr_in_epn = q->epn && tw_epndet_is_active(q->epn);
         if (q->p.emit_starts) {
@@ -466,8 +466,10 @@ int tw_channel_execute_block(tw_channel *q, const float *x, size_t n,
             }
         }
         for (size_t k = 0; k < nd; k++) {
-            double y = tw_condition_step(q->cond, q->ys[k], NULL);
-            detect(q, (float)y, q->ms[k], &s);
+            double dc;
+            double y = tw_condition_step(q->cond, q->ys[k], &dc);
+            double z = dc - tw_condition_get_mains_estimate(q->cond);
+            detect(q, (float)y, (float)z, q->ms[k], &s);
         }
         x += c;
         n -= c;

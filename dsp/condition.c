@@ -24,6 +24,7 @@ struct tw_condition {
     double e50, e60;           /* residual energy in this window */
     int lead;                  /* output: 0 the 50 Hz residual, 1 the 60 */
     int streak;                /* windows in a row won by `lead`, by margin */
+    double est;                /* mains estimate subtracted last, uV */
 };
 
 tw_condition *tw_condition_create(const tw_condition_params *p, unsigned *warn)
@@ -105,6 +106,7 @@ void tw_condition_destroy(tw_condition *q)
 void tw_condition_reset(tw_condition *q)
 {
     q->dc_x1 = q->dc_y1 = 0.0;
+    q->est = 0.0;
     tw_sos_reset(q->hp);
     tw_sos_reset(q->lp);
     if (q->lc)
@@ -161,8 +163,11 @@ double tw_condition_step(tw_condition *q, double x, double *dc_out)
     if (dc_out)
         *dc_out = d;
     double y = tw_sos_step(q->lp, tw_sos_step(q->hp, d));
-    if (q->lc)
-        y = mains_step(q, y);
+    if (q->lc) {
+        double r = mains_step(q, y);
+        q->est = y - r;
+        y = r;
+    }
     return y;
 }
 
@@ -175,6 +180,8 @@ void tw_condition_execute_block(tw_condition *q, const float *x, float *y,
 
 double tw_condition_get_low_hz(const tw_condition *q) { return q->low; }
 double tw_condition_get_high_hz(const tw_condition *q) { return q->high; }
+
+double tw_condition_get_mains_estimate(const tw_condition *q) { return q->est; }
 
 double tw_condition_get_mains_hz(const tw_condition *q)
 {

@@ -65,6 +65,11 @@ double tw_condition_get_high_hz(const tw_condition *q);
  * mains canceller, which is adaptive). */
 double tw_condition_get_gain(const tw_condition *q, double f_hz);
 
+/* The mains estimate the last tw_condition_step subtracted, uV (0 when
+ * mains removal is off): dc_out minus it is the input with DC and mains
+ * removed but otherwise broadband (needle steps keep their shape). */
+double tw_condition_get_mains_estimate(const tw_condition *q);
+
 /* The line frequency being cancelled, Hz (the tracked value, within 1 Hz
  * of 50 or 60); 0 when mains removal is off, or with TW_MAINS_AUTO while
  * no line frequency has been found yet. */

@@ -32,6 +32,7 @@ struct tw_ltrdet {
     double sum2;                /* sum of u2 */
 
     float *yr, *ur, *er, *hr;        /* rings of y, u and the envelope, rlen samples */
+    float *zr;                  /* ring of z (broadband, steps intact) */
     unsigned rlen, rpos;        /* rpos == k % rlen */
 
     int64_t k;                  /* samples seen */
@@ -141,11 +142,12 @@ tw_ltrdet *tw_ltrdet_create(const tw_ltrdet_params *p)
     q->floor_u = tw_noisefloor_create_keep(p->fs_hz, 0.1, 50, 0.2, 200);
     q->u2 = calloc(q->w, sizeof *q->u2);
     q->yr = calloc(q->rlen, sizeof *q->yr);
+    q->zr = calloc(q->rlen, sizeof *q->zr);
     q->ur = calloc(q->rlen, sizeof *q->ur);
     q->hr = calloc(q->rlen, sizeof *q->hr);
     q->er = calloc(q->rlen, sizeof *q->er);
     if (!q->hp || !q->lp || !q->floor_u || !q->u2 || !q->yr || !q->ur || !q->hr || !q->er ||
-        !q->hp2 || !q->lp2 || !q->rs || !q->us || !q->hs || !q->mwin) {
+        !q->hp2 || !q->lp2 || !q->zr || !q->rs || !q->us || !q->hs || !q->mwin) {
         tw_ltrdet_destroy(q);
         return NULL;
     }
@@ -168,6 +170,7 @@ void tw_ltrdet_destroy(tw_ltrdet *q)
     tw_noisefloor_destroy(q->floor_u);
     free(q->u2);
     free(q->yr);
+    free(q->zr);
     free(q->ur);
     free(q->hr);
     free(q->er);
@@ -181,6 +184,7 @@ void tw_ltrdet_reset(tw_ltrdet *q)
     tw_noisefloor_reset(q->floor_u);
     memset(q->u2, 0, q->w * sizeof *q->u2);
     memset(q->yr, 0, q->rlen * sizeof *q->yr);
+    memset(q->zr, 0, q->rlen * sizeof *q->zr);
     memset(q->ur, 0, q->rlen * sizeof *q->ur);
     memset(q->hr, 0, q->rlen * sizeof *q->hr);
     memset(q->er, 0, q->rlen * sizeof *q->er);
@@ -266,8 +270,10 @@ static void median_filter(const float *x, float *out, int64_t n, unsigned mw, fl
     }
 }
 
-/* The candidate's stretch [s0, s1] of y with needle steps removed: y minus
- * its running median over TW_LTR_MED_MS. A median follows a step (and its
+/* The candidate's stretch [s0, s1] of z (the broadband input, DC and
+ * mains removed, with no high-pass to bend a needle step into a
+ * transient) with needle steps removed: z minus its running median over
+ * TW_LTR_MED_MS. A median follows a step (and its
  * slow settling: monotonic stretches pass a median unchanged) however
  * fast its edge, while MUAPs (3-20 ms, phases of both signs) and brief
  * insertion spikes stay in the residual. Then the residual's MUAP band
@@ -288,7 +294,7 @@ static void residual(tw_ltrdet *q, int64_t from, int64_t to)
     q->s0 = s0;
     q->s1 = s1;
     for (int64_t i = 0; i < n; i++)
-        q->hs[i] = ring(q->yr, q, s0 + i);
+        q->hs[i] = ring(q->zr, q, s0 + i);
     median_filter(q->hs, q->us, n, q->mw, q->mwin);
     for (int64_t i = 0; i < n; i++)
         q->rs[i] = q->hs[i] - q->us[i];
@@ -444,13 +450,14 @@ static int decide(tw_ltrdet *q, tw_event *ev, int embedded)
     return post_quiet(q, b0, b1) ? D_LTR : D_BIG;
 }
 
-static int step(tw_ltrdet *q, float y, float sigma, tw_event *ev)
+static int step(tw_ltrdet *q, float y, float z, float sigma, tw_event *ev)
 {
     int64_t t = q->k++;
     float h = (float)tw_sos_step(q->hp, y);
     float u = (float)tw_sos_step(q->lp, h);
     q->hr[q->rpos] = h;
     q->yr[q->rpos] = y;
+    q->zr[q->rpos] = z;
     q->ur[q->rpos] = u;
     if (++q->rpos == q->rlen)
         q->rpos = 0;
@@ -565,9 +572,9 @@ static int step(tw_ltrdet *q, float y, float sigma, tw_event *ev)
     return 0;
 }
 
-int tw_ltrdet_step(tw_ltrdet *q, float y, float sigma, tw_event *ev)
+int tw_ltrdet_step(tw_ltrdet *q, float y, float z, float sigma, tw_event *ev)
 {
-    int out = step(q, y, sigma, ev);
+    int out = step(q, y, z, sigma, ev);
     if (out & TW_LTR_ENDED)
         return out; /* a pending decision waits one more sample */
     if (q->pend && q->k - 1 >= q->pend_b1) {

@@ -25,7 +25,7 @@
  *   - no other MUAP-scale burst ended within pre_ms before it, nor opens
  *     within post_ms after it (voluntary firing is a train of them).
  * A candidate is judged on its residual once needle steps are removed:
- * y minus its running median over 20 ms. A median follows a step and its
+ * z (the input before the band-pass) minus its running median over 20 ms. A median follows a step and its
  * settling however fast the step rises (2 ms on a quick jab), while
  * MUAPs (3-20 ms, phases of both signs) and insertion spikes stay; the
  * residual's MUAP band is filtered forwards and backwards (no delay).
@@ -85,13 +85,15 @@ void tw_ltrdet_reset(tw_ltrdet *q);
 
 enum { TW_LTR_STARTED = 1, TW_LTR_ENDED = 2 };
 
-/* Feed one sample y (uV) with the noise floor sigma of y (uV, 0 =
- * unknown: nothing is detected). Returns a mask: TW_LTR_STARTED when an
+/* Feed one sample y (uV, conditioned: band-passed, mains removed), the
+ * same sample z before the band-pass (DC and mains removed, broadband:
+ * needle steps keep their shape; candidates are judged on it, see above)
+ * and the noise floor sigma of y (uV, 0 = unknown: nothing is detected). Returns a mask: TW_LTR_STARTED when an
  * open burst first reaches MUAP scale (*ev holds its provisional onset; it
  * may yet be rejected),
  * TW_LTR_ENDED when an LTR is confirmed (*ev complete; indices in
  * detector samples). */
-int tw_ltrdet_step(tw_ltrdet *q, float y, float sigma, tw_event *ev);
+int tw_ltrdet_step(tw_ltrdet *q, float y, float z, float sigma, tw_event *ev);
 
 /* End of input: decide on a burst still open or awaiting its post window.
  * Returns TW_LTR_ENDED with *ev filled, or 0. Idle afterwards. */
