@@ -327,7 +327,7 @@ static int decide(tw_ltrdet *q, tw_event *ev, int embedded)
     residual(q, from, to);
     const float *rs = q->rs - q->s0, *us = q->us - q->s0, *hs = q->hs - q->s0;
     /* From the peak of the MUAP band, walk out to the first and last
-     * samples above thr, crossing no gap longer than `gap` below it:
+     * samples above thr, crossing no gap longer than `walk` below it:
      * activity before or after a gap (an endplate spike, a MEPP, the
      * insertion spikes of the needle hit) is not part of the burst. The
      * MUAP band puts the onset on the first MUAP: brief spikes above it
@@ -347,11 +347,15 @@ static int decide(tw_ltrdet *q, tw_event *ev, int embedded)
                      (float)q->p.onset_frac * pu);
     if (pu <= thr)
         return D_SMALL;
+    /* The walk crosses gaps up to 2 hang_ms: the MUAPs of an asynchronous
+     * burst (2-10 units firing 1-4 times each over 20-300 ms) can be that
+     * far apart when few units fire. */
+    int64_t walk = 2 * q->hang;
     int64_t on = pk, off = pk;
-    for (int64_t t = pk - 1; t >= from && on - t <= q->gap; t--)
+    for (int64_t t = pk - 1; t >= from && on - t <= walk; t--)
         if (fabsf(us[t]) > thr)
             on = t;
-    for (int64_t t = pk + 1; t <= to && t - off <= q->gap; t++)
+    for (int64_t t = pk + 1; t <= to && t - off <= walk; t++)
         if (fabsf(us[t]) > thr)
             off = t;
     /* a turn must exceed the noise and a tenth of the burst's peak */
