@@ -14,6 +14,8 @@
 #define TW_LC_TRACK_CLIP 0.05 /* skip an estimate when more than this
                                  fraction of its samples were clipped (a
                                  burst moved the template) */
+#define TW_LC_RELEARN_HZ 0.02 /* a correction larger than this restarts
+                                 the template's start-up average, Hz */
 #define TW_LC_MAX_DEV_HZ 1.0 /* tracked frequency stays within f0 +- this */
 
 struct tw_linecancel {
@@ -180,6 +182,11 @@ static void track(tw_linecancel *q)
         double dphi = atan2(dim, dre);
         double df = dphi / (2.0 * M_PI * (double)q->track_len / q->fs);
         q->f += TW_LC_TRACK_GAIN * df;
+        /* A large correction leaves the template's harmonics misplaced:
+         * relearn it from the periods to come (the start-up average),
+         * which takes a fraction of tau instead of several. */
+        if (fabs(TW_LC_TRACK_GAIN * df) > TW_LC_RELEARN_HZ)
+            q->nper = 0.0;
         if (q->f > q->f0 + TW_LC_MAX_DEV_HZ)
             q->f = q->f0 + TW_LC_MAX_DEV_HZ;
         if (q->f < q->f0 - TW_LC_MAX_DEV_HZ)
