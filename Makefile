@@ -14,7 +14,7 @@ PKGS       := sndfile jansson inih libzmq portaudio-2.0 libsystemd libmicrohttpd
 DEB_PKGS   := build-essential pkg-config libliquid-dev libsndfile1-dev \
               libjansson-dev libinih-dev libcmocka-dev libzmq3-dev \
               portaudio19-dev libsystemd-dev libasound2-plugins \
-              python3 flac libedf-dev python3-mne \
+              python3 python3-numpy flac libedf-dev python3-mne \
               libmicrohttpd-dev chromium chromium-driver python3-selenium \
               jackd2
 
