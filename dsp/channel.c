@@ -70,7 +70,7 @@ void tw_channel_params_default(tw_channel_params *p, double fs_hz,
     p->cond.dc_hz = 0.5;
     p->cond.low_hz = electrode == TW_ELECTRODE_SURFACE ? 20.0 : 10.0;
     p->cond.high_hz = electrode == TW_ELECTRODE_SURFACE ? 450.0 : 10000.0;
-    p->cond.mains_hz = 50.0;
+    p->cond.mains_hz = TW_MAINS_AUTO;
     p->cond.mains_tau_s = 0.2;
     p->cond.mains_clip_k = 4.0;
     p->det_rate_hz = 6000.0;

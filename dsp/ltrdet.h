@@ -18,8 +18,7 @@
  *   - it is polyphasic: at least min_turns turns (reversals of more than
  *     a tenth of its peak; an electrode pop has one),
  *   - at least band_frac of its energy lies in the MUAP band, or at least
- *     band_frac_hp of its energy above band_lo_hz (a large low-frequency
- *     needle step under the burst does not count), and its RMS
+ *     band_frac_hp of its energy above band_lo_hz (1: off), and its RMS
  *     in that band reaches min_rms_uv (MUAPs of 0.3-3 mV firing densely;
  *     endplate spikes and MEPPs stay far below),
  *   - no other MUAP-scale burst ended within pre_ms before it, nor opens
