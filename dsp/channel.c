@@ -19,6 +19,11 @@
 #define TW_MV_REFRACTORY_MS 300.0 /* no new movement this soon after one, ms */
 
 #define TW_CHUNK 4096 /* input samples conditioned per inner loop */
+#define TW_FLAT_MS 50.0     /* this long of identical samples is "flat":
+                               digital silence, a muted or open input, a
+                               stuck or saturated ADC, ms */
+#define TW_HUGE_UV 1e8      /* |x| above this (100 V at the electrode) is
+                               not a sample: treated as non-finite, uV */
 
 struct tw_channel {
     tw_channel_params p;
@@ -54,6 +59,15 @@ struct tw_channel {
     int mv_pending;      /* a candidate step awaiting confirmation */
     int64_t mv_start, mv_due;
     float mv_base, mv_step;
+
+    /* input guard (see tw_channel_execute_block) */
+    int64_t flat_len;    /* input samples in a flat run, 0: none */
+    int64_t flat_min;    /* TW_FLAT_MS at the input rate */
+    float flat_v;        /* the value repeated */
+    int flat;            /* a flat stretch is under way (confirmed) */
+    uint64_t nonfinite;  /* non-finite or absurd samples replaced by 0 */
+    uint64_t flats;      /* flat stretches seen */
+    int64_t flat_samples; /* input samples in them */
 
     int ltr_in_epn;      /* EPN was active when the open burst began */
     int64_t n_in, k;     /* input samples, detector samples (since origin) */
@@ -198,6 +212,7 @@ tw_channel *tw_channel_create(const tw_channel_params *p, unsigned *warn)
     q->mv_ring = calloc(q->mv_d, sizeof *q->mv_ring);
     q->mv_dring = calloc(q->mv_d, sizeof *q->mv_dring);
     q->mv_floor = tw_noisefloor_create_keep(q->fd, 0.5, 20, 0.5, 200);
+    q->flat_min = (int64_t)(TW_FLAT_MS * 1e-3 * fs + 0.5);
     if (!q->mv_lp || !q->mv_ring || !q->mv_dring || !q->mv_floor)
         goto fail;
     tw_channel_reset(q);
@@ -254,6 +269,10 @@ void tw_channel_reset(tw_channel *q)
     q->n_in = q->k = 0;
     q->origin = 0;
     q->lost = 0;
+    q->flat_len = 0;
+    q->flat = 0;
+    q->nonfinite = q->flats = 0;
+    q->flat_samples = 0;
 }
 
 void tw_channel_restart_at(tw_channel *q, int64_t index)
@@ -410,12 +429,10 @@ static void detect(tw_channel *q, float y, float z, double m, sink_t *s)
 }
 
 /* Input rate: DC removal, then FIR decimation; everything else runs at the
- * detector rate in detect(). */
-int tw_channel_execute_block(tw_channel *q, const float *x, size_t n,
-                             tw_event *ev, size_t cap, size_t *nev)
+ * detector rate in detect(). x holds finite samples. */
+static void process(tw_channel *q, const float *x, size_t n, sink_t *sp)
 {
-    sink_t s = {ev, cap, 0};
-    uint64_t lost0 = q->lost;
+    sink_t s = *sp;
     const unsigned m = q->m;
     while (n > 0) {
         size_t c = n < TW_CHUNK ? n : TW_CHUNK;
@@ -474,10 +491,98 @@ int tw_channel_execute_block(tw_channel *q, const float *x, size_t n,
         x += c;
         n -= c;
     }
+    *sp = s;
+}
+
+/* A flat stretch ended at input sample `at` (index since origin): close
+ * what is open (an EPN episode ends where the signal stopped) and start
+ * the pipeline afresh there, as after a device restart: the filters, the
+ * mains canceller and the noise floor learn the signal again (within
+ * about a second) instead of the stretch's zeros or full-scale DC. The
+ * guard's counters are kept. */
+static void restart_after_flat(tw_channel *q, int64_t at, sink_t *s)
+{
+    tw_event e;
+    if (tw_ltrdet_flush(q->ltr, &e) & TW_LTR_ENDED) {
+        e.in_epn = (float)q->ltr_in_epn;
+        emit(q, s, &e);
+    }
+    if (q->epn && (tw_epndet_flush(q->epn, &e) & TW_EPN_ENDED))
+        emit(q, s, &e);
+    uint64_t nonfinite = q->nonfinite, flats = q->flats, lost = q->lost;
+    int64_t flat_samples = q->flat_samples, origin = q->origin + at;
+    tw_channel_reset(q);
+    q->origin = origin;
+    q->nonfinite = nonfinite;
+    q->flats = flats;
+    q->lost = lost;
+    q->flat_samples = flat_samples;
+}
+
+/* The input guard, then process(): non-finite (NaN, +-Inf) and absurd
+ * (|x| > TW_HUGE_UV) samples never reach a filter: they are replaced by 0
+ * and counted. A run of identical samples lasting TW_FLAT_MS or more is a
+ * flat stretch (digital silence, a muted amplifier, an open input, full
+ * scale DC or saturation): it is not processed, and when it ends the
+ * pipeline starts afresh (restart_after_flat). Event indices stay those
+ * of the input. */
+int tw_channel_execute_block(tw_channel *q, const float *x, size_t n,
+                             tw_event *ev, size_t cap, size_t *nev)
+{
+    sink_t s = {ev, cap, 0};
+    uint64_t lost0 = q->lost;
+    float buf[256];
+    size_t nb = 0;
+    for (size_t i = 0; i < n; i++) {
+        float v = x[i];
+        if (!isfinite(v) || fabsf(v) > (float)TW_HUGE_UV) {
+            q->nonfinite++;
+            v = 0.0f;
+        }
+        if (q->flat_len > 0 && v == q->flat_v) {
+            q->flat_len++;
+        } else {
+            if (q->flat) { /* the stretch ends before this sample */
+                int64_t at = q->n_in + (int64_t)nb;
+                q->flat = 0;
+                restart_after_flat(q, at, &s);
+                nb = 0;
+            }
+            q->flat_len = 1;
+            q->flat_v = v;
+        }
+        if (!q->flat && q->flat_len >= q->flat_min) {
+            /* confirmed: what came before it is processed, the rest of
+             * the run is skipped */
+            q->flat = 1;
+            q->flats++;
+            q->flat_samples += q->flat_len - 1;
+            buf[nb++] = v;
+            process(q, buf, nb, &s);
+            nb = 0;
+            continue;
+        }
+        if (q->flat) {
+            q->flat_samples++;
+            q->n_in++; /* skipped, but counted in the input's time */
+            continue;
+        }
+        buf[nb++] = v;
+        if (nb == sizeof buf / sizeof buf[0]) {
+            process(q, buf, nb, &s);
+            nb = 0;
+        }
+    }
+    if (nb)
+        process(q, buf, nb, &s);
     if (nev)
         *nev = s.n;
     return q->lost != lost0 ? TW_EOVERFLOW : TW_OK;
 }
+
+uint64_t tw_channel_get_nonfinite(const tw_channel *q) { return q->nonfinite; }
+uint64_t tw_channel_get_flat_stretches(const tw_channel *q) { return q->flats; }
+int tw_channel_is_flat(const tw_channel *q) { return q->flat; }
 
 size_t tw_channel_max_events(const tw_channel *q, size_t n)
 {
@@ -489,7 +594,10 @@ size_t tw_channel_max_events(const tw_channel *q, size_t n)
     size_t bin = (size_t)(q->p.epn.bin_ms * 1e-3 * q->fd + 0.5);
     if (bin < 4)
         bin = 4;
-    return 2 * (nd / hang + 1) + 2 * (nd / bin + 1) + 2;
+    /* plus what a restart after a flat stretch closes (an LTR and an EPN
+     * episode), at most once per TW_FLAT_MS of input */
+    size_t flats = n / (size_t)(q->flat_min > 0 ? q->flat_min : 1) + 1;
+    return 2 * (nd / hang + 1) + 2 * (nd / bin + 1) + 2 + 2 * flats;
 }
 
 unsigned tw_channel_get_decimation(const tw_channel *q) { return q->m; }

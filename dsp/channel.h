@@ -1,6 +1,8 @@
 /* channel.h: the whole per-channel pipeline.
  *
- *   x (uV, input rate) -> DC removal -> FIR decimation to the detector
+ *   x (uV, input rate) -> input guard (non-finite samples replaced and
+ *   counted; flat stretches skipped, the pipeline restarted after each)
+ *   -> DC removal -> FIR decimation to the detector
  *   rate (about det_rate_hz) -> band-pass and mains removal (condition.h,
  *   run at the detector rate: cheaper, and exact since the stages are
  *   linear) -> noise floor -> LTR and EPN detectors -> events (sample
@@ -90,6 +92,13 @@ double tw_channel_get_high_hz(const tw_channel *q);
  * detector rate (the decimator cuts at 0.4 x). */
 double tw_channel_get_detector_high_hz(const tw_channel *q);
 float tw_channel_get_noise_uv(const tw_channel *q);  /* at detector rate */
+/* The input guard (tw_channel_execute_block): non-finite or absurd samples
+ * replaced by 0 so far; flat stretches seen (>= 50 ms of identical
+ * samples: digital silence, an open or muted input, saturation), after
+ * each of which the pipeline started afresh; 1 while one is under way. */
+uint64_t tw_channel_get_nonfinite(const tw_channel *q);
+uint64_t tw_channel_get_flat_stretches(const tw_channel *q);
+int tw_channel_is_flat(const tw_channel *q);
 /* Line frequency being cancelled, Hz: 0 when off or not found yet (auto). */
 double tw_channel_get_mains_hz(const tw_channel *q);
 uint64_t tw_channel_get_lost_events(const tw_channel *q);
