@@ -199,6 +199,15 @@ int tw_cmd_replay(int argc, char **argv)
                 fprintf(stderr, " none");
         }
         fprintf(stderr, " Hz\n");
+        for (int c = 0; c < nch; c++) {
+            uint64_t nf = tw_pipeline_get_nonfinite(pl, c), fl = tw_pipeline_get_flat_stretches(pl, c);
+            if (nf || fl)
+                fprintf(stderr, "twitchd replay: %s: channel %d: signal quality: %llu non-finite "
+                        "sample%s replaced by 0, %llu flat stretch%s (>= 50 ms of identical "
+                        "samples; detection restarted after each)\n", path, c,
+                        (unsigned long long)nf, nf == 1 ? "" : "s", (unsigned long long)fl,
+                        fl == 1 ? "" : "es");
+        }
     }
     free(mem);
     tw_pipeline_destroy(pl);

@@ -150,6 +150,8 @@ const tw_key tw_config_keys[] = {
      "endplate spike: peak-to-peak threshold..."},
     {"epn", "eps_min_uv", D, O(epn_eps_min_uv), 10, 2000, "80", "uV", NULL,
      "...and at least this (MEPPs are 10-50 uV, endplate spikes 100-200)"},
+    {"quality", "noise_max_uv", D, O(quality_noise_max_uv), 1, 1000, "25", "uV", NULL,
+     "a noise floor above this is reported as 'noise high' (needle EMG: about 10 uV)"},
     {"publish", "endpoint", S, O(pub_endpoint), 1, 255, "tcp://127.0.0.1:5556", "", NULL,
      "ZeroMQ PUB endpoints, comma-separated (tcp:// or ipc://)"},
     {"publish", "sndhwm", I, O(pub_sndhwm), 1, 1000000, "10000", "messages", NULL,

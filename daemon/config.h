@@ -17,6 +17,9 @@
 #define TW_CONFIG_MAX_ERRORS 64
 #define TW_CONFIG_DEFAULT_PATH "/etc/twitchd/twitchd.conf"
 
+/* filter.mains choices, in the order of the key's "off|50|60|auto" */
+enum { TW_CFG_MAINS_OFF, TW_CFG_MAINS_50, TW_CFG_MAINS_60, TW_CFG_MAINS_AUTO };
+
 typedef struct {
     /* [input] */
     int source;                /* 0 portaudio, 1 file, 2 synth */
@@ -39,7 +42,7 @@ typedef struct {
     double dc_hz;
     double needle_low_hz, needle_high_hz;
     double surface_low_hz, surface_high_hz;
-    int mains;                 /* 0 off, 1 50 Hz, 2 60 Hz, 3 auto */
+    int mains;                 /* TW_CFG_MAINS_*: the choice's index */
     double mains_tau_s, mains_clip_k;
     /* [detect] */
     double det_rate_hz;
@@ -60,6 +63,8 @@ typedef struct {
     int epn_win_bins;
     double epn_min_rate_hz, epn_z_on, epn_confirm_ms, epn_release_ms,
         epn_min_ms, epn_eps_k, epn_eps_min_uv;
+    /* [quality] */
+    double quality_noise_max_uv;
     /* [publish] */
     char pub_endpoint[TW_KEY_STRLEN];
     int pub_sndhwm, pub_queue;

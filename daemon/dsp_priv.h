@@ -17,6 +17,7 @@
 #include "pipeline.h"
 #include "rec_thread.h"
 #include "ring.h"
+#include "quality.h"
 #include "session.h"
 #include "wire.h"
 
@@ -33,6 +34,10 @@ typedef struct {
     float *sig;       /* pending display values */
     size_t sig_n;
     int64_t sig_first;
+    uint64_t clipped_seen; /* `clipped` at the last quality update */
+    uint64_t nonfinite_seen; /* the guard's count then */
+    int64_t mains_search; /* sample from which no line frequency was found, -1: found */
+    tw_quality quality;
 } chan_stats;
 
 struct tw_dsp_thread {

@@ -109,6 +109,57 @@ static void observe(tw_dsp_thread *d, int64_t first, size_t n)
 
 static void flush_merged(tw_dsp_thread *d);
 
+/* The signal-quality state of each channel after a block ending before
+ * sample `end` (quality.h): a change goes to the journal and the
+ * subscribers as an evt.quality record, to the recording as an
+ * annotation, and to the log. */
+static void quality_step(tw_dsp_thread *d, int64_t end)
+{
+    int64_t hold = (int64_t)(TW_QUALITY_HOLD_S * d->rate);
+    for (int ch = 0; ch < d->nch; ch++) {
+        chan_stats *c = &d->cs[ch];
+        unsigned seen = 0;
+        uint64_t nf = tw_pipeline_get_nonfinite(d->pl, ch);
+        if (tw_pipeline_is_flat(d->pl, ch))
+            seen |= TW_Q_FLAT;
+        if (c->clipped != c->clipped_seen)
+            seen |= TW_Q_CLIPPING;
+        if (nf > c->nonfinite_seen) /* (a pipeline restart clears the count) */
+            seen |= TW_Q_NONFINITE;
+        /* auto mode: no line frequency found for 2 s (from the start or a
+         * restart: finding it takes 0.5 s) */
+        if (d->cfg.mains == TW_CFG_MAINS_AUTO && tw_pipeline_get_mains_hz(d->pl, ch) <= 0.0) {
+            if (c->mains_search < 0)
+                c->mains_search = end;
+            if (end - c->mains_search > (int64_t)(2.0 * d->rate))
+                seen |= TW_Q_MAINS;
+        } else {
+            c->mains_search = -1;
+        }
+        if (tw_pipeline_get_noise_uv(d->pl, ch) > d->cfg.quality_noise_max_uv)
+            seen |= TW_Q_NOISE;
+        c->clipped_seen = c->clipped;
+        c->nonfinite_seen = nf;
+        if (!tw_quality_update(&c->quality, seen, end, hold))
+            continue;
+        char text[96];
+        tw_quality_text(c->quality.flags, text, sizeof text);
+        json_t *body = json_object();
+        json_object_set_new(body, "type", json_string("quality"));
+        json_object_set_new(body, "channel", json_integer(ch));
+        json_object_set_new(body, "sample", json_integer(end));
+        json_object_set_new(body, "onset_s", json_real((double)end / d->rate));
+        json_object_set_new(body, "quality", tw_quality_json(c->quality.flags));
+        json_object_set_new(body, "nonfinite", json_integer((json_int_t)nf));
+        json_object_set_new(body, "flat_stretches",
+                            json_integer((json_int_t)tw_pipeline_get_flat_stretches(d->pl, ch)));
+        tw_dsp_journal(d, tw_wire_record(&d->wire, TW_T_EVT_QUALITY, end, body));
+        tw_dsp_rec_annotate(d, end, -1, "quality ch%d: %s", ch, text);
+        tw_log(c->quality.flags ? TW_LOG_WARNING : TW_LOG_INFO,
+               "channel %d: signal quality %s (from sample %lld)", ch, text, (long long)end);
+    }
+}
+
 /* The status body (levels since the last heartbeat). */
 json_t *tw_dsp_status(tw_dsp_thread *d)
 {
@@ -127,6 +178,10 @@ json_t *tw_dsp_status(tw_dsp_thread *d)
         json_object_set_new(j, "noise_uv", json_real(round(tw_pipeline_get_noise_uv(d->pl, ch) * 100) / 100));
         double mains = tw_pipeline_get_mains_hz(d->pl, ch);
         json_object_set_new(j, "mains_hz", mains > 0 ? json_real(round(mains * 100) / 100) : json_null());
+        json_object_set_new(j, "quality", tw_quality_json(c->quality.flags));
+        json_object_set_new(j, "nonfinite", json_integer((json_int_t)tw_pipeline_get_nonfinite(d->pl, ch)));
+        json_object_set_new(j, "flat_stretches",
+                            json_integer((json_int_t)tw_pipeline_get_flat_stretches(d->pl, ch)));
         json_object_set_new(j, "level_uv", json_real(c->n ? round(sqrt(c->sum2 / c->n) * 100) / 100 : 0.0));
         json_object_set_new(j, "peak_uv", json_real(round(c->peak * 100) / 100));
         json_object_set_new(j, "clipped", json_integer((json_int_t)c->clipped));
@@ -274,6 +329,7 @@ static void process(tw_dsp_thread *d, const tw_block *b)
     tw_pipeline_process(d->pl, d->x, n);
     tw_dsp_rec_block(d, first, n);
     observe(d, first, n);
+    quality_step(d, first + (int64_t)n);
     d->next = first + (int64_t)n;
     d->have_block = 1;
     d->last_mono = b->mono;

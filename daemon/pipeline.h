@@ -54,6 +54,11 @@ int tw_pipeline_get_channels(const tw_pipeline *p);
 float tw_pipeline_get_noise_uv(const tw_pipeline *p, int ch);
 /* Line frequency cancelled on channel ch, Hz; 0: off or not found yet. */
 double tw_pipeline_get_mains_hz(const tw_pipeline *p, int ch);
+/* The input guard of channel ch (dsp/channel.h): non-finite samples
+ * replaced, flat stretches seen, 1 while one is under way. */
+uint64_t tw_pipeline_get_nonfinite(const tw_pipeline *p, int ch);
+uint64_t tw_pipeline_get_flat_stretches(const tw_pipeline *p, int ch);
+int tw_pipeline_is_flat(const tw_pipeline *p, int ch);
 const tw_channel *tw_pipeline_get_channel(const tw_pipeline *p, int ch);
 
 #endif

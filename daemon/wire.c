@@ -12,7 +12,8 @@
 
 static const char *const names[] = {"evt.ltr", "evt.epn", "evt.start.ltr",
                                     "evt.start.epn", "gap", "sts",
-                                    "evt.mark", "evt.insertion", "evt.session"};
+                                    "evt.mark", "evt.insertion", "evt.session",
+                                    "evt.quality"};
 
 const char *tw_wire_topic_name(int topic, char *buf, size_t len)
 {

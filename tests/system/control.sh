@@ -225,7 +225,7 @@ ok "journal holds every record; socket removed at exit"
 
 # recalibrate: the noise floor is measured afresh. The input: 3 s of 3 uV
 # noise, then 20 s of 15 uV (nothing else: no mains, no events).
-Q=(-o mains_uv=0 -o wander_uv=0 -o epn_per_min=0 -o ltr_per_min=0 -o insertion_per_min=0
+Q=(-o mains_uv=0 -o pink_uv=0 -o wander_uv=0 -o epn_per_min=0 -o ltr_per_min=0 -o insertion_per_min=0
    -o voluntary_per_min=0 -o flinch_per_min=0 -o pop_per_min=0 -o fib_per_min=0 -o format=int16)
 "$TW" synth --seed 7 --seconds 3 "${Q[@]}" -o noise_uv=3 "$T/quiet.wav" 2>/dev/null || fail "synth quiet"
 "$TW" synth --seed 8 --seconds 20 "${Q[@]}" -o noise_uv=15 "$T/loud.wav" 2>/dev/null || fail "synth loud"

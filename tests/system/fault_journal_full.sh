@@ -76,7 +76,7 @@ start() { # VARIANT JOURNAL_DIR
         kill -0 "$daemon" 2>/dev/null || fail "$1: the daemon exited at start"
         sleep 0.02; t=$((t + 1)); ((t < 500)) || fail "$1: the daemon did not start"
     done
-    "$TW" sub "$PUB" sts evt.ltr evt.epn evt.mark evt.insertion evt.session gap \
+    "$TW" sub "$PUB" sts evt.ltr evt.epn evt.mark evt.insertion evt.session evt.quality gap \
         >"$T/$1.sub" 2>"$T/$1.sub.err" </dev/null &
     subpid=$!
     sleep 0.5
@@ -110,7 +110,7 @@ stop() { # VARIANT JOURNAL_DIR
     python3 - "$1" "$2" "$T/$1.sub" <<'PY' || fail "$1: accounting"
 import glob, json, os, sys
 variant, jdir, sub = sys.argv[1:4]
-JOURNALED = ("evt.ltr", "evt.epn", "evt.mark", "evt.insertion", "evt.session", "gap")
+JOURNALED = ("evt.ltr", "evt.epn", "evt.mark", "evt.insertion", "evt.session", "evt.quality", "gap")
 lines = []
 for f in sorted(glob.glob(os.path.join(jdir, "twitchd-*.jsonl"))):
     data = open(f, "rb").read()

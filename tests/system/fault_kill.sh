@@ -73,7 +73,7 @@ cat >"$T/check.py" <<'PY'
 # check.py MODE ARGS: the journal checks (see fault_kill.sh).
 import glob, json, os, re, sys
 
-JOURNALED = ("evt.ltr", "evt.epn", "evt.mark", "evt.insertion", "evt.session", "gap")
+JOURNALED = ("evt.ltr", "evt.epn", "evt.mark", "evt.insertion", "evt.session", "evt.quality", "gap")
 
 def journal(jdir):
     """(complete lines as text, partial tail bytes) over the day files."""
@@ -177,7 +177,7 @@ start_daemon() { # N
     wait_running "$T/run$1.err" 10 || fail "start $1: the daemon did not start"
 }
 
-"$TW" sub "$PUB" evt.ltr evt.epn evt.mark evt.insertion evt.session gap \
+"$TW" sub "$PUB" evt.ltr evt.epn evt.mark evt.insertion evt.session evt.quality gap \
     >"$T/sub.out" 2>"$T/sub.err" </dev/null &
 subpid=$!
 
