@@ -138,7 +138,7 @@ const tw_key tw_config_keys[] = {
      "least significance of that skewness (skewness / sqrt(6 / n))"},
     {"epn", "var_min", D, O(epn_var_min), 1, 10, "1.15", "x noise", NULL,
      "least variance of the window, as a multiple of the noise floor's"},
-    {"epn", "min_rate_hz", D, O(epn_min_rate_hz), 0, 1000, "50", "/s", NULL,
+    {"epn", "min_rate_hz", D, O(epn_min_rate_hz), 0, 1000, "30", "/s", NULL,
      "least rate of negative peaks (MEPPs come at 100-1000 /s)"},
     {"epn", "confirm_ms", D, O(epn_confirm_ms), 0, 5000, "150", "ms", NULL,
      "active this long before an episode is declared"},

@@ -79,7 +79,7 @@ void tw_epndet_params_default(tw_epndet_params *p, double fs_hz)
     p->skew_min = 0.25;
     p->z_on = 4.0;
     p->var_min = 1.15;
-    p->min_rate_hz = 50.0; /* half the physiological least (100 /s): faint MEPPs are missed */
+    p->min_rate_hz = 30.0;
     p->confirm_ms = 150.0;
     p->release_ms = 400.0;
     p->min_ms = 500.0;
