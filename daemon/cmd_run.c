@@ -98,6 +98,10 @@ static void add_status(void *user, json_t *sts)
     json_object_set_new(j, "error", js.error ? json_string(js.msg) : json_null());
     json_object_set_new(j, "lines_written", json_integer((json_int_t)js.lines_written));
     json_object_set_new(j, "lines_failed", json_integer((json_int_t)js.lines_failed));
+    json_object_set_new(j, "recreated", json_integer((json_int_t)js.recreated));
+    json_object_set_new(j, "lines_rescued", json_integer((json_int_t)js.lines_rescued));
+    json_object_set_new(j, "lines_lost", json_integer((json_int_t)js.lines_lost));
+    json_object_set_new(j, "moved", json_integer((json_int_t)js.moved));
     json_object_set_new(sts, "journal", j);
     tw_pub_stats ps;
     tw_pub_get_stats(s->pub, &ps);
