@@ -20,6 +20,7 @@
 #include "control.h"
 #include "dsp_priv.h"
 #include "edfrepair.h"
+#include "journal.h"
 #include "log.h"
 
 #ifndef TW_VERSION
@@ -55,21 +56,10 @@ static struct timespec realtime_of(const tw_dsp_thread *d, int64_t s)
     return r;
 }
 
-/* mkdir -p for one level below an existing parent (the state directory). */
+/* record.dir, made again (parents too) if it was removed. */
 static int ensure_dir(const char *dir, char *err, size_t errlen)
 {
-    struct stat st;
-    if (stat(dir, &st) == 0) {
-        if (S_ISDIR(st.st_mode))
-            return 0;
-        tw_set_err(err, errlen, "%s is not a directory", dir);
-        return -1;
-    }
-    if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
-        tw_set_err(err, errlen, "cannot create %s: %s", dir, strerror(errno));
-        return -1;
-    }
-    return 0;
+    return tw_make_dir("recording directory", dir, err, errlen);
 }
 
 /* ---- recording ---------------------------------------------------- */

@@ -480,6 +480,39 @@ static int make_clean(tw_journal *j, int64_t now_s)
 
 /* ---- the API ------------------------------------------------------------- */
 
+static int mkdir_p(const char *dir);
+
+int tw_make_dir(const char *what, const char *dir, char *err, size_t errlen)
+{
+    struct stat sb;
+    if (!dir || !*dir) {
+        tw_set_err(err, errlen, "%s: no path given", what);
+        return -1;
+    }
+    if (strlen(dir) > TW_JOURNAL_DIR_MAX) {
+        tw_set_err(err, errlen, "%s '%.60s...': too long (max %d bytes)", what, dir,
+                   TW_JOURNAL_DIR_MAX);
+        return -1;
+    }
+    if (mkdir_p(dir) < 0) {
+        tw_set_err(err, errlen, "%s '%s': cannot create: %s", what, dir, strerror(errno));
+        return -1;
+    }
+    if (stat(dir, &sb) < 0) {
+        tw_set_err(err, errlen, "%s '%s': %s", what, dir, strerror(errno));
+        return -1;
+    }
+    if (!S_ISDIR(sb.st_mode)) {
+        tw_set_err(err, errlen, "%s '%s': not a directory", what, dir);
+        return -1;
+    }
+    if (access(dir, W_OK | X_OK) < 0) {
+        tw_set_err(err, errlen, "%s '%s': not writable: %s", what, dir, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 /* mkdir -p dir with mode DIR_MODE. -1, errno. */
 static int mkdir_p(const char *dir)
 {
@@ -670,25 +703,8 @@ tw_journal *tw_journal_open(const char *dir, double fsync_s, tw_journal_recovere
                fsync_s, FSYNC_S_MAX);
         return NULL;
     }
-    if (mkdir_p(dir) < 0) {
-        tw_set_err(err, errlen, "journal directory '%s': cannot create: %s", dir,
-               strerror(errno));
+    if (tw_make_dir("journal directory", dir, err, errlen) != 0)
         return NULL;
-    }
-    struct stat sb;
-    if (stat(dir, &sb) < 0) {
-        tw_set_err(err, errlen, "journal directory '%s': %s", dir, strerror(errno));
-        return NULL;
-    }
-    if (!S_ISDIR(sb.st_mode)) {
-        tw_set_err(err, errlen, "journal directory '%s': not a directory", dir);
-        return NULL;
-    }
-    if (access(dir, W_OK | X_OK) < 0) {
-        tw_set_err(err, errlen, "journal directory '%s': not writable: %s", dir,
-               strerror(errno));
-        return NULL;
-    }
     DIR *d = opendir(dir);
     if (!d) {
         tw_set_err(err, errlen, "journal directory '%s': cannot list: %s", dir,

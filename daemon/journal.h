@@ -171,6 +171,12 @@ void tw_journal_close(tw_journal *j);
 int tw_journal_recover_file(const char *path, tw_journal_recovered *rec, char *err,
                             size_t errlen);
 
+/* mkdir -p dir (mode 0750, parents too) and check that it is a writable
+ * directory; for the journal's and the recordings' directories. 0, or -1
+ * with a one-line reason in err starting with `what` and naming dir
+ * ("recording directory '/x': cannot create: Permission denied"). */
+int tw_make_dir(const char *what, const char *dir, char *err, size_t errlen);
+
 /* A one-line description of a TW_JOURNAL_* code. */
 const char *tw_journal_strerror(int code);
 

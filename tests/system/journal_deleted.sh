@@ -34,8 +34,8 @@ cleanup() {
     local rc=$?
     touch "$T/stop-marks" 2>/dev/null || true
     [[ -n $markpid ]] && { wait "$markpid" 2>/dev/null || true; }
-    [[ -n $daemon ]] && { kill -KILL "$daemon" 2>/dev/null; wait "$daemon" 2>/dev/null; }
-    [[ -n $subpid ]] && { kill -TERM "$subpid" 2>/dev/null; wait "$subpid" 2>/dev/null; }
+    [[ -n $daemon ]] && { kill -KILL "$daemon" 2>/dev/null; wait "$daemon" 2>/dev/null || true; }
+    [[ -n $subpid ]] && { kill -TERM "$subpid" 2>/dev/null; wait "$subpid" 2>/dev/null || true; }
     rm -rf "$T"
     exit "$rc"
 }

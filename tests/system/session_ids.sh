@@ -28,7 +28,7 @@ T=$(mktemp -d)
 pid=
 cleanup() {
     local rc=$?
-    [[ -n $pid ]] && { kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; }
+    [[ -n $pid ]] && { kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; }
     rm -rf "$T"
     exit "$rc"
 }
