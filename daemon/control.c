@@ -346,6 +346,13 @@ tw_control *tw_control_start(const char *endpoint, size_t max_len,
                    "on the network who reaches it can start and stop sessions and change "
                    "detector settings (use ipc://, or set curve.enable with an allowlist)",
                    endpoint);
+    } else if (!curve && !strncmp(endpoint, "ipc://@", 7)) {
+        /* a Linux abstract socket has no file, hence no permissions */
+        tw_log(TW_LOG_WARNING,
+               "control: endpoint '%s' is an abstract socket without CURVE: it has no file "
+               "permissions, so every local user can start and stop sessions and change "
+               "detector settings (use ipc://PATH, whose socket file admits the service's "
+               "group only, or set curve.enable)", endpoint);
     }
     if (pthread_create(&c->th, NULL, run, c) != 0) {
         tw_set_err(err, errlen, "control socket: cannot start its thread");
