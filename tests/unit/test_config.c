@@ -575,18 +575,36 @@ static void test_long_lines(void **state)
     expect_one(&err, rc, path,
                "%s:3: input.full_scale_uv '0': out of range (allowed 1 .. 1e+07 uV)");
 
-    x[250] = '\0';
-    snprintf(text, sizeof text, "[input]\npath = %s\n", x);
+    /* a value of its documented 255 characters, on a line of 300 (inih's
+     * buffer holds 198): read whole, inline comment and blanks off */
+    x[255] = '\0';
+    snprintf(text, sizeof text,
+             "[input]\n   path   =   %s   ; the recording\nfull_scale_uv = 2000\n"
+             "[record]\ndir : %s\n", x, x);
     rc = load_text("long_path.conf", text, &c, &err, path, sizeof path);
     for (int i = 0; i < err.n; i++)
         printf("[ INFO     ] got: %s\n", err.msg[i]);
-    if (rc == 0) {
-        assert_string_equal(c.path, x);
-    } else {
-        assert_int_equal(rc, 1);
-        snprintf(want, sizeof want, "%s:2: ", path);
-        assert_memory_equal(err.msg[0], want, strlen(want));
-    }
+    assert_int_equal(rc, 0);
+    assert_string_equal(c.path, x);
+    assert_string_equal(c.rec_dir, x);
+    assert_true(c.full_scale_uv == 2000.0);
+    /* 256 characters: refused by the key's own limit, naming the line */
+    x[255] = 'x';
+    x[256] = '\0';
+    snprintf(text, sizeof text, "[input]\npath = %s\n", x);
+    rc = load_text("too_long_path.conf", text, &c, &err, path, sizeof path);
+    assert_int_equal(rc, 1);
+    snprintf(want, sizeof want, "%s:2: input.path '", path);
+    assert_memory_equal(err.msg[0], want, strlen(want));
+    assert_non_null(strstr(err.msg[0], "256"));
+    /* a long line that is not key = value, in its section */
+    snprintf(text, sizeof text, "[input]\n%s\n", x);
+    rc = load_text("long_junk.conf", text, &c, &err, path, sizeof path);
+    expect_one(&err, rc, path, "%s:2: syntax error (expected [section] or key = value)");
+    /* a long line of an unknown key names it */
+    snprintf(text, sizeof text, "[input]\nno_such_key = %s\n", x);
+    rc = load_text("long_unknown.conf", text, &c, &err, path, sizeof path);
+    expect_one(&err, rc, path, "%s:2: unknown key 'input.no_such_key'");
 }
 
 static void test_error_electrodes(void **state)
