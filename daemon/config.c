@@ -12,6 +12,10 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "ipcfile.h"
+#include "web_http.h"
+#include "web_sub.h"
+
 #define O(f) offsetof(tw_config, f)
 #define D TW_KT_DOUBLE
 #define I TW_KT_INT
@@ -441,13 +445,55 @@ int tw_config_override(tw_config *c, const char *assignment,
     return 0;
 }
 
+/* The endpoints both run and web use: publish.endpoint (a list) and
+ * control.endpoint (one, or empty: no control socket). */
+static int check_endpoints(const tw_config *c, tw_config_errors *err)
+{
+    char why[400];
+    int n = 0;
+    if (tw_endpoint_list_check(c->pub_endpoint, 1, why, sizeof why) != 0) {
+        add_error(err, "publish.endpoint '%s': %s", c->pub_endpoint, why);
+        n++;
+    }
+    if (c->ctl_endpoint[0] && tw_endpoint_check(c->ctl_endpoint, 1, why, sizeof why) != 0) {
+        add_error(err, "control.endpoint '%s': %s", c->ctl_endpoint, why);
+        n++;
+    }
+    return n;
+}
+
 int tw_config_check_run(const tw_config *c, tw_config_errors *err)
 {
+    int n = check_endpoints(c, err);
     if (c->source == 1 && c->path[0] == '\0') {
         add_error(err, "input.path must name an audio file when input.source = file");
-        return 1;
+        n++;
     }
-    return 0;
+    return n;
+}
+
+int tw_config_check_web(const tw_config *c, tw_config_errors *err)
+{
+    int n = check_endpoints(c, err);
+    char why[400], ep[TW_ENDPOINT_LEN + 32];
+    if (n == 0 && tw_web_pick_endpoint(c->pub_endpoint, ep, sizeof ep, why, sizeof why) != 0) {
+        add_error(err, "%s (twitchd web connects to the first item)", why);
+        n++;
+    }
+    if (c->ctl_endpoint[0] && tw_endpoint_check(c->ctl_endpoint, 0, why, sizeof why) != 0 &&
+        tw_endpoint_check(c->ctl_endpoint, 1, why, sizeof why) == 0) {
+        add_error(err, "control.endpoint '%s': twitchd web connects to it: give the port",
+                  c->ctl_endpoint);
+        n++;
+    }
+    struct sockaddr_storage sa;
+    socklen_t salen;
+    int loopback;
+    if (tw_web_parse_listen(c->web_listen, &sa, &salen, &loopback, why, sizeof why) != 0) {
+        add_error(err, "web.listen %s", why);
+        n++;
+    }
+    return n;
 }
 
 int tw_config_check(const tw_config *c, tw_config_errors *err)
