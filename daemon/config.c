@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "edfrec.h"
 #include "ipcfile.h"
 #include "web_http.h"
 #include "web_sub.h"
@@ -27,7 +28,7 @@ const tw_key tw_config_keys[] = {
      "where samples come from: a sound card, an audio file, or the synthetic source"},
     {"input", "path", S, O(path), 0, 255, "", "", NULL,
      "audio file read when source = file"},
-    {"input", "full_scale_uv", D, O(full_scale_uv), 1, 1e7, "10000", "uV", NULL,
+    {"input", "full_scale_uv", D, O(full_scale_uv), 1, TW_EDFREC_PHYS_MAX, "10000", "uV", NULL,
      "microvolts at the electrode that the ADC's digital full scale stands for"},
     {"input", "pace", E, O(pace), 0, 0, "realtime", "", "realtime|fast",
      "file and synth sources: real-time pace or as fast as possible"},
@@ -468,6 +469,18 @@ int tw_config_check_run(const tw_config *c, tw_config_errors *err)
     if (c->source == 1 && c->path[0] == '\0') {
         add_error(err, "input.path must name an audio file when input.source = file");
         n++;
+    }
+    if (c->source == 2) { /* the synthetic source takes the input's rate, channels, scale */
+        tw_synth_params p = c->synth;
+        char why[256];
+        p.rate = c->rate;
+        p.channels = c->channels;
+        p.full_scale_uv = c->full_scale_uv;
+        if (tw_synth_check(&p, why, sizeof why) != 0) {
+            add_error(err, "input.source = synth: %s (input.rate, input.channels and "
+                      "input.full_scale_uv are the synthetic source's)", why);
+            n++;
+        }
     }
     return n;
 }

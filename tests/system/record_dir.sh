@@ -4,7 +4,9 @@
 #
 #  - record.dir missing with its parents: `twitchd run` makes it at start
 #    (as journal.dir) and logs where recordings go; session.start records
-#    there and `twitchd ctl` exits 0;
+#    there and `twitchd ctl` exits 0 (with input.full_scale_uv at its
+#    largest, 9999999, which an EDF header holds: 1e7 was accepted and
+#    failed every recording);
 #  - record.dir removed with its parents while running: the next
 #    session.start makes it again and records;
 #  - record.dir replaced by a file while running: session.start answers
@@ -13,7 +15,9 @@
 #  - record.dir unusable at start (a file in its place): record.mode=session
 #    exits 73 naming the directory; record.mode=off starts (only summaries
 #    would go there) and says so.
-# (The live view shows the same failure in red: tests/web/check.py.)
+# The daemon reads a 60 s WAV at real-time pace with input.full_scale_uv
+# at its largest. (The live view shows the failure in red:
+# tests/web/check.py.)
 set -euo pipefail
 
 B=${1:?usage: record_dir.sh BUILD_DIR}
@@ -34,12 +38,15 @@ ok() { echo "  ok: $*"; }
 EP="ipc://$T/ctl"
 ctl() { "$TW" ctl -e "$EP" -t 5000 "$@"; }
 REC="$T/a/b/recordings"
+"$B/tools/mkwav" "$T/in.wav" --rate 48000 --channels 1 --format int16 --seconds 60 >/dev/null 2>&1 ||
+    fail "mkwav"
 
 # run_daemon MODE [LOG]: start the daemon on the synthetic source
 run_daemon() {
-    "$TW" run -o input.source=synth -o input.pace=realtime -o journal.dir="$T/j" \
-        -o publish.endpoint="ipc://$T/pub" -o control.endpoint="$EP" -o record.dir="$REC" \
-        -o record.mode="$1" >"$T/log" 2>&1 </dev/null &
+    "$TW" run -o input.source=file -o input.path="$T/in.wav" -o input.pace=realtime \
+        -o journal.dir="$T/j" -o publish.endpoint="ipc://$T/pub" -o control.endpoint="$EP" \
+        -o record.dir="$REC" -o record.mode="$1" -o input.full_scale_uv=9999999 \
+        >"$T/log" 2>&1 </dev/null &
     pid=$!
 }
 wait_ctl() {

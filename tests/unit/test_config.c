@@ -348,7 +348,7 @@ static void test_error_out_of_range(void **state)
     int rc = load_text("range.conf", "[input]\nfull_scale_uv = 0\n", &c, &err,
                        path, sizeof path);
     expect_one(&err, rc, path,
-               "%s:2: input.full_scale_uv '0': out of range (allowed 1 .. 1e+07 uV)");
+               "%s:2: input.full_scale_uv '0': out of range (allowed 1 .. 9999999 uV)");
     assert_true(c.full_scale_uv == 10000.0); /* unchanged */
 
     rc = load_text("range2.conf", "[filter]\n\ndc_hz = 5.0001\n", &c, &err, path,
@@ -573,7 +573,7 @@ static void test_long_lines(void **state)
     snprintf(text, sizeof text, "[input]\n# %s\nfull_scale_uv = 0\n", x);
     int rc = load_text("long_comment.conf", text, &c, &err, path, sizeof path);
     expect_one(&err, rc, path,
-               "%s:3: input.full_scale_uv '0': out of range (allowed 1 .. 1e+07 uV)");
+               "%s:3: input.full_scale_uv '0': out of range (allowed 1 .. 9999999 uV)");
 
     /* a value of its documented 255 characters, on a line of 300 (inih's
      * buffer holds 198): read whole, inline comment and blanks off */
@@ -663,7 +663,7 @@ static void test_several_errors_one_pass(void **state)
     assert_int_equal(err.n, 5);
     assert_int_equal(err.total, 5);
     const char *want[] = {
-        "%s:4: input.full_scale_uv '-5': out of range (allowed 1 .. 1e+07 uV)",
+        "%s:4: input.full_scale_uv '-5': out of range (allowed 1 .. 9999999 uV)",
         "%s:8: filter.mains '55': not one of the choices (allowed off|50|60|auto)",
         "%s:12: detect.floor_history '2.5': not a whole number (allowed 5 .. 1000 windows)",
         "%s:13: unknown key 'detect.bogus'",
@@ -688,7 +688,7 @@ static void test_several_errors_one_pass(void **state)
     assert_int_equal(err.n, TW_CONFIG_MAX_ERRORS);
     char w[PATH_MAX + 256];
     snprintf(w, sizeof w,
-             "%s:%d: input.full_scale_uv '0': out of range (allowed 1 .. 1e+07 uV)",
+             "%s:%d: input.full_scale_uv '0': out of range (allowed 1 .. 9999999 uV)",
              path, TW_CONFIG_MAX_ERRORS + 1);
     assert_string_equal(err.msg[TW_CONFIG_MAX_ERRORS - 1], w);
 }
@@ -713,9 +713,9 @@ static void test_override_errors(void **state)
 {
     (void)state;
     expect_override("input.full_scale_uv=abc",
-                    "-o input.full_scale_uv=abc: not a number (allowed 1 .. 1e+07 uV)");
+                    "-o input.full_scale_uv=abc: not a number (allowed 1 .. 9999999 uV)");
     expect_override("input.full_scale_uv=0",
-                    "-o input.full_scale_uv=0: out of range (allowed 1 .. 1e+07 uV)");
+                    "-o input.full_scale_uv=0: out of range (allowed 1 .. 9999999 uV)");
     expect_override("input.full_scale_uv", /* no '=' */
                     "-o input.full_scale_uv: expected SECTION.KEY=VALUE");
     expect_override("full_scale_uv=5000", /* no '.' */
