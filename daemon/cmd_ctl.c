@@ -140,16 +140,28 @@ static json_t *build(int argc, char **argv)
             json_decref(req);
             return NULL;
         }
-        int raw = eq > argv[i] + 1 && eq[-1] == ':';
+        int raw = eq[-1] == ':';
         size_t kl = (size_t)(eq - argv[i]) - (raw ? 1 : 0);
         char key[256];
         if (kl == 0 || kl >= sizeof key) {
-            fprintf(stderr, "twitchd ctl: bad key in '%s'\n", argv[i]);
+            fprintf(stderr, "twitchd ctl: bad key in '%s' (1 .. %zu bytes before '=' or "
+                    "':=')\n", argv[i], sizeof key - 1);
             json_decref(req);
             return NULL;
         }
         memcpy(key, argv[i], kl);
         key[kl] = '\0';
+        if (!strcmp(key, "cmd")) {
+            fprintf(stderr, "twitchd ctl: '%s': the command is the first argument (%s), not "
+                    "a cmd key\n", argv[i], argv[0]);
+            json_decref(req);
+            return NULL;
+        }
+        if (json_object_get(req, key)) {
+            fprintf(stderr, "twitchd ctl: '%s': key '%s' given twice\n", argv[i], key);
+            json_decref(req);
+            return NULL;
+        }
         json_t *v;
         if (raw) {
             json_error_t je;

@@ -22,6 +22,7 @@
 #include "edfrepair.h"
 #include "journal.h"
 #include "log.h"
+#include "utf8.h"
 
 #ifndef TW_VERSION
 #define TW_VERSION "unknown"
@@ -810,12 +811,19 @@ static json_t *cmd_set(tw_dsp_thread *d, const json_t *req)
             goto out;
         }
         /* a value holds at most what a configuration file's value may
-         * (TW_KEY_STRLEN - 1 characters): a longer one is refused, never
+         * (TW_KEY_CHARS_MAX characters): a longer one is refused, never
          * cut to a prefix that might parse */
         char text[TW_KEY_STRLEN];
         int tl;
+        size_t chars = json_is_string(v) ? tw_utf8_chars(json_string_value(v),
+                                                         json_string_length(v)) : 0;
+        if (chars > TW_KEY_CHARS_MAX) {
+            e = tw_control_error("set: the value of '%.64s' has %zu characters (limit %d)",
+                                 key, chars, TW_KEY_CHARS_MAX);
+            goto out;
+        }
         if (json_is_string(v) && json_string_length(v) >= sizeof text) {
-            e = tw_control_error("set: the value of '%.64s' has %zu characters (limit %zu)",
+            e = tw_control_error("set: the value of '%.64s' takes %zu bytes (limit %zu bytes)",
                                  key, json_string_length(v), sizeof text - 1);
             goto out;
         }
@@ -830,8 +838,8 @@ static json_t *cmd_set(tw_dsp_thread *d, const json_t *req)
         char assign[TW_KEY_STRLEN + 160];
         int al = snprintf(assign, sizeof assign, "%s=%s", key, text);
         if (tl < 0 || (size_t)tl >= sizeof text || al < 0 || (size_t)al >= sizeof assign) {
-            e = tw_control_error("set: the value of '%.64s' is too long (limit %zu characters)",
-                                 key, sizeof text - 1);
+            e = tw_control_error("set: the value of '%.64s' is too long (limit %d characters)",
+                                 key, TW_KEY_CHARS_MAX);
             goto out;
         }
         if (tw_config_override(&nc, assign, &errs) != 0) {

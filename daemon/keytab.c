@@ -1,5 +1,6 @@
 /* keytab.c: see keytab.h. */
 #include "keytab.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <math.h>
@@ -141,9 +142,14 @@ int tw_key_set(const tw_key *k, void *target, const char *value, char *why,
         return -1;
     }
     case TW_KT_STRING: {
-        size_t n = strlen(value);
-        if ((double)n < k->min || (double)n > k->max || n >= TW_KEY_STRLEN) {
-            snprintf(why, whylen, "wrong length %zu (allowed %s)", n, range);
+        size_t n = strlen(value), chars = tw_utf8_chars(value, n);
+        if ((double)chars < k->min || (double)chars > k->max) {
+            snprintf(why, whylen, "%zu characters (allowed %s)", chars, range);
+            return -1;
+        }
+        if (n >= TW_KEY_STRLEN) {
+            snprintf(why, whylen, "%zu characters in %zu bytes (at most %d bytes)", chars, n,
+                     TW_KEY_STRLEN - 1);
             return -1;
         }
         memcpy(field, value, n + 1);

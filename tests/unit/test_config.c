@@ -736,6 +736,20 @@ static void test_override_errors(void **state)
     expect_override("channel.electrodes=needle,probe",
                     "-o channel.electrodes=needle,probe: 'probe' is not an electrode "
                     "(allowed needle|surface, comma-separated)");
+    /* string lengths are characters (UTF-8 code points), stored in 255 bytes */
+    char arg[480], want[600], v[420];
+    v[0] = '\0';
+    for (int i = 0; i < 150; i++)
+        strcat(v, "\xc3\xa9"); /* e-acute: 2 bytes */
+    snprintf(arg, sizeof arg, "input.device=%s", v);
+    snprintf(want, sizeof want, "-o %s: 150 characters in 300 bytes (at most 255 bytes)", arg);
+    expect_override(arg, want);
+    memset(v, 'x', 256);
+    v[256] = '\0';
+    snprintf(arg, sizeof arg, "input.device=%s", v);
+    snprintf(want, sizeof want,
+             "-o %s: 256 characters (allowed text of 0 to 255 characters)", arg);
+    expect_override(arg, want);
 
     /* Good ones apply, the value may hold '=' and '.'. */
     tw_config c;
