@@ -4,6 +4,7 @@
 #define _GNU_SOURCE /* getopt_long */
 #include <getopt.h>
 #include <stdio.h>
+#include <string.h>
 
 int tw_cli_add_override(tw_cli_config *cc, const char *arg)
 {
@@ -13,7 +14,8 @@ int tw_cli_add_override(tw_cli_config *cc, const char *arg)
     return 0;
 }
 
-static int load(const tw_cli_config *cc, tw_config *c, const char *prog, int run)
+/* what: 0 plain, bit 1 run's checks, bit 2 web's checks. */
+static int load(const tw_cli_config *cc, tw_config *c, const char *prog, int what)
 {
     static tw_config_errors err; /* 32 KiB: keep it off the stack */
     err.n = err.total = 0;
@@ -24,8 +26,23 @@ static int load(const tw_cli_config *cc, tw_config *c, const char *prog, int run
         tw_config_override(c, cc->overrides[i], &err);
     if (err.total == 0)
         tw_config_check(c, &err);
-    if (err.total == 0 && run)
+    if (err.total == 0 && (what & TW_CLI_CHECK_RUN))
         tw_config_check_run(c, &err);
+    if (err.total == 0 && (what & TW_CLI_CHECK_WEB)) {
+        /* the shared endpoint checks once: run's already named them */
+        static tw_config_errors werr;
+        werr.n = werr.total = 0;
+        tw_config_check_web(c, &werr);
+        for (int i = 0; i < werr.n; i++) {
+            int seen = 0;
+            for (int k = 0; k < err.n && !seen; k++)
+                seen = !strcmp(err.msg[k], werr.msg[i]);
+            if (!seen && err.n < TW_CONFIG_MAX_ERRORS) {
+                memcpy(err.msg[err.n++], werr.msg[i], sizeof err.msg[0]);
+                err.total++;
+            }
+        }
+    }
     for (int i = 0; i < err.n; i++)
         fprintf(stderr, "%s: %s\n", prog, err.msg[i]);
     if (err.total > err.n)
@@ -40,7 +57,17 @@ int tw_cli_load(const tw_cli_config *cc, tw_config *c, const char *prog)
 
 int tw_cli_load_run(const tw_cli_config *cc, tw_config *c, const char *prog)
 {
-    return load(cc, c, prog, 1);
+    return load(cc, c, prog, TW_CLI_CHECK_RUN);
+}
+
+int tw_cli_load_web(const tw_cli_config *cc, tw_config *c, const char *prog)
+{
+    return load(cc, c, prog, TW_CLI_CHECK_WEB);
+}
+
+int tw_cli_load_all(const tw_cli_config *cc, tw_config *c, const char *prog)
+{
+    return load(cc, c, prog, TW_CLI_CHECK_RUN | TW_CLI_CHECK_WEB);
 }
 
 int tw_cli_parse(int argc, char **argv, tw_cli_config *cc, const char *usage,

@@ -35,8 +35,16 @@ int tw_cli_parse(int argc, char **argv, tw_cli_config *cc, const char *usage,
  * errors. */
 int tw_cli_load(const tw_cli_config *cc, tw_config *c, const char *prog);
 
-/* tw_cli_load plus the checks of `run` (tw_config_check_run): for run and
- * check-config. */
+#define TW_CLI_CHECK_RUN 1
+#define TW_CLI_CHECK_WEB 2
+
+/* tw_cli_load plus the checks of `run` (tw_config_check_run). */
 int tw_cli_load_run(const tw_cli_config *cc, tw_config *c, const char *prog);
+
+/* tw_cli_load plus the checks of `web` (tw_config_check_web). */
+int tw_cli_load_web(const tw_cli_config *cc, tw_config *c, const char *prog);
+
+/* Both: for check-config, which applies every check run and web apply. */
+int tw_cli_load_all(const tw_cli_config *cc, tw_config *c, const char *prog);
 
 #endif

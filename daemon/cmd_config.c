@@ -8,9 +8,10 @@
 static const char usage[] =
     "usage: twitchd check-config [-c FILE] [-o SECTION.KEY=VALUE]...\n"
     "\n"
-    "Check a configuration file and overrides. Prints 'configuration OK' and\n"
-    "exits 0, or prints every error (file:line: key 'value': reason (allowed\n"
-    "range)) and exits 78.\n"
+    "Check a configuration file and overrides with every check of `twitchd run`\n"
+    "and `twitchd web` (endpoints, web.listen ...). Prints 'configuration OK'\n"
+    "and exits 0, or prints every error (file:line: key 'value': reason\n"
+    "(allowed range)) and exits 78.\n"
     "\n"
     "  -c, --config FILE     the file (default " TW_CONFIG_DEFAULT_PATH ")\n"
     "  -o SECTION.KEY=VALUE  an override to check with it\n"
@@ -23,7 +24,7 @@ int tw_cmd_check_config(int argc, char **argv)
     if (rc >= 0)
         return rc;
     tw_config cfg;
-    if (tw_cli_load_run(&cc, &cfg, "twitchd check-config") != 0)
+    if (tw_cli_load_all(&cc, &cfg, "twitchd check-config") != 0)
         return TW_EX_CONFIG;
     puts("configuration OK");
     return 0;

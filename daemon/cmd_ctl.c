@@ -9,8 +9,9 @@
  *
  * Exit status: 0 when the reply says "ok": true, 1 when it says false (or
  * is not JSON), 64 usage, 69 no reply within the timeout (daemon not
- * running), 70 ZeroMQ failure, 77 the CURVE handshake was refused, 78
- * configuration error (docs/protocol.md, `twitchd ctl`).
+ * running), 70 ZeroMQ failure, 73 a session started without the recording
+ * it asked for, 77 the CURVE handshake was refused, 78 configuration
+ * error (docs/protocol.md, `twitchd ctl`).
  */
 #define _GNU_SOURCE /* getopt_long */
 #include <getopt.h>
@@ -31,6 +32,7 @@
 #define CTL_TIMEOUT_MS 5000 /* default wait for the reply, ms */
 #define TW_EX_UNAVAILABLE_CTL 69
 #define TW_EX_NOPERM_CTL 77
+#define TW_EX_NOREC 73 /* a session started, its recording did not (EX_CANTCREAT) */
 #define CTL_MONITOR "inproc://twitchd-ctl-monitor"
 
 static const char usage[] =
@@ -58,8 +60,9 @@ static const char usage[] =
     "  twitchd ctl set ltr.min_turns:=8\n"
     "\n"
     "Exit status: 0 reply ok, 1 reply not ok, 64 usage error, 69 no reply (is the\n"
-    "daemon running?), 70 ZeroMQ error, 77 the daemon refused this client's key,\n"
-    "78 configuration error.\n";
+    "daemon running?), 70 ZeroMQ error, 73 session started but not recording\n"
+    "(session.start), 77 the daemon refused this client's key, 78 configuration\n"
+    "error.\n";
 
 /* Wait up to timeout_ms for the reply on s: 0 when it is there, -1 on
  * timeout, -2 when the monitor saw the handshake refused. */
@@ -105,6 +108,26 @@ static int wait_reply(void *s, void *mon, long timeout_ms)
     }
 }
 
+/* The exit status a reply stands for, its trouble said on stderr: 1 when
+ * it is not ok; TW_EX_NOREC when a session started without the recording
+ * it asked for (recording_error); 0 otherwise. */
+static int reply_status(const json_t *rep)
+{
+    if (!json_is_true(json_object_get(rep, "ok"))) {
+        const char *e = json_string_value(json_object_get(rep, "error"));
+        fprintf(stderr, "twitchd ctl: %s\n", e ? e : "request refused");
+        return 1;
+    }
+    const char *rec = json_string_value(json_object_get(rep, "recording_error"));
+    if (rec) {
+        const char *id = json_string_value(json_object_get(rep, "session"));
+        fprintf(stderr, "twitchd ctl: session %s started, but NOT RECORDING: %s (a new file is "
+                "tried every 2 s: see `twitchd ctl status`)\n", id ? id : "?", rec);
+        return TW_EX_NOREC;
+    }
+    return 0;
+}
+
 /* {"cmd": argv[0], ...} from the arguments; NULL with a message printed. */
 static json_t *build(int argc, char **argv)
 {
@@ -117,16 +140,28 @@ static json_t *build(int argc, char **argv)
             json_decref(req);
             return NULL;
         }
-        int raw = eq > argv[i] + 1 && eq[-1] == ':';
+        int raw = eq[-1] == ':';
         size_t kl = (size_t)(eq - argv[i]) - (raw ? 1 : 0);
         char key[256];
         if (kl == 0 || kl >= sizeof key) {
-            fprintf(stderr, "twitchd ctl: bad key in '%s'\n", argv[i]);
+            fprintf(stderr, "twitchd ctl: bad key in '%s' (1 .. %zu bytes before '=' or "
+                    "':=')\n", argv[i], sizeof key - 1);
             json_decref(req);
             return NULL;
         }
         memcpy(key, argv[i], kl);
         key[kl] = '\0';
+        if (!strcmp(key, "cmd")) {
+            fprintf(stderr, "twitchd ctl: '%s': the command is the first argument (%s), not "
+                    "a cmd key\n", argv[i], argv[0]);
+            json_decref(req);
+            return NULL;
+        }
+        if (json_object_get(req, key)) {
+            fprintf(stderr, "twitchd ctl: '%s': key '%s' given twice\n", argv[i], key);
+            json_decref(req);
+            return NULL;
+        }
         json_t *v;
         if (raw) {
             json_error_t je;
@@ -288,10 +323,7 @@ int tw_cmd_ctl(int argc, char **argv)
         rc = 1;
         goto out;
     }
-    rc = json_is_true(json_object_get(rep, "ok")) ? 0 : 1;
-    if (rc)
-        fprintf(stderr, "twitchd ctl: %s\n",
-                json_string_value(json_object_get(rep, "error")) ? json_string_value(json_object_get(rep, "error")) : "request refused");
+    rc = reply_status(rep);
     json_decref(rep);
 out:
     if (mon)

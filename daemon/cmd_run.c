@@ -34,7 +34,7 @@
 #include "source.h"
 
 #define TW_EX_UNAVAILABLE 69 /* the input device could not be (re)opened */
-#define TW_EX_CANTCREAT 73   /* the journal directory is unusable */
+#define TW_EX_CANTCREAT 73   /* the journal directory (or record.dir, recording) is unusable */
 #define TW_TICK_NS 20000000L /* supervisor tick: 20 ms */
 #define TW_JOURNAL_QUEUE 65536 /* messages between DSP and journal threads */
 #define TW_RETRY_RESET_S 10.0  /* a device up this long has recovered: retries start over */
@@ -67,8 +67,8 @@ static const char usage[] =
     "  -h, --help            this text\n"
     "\n"
     "exit status: 0 stopped by a signal or the file source ended, 78 bad\n"
-    "configuration, 69 input device unavailable, 73 journal directory\n"
-    "unusable, 70 internal error.\n";
+    "configuration, 69 input device unavailable, 73 journal directory (or, when\n"
+    "recording, record.dir) unusable, 70 internal error.\n";
 
 typedef struct {
     tw_journal_thread *jt;
@@ -98,6 +98,10 @@ static void add_status(void *user, json_t *sts)
     json_object_set_new(j, "error", js.error ? json_string(js.msg) : json_null());
     json_object_set_new(j, "lines_written", json_integer((json_int_t)js.lines_written));
     json_object_set_new(j, "lines_failed", json_integer((json_int_t)js.lines_failed));
+    json_object_set_new(j, "recreated", json_integer((json_int_t)js.recreated));
+    json_object_set_new(j, "lines_rescued", json_integer((json_int_t)js.lines_rescued));
+    json_object_set_new(j, "lines_lost", json_integer((json_int_t)js.lines_lost));
+    json_object_set_new(j, "moved", json_integer((json_int_t)js.moved));
     json_object_set_new(sts, "journal", j);
     tw_pub_stats ps;
     tw_pub_get_stats(s->pub, &ps);
@@ -110,6 +114,30 @@ static void add_status(void *user, json_t *sts)
     json_object_set_new(sts, "source", json_string(s->desc));
     json_object_set_new(sts, "state", json_string(s->state));
     pthread_mutex_unlock(&s->mu);
+}
+
+/* With recording on (record.mode session or always), record.dir is made
+ * at start (parents too), as journal.dir is, and the log says where
+ * recordings go: -1 (exit 73) when it cannot be made. With record.mode=off
+ * only the session summaries go there (made at the first session.stop,
+ * which says so when it cannot). */
+static int open_rec_dir(const tw_config *cfg)
+{
+    if (cfg->rec_mode == 0) {
+        tw_log(TW_LOG_INFO, "record: off (record.mode=off); session summaries go to %s",
+               cfg->rec_dir);
+        return 0;
+    }
+    char err[TW_KEY_STRLEN + 128];
+    const char *mode = cfg->rec_mode == 1 ? "session" : "always";
+    if (tw_make_dir("recording directory", cfg->rec_dir, err, sizeof err) != 0) {
+        tw_log(TW_LOG_ERR, "record: %s (record.mode=%s needs it)", err, mode);
+        return -1;
+    }
+    tw_log(TW_LOG_INFO, "record: recordings (%s, %s) and session summaries go to %s",
+           cfg->rec_mode == 1 ? "one file per session" : "from the start, a file per run",
+           cfg->rec_format == 1 ? "BDF+" : "EDF+", cfg->rec_dir);
+    return 0;
 }
 
 /* The control socket's executor: every request runs in the DSP thread. */
@@ -213,6 +241,10 @@ int tw_cmd_run(int argc, char **argv)
     if (rec.bytes > 0)
         tw_log(TW_LOG_WARNING, "journal: a partial last line (%ld bytes) of %s was set aside in %s",
                rec.bytes, rec.file, rec.path);
+    if (open_rec_dir(&cfg) != 0) {
+        rc = TW_EX_CANTCREAT;
+        goto out;
+    }
     jq = tw_mq_create(TW_JOURNAL_QUEUE);
     pq = tw_mq_create((size_t)cfg.pub_queue);
     if (!jq || !pq) {

@@ -99,7 +99,7 @@ int tw_cmd_web(int argc, char **argv)
     if (!cc.config_path && access(TW_CONFIG_DEFAULT_PATH, R_OK) == 0)
         cc.config_path = TW_CONFIG_DEFAULT_PATH;
     static tw_config cfg;
-    if (tw_cli_load(&cc, &cfg, "twitchd web") != 0)
+    if (tw_cli_load_web(&cc, &cfg, "twitchd web") != 0)
         return TW_EX_CONFIG;
     tw_log_set_level(cfg.log_level);
 

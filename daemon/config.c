@@ -12,6 +12,11 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "edfrec.h"
+#include "ipcfile.h"
+#include "web_http.h"
+#include "web_sub.h"
+
 #define O(f) offsetof(tw_config, f)
 #define D TW_KT_DOUBLE
 #define I TW_KT_INT
@@ -23,7 +28,7 @@ const tw_key tw_config_keys[] = {
      "where samples come from: a sound card, an audio file, or the synthetic source"},
     {"input", "path", S, O(path), 0, 255, "", "", NULL,
      "audio file read when source = file"},
-    {"input", "full_scale_uv", D, O(full_scale_uv), 1, 1e7, "10000", "uV", NULL,
+    {"input", "full_scale_uv", D, O(full_scale_uv), 1, TW_EDFREC_PHYS_MAX, "10000", "uV", NULL,
      "microvolts at the electrode that the ADC's digital full scale stands for"},
     {"input", "pace", E, O(pace), 0, 0, "realtime", "", "realtime|fast",
      "file and synth sources: real-time pace or as fast as possible"},
@@ -277,6 +282,8 @@ static int set_key(tw_config *c, const char *section, const char *key,
     return tw_key_set(k, c, value, why, len) == 0 ? 0 : -2;
 }
 
+#define TW_CONFIG_SECTION_MAX 64 /* bytes of a section name kept for long lines */
+
 typedef struct {
     FILE *f;
     int line;
@@ -286,13 +293,52 @@ typedef struct {
     int added;
     char *buf;      /* getline buffer */
     size_t bufcap;
+    char section[TW_CONFIG_SECTION_MAX]; /* the section of the lines read */
 } parse_ctx;
+
+static int handler(void *user, const char *section, const char *name, const char *value);
+
+/* [s, e) without blanks at either end, NUL-terminated in place. */
+static char *trim(char *s, char *e)
+{
+    while (s < e && (*s == ' ' || *s == '\t'))
+        s++;
+    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
+        e--;
+    *e = '\0';
+    return s;
+}
+
+/* A "key = value" line longer than inih's buffer (Debian builds it with
+ * 200 bytes: 198 characters of text), read as inih reads a line: the
+ * first '=' or ':' splits it, blanks around both parts go, and so does an
+ * inline comment (';' after a blank). Handed to the handler. */
+static void long_line(parse_ctx *ctx, char *p)
+{
+    char *sep = strpbrk(p, "=:");
+    if (*p == '[' || !sep) {
+        add_error(ctx->err, "%s:%d: syntax error (expected [section] or key = value)",
+                  ctx->path, ctx->line);
+        ctx->added++;
+        return;
+    }
+    char *end = sep + 1 + strlen(sep + 1);
+    for (char *q = sep + 1; *q; q++)
+        if (*q == ';' && (q[-1] == ' ' || q[-1] == '\t')) {
+            end = q;
+            break;
+        }
+    char *value = trim(sep + 1, end);
+    char *name = trim(p, sep);
+    handler(ctx, ctx->section, name, value);
+}
 
 /* inih reads line by line through this reader, so the handler knows the
  * line it is called for (Debian's inih is built without
- * INI_HANDLER_LINENO). Whole physical lines are read here: a line longer
- * than inih's buffer is an error of its own, not two lines. Leading blanks
- * are dropped, so an indented line is a line of its own, not the
+ * INI_HANDLER_LINENO). Whole physical lines are read here; one longer
+ * than inih's buffer is read here too (long_line), so that a value may
+ * have its documented 255 characters whatever the key's length. Leading
+ * blanks are dropped, so an indented line is a line of its own, not the
  * continuation of the previous value. */
 static char *reader(char *str, int num, void *stream)
 {
@@ -301,18 +347,18 @@ static char *reader(char *str, int num, void *stream)
     if (n < 0)
         return NULL;
     ctx->line++;
-    const char *p = ctx->buf;
+    char *p = ctx->buf;
     while (*p == ' ' || *p == '\t')
         p++;
     size_t len = strlen(p);
-    if (len + 1 > (size_t)num && (*p == '#' || *p == ';')) {
-        snprintf(str, (size_t)num, "\n"); /* a long comment is still a comment */
-        return str;
+    if (*p == '[') { /* the section, for long_line */
+        const char *close = strchr(p, ']');
+        size_t sl = close ? (size_t)(close - p - 1) : 0;
+        snprintf(ctx->section, sizeof ctx->section, "%.*s", (int)sl, p + 1);
     }
     if (len + 1 > (size_t)num) {
-        add_error(ctx->err, "%s:%d: line too long (%zu characters, allowed %d)",
-                  ctx->path, ctx->line, len, num - 2);
-        ctx->added++;
+        if (*p != '#' && *p != ';') /* a long comment is still a comment */
+            long_line(ctx, p);
         snprintf(str, (size_t)num, "\n");
         return str;
     }
@@ -340,7 +386,7 @@ static int handler(void *user, const char *section, const char *name,
 
 int tw_config_load(tw_config *c, const char *path, tw_config_errors *err)
 {
-    parse_ctx ctx = {NULL, 0, path, c, err, 0, NULL, 0};
+    parse_ctx ctx = {NULL, 0, path, c, err, 0, NULL, 0, ""};
     ctx.f = fopen(path, "r");
     if (!ctx.f) {
         add_error(err, "%s: cannot open: %s", path, strerror(errno));
@@ -402,13 +448,67 @@ int tw_config_override(tw_config *c, const char *assignment,
     return 0;
 }
 
+/* The endpoints both run and web use: publish.endpoint (a list) and
+ * control.endpoint (one, or empty: no control socket). */
+static int check_endpoints(const tw_config *c, tw_config_errors *err)
+{
+    char why[400];
+    int n = 0;
+    if (tw_endpoint_list_check(c->pub_endpoint, 1, why, sizeof why) != 0) {
+        add_error(err, "publish.endpoint '%s': %s", c->pub_endpoint, why);
+        n++;
+    }
+    if (c->ctl_endpoint[0] && tw_endpoint_check(c->ctl_endpoint, 1, why, sizeof why) != 0) {
+        add_error(err, "control.endpoint '%s': %s", c->ctl_endpoint, why);
+        n++;
+    }
+    return n;
+}
+
 int tw_config_check_run(const tw_config *c, tw_config_errors *err)
 {
+    int n = check_endpoints(c, err);
     if (c->source == 1 && c->path[0] == '\0') {
         add_error(err, "input.path must name an audio file when input.source = file");
-        return 1;
+        n++;
     }
-    return 0;
+    if (c->source == 2) { /* the synthetic source takes the input's rate, channels, scale */
+        tw_synth_params p = c->synth;
+        char why[256];
+        p.rate = c->rate;
+        p.channels = c->channels;
+        p.full_scale_uv = c->full_scale_uv;
+        if (tw_synth_check(&p, why, sizeof why) != 0) {
+            add_error(err, "input.source = synth: %s (input.rate, input.channels and "
+                      "input.full_scale_uv are the synthetic source's)", why);
+            n++;
+        }
+    }
+    return n;
+}
+
+int tw_config_check_web(const tw_config *c, tw_config_errors *err)
+{
+    int n = check_endpoints(c, err);
+    char why[400], ep[TW_ENDPOINT_LEN + 32];
+    if (n == 0 && tw_web_pick_endpoint(c->pub_endpoint, ep, sizeof ep, why, sizeof why) != 0) {
+        add_error(err, "%s (twitchd web connects to the first item)", why);
+        n++;
+    }
+    if (c->ctl_endpoint[0] && tw_endpoint_check(c->ctl_endpoint, 0, why, sizeof why) != 0 &&
+        tw_endpoint_check(c->ctl_endpoint, 1, why, sizeof why) == 0) {
+        add_error(err, "control.endpoint '%s': twitchd web connects to it: give the port",
+                  c->ctl_endpoint);
+        n++;
+    }
+    struct sockaddr_storage sa;
+    socklen_t salen;
+    int loopback;
+    if (tw_web_parse_listen(c->web_listen, &sa, &salen, &loopback, why, sizeof why) != 0) {
+        add_error(err, "web.listen %s", why);
+        n++;
+    }
+    return n;
 }
 
 int tw_config_check(const tw_config *c, tw_config_errors *err)

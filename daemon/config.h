@@ -117,9 +117,17 @@ int tw_config_override(tw_config *c, const char *assignment,
 /* Cross-key checks (e.g. low edge below high edge). Returns errors added. */
 int tw_config_check(const tw_config *c, tw_config_errors *err);
 
-/* What `twitchd run` needs besides: a file source names its file.
- * Returns errors added. */
+/* What `twitchd run` needs besides: publish.endpoint a list of tcp:// or
+ * ipc:// endpoints it can bind (ports 1 .. 65535 or *), control.endpoint
+ * one such endpoint or empty, a file source names its file. Returns
+ * errors added. */
 int tw_config_check_run(const tw_config *c, tw_config_errors *err);
+
+/* What `twitchd web` needs besides: the endpoints as for run, the first
+ * publish endpoint and the control endpoint ones it can connect to (no
+ * "*" port), web.listen HOST:PORT it can listen on. Returns errors
+ * added. (`twitchd check-config` applies both.) */
+int tw_config_check_web(const tw_config *c, tw_config_errors *err);
 
 /* Channel parameters for channel ch (0-based) at input rate fs_hz. */
 void tw_config_channel_params(const tw_config *c, int ch, double fs_hz,

@@ -14,6 +14,7 @@
 #include "curve.h"
 #include "ipcfile.h"
 #include "log.h"
+#include "utf8.h"
 
 #define IPC_MODE 0660 /* file mode of the control socket file */
 
@@ -118,16 +119,23 @@ static json_t *check_value(const char *cmd, const key_spec *k, const json_t *v)
         if (!json_is_string(v))
             return tw_control_error("%s: '%s' must be %s", cmd, k->name, kind_name(k->kind));
         const char *s = json_string_value(v);
-        size_t n = json_string_length(v);
-        if ((long)n < k->min || (long)n > k->max)
+        size_t n = json_string_length(v), chars = tw_utf8_chars(s, n);
+        if ((long)chars < k->min || (long)chars > k->max)
             return tw_control_error("%s: '%s' has %zu characters (allowed %ld .. %ld)",
-                                    cmd, k->name, n, k->min, k->max);
-        for (size_t i = 0; i < n; i++) {
-            unsigned char c = (unsigned char)s[i];
-            if (k->charset ? !strchr(k->charset, c) || c == 0 : c < 0x20 || c == 0x7f)
-                return tw_control_error(
-                    "%s: '%s' contains character 0x%02x (allowed: %s)", cmd, k->name, c,
-                    k->charset ? "letters, digits, '.', '_', '-'" : "printable text");
+                                    cmd, k->name, chars, k->min, k->max);
+        const char *allowed = k->charset ? "letters, digits, '.', '_', '-'" : "printable text";
+        for (size_t i = 0; i < n;) {
+            uint32_t c;
+            int l = tw_utf8_next(s + i, n - i, &c); /* jansson's strings are UTF-8 */
+            i += l > 0 ? (size_t)l : 1;
+            int bad = k->charset ? c == 0 || c > 0x7f || !strchr(k->charset, (int)c)
+                                 : tw_utf8_is_control(c);
+            if (bad && c < 0x80)
+                return tw_control_error("%s: '%s' contains character 0x%02x (allowed: %s)",
+                                        cmd, k->name, (unsigned)c, allowed);
+            if (bad)
+                return tw_control_error("%s: '%s' contains character U+%04X (allowed: %s)",
+                                        cmd, k->name, (unsigned)c, allowed);
         }
         return NULL;
     }
@@ -346,6 +354,13 @@ tw_control *tw_control_start(const char *endpoint, size_t max_len,
                    "on the network who reaches it can start and stop sessions and change "
                    "detector settings (use ipc://, or set curve.enable with an allowlist)",
                    endpoint);
+    } else if (!curve && !strncmp(endpoint, "ipc://@", 7)) {
+        /* a Linux abstract socket has no file, hence no permissions */
+        tw_log(TW_LOG_WARNING,
+               "control: endpoint '%s' is an abstract socket without CURVE: it has no file "
+               "permissions, so every local user can start and stop sessions and change "
+               "detector settings (use ipc://PATH, whose socket file admits the service's "
+               "group only, or set curve.enable)", endpoint);
     }
     if (pthread_create(&c->th, NULL, run, c) != 0) {
         tw_set_err(err, errlen, "control socket: cannot start its thread");

@@ -5,7 +5,10 @@
  * matters for the data (session start and stop, marks, insertions,
  * settings changed, recalibration) is journaled, so the journal alone
  * tells what happened. */
+#define _GNU_SOURCE /* renameat2, RENAME_NOREPLACE */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -17,13 +20,16 @@
 #include "control.h"
 #include "dsp_priv.h"
 #include "edfrepair.h"
+#include "journal.h"
 #include "log.h"
+#include "utf8.h"
 
 #ifndef TW_VERSION
 #define TW_VERSION "unknown"
 #endif
 #define TW_SNAPSHOT_EVENTS 50 /* default events in a snapshot */
 #define TW_STOP_MARGIN_MS 100.0 /* added to the detectors' decision delay, ms */
+#define TW_NAME_TRIES 1000 /* suffixes tried for a free file name or session id */
 
 static json_t *ok_reply(void)
 {
@@ -51,21 +57,10 @@ static struct timespec realtime_of(const tw_dsp_thread *d, int64_t s)
     return r;
 }
 
-/* mkdir -p for one level below an existing parent (the state directory). */
+/* record.dir, made again (parents too) if it was removed. */
 static int ensure_dir(const char *dir, char *err, size_t errlen)
 {
-    struct stat st;
-    if (stat(dir, &st) == 0) {
-        if (S_ISDIR(st.st_mode))
-            return 0;
-        tw_set_err(err, errlen, "%s is not a directory", dir);
-        return -1;
-    }
-    if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
-        tw_set_err(err, errlen, "cannot create %s: %s", dir, strerror(errno));
-        return -1;
-    }
-    return 0;
+    return tw_make_dir("recording directory", dir, err, errlen);
 }
 
 /* ---- recording ---------------------------------------------------- */
@@ -136,12 +131,12 @@ void tw_dsp_rec_annotate(tw_dsp_thread *d, int64_t sample, double dur_s, const c
 }
 
 /* The path of the next file in record.dir. A session's first file is
- * SESSION_ID.EXT (as it always was: an existing file of that name is
- * replaced), its later ones SESSION_ID-K.EXT, K = 2, 3, ...; in
+ * SESSION_ID.EXT, its later ones SESSION_ID-K.EXT, K = 2, 3, ...; in
  * record.mode=always YYYYMMDDTHHMMSSZ-twitchd.EXT from the UTC time of
- * its first sample. A later name in use (a file or its sidecar) is not
- * reused: "-K" is added or raised. stem gets the name without directory
- * and extension. 0, or -1 with err. */
+ * its first sample. A name in use (a file or its sidecar) is never
+ * reused: "-K" is added or raised (and the file is created with O_EXCL,
+ * edfrec.h, so that not even a file made meanwhile is replaced). stem
+ * gets the name without directory and extension. 0, or -1 with err. */
 static int rec_path(tw_dsp_thread *d, char *path, size_t len, char *stem, size_t stemlen,
                     char *err, size_t errlen)
 {
@@ -159,7 +154,7 @@ static int rec_path(tw_dsp_thread *d, char *path, size_t len, char *stem, size_t
         snprintf(base, sizeof base, "%s", d->rec_base);
         k0 = (int)json_array_size(d->rec_paths) + 1;
     }
-    for (int k = k0; k < k0 + 1000; k++) {
+    for (int k = k0; k < k0 + TW_NAME_TRIES; k++) {
         int n = k == 1 ? snprintf(stem, stemlen, "%s", base)
                        : snprintf(stem, stemlen, "%s-%d", base, k);
         int m = snprintf(path, len, "%s/%s.%s", c->rec_dir, stem, ext);
@@ -167,12 +162,10 @@ static int rec_path(tw_dsp_thread *d, char *path, size_t len, char *stem, size_t
             tw_set_err(err, errlen, "recording path too long (%s/%s)", c->rec_dir, base);
             return -1;
         }
-        if (k == 1 && !d->rec_timestamped)
-            return 0;
         char side[TW_EDFREC_PATH_MAX + 16];
         snprintf(side, sizeof side, "%s%s", path, TW_EDF_SIDECAR_SUFFIX);
         struct stat sb;
-        if (stat(path, &sb) != 0 && stat(side, &sb) != 0)
+        if (lstat(path, &sb) != 0 && lstat(side, &sb) != 0)
             return 0;
     }
     tw_set_err(err, errlen, "recording: no free file name for %s/%s", c->rec_dir, base);
@@ -463,28 +456,49 @@ static void journal_record(tw_dsp_thread *d, int topic, int64_t sample, json_t *
     tw_dsp_journal(d, tw_wire_record(&d->wire, topic, sample, body));
 }
 
-/* Write ID.summary.json in record.dir (through a temporary file and
- * rename: a reader never sees half a summary). */
+/* Write ID.summary.json in record.dir: to a new temporary file first,
+ * then renamed without replacing anything (RENAME_NOREPLACE), so that a
+ * reader never sees half a summary and no file is ever replaced; when
+ * the name is taken, ID.summary-K.json (K = 2, 3, ...). path gets the
+ * name written. 0, or -1 with err. */
 static int write_summary(tw_dsp_thread *d, const char *id, json_t *sum, char *path,
                          size_t plen, char *err, size_t errlen)
 {
     if (ensure_dir(d->cfg.rec_dir, err, errlen) != 0)
         return -1;
     char tmp[TW_EDFREC_PATH_MAX + 48];
-    snprintf(path, plen, "%s/%s.summary.json", d->cfg.rec_dir, id);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    if (json_dump_file(sum, tmp, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
-                                     JSON_REAL_PRECISION(10)) != 0) {
-        tw_set_err(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+    snprintf(tmp, sizeof tmp, "%s/%s.summary.json.XXXXXX", d->cfg.rec_dir, id);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        tw_set_err(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
+        return -1;
+    }
+    int bad = fchmod(fd, 0640) != 0 ||
+              json_dumpfd(sum, fd, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+                                       JSON_REAL_PRECISION(10)) != 0;
+    int e = errno;
+    if (close(fd) != 0 && !bad) {
+        bad = 1;
+        e = errno;
+    }
+    if (bad) {
+        tw_set_err(err, errlen, "cannot write %s: %s", tmp, strerror(e));
         unlink(tmp);
         return -1;
     }
-    if (rename(tmp, path) != 0) {
-        tw_set_err(err, errlen, "cannot rename %s: %s", tmp, strerror(errno));
-        unlink(tmp);
-        return -1;
+    for (int k = 1; k < TW_NAME_TRIES; k++) {
+        if (k == 1)
+            snprintf(path, plen, "%s/%s.summary.json", d->cfg.rec_dir, id);
+        else
+            snprintf(path, plen, "%s/%s.summary-%d.json", d->cfg.rec_dir, id, k);
+        if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) == 0)
+            return 0;
+        if (errno != EEXIST)
+            break;
     }
-    return 0;
+    tw_set_err(err, errlen, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+    unlink(tmp);
+    return -1;
 }
 
 int tw_dsp_in_session(const tw_dsp_thread *d, const tw_event *e)
@@ -553,6 +567,53 @@ static json_t *session_stop_at(tw_dsp_thread *d, int64_t stop)
     return r;
 }
 
+/* 1 when a name in dir is id's: id followed by '.' (ID.bdf, ID.edf and
+ * their sidecars, ID.summary.json, ID.K...) or by '-' and a digit (the
+ * recording's later files, ID-2.bdf). 0 when none is, or dir cannot be
+ * read (it has nothing then). */
+static int id_in_dir(const char *dir, const char *id)
+{
+    DIR *dp = opendir(dir);
+    if (!dp)
+        return 0;
+    size_t n = strlen(id);
+    int used = 0;
+    struct dirent *de;
+    while (!used && (de = readdir(dp)) != NULL) {
+        const char *s = de->d_name;
+        used = strncmp(s, id, n) == 0 &&
+               (s[n] == '.' || (s[n] == '-' && s[n + 1] >= '0' && s[n + 1] <= '9'));
+    }
+    closedir(dp);
+    return used;
+}
+
+/* The id of a new session: "YYYYMMDDTHHMMSSZ-SUBJECT" (session.h), the
+ * time t to the second. An id is never given twice: when a session of
+ * this run had it already (a stop and a start within a second), or a
+ * file in record.dir is named by it (an earlier run), ".K" is added
+ * (K = 2, 3, ...: "20260314T092653Z-S01.2"). 0, or -1 when no suffix is
+ * free or the clock is out of range. */
+static int new_session_id(tw_dsp_thread *d, const struct timespec *t, const char *subject,
+                          char *id, size_t len)
+{
+    char base[TW_SESSION_ID_MAX];
+    if (tw_session_format_id(base, sizeof base, t, subject) < 0)
+        return -1;
+    int k0 = strcmp(base, d->last_id_base) == 0 ? d->last_id_k + 1 : 1;
+    for (int k = k0; k < k0 + TW_NAME_TRIES; k++) {
+        int n = k == 1 ? snprintf(id, len, "%s", base) : snprintf(id, len, "%s.%d", base, k);
+        if (n < 0 || (size_t)n >= len || !tw_session_id_valid(id))
+            return -1;
+        if (!id_in_dir(d->cfg.rec_dir, id)) {
+            snprintf(d->last_id_base, sizeof d->last_id_base, "%s", base);
+            d->last_id_k = k;
+            return 0;
+        }
+    }
+    return -1;
+}
+
 static json_t *session_start(tw_dsp_thread *d, const json_t *req)
 {
     if (d->session)
@@ -560,7 +621,9 @@ static json_t *session_start(tw_dsp_thread *d, const json_t *req)
                                 tw_session_get_id(d->session));
     struct timespec now = realtime_of(d, d->next);
     char id[TW_SESSION_ID_MAX], err[512];
-    tw_session_format_id(id, sizeof id, &now, str(req, "subject"));
+    if (new_session_id(d, &now, str(req, "subject"), id, sizeof id) != 0)
+        return tw_control_error("session.start: no free session id for subject '%s' at "
+                                "this time", str(req, "subject"));
     json_t *meta = json_object();
     static const char *const keys[] = {"subject", "muscle", "side", "notes"};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
@@ -748,12 +811,19 @@ static json_t *cmd_set(tw_dsp_thread *d, const json_t *req)
             goto out;
         }
         /* a value holds at most what a configuration file's value may
-         * (TW_KEY_STRLEN - 1 characters): a longer one is refused, never
+         * (TW_KEY_CHARS_MAX characters): a longer one is refused, never
          * cut to a prefix that might parse */
         char text[TW_KEY_STRLEN];
         int tl;
+        size_t chars = json_is_string(v) ? tw_utf8_chars(json_string_value(v),
+                                                         json_string_length(v)) : 0;
+        if (chars > TW_KEY_CHARS_MAX) {
+            e = tw_control_error("set: the value of '%.64s' has %zu characters (limit %d)",
+                                 key, chars, TW_KEY_CHARS_MAX);
+            goto out;
+        }
         if (json_is_string(v) && json_string_length(v) >= sizeof text) {
-            e = tw_control_error("set: the value of '%.64s' has %zu characters (limit %zu)",
+            e = tw_control_error("set: the value of '%.64s' takes %zu bytes (limit %zu bytes)",
                                  key, json_string_length(v), sizeof text - 1);
             goto out;
         }
@@ -768,8 +838,8 @@ static json_t *cmd_set(tw_dsp_thread *d, const json_t *req)
         char assign[TW_KEY_STRLEN + 160];
         int al = snprintf(assign, sizeof assign, "%s=%s", key, text);
         if (tl < 0 || (size_t)tl >= sizeof text || al < 0 || (size_t)al >= sizeof assign) {
-            e = tw_control_error("set: the value of '%.64s' is too long (limit %zu characters)",
-                                 key, sizeof text - 1);
+            e = tw_control_error("set: the value of '%.64s' is too long (limit %d characters)",
+                                 key, TW_KEY_CHARS_MAX);
             goto out;
         }
         if (tw_config_override(&nc, assign, &errs) != 0) {

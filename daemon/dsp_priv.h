@@ -88,6 +88,8 @@ struct tw_dsp_thread {
     uint64_t call_id, call_done;
 
     tw_session *session;   /* the open session, or NULL */
+    char last_id_base[TW_SESSION_ID_MAX]; /* the latest session id of this run, without */
+    int last_id_k;                        /* its ".K" suffix, and K (1: none) */
     int64_t sess_start;    /* its first sample */
     /* session.stop waits until the events that began before the stop are
      * final (the detectors decide up to closing_hold later): */

@@ -438,9 +438,10 @@ tw_edfrec *tw_edfrec_open(const tw_edfrec_params *p, char *err, size_t errlen)
         free_rec(r);
         return NULL;
     }
-    /* Created here first for the mode and a precise errno; EDFlib's
-     * fopen(.., "wb") then truncates the same file. */
-    r->fd = open(r->path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, FILE_MODE);
+    /* Created here first, new (O_EXCL: an existing file is never
+     * replaced), for the mode and a precise errno; EDFlib's
+     * fopen(.., "wb") then opens the same, empty, file. */
+    r->fd = open(r->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, FILE_MODE);
     if (r->fd < 0) {
         tw_set_err(err, errlen, "recording: open %s: %s", r->path, strerror(errno));
         unlink(r->sidecar);

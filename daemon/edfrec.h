@@ -83,7 +83,7 @@ enum {
 };
 
 typedef struct {
-    const char *path;          /* created or truncated; ".edf" / ".bdf" advised (MNE goes by it) */
+    const char *path;          /* created, new; ".edf" / ".bdf" advised (MNE goes by it) */
     int bdf;                   /* 0: EDF+ (16-bit), 1: BDF+ (24-bit) */
     int channels;              /* 1 .. TW_EDFREC_CH_MAX */
     double rate_hz;            /* Hz per channel: a whole number, 1 .. TW_EDFREC_RATE_MAX */
@@ -117,7 +117,8 @@ typedef struct {
 
 typedef struct tw_edfrec tw_edfrec;
 
-/* Create the file (an existing one is replaced) and its sidecar. Nothing
+/* Create the file and its sidecar, both new: an existing file is never
+ * replaced (refused, naming it: "File exists"). Nothing
  * is written to the file before the first complete record. Refused when
  * the sidecar exists already: another recorder is writing the file, or a
  * crash left it unfinished (`twitchd repair` first: it is never

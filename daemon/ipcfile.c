@@ -109,3 +109,89 @@ const char *tw_ipc_file(const char *ep)
     return *p && *p != '@' && *p != '*' ? p : NULL;
 }
 
+
+int tw_endpoint_check(const char *ep, int any_port, char *why, size_t whylen)
+{
+    if (!strncmp(ep, "ipc://", 6)) {
+        const char *path = ep + 6;
+        if (!*path) {
+            snprintf(why, whylen, "no path after ipc://");
+            return -1;
+        }
+        if (strlen(path) >= sizeof ((struct sockaddr_un *)0)->sun_path) {
+            snprintf(why, whylen, "the path is %zu bytes (a unix socket takes at most %zu)",
+                     strlen(path), sizeof ((struct sockaddr_un *)0)->sun_path - 1);
+            return -1;
+        }
+        return 0;
+    }
+    if (strncmp(ep, "tcp://", 6) != 0) {
+        const char *sep = strstr(ep, "://");
+        if (!sep)
+            snprintf(why, whylen, "not an endpoint (expected tcp://HOST:PORT or ipc://PATH)");
+        else
+            snprintf(why, whylen, "unsupported transport '%.*s' (allowed tcp:// or ipc://)%s",
+                     (int)(sep - ep + 3), ep,
+                     !strncmp(ep, "inproc://", 9) ? ": inproc:// reaches this process only"
+                                                  : "");
+        return -1;
+    }
+    const char *host = ep + 6, *colon = strrchr(host, ':');
+    if (!colon || colon == host || (host[0] == '[' && colon[-1] != ']')) {
+        snprintf(why, whylen, "expected tcp://HOST:PORT");
+        return -1;
+    }
+    const char *port = colon + 1;
+    if (any_port && !strcmp(port, "*"))
+        return 0;
+    long v = 0;
+    size_t n = strlen(port);
+    for (size_t i = 0; i < n && v >= 0; i++)
+        v = port[i] >= '0' && port[i] <= '9' && v <= 65535 ? v * 10 + (port[i] - '0') : -1;
+    if (n == 0 || v < 1 || v > 65535) {
+        snprintf(why, whylen, "port '%s' out of range (allowed 1 .. 65535%s)", port,
+                 any_port ? ", or * for any free one" : "");
+        return -1;
+    }
+    return 0;
+}
+
+int tw_endpoint_list_check(const char *list, int any_port, char *why, size_t whylen)
+{
+    const char *s = list;
+    for (int item = 1;; item++) {
+        const char *e = strchr(s, ',');
+        const char *end = e ? e : s + strlen(s);
+        while (s < end && (*s == ' ' || *s == '\t'))
+            s++;
+        const char *t = end;
+        while (t > s && (t[-1] == ' ' || t[-1] == '\t'))
+            t--;
+        size_t n = (size_t)(t - s);
+        char ep[TW_ENDPOINT_LEN], r[200];
+        if (n == 0) {
+            snprintf(why, whylen, "item %d is empty", item);
+            return -1;
+        }
+        if (item > TW_ENDPOINT_LIST_MAX) {
+            snprintf(why, whylen, "more than %d endpoints", TW_ENDPOINT_LIST_MAX);
+            return -1;
+        }
+        if (n >= sizeof ep) {
+            snprintf(why, whylen, "item %d is longer than %zu bytes", item, sizeof ep - 1);
+            return -1;
+        }
+        memcpy(ep, s, n);
+        ep[n] = '\0';
+        if (tw_endpoint_check(ep, any_port, r, sizeof r) != 0) {
+            if (strchr(list, ','))
+                snprintf(why, whylen, "item %d '%s': %s", item, ep, r);
+            else
+                snprintf(why, whylen, "%s", r);
+            return -1;
+        }
+        if (!e)
+            return 0;
+        s = e + 1;
+    }
+}

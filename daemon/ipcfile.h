@@ -13,6 +13,23 @@
  * host, a wildcard, an interface name, another transport). */
 int tw_tcp_loopback(const char *ep);
 
+#define TW_ENDPOINT_LIST_MAX 16 /* endpoints in one publish.endpoint list */
+#define TW_ENDPOINT_LEN 256     /* bytes of one endpoint, with the NUL */
+
+/* One endpoint the daemon can bind and a client can reach: "tcp://HOST:PORT"
+ * (HOST not empty: an address, [IPv6], a name, an interface, or *; PORT
+ * 1 .. 65535, or * for any free port when any_port) or "ipc://PATH" (a
+ * path that fits a unix socket address, 107 bytes; or an abstract @name).
+ * Other transports are refused: inproc:// only reaches this process.
+ * 0, or -1 with the reason in why (not naming ep: the caller does). */
+int tw_endpoint_check(const char *ep, int any_port, char *why, size_t whylen);
+
+/* A comma-separated list of such endpoints (publish.endpoint): 1 to
+ * TW_ENDPOINT_LIST_MAX items, blanks around each ignored, none empty,
+ * each shorter than TW_ENDPOINT_LEN. 0, or -1 with the reason in why
+ * naming the item. */
+int tw_endpoint_list_check(const char *list, int any_port, char *why, size_t whylen);
+
 /* The file behind an ipc endpoint ("ipc://PATH"), or NULL for other
  * transports, an abstract socket ("ipc://@name") or a wildcard. */
 const char *tw_ipc_file(const char *ep);

@@ -25,6 +25,7 @@
 
 #define DAY_S 86400              /* seconds per UTC day (POSIX time has no leap seconds) */
 #define FSYNC_S_MAX 86400.0      /* s, largest fsync interval accepted */
+#define CHECK_S_MAX 1.0          /* s, longest time between checks that the day file is in place */
 #define FILE_MODE 0640
 #define DIR_MODE 0750
 #define SIDECAR_MAX 9999         /* PATH.partial-1 .. PATH.partial-9999 */
@@ -43,6 +44,10 @@ struct tw_journal {
     int have_last_sync;          /* 0: tw_journal_sync has not fsync'd yet */
     struct timespec last_sync;   /* CLOCK_MONOTONIC of the last fsync by tw_journal_sync */
     char path[TW_JOURNAL_PATH_MAX]; /* the current (or last tried) day file */
+    off_t kept;                  /* bytes of the open file last seen in place at path */
+    int orphan;                  /* 1: the open file was deleted, not yet recreated */
+    int have_last_check;         /* 0: check_file has not run yet */
+    struct timespec last_check;  /* CLOCK_MONOTONIC of the last check_file by tw_journal_sync */
     tw_journal_status st;
 };
 
@@ -372,11 +377,33 @@ static void do_fsync(tw_journal *j, int64_t now_s)
     j->dirty = 0; /* a failure is reported once, as the kernel does */
 }
 
-/* fsync (if dirty) and close the day file. 0, or -1 (recorded). */
+static int check_file(tw_journal *j, int64_t now_s);
+static int count_lines(int fd, off_t at, uint64_t *n);
+
+/* Lines of the deleted open file not copied out yet: counted lost (the
+ * file is about to be closed). */
+static void count_orphan_lost(tw_journal *j)
+{
+    if (!j->orphan)
+        return;
+    uint64_t n = 0;
+    if (count_lines(j->fd, j->kept, &n) < 0)
+        n = 0;
+    j->st.lines_lost += n;
+    j->orphan = 0;
+}
+
+/* fsync (if dirty) and close the day file (after a last check that it is
+ * in place: lines written to a deleted file are copied out first, or
+ * counted lost). 0, or -1 (recorded). */
 static int close_file(tw_journal *j, int64_t now_s)
 {
     if (j->fd < 0)
         return 0;
+    check_file(j, now_s);
+    if (j->fd < 0)
+        return 0;
+    count_orphan_lost(j);
     int rc = 0;
     if (j->dirty) {
         uint64_t before = j->st.syncs_failed;
@@ -424,6 +451,8 @@ static int open_day(tw_journal *j, int64_t day, int64_t now_s)
     j->day = day;
     j->clean = created;
     j->dirty = 0;
+    j->kept = 0;
+    j->orphan = 0;
     if (created && fsync_dir_of(j->dir, 1) < 0) {
         /* The file is usable; only its directory entry may not be durable. */
         j->st.syncs_failed++;
@@ -451,6 +480,39 @@ static int make_clean(tw_journal *j, int64_t now_s)
 
 /* ---- the API ------------------------------------------------------------- */
 
+static int mkdir_p(const char *dir);
+
+int tw_make_dir(const char *what, const char *dir, char *err, size_t errlen)
+{
+    struct stat sb;
+    if (!dir || !*dir) {
+        tw_set_err(err, errlen, "%s: no path given", what);
+        return -1;
+    }
+    if (strlen(dir) > TW_JOURNAL_DIR_MAX) {
+        tw_set_err(err, errlen, "%s '%.60s...': too long (max %d bytes)", what, dir,
+                   TW_JOURNAL_DIR_MAX);
+        return -1;
+    }
+    if (mkdir_p(dir) < 0) {
+        tw_set_err(err, errlen, "%s '%s': cannot create: %s", what, dir, strerror(errno));
+        return -1;
+    }
+    if (stat(dir, &sb) < 0) {
+        tw_set_err(err, errlen, "%s '%s': %s", what, dir, strerror(errno));
+        return -1;
+    }
+    if (!S_ISDIR(sb.st_mode)) {
+        tw_set_err(err, errlen, "%s '%s': not a directory", what, dir);
+        return -1;
+    }
+    if (access(dir, W_OK | X_OK) < 0) {
+        tw_set_err(err, errlen, "%s '%s': not writable: %s", what, dir, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 /* mkdir -p dir with mode DIR_MODE. -1, errno. */
 static int mkdir_p(const char *dir)
 {
@@ -468,6 +530,157 @@ static int mkdir_p(const char *dir)
     }
     if (mkdir(p, DIR_MODE) < 0 && errno != EEXIST)
         return -1;
+    return 0;
+}
+
+/* ---- a day file deleted or moved while open --------------------------------- */
+
+/* The lines ('\n') of fd from byte at to its end into *n. 0, or -1 (errno). */
+static int count_lines(int fd, off_t at, uint64_t *n)
+{
+    struct stat sb;
+    *n = 0;
+    if (fstat(fd, &sb) < 0)
+        return -1;
+    char buf[8192];
+    while (at < sb.st_size) {
+        size_t k = sb.st_size - at < (off_t)sizeof buf ? (size_t)(sb.st_size - at) : sizeof buf;
+        if (pread_all(fd, buf, k, at) < 0)
+            return -1;
+        for (size_t i = 0; i < k; i++)
+            *n += buf[i] == '\n';
+        at += (off_t)k;
+    }
+    return 0;
+}
+
+/* Copy bytes [at, its end) of fd `from` to the end of fd `to` (opened
+ * O_APPEND); *lines gets the lines copied. 0, or the errno of the failure
+ * (`to` cut back to its size before). */
+static int copy_tail(int from, off_t at, int to, uint64_t *lines)
+{
+    struct stat fb, tb;
+    *lines = 0;
+    if (fstat(from, &fb) < 0 || fstat(to, &tb) < 0)
+        return errno;
+    char buf[8192];
+    int e = 0;
+    while (at < fb.st_size && !e) {
+        size_t k = fb.st_size - at < (off_t)sizeof buf ? (size_t)(fb.st_size - at) : sizeof buf;
+        size_t done = 0;
+        if (pread_all(from, buf, k, at) < 0)
+            e = errno;
+        else
+            e = write_all(to, buf, k, &done);
+        for (size_t i = 0; !e && i < k; i++)
+            *lines += buf[i] == '\n';
+        at += (off_t)k;
+    }
+    if (e) {
+        (void)ftruncate(to, tb.st_size);
+        *lines = 0;
+    }
+    return e;
+}
+
+/* The open day file was deleted (link count 0: a clean-up script, an
+ * `rm -rf` of the directory): create the directory and the file again
+ * and copy into it what was written since the file was last seen in
+ * place (still readable through the open descriptor); the next lines go
+ * to the new file. Counted in st.recreated and st.lines_rescued. When
+ * that fails the lines go on to the deleted file, where nothing is lost
+ * while the process runs: the error is in the status (orphan) and the
+ * next check tries again; what is still there when the file is closed is
+ * counted in st.lines_lost. 0, or -1 (recorded). */
+static int rescue_deleted(tw_journal *j, int64_t now_s)
+{
+    int nfd = -1, e = 0;
+    const char *op = "cannot create its directory";
+    if (mkdir_p(j->dir) < 0) {
+        e = errno;
+    } else {
+        op = "cannot create it again";
+        nfd = open(j->path, O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, FILE_MODE);
+        if (nfd < 0 && errno == EEXIST) { /* made meanwhile: appended to, once clean */
+            tw_journal_recovered r;
+            char m[sizeof j->st.msg];
+            nfd = open(j->path, O_RDWR | O_APPEND | O_CLOEXEC);
+            if (nfd >= 0 && recover_fd(nfd, j->path, &r, m, sizeof m) < 0) {
+                e = errno;
+                close(nfd);
+                nfd = -1;
+            } else if (nfd >= 0) {
+                count_recovered(j, &r);
+            }
+        }
+        if (nfd < 0 && !e)
+            e = errno;
+    }
+    uint64_t lines = 0;
+    if (nfd >= 0) {
+        op = "cannot copy its lines to the new file";
+        e = copy_tail(j->fd, j->kept, nfd, &lines);
+    }
+    if (e) {
+        if (nfd >= 0)
+            close(nfd);
+        uint64_t held = 0;
+        (void)count_lines(j->fd, j->kept, &held);
+        char m[sizeof j->st.msg];
+        snprintf(m, sizeof m, "%.*s was deleted; %s: %.60s (%llu lines held in the deleted "
+                 "file until then)", TW_JOURNAL_DIR_MAX + 32, j->path, op, strerror(e),
+                 (unsigned long long)held);
+        record_fail(j, e, now_s, m);
+        j->orphan = 1;
+        return -1;
+    }
+    close(j->fd); /* the deleted file: gone with its last descriptor */
+    j->fd = nfd;
+    j->clean = 1;
+    j->dirty = 1;
+    struct stat sb;
+    j->kept = fstat(nfd, &sb) == 0 ? sb.st_size : 0;
+    if (fsync_dir_of(j->dir, 1) < 0) {
+        j->st.syncs_failed++;
+        record_op_fail(j, errno, now_s, "fsync directory", j->dir);
+    } else if (j->orphan || j->st.error) {
+        j->st.error = 0;
+        j->st.msg[0] = '\0';
+        j->st.fail_since_s = 0;
+    }
+    j->orphan = 0;
+    j->st.recreated++;
+    j->st.lines_rescued += lines;
+    return 0;
+}
+
+/* Is the open day file still at its path? In place: kept = its size.
+ * Deleted: rescue_deleted. Moved away but still linked (renamed, as
+ * logrotate does before its SIGHUP): its lines are safe where it went;
+ * it is closed, and the next line creates the file at its path again
+ * (st.moved). 0, or -1 (recorded). */
+static int check_file(tw_journal *j, int64_t now_s)
+{
+    if (j->fd < 0)
+        return 0;
+    struct stat fb, pb;
+    if (fstat(j->fd, &fb) < 0) {
+        record_op_fail(j, errno, now_s, "stat", j->path);
+        return -1;
+    }
+    if (stat(j->path, &pb) == 0 && pb.st_dev == fb.st_dev && pb.st_ino == fb.st_ino) {
+        j->kept = fb.st_size;
+        return 0;
+    }
+    if (fb.st_nlink == 0)
+        return rescue_deleted(j, now_s);
+    j->st.moved++;
+    if (j->dirty)
+        do_fsync(j, now_s);
+    close(j->fd);
+    j->fd = -1;
+    j->clean = 0;
+    j->dirty = 0;
     return 0;
 }
 
@@ -490,25 +703,8 @@ tw_journal *tw_journal_open(const char *dir, double fsync_s, tw_journal_recovere
                fsync_s, FSYNC_S_MAX);
         return NULL;
     }
-    if (mkdir_p(dir) < 0) {
-        tw_set_err(err, errlen, "journal directory '%s': cannot create: %s", dir,
-               strerror(errno));
+    if (tw_make_dir("journal directory", dir, err, errlen) != 0)
         return NULL;
-    }
-    struct stat sb;
-    if (stat(dir, &sb) < 0) {
-        tw_set_err(err, errlen, "journal directory '%s': %s", dir, strerror(errno));
-        return NULL;
-    }
-    if (!S_ISDIR(sb.st_mode)) {
-        tw_set_err(err, errlen, "journal directory '%s': not a directory", dir);
-        return NULL;
-    }
-    if (access(dir, W_OK | X_OK) < 0) {
-        tw_set_err(err, errlen, "journal directory '%s': not writable: %s", dir,
-               strerror(errno));
-        return NULL;
-    }
     DIR *d = opendir(dir);
     if (!d) {
         tw_set_err(err, errlen, "journal directory '%s': cannot list: %s", dir,
@@ -594,9 +790,11 @@ int tw_journal_append(tw_journal *j, const char *line, size_t len,
     }
     j->st.lines_written++;
     j->dirty = 1;
-    j->st.error = 0;
-    j->st.msg[0] = '\0';
-    j->st.fail_since_s = 0;
+    if (!j->orphan) { /* a deleted file is an error until it is recreated */
+        j->st.error = 0;
+        j->st.msg[0] = '\0';
+        j->st.fail_since_s = 0;
+    }
     if (j->fsync_s == 0.0)
         do_fsync(j, now_s);
     return TW_JOURNAL_OK;
@@ -606,23 +804,33 @@ failed:
     return TW_JOURNAL_EIO;
 }
 
+static double seconds_since(const struct timespec *a, const struct timespec *b)
+{
+    return (double)(b->tv_sec - a->tv_sec) + 1e-9 * (double)(b->tv_nsec - a->tv_nsec);
+}
+
 int tw_journal_sync(tw_journal *j, const struct timespec *now_mono)
 {
     if (!j)
         return TW_JOURNAL_EINVAL;
-    if (j->fd < 0 || !j->dirty)
+    if (j->fd < 0)
         return TW_JOURNAL_OK;
     struct timespec ts;
     if (now_mono)
         ts = *now_mono;
     else
         clock_gettime(CLOCK_MONOTONIC, &ts);
-    if (j->have_last_sync) {
-        double dt = (double)(ts.tv_sec - j->last_sync.tv_sec) +
-                    1e-9 * (double)(ts.tv_nsec - j->last_sync.tv_nsec);
-        if (dt < j->fsync_s)
-            return TW_JOURNAL_OK;
+    double check_s = j->fsync_s < CHECK_S_MAX ? j->fsync_s : CHECK_S_MAX;
+    if (!j->have_last_check || seconds_since(&j->last_check, &ts) >= check_s) {
+        j->last_check = ts;
+        j->have_last_check = 1;
+        if (check_file(j, realtime_s()) < 0 && j->fd < 0)
+            return TW_JOURNAL_EIO;
     }
+    if (j->fd < 0 || !j->dirty)
+        return TW_JOURNAL_OK;
+    if (j->have_last_sync && seconds_since(&j->last_sync, &ts) < j->fsync_s)
+        return TW_JOURNAL_OK;
     j->last_sync = ts;
     j->have_last_sync = 1;
     uint64_t before = j->st.syncs_failed;

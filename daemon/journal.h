@@ -31,6 +31,19 @@
  *    so journaling resumes by itself on the first line that can be
  *    written (every line is a retry; a retry costs an open and a write).
  *    What was written before stays as it was.
+ *  - A day file deleted while open (a clean-up script, `rm -rf` of the
+ *    directory, a rotation done wrong) is noticed by tw_journal_sync
+ *    within min(fsync_s, 1 s) (the file's link count and its path are
+ *    checked), and before the file is closed (new day, reopen, close):
+ *    the directory and the file are created again and every line written
+ *    since the file was last seen in place is copied into the new file
+ *    from the deleted one (still open, so nothing is lost). Counted in
+ *    recreated and lines_rescued. While that fails (the directory cannot
+ *    be made) lines go on to the deleted file, the status has the error,
+ *    and each check tries again; lines still only there when the file is
+ *    closed are counted in lines_lost. A day file moved away (renamed,
+ *    still linked) is left where it went with its lines, and the next
+ *    line creates the file at its path (counted in moved).
  *  - The daemon must ignore SIGXFSZ (signal(SIGXFSZ, SIG_IGN)): otherwise
  *    RLIMIT_FSIZE kills the process instead of making write fail EFBIG.
  *
@@ -80,6 +93,11 @@ typedef struct {
     uint64_t syncs_failed;     /* failed fsyncs (data may not be on disk) */
     uint64_t partials;         /* partial lines set aside (the one at open included) */
     uint64_t partial_bytes;    /* their total length (bytes) */
+    uint64_t recreated;        /* day files found deleted while open, and made again */
+    uint64_t lines_rescued;    /* lines copied from those deleted files into the new ones */
+    uint64_t lines_lost;       /* lines of a deleted file that could not be copied out
+                                  before it was closed */
+    uint64_t moved;            /* day files found moved away (renamed) while open */
 } tw_journal_status;
 
 /* Open the journal in dir (created with mode 0750, parents too, when
@@ -117,8 +135,9 @@ tw_journal *tw_journal_open(const char *dir, double fsync_s, tw_journal_recovere
 int tw_journal_append(tw_journal *j, const char *line, size_t len,
                       const struct timespec *now_real);
 
-/* Call periodically (e.g. each turn of the journal thread's loop): fsyncs
- * the current day file when lines were written since the last fsync and
+/* Call periodically (e.g. each turn of the journal thread's loop): checks
+ * that the open day file is still in place (above) every min(fsync_s, 1)
+ * seconds, and fsyncs it when lines were written since the last fsync and
  * fsync_s seconds have passed since it (the first call with unsynced lines
  * fsyncs at once). now_mono: CLOCK_MONOTONIC (NULL: read the clock).
  * Returns TW_JOURNAL_OK (also when nothing was due) or TW_JOURNAL_EIO (fsync
@@ -151,6 +170,12 @@ void tw_journal_close(tw_journal *j);
  * sidecar cannot be written (the file is then left as it was). */
 int tw_journal_recover_file(const char *path, tw_journal_recovered *rec, char *err,
                             size_t errlen);
+
+/* mkdir -p dir (mode 0750, parents too) and check that it is a writable
+ * directory; for the journal's and the recordings' directories. 0, or -1
+ * with a one-line reason in err starting with `what` and naming dir
+ * ("recording directory '/x': cannot create: Permission denied"). */
+int tw_make_dir(const char *what, const char *dir, char *err, size_t errlen);
 
 /* A one-line description of a TW_JOURNAL_* code. */
 const char *tw_journal_strerror(int code);

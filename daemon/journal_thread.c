@@ -20,12 +20,33 @@ struct tw_journal_thread {
     pthread_mutex_t mu; /* guards st */
     tw_journal_status st;
     int last_error;
+    tw_journal_status seen; /* the counters last logged */
 };
+
+/* Say what happened to the day file behind our back since last time. */
+static void log_file_events(tw_journal_thread *t, const tw_journal_status *st)
+{
+    const char *path = tw_journal_current_path(t->j);
+    if (st->recreated != t->seen.recreated)
+        tw_log(TW_LOG_WARNING, "journal: %s was deleted while open: made again, %llu line%s "
+               "written since it was last seen copied into it from the deleted file",
+               path, (unsigned long long)(st->lines_rescued - t->seen.lines_rescued),
+               st->lines_rescued - t->seen.lines_rescued == 1 ? "" : "s");
+    if (st->lines_lost != t->seen.lines_lost)
+        tw_log(TW_LOG_ERR, "journal: %llu line%s lost with a deleted day file that could not "
+               "be made again", (unsigned long long)(st->lines_lost - t->seen.lines_lost),
+               st->lines_lost - t->seen.lines_lost == 1 ? "" : "s");
+    if (st->moved != t->seen.moved)
+        tw_log(TW_LOG_WARNING, "journal: the day file was moved away while open (its lines "
+               "stay where it went); new lines go to %s", path);
+    t->seen = *st;
+}
 
 static void snapshot(tw_journal_thread *t)
 {
     tw_journal_status st;
     tw_journal_get_status(t->j, &st);
+    log_file_events(t, &st);
     if (st.error != t->last_error) {
         if (st.error)
             tw_log(TW_LOG_ERR, "journal: %s (events still published; retrying)", st.msg);
@@ -86,6 +107,7 @@ tw_journal_thread *tw_journal_thread_start(tw_journal *j, tw_mq *in, tw_mq *out,
     atomic_init(&t->reopen, 0);
     pthread_mutex_init(&t->mu, NULL);
     tw_journal_get_status(j, &t->st);
+    t->seen = t->st;
     int rc = pthread_create(&t->th, NULL, run, t);
     if (rc != 0) {
         snprintf(err, errlen, "cannot start the journal thread: %s", strerror(rc));

@@ -1,5 +1,6 @@
 /* keytab.c: see keytab.h. */
 #include "keytab.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <math.h>
@@ -8,8 +9,20 @@
 #include <string.h>
 #include <strings.h>
 
+/* v as %g when that reads back exactly (1e+06, 0.5), else with every
+ * digit it needs (9999999, not 1e+07). */
+static void fmt_num(char *buf, size_t len, double v)
+{
+    snprintf(buf, len, "%g", v);
+    if (strtod(buf, NULL) != v)
+        snprintf(buf, len, "%.17g", v);
+}
+
 void tw_key_range(const tw_key *k, char *buf, size_t len)
 {
+    char lo[32], hi[32];
+    fmt_num(lo, sizeof lo, k->min);
+    fmt_num(hi, sizeof hi, k->max);
     switch (k->type) {
     case TW_KT_ENUM:
         snprintf(buf, len, "%s", k->choices);
@@ -18,11 +31,11 @@ void tw_key_range(const tw_key *k, char *buf, size_t len)
         snprintf(buf, len, "true|false");
         break;
     case TW_KT_STRING:
-        snprintf(buf, len, "text of %g to %g characters", k->min, k->max);
+        snprintf(buf, len, "text of %s to %s characters", lo, hi);
         break;
     default:
-        snprintf(buf, len, "%g .. %g%s%s", k->min, k->max,
-                 k->unit && *k->unit ? " " : "", k->unit ? k->unit : "");
+        snprintf(buf, len, "%s .. %s%s%s", lo, hi, k->unit && *k->unit ? " " : "",
+                 k->unit ? k->unit : "");
     }
 }
 
@@ -129,9 +142,14 @@ int tw_key_set(const tw_key *k, void *target, const char *value, char *why,
         return -1;
     }
     case TW_KT_STRING: {
-        size_t n = strlen(value);
-        if ((double)n < k->min || (double)n > k->max || n >= TW_KEY_STRLEN) {
-            snprintf(why, whylen, "wrong length %zu (allowed %s)", n, range);
+        size_t n = strlen(value), chars = tw_utf8_chars(value, n);
+        if ((double)chars < k->min || (double)chars > k->max) {
+            snprintf(why, whylen, "%zu characters (allowed %s)", chars, range);
+            return -1;
+        }
+        if (n >= TW_KEY_STRLEN) {
+            snprintf(why, whylen, "%zu characters in %zu bytes (at most %d bytes)", chars, n,
+                     TW_KEY_STRLEN - 1);
             return -1;
         }
         memcpy(field, value, n + 1);

@@ -15,13 +15,16 @@
 
 #include <stddef.h>
 
-#define TW_KEY_STRLEN 256 /* bytes, including the NUL, of a string field */
+#define TW_KEY_CHARS_MAX 255 /* characters (UTF-8 code points) of any string value */
+#define TW_KEY_STRLEN 256    /* bytes, including the NUL, of a string field (paths and
+                                endpoints live in buffers of this size downstream) */
 
 typedef enum {
     TW_KT_DOUBLE, /* double, range [min, max] */
     TW_KT_INT,    /* int, range [min, max] */
     TW_KT_ENUM,   /* int index into choices "a|b|c" */
-    TW_KT_STRING, /* char[TW_KEY_STRLEN]; min/max bound the length */
+    TW_KT_STRING, /* char[TW_KEY_STRLEN]; min/max bound the length in characters,
+                     and it fits TW_KEY_STRLEN bytes */
     TW_KT_BOOL,   /* int 0/1; accepts true/false/yes/no/on/off/1/0 */
 } tw_kt_type;
 

@@ -67,14 +67,9 @@ static int parse_list(tw_pub *p, const char *list, char *err, size_t errlen)
         char *ep = p->ep[p->n_ep++];
         memcpy(ep, s, n);
         ep[n] = '\0';
-        if (strncmp(ep, "tcp://", 6) != 0 && strncmp(ep, "ipc://", 6) != 0) {
-            tw_set_err(err, errlen,
-                    "endpoint '%s': unsupported transport (allowed tcp:// or ipc://)",
-                    ep);
-            return -1;
-        }
-        if (!ep[6]) {
-            tw_set_err(err, errlen, "endpoint '%s': no address", ep);
+        char why[200];
+        if (tw_endpoint_check(ep, 1, why, sizeof why) != 0) {
+            tw_set_err(err, errlen, "endpoint '%s': %s", ep, why);
             return -1;
         }
         if (!e)

@@ -1,5 +1,6 @@
 /* session.c: see session.h (and docs/session-summary.md for the summary). */
 #include "session.h"
+#include "utf8.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -368,43 +369,6 @@ int tw_session_add_event(tw_session *s, const tw_event *e, int ch, const tw_trai
     return TW_SESSION_EINVAL;
 }
 
-/* 1 if p[0 .. n) is valid UTF-8 (RFC 3629: no overlong forms, no
- * surrogates, nothing above U+10FFFF), as jansson requires of strings;
- * jansson checks but does not say whether a NULL meant bad text or no
- * memory. */
-static int utf8_valid(const unsigned char *p, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = p[i];
-        size_t len;
-        unsigned cp, min;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if ((c & 0xE0) == 0xC0) {
-            len = 2, cp = c & 0x1F, min = 0x80;
-        } else if ((c & 0xF0) == 0xE0) {
-            len = 3, cp = c & 0x0F, min = 0x800;
-        } else if ((c & 0xF8) == 0xF0) {
-            len = 4, cp = c & 0x07, min = 0x10000;
-        } else {
-            return 0;
-        }
-        if (n - i < len)
-            return 0;
-        for (size_t k = 1; k < len; k++) {
-            if ((p[i + k] & 0xC0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (p[i + k] & 0x3F);
-        }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            return 0;
-        i += len;
-    }
-    return 1;
-}
-
 static int add_marklike(tw_session *s, vec *m, long *count, long *dropped, int64_t sample,
                         const char *label)
 {
@@ -413,7 +377,9 @@ static int add_marklike(tw_session *s, vec *m, long *count, long *dropped, int64
     json_t *js = NULL;
     if (label) {
         size_t n = strlen(label);
-        if (n >= TW_SESSION_LABEL_MAX || !utf8_valid((const unsigned char *)label, n))
+        /* jansson checks too, but does not say whether a NULL meant bad
+         * text or no memory */
+        if (n >= TW_SESSION_LABEL_MAX || !tw_utf8_valid(label, n))
             return TW_SESSION_EINVAL;
         js = json_stringn_nocheck(label, n); /* NULL: out of memory (below) */
     }

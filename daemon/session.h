@@ -52,10 +52,13 @@
 
 #define TW_SESSION_MAX_CHANNELS 8
 #define TW_SESSION_MAX_ITEMS 100000 /* stored LTRs, trains, EPN episodes, marks, insertions (each) */
-#define TW_SESSION_ID_MAX 80        /* bytes of an id, NUL included */
-#define TW_SESSION_META_MAX 256     /* bytes of subject, muscle, side, NUL included */
-#define TW_SESSION_NOTES_MAX 4096   /* bytes of notes, NUL included */
-#define TW_SESSION_LABEL_MAX 256    /* bytes of a mark or insertion label, NUL included */
+#define TW_SESSION_ID_MAX 96        /* bytes of an id, NUL included: the time (16),
+                                       "-", a 64-character subject and a ".K" suffix */
+#define TW_SESSION_META_MAX 260     /* bytes of subject, muscle, side, NUL included
+                                       (64 characters of up to 4 bytes) */
+#define TW_SESSION_NOTES_MAX 8192   /* bytes of notes, NUL included (2000 characters) */
+#define TW_SESSION_LABEL_MAX 1024   /* bytes of a mark or insertion label, NUL included
+                                       (200 characters) */
 
 /* Return codes. */
 enum {

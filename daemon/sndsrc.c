@@ -7,6 +7,89 @@
 #include <string.h>
 #include <sys/stat.h>
 
+/* libsndfile quietly believes the data when a header says otherwise (it
+ * only notes it in its log, which no API reports): a chunk that claims
+ * more bytes than the file has ("... (should be N)": the file was cut),
+ * or an AIFF whose COMM chunk gives another frame count than its SSND
+ * chunk holds ("not equal to frame count"). 1 with the log's words in
+ * err when one is there; 0 otherwise. */
+static int header_disagrees(SNDFILE *sf, char *err, size_t errlen)
+{
+    static const struct {
+        const char *mark, *what;
+    } signs[] = {
+        {"should be", "truncated: the header does not match the data"},
+        {"not equal to frame count", "the header and the data disagree"},
+    };
+    char log[4096];
+    sf_command(sf, SFC_GET_LOG_INFO, log, sizeof log);
+    for (size_t k = 0; k < sizeof signs / sizeof signs[0]; k++) {
+        const char *at = strstr(log, signs[k].mark);
+        if (!at)
+            continue;
+        const char *ls = at;
+        while (ls > log && ls[-1] != '\n')
+            ls--;
+        /* the note, with its "***" continuation lines, on one line */
+        char note[512];
+        size_t n = 0;
+        for (const char *p = ls; *p && n < sizeof note - 1; p++) {
+            if (*p == '\n' && strncmp(p + 1, "***", 3) != 0)
+                break;
+            if (*p == '\n' || *p == '*') {
+                if (n > 0 && note[n - 1] != ' ')
+                    note[n++] = ' ';
+                continue;
+            }
+            if (*p == ' ' && (n == 0 || note[n - 1] == ' '))
+                continue;
+            note[n++] = *p;
+        }
+        note[n] = '\0';
+        snprintf(err, errlen, "%s (%s)", signs[k].what, note);
+        return 1;
+    }
+    return 0;
+}
+
+/* Bytes per frame of uncompressed data in a container that stores it as
+ * it is (WAV, AIFF, AU, W64, RF64, CAF, raw); 0 for others (FLAC's
+ * "PCM_16" is compressed). */
+static long frame_bytes(const SF_INFO *i)
+{
+    switch (i->format & SF_FORMAT_TYPEMASK) {
+    case SF_FORMAT_WAV: case SF_FORMAT_WAVEX: case SF_FORMAT_AIFF: case SF_FORMAT_AU:
+    case SF_FORMAT_W64: case SF_FORMAT_RF64: case SF_FORMAT_CAF: case SF_FORMAT_RAW:
+        break;
+    default:
+        return 0;
+    }
+    long b;
+    switch (i->format & SF_FORMAT_SUBMASK) {
+    case SF_FORMAT_PCM_S8: case SF_FORMAT_PCM_U8: case SF_FORMAT_ULAW: case SF_FORMAT_ALAW:
+        b = 1; break;
+    case SF_FORMAT_PCM_16: b = 2; break;
+    case SF_FORMAT_PCM_24: b = 3; break;
+    case SF_FORMAT_PCM_32: case SF_FORMAT_FLOAT: b = 4; break;
+    case SF_FORMAT_DOUBLE: b = 8; break;
+    default: return 0;
+    }
+    return b * i->channels;
+}
+
+/* 1 (reason in err) when an uncompressed file's frame count needs more
+ * bytes than the whole file has: its header promises samples its body
+ * does not hold. */
+static int too_long(const SF_INFO *i, off_t size, char *err, size_t errlen)
+{
+    long fb = frame_bytes(i);
+    if (fb == 0 || i->frames <= 0 || (uint64_t)i->frames <= (uint64_t)size / (uint64_t)fb)
+        return 0;
+    snprintf(err, errlen, "truncated: the header gives %lld frames (%lld bytes), the file has "
+             "%lld bytes", (long long)i->frames, (long long)i->frames * fb, (long long)size);
+    return 1;
+}
+
 int tw_sndsrc_open(tw_sndsrc *s, const char *path, double full_scale_uv,
                    size_t block_frames, char *err, size_t errlen)
 {
@@ -35,21 +118,8 @@ int tw_sndsrc_open(tw_sndsrc *s, const char *path, double full_scale_uv,
                  s->info.samplerate, TW_MIN_RATE, TW_MAX_RATE);
         goto fail;
     }
-    /* libsndfile quietly shortens the length of a file whose data ends
-     * before its header says (it only notes "should be" in its log): look
-     * there, as no API reports it. */
-    char log[4096];
-    sf_command(s->sf, SFC_GET_LOG_INFO, log, sizeof log);
-    const char *sb = strstr(log, "should be");
-    if (sb) {
-        const char *ls = sb;
-        while (ls > log && ls[-1] != '\n')
-            ls--;
-        const char *le = strchr(sb, '\n');
-        snprintf(err, errlen, "truncated: the header does not match the data (%.*s)",
-                 (int)(le ? le - ls : (long)strlen(ls)), ls);
+    if (header_disagrees(s->sf, err, errlen) || too_long(&s->info, st.st_size, err, errlen))
         goto fail;
-    }
     if (s->info.frames <= 0) {
         snprintf(err, errlen, "holds no samples");
         goto fail;

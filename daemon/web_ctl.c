@@ -7,15 +7,22 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "utf8.h"
+
 static const char *const allowed[] = {
     "status", "snapshot", "session.start", "session.stop", "mark", "insertion",
 };
 
-/* {"ok": false, "error": why} */
+/* {"ok": false, "error": why}. A reason that is not UTF-8 (it may quote
+ * the request) has its other bytes made '?': there is always a reply. */
 static int refuse(int status, char **reply, const char *fmt, const char *arg)
 {
     char why[512];
     snprintf(why, sizeof why, fmt, arg ? arg : "");
+    if (!tw_utf8_valid(why, strlen(why)))
+        for (char *p = why; *p; p++)
+            if ((unsigned char)*p > 0x7e)
+                *p = '?';
     json_t *o = json_pack("{s:b, s:s}", "ok", 0, "error", why);
     *reply = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(o);
@@ -42,8 +49,8 @@ int tw_web_ctl_forward(void *zctx, const char *endpoint, const char *body, size_
     for (size_t i = 0; i < sizeof allowed / sizeof allowed[0]; i++)
         ok |= !strcmp(cmd, allowed[i]);
     if (!ok) {
-        char c[80];
-        snprintf(c, sizeof c, "%.64s", cmd);
+        char c[80]; /* at most 64 bytes of it, cut between two characters */
+        snprintf(c, sizeof c, "%.*s", (int)tw_utf8_cut(cmd, strlen(cmd), 64), cmd);
         json_decref(req);
         return refuse(403, reply,
                       "'%s' cannot be sent from the web page (allowed: " TW_WEB_CTL_ALLOWED

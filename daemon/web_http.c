@@ -8,9 +8,11 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -27,11 +29,28 @@
             "frame-ancestors 'none'"
 #define SSE_BLOCK 16384 /* bytes libmicrohttpd asks the stream for at once */
 
+/* Connections from one client address that are not event streams. */
+typedef struct {
+    struct sockaddr_storage addr; /* the address (port 0) */
+    unsigned n;                   /* 0: a free entry */
+} addr_count;
+
+/* Per connection (libmicrohttpd's socket context). */
+typedef struct {
+    struct sockaddr_storage addr;
+    int stream;                   /* 1: an event stream (not counted) */
+} conn_ctx;
+
 struct tw_web_http {
     struct MHD_Daemon *d;
     tw_web_http_params p;
     int loopback;
+    char listen_host[256];        /* the host of web.listen as written ("[::1]" with brackets) */
     unsigned port;
+    pthread_mutex_t mu;           /* guards addrs */
+    addr_count *addrs;            /* one per connection at most */
+    size_t naddrs;
+    unsigned long refused;        /* connections refused by the per-address bound */
 };
 
 /* One POST /api/ctl in progress (the body arrives in pieces). */
@@ -109,29 +128,44 @@ int tw_web_parse_listen(const char *s, struct sockaddr_storage *sa, socklen_t *s
     return 0;
 }
 
-/* With a loopback listener: is Host one of this machine's loopback names? */
+/* The length of the host part of "HOST[:PORT]" or "[IPV6][:PORT]"
+ * (brackets kept); -1 when a bracket is not closed. */
+static long host_len(const char *hp)
+{
+    if (hp[0] == '[') {
+        const char *close = strchr(hp, ']');
+        return close ? (long)(close - hp) + 1 : -1;
+    }
+    const char *colon = strchr(hp, ':');
+    return colon ? (long)(colon - hp) : (long)strlen(hp);
+}
+
+/* With a loopback listener: is Host one of this machine's loopback names,
+ * or the host web.listen names? */
 static int host_ok(const tw_web_http *h, struct MHD_Connection *c)
 {
     if (!h->loopback)
         return 1;
     const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
-    if (!host)
+    long n = host ? host_len(host) : -1;
+    if (n <= 0)
         return 0;
-    size_t n;
-    if (host[0] == '[') {
-        const char *close = strchr(host, ']');
-        if (!close)
-            return 0;
-        n = (size_t)(close - host) + 1;
-    } else {
-        const char *colon = strchr(host, ':');
-        n = colon ? (size_t)(colon - host) : strlen(host);
-    }
-    static const char *const names[] = {"localhost", "127.0.0.1", "[::1]"};
+    const char *const names[] = {"localhost", "127.0.0.1", "[::1]", h->listen_host};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (strlen(names[i]) == n && !strncasecmp(host, names[i], n))
+        if (strlen(names[i]) == (size_t)n && !strncasecmp(host, names[i], (size_t)n))
             return 1;
     return 0;
+}
+
+/* A POST's Origin, when there is one, is this server: "http://" + Host
+ * (the scheme and host compare without case). 1 when fine. */
+static int origin_ok(struct MHD_Connection *c, const char **origin, const char **host)
+{
+    *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+    *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+    if (!*origin)
+        return 1;
+    return *host && !strncasecmp(*origin, "http://", 7) && !strcasecmp(*origin + 7, *host);
 }
 
 static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, const char *ctype,
@@ -229,10 +263,14 @@ static void sse_free(void *cls)
     tw_web_hub_leave(cls);
 }
 
+static void became_stream(tw_web_http *h, struct MHD_Connection *c);
+
 static enum MHD_Result serve_events(tw_web_http *h, struct MHD_Connection *c)
 {
     const char *hello = h->p.hello ? h->p.hello : "";
     tw_web_client *cl = tw_web_hub_join(h->p.hub, hello, strlen(hello));
+    if (cl)
+        became_stream(h, c);
     if (!cl) {
         char msg[128];
         snprintf(msg, sizeof msg, "too many live views (web.max_clients = %zu)\n",
@@ -253,8 +291,28 @@ static enum MHD_Result serve_events(tw_web_http *h, struct MHD_Connection *c)
     return ret;
 }
 
+/* 403 {"ok": false, "error": ...} for a POST from another site's page. */
+static enum MHD_Result refuse_origin(struct MHD_Connection *c, const char *origin,
+                                     const char *host)
+{
+    char why[600];
+    snprintf(why, sizeof why, "forbidden: Origin '%.200s' is not this server (http://%.200s): "
+             "control requests are taken from this server's page only", origin,
+             host ? host : "?");
+    json_t *o = json_pack("{s:b, s:s}", "ok", 0, "error", why);
+    char *text = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(o);
+    enum MHD_Result r = respond(c, MHD_HTTP_FORBIDDEN, "application/json",
+                                text ? text : "{\"ok\":false,\"error\":\"forbidden: Origin\"}");
+    free(text);
+    return r;
+}
+
 static enum MHD_Result serve_ctl(tw_web_http *h, struct MHD_Connection *c, post_ctx *pc)
 {
+    const char *origin, *host;
+    if (!origin_ok(c, &origin, &host))
+        return refuse_origin(c, origin, host);
     const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                                  MHD_HTTP_HEADER_CONTENT_TYPE);
     if (!ct || strncasecmp(ct, "application/json", 16) || (ct[16] && ct[16] != ';'))
@@ -331,6 +389,119 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     }
 }
 
+/* ---- connections per client address ---- */
+
+/* a with its port zeroed, for comparing addresses. */
+static void addr_key(struct sockaddr_storage *k, const struct sockaddr *a)
+{
+    memset(k, 0, sizeof *k);
+    if (a && a->sa_family == AF_INET) {
+        struct sockaddr_in *o = (struct sockaddr_in *)k;
+        o->sin_family = AF_INET;
+        o->sin_addr = ((const struct sockaddr_in *)a)->sin_addr;
+    } else if (a && a->sa_family == AF_INET6) {
+        struct sockaddr_in6 *o = (struct sockaddr_in6 *)k;
+        o->sin6_family = AF_INET6;
+        o->sin6_addr = ((const struct sockaddr_in6 *)a)->sin6_addr;
+    }
+}
+
+/* The entry of address k (h->mu held); with make, a free one taken for
+ * it. NULL: none (or no room: cannot happen, one entry per connection). */
+static addr_count *addr_find(tw_web_http *h, const struct sockaddr_storage *k, int make)
+{
+    addr_count *free_one = NULL;
+    for (size_t i = 0; i < h->naddrs; i++) {
+        if (h->addrs[i].n && !memcmp(&h->addrs[i].addr, k, sizeof *k))
+            return &h->addrs[i];
+        if (!h->addrs[i].n && !free_one)
+            free_one = &h->addrs[i];
+    }
+    if (make && free_one)
+        free_one->addr = *k;
+    return make ? free_one : NULL;
+}
+
+/* Accept policy: refuse a client address that holds
+ * TW_WEB_CONNS_PER_ADDR connections that are not event streams. */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+    (void)addrlen;
+    tw_web_http *h = cls;
+    struct sockaddr_storage k;
+    addr_key(&k, addr);
+    pthread_mutex_lock(&h->mu);
+    addr_count *e = addr_find(h, &k, 0);
+    int full = e && e->n >= TW_WEB_CONNS_PER_ADDR;
+    unsigned long refused = full ? ++h->refused : 0;
+    pthread_mutex_unlock(&h->mu);
+    if (full && (refused & (refused - 1)) == 0) { /* the 1st, 2nd, 4th, 8th ... */
+        char name[INET6_ADDRSTRLEN] = "?";
+        const void *ip = k.ss_family == AF_INET6
+                             ? (const void *)&((struct sockaddr_in6 *)&k)->sin6_addr
+                             : (const void *)&((struct sockaddr_in *)&k)->sin_addr;
+        inet_ntop(k.ss_family == AF_INET6 ? AF_INET6 : AF_INET, ip, name, sizeof name);
+        tw_log(TW_LOG_WARNING, "web: %s holds %d connections that are not event streams: "
+               "new ones refused until they end (closed after %d s idle; %lu refused so far)",
+               name, TW_WEB_CONNS_PER_ADDR, TW_WEB_IDLE_TIMEOUT_S, refused);
+    }
+    return full ? MHD_NO : MHD_YES;
+}
+
+/* Connections start and end: counted per address while not a stream. */
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    tw_web_http *h = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        conn_ctx *cc = calloc(1, sizeof *cc);
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        if (!cc)
+            return;
+        addr_key(&cc->addr, ci ? ci->client_addr : NULL);
+        pthread_mutex_lock(&h->mu);
+        addr_count *e = addr_find(h, &cc->addr, 1);
+        if (e)
+            e->n++;
+        else
+            cc->stream = 1; /* no room to count it (cannot happen): not counted */
+        pthread_mutex_unlock(&h->mu);
+        *socket_context = cc;
+        return;
+    }
+    conn_ctx *cc = *socket_context;
+    if (!cc)
+        return;
+    if (!cc->stream) {
+        pthread_mutex_lock(&h->mu);
+        addr_count *e = addr_find(h, &cc->addr, 0);
+        if (e)
+            e->n--;
+        pthread_mutex_unlock(&h->mu);
+    }
+    free(cc);
+    *socket_context = NULL;
+}
+
+/* c is an event stream from now on: not counted, and its own timeout. */
+static void became_stream(tw_web_http *h, struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    conn_ctx *cc = ci ? ci->socket_context : NULL;
+    MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT,
+                              (unsigned)TW_WEB_STREAM_TIMEOUT_S);
+    if (!cc || cc->stream)
+        return;
+    cc->stream = 1;
+    pthread_mutex_lock(&h->mu);
+    addr_count *e = addr_find(h, &cc->addr, 0);
+    if (e)
+        e->n--;
+    pthread_mutex_unlock(&h->mu);
+}
+
 static void on_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
@@ -359,6 +530,17 @@ tw_web_http *tw_web_http_start(const tw_web_http_params *p, char *err, size_t er
     }
     h->p = *p;
     h->loopback = loopback;
+    long hl = host_len(p->listen);
+    snprintf(h->listen_host, sizeof h->listen_host, "%.*s", (int)(hl > 0 ? hl : 0), p->listen);
+    unsigned limit = (unsigned)(p->max_clients + TW_WEB_EXTRA_CONNECTIONS);
+    h->naddrs = limit + 1;
+    h->addrs = calloc(h->naddrs, sizeof *h->addrs);
+    if (!h->addrs) {
+        tw_set_err(err, errlen, "out of memory");
+        free(h);
+        return NULL;
+    }
+    pthread_mutex_init(&h->mu, NULL);
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
                      MHD_USE_ERROR_LOG | MHD_USE_AUTO;
     uint16_t port;
@@ -369,17 +551,19 @@ tw_web_http *tw_web_http_start(const tw_web_http_params *p, char *err, size_t er
         port = ntohs(((struct sockaddr_in *)&sa)->sin_port);
     }
     errno = 0;
-    h->d = MHD_start_daemon(flags, port, NULL, NULL, on_request, h,
+    h->d = MHD_start_daemon(flags, port, on_accept, h, on_request, h,
                             MHD_OPTION_EXTERNAL_LOGGER, on_log, NULL, /* first: it
                                                                           logs the others */
                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-                            MHD_OPTION_CONNECTION_LIMIT,
-                            (unsigned)(p->max_clients + TW_WEB_EXTRA_CONNECTIONS),
+                            MHD_OPTION_CONNECTION_LIMIT, limit,
                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)TW_WEB_IDLE_TIMEOUT_S,
+                            MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
     if (!h->d) {
         tw_set_err(err, errlen, "web.listen '%s': cannot listen%s%s", p->listen,
                    errno ? ": " : "", errno ? strerror(errno) : "");
+        pthread_mutex_destroy(&h->mu);
+        free(h->addrs);
         free(h);
         return NULL;
     }
@@ -398,5 +582,7 @@ void tw_web_http_stop(tw_web_http *h)
     if (!h)
         return;
     MHD_stop_daemon(h->d);
+    pthread_mutex_destroy(&h->mu);
+    free(h->addrs);
     free(h);
 }

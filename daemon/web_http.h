@@ -13,10 +13,21 @@
  *                      (415 otherwise), forwarded by web_ctl.h
  *
  * Other methods get 405. When the listening address is a loopback one,
- * requests whose Host is not localhost, 127.0.0.1 or [::1] (with any
- * port) get 403: a page of another site that rebinds its name to
- * 127.0.0.1 cannot read the stream or send requests. Static files carry a
+ * requests whose Host is not localhost, 127.0.0.1, [::1] or the host of
+ * web.listen itself (e.g. 127.0.0.2), with any port, get 403: a page of
+ * another site that rebinds its name to 127.0.0.1 cannot read the stream
+ * or send requests. A POST /api/ctl whose Origin header is not this
+ * server ("http://" + its Host) gets 403: no other site's page can send
+ * control requests (browsers send Origin with every POST; a request
+ * without one, from a script, is served). Static files carry a
  * Content-Security-Policy that allows nothing but this server.
+ *
+ * Connections: those that are not event streams are closed after
+ * TW_WEB_IDLE_TIMEOUT_S with nothing going on, and one client address may
+ * hold at most TW_WEB_CONNS_PER_ADDR of them (more are refused at
+ * accept): idle connections from one address cannot lock out the others
+ * (and lock out their own address for at most TW_WEB_IDLE_TIMEOUT_S).
+ * Event streams do not count, and keep TW_WEB_STREAM_TIMEOUT_S.
  *
  * Threads: start and stop from one thread; libmicrohttpd runs the
  * connections on threads of its own.
@@ -34,7 +45,11 @@
 #define TW_WEB_CTL_TIMEOUT_MS 5000   /* wait for the daemon's reply, ms */
 #define TW_WEB_SSE_WAIT_MS 1000      /* a stream with nothing to send writes a
                                         comment line this often, ms */
-#define TW_WEB_IDLE_TIMEOUT_S 60     /* an idle connection is closed, s */
+#define TW_WEB_IDLE_TIMEOUT_S 5      /* a connection with nothing going on is closed, s */
+#define TW_WEB_STREAM_TIMEOUT_S 60   /* ... but an event stream (it writes every
+                                        TW_WEB_SSE_WAIT_MS) only after this, s */
+#define TW_WEB_CONNS_PER_ADDR 8      /* connections from one client address that are not
+                                        event streams (a browser opens at most 6) */
 
 /* "HOST:PORT" or "[IPV6]:PORT" (web.listen; HOST a numeric address or a
  * name, PORT 0 .. 65535, 0: any free port) into *sa / *salen; *loopback

@@ -248,15 +248,7 @@ static void median_filter(const float *x, float *out, int64_t n, unsigned mw, fl
     int64_t out_lo = 0; /* first index still in the window */
     for (int64_t i = 0; i < n; i++) {
         int64_t lo = i - h < 0 ? 0 : i - h, hi = i + h > n - 1 ? n - 1 : i + h;
-        while (in_hi < hi) { /* insert x[++in_hi] */
-            float v = x[++in_hi];
-            unsigned j = wn++;
-            while (j > 0 && win[j - 1] > v) {
-                win[j] = win[j - 1];
-                j--;
-            }
-            win[j] = v;
-        }
+        /* remove first: the window never holds more than mw values */
         while (out_lo < lo) { /* remove x[out_lo++] */
             float v = x[out_lo++];
             unsigned j = 0;
@@ -265,6 +257,15 @@ static void median_filter(const float *x, float *out, int64_t n, unsigned mw, fl
             for (; j + 1 < wn; j++)
                 win[j] = win[j + 1];
             wn--;
+        }
+        while (in_hi < hi) { /* insert x[++in_hi] */
+            float v = x[++in_hi];
+            unsigned j = wn++;
+            while (j > 0 && win[j - 1] > v) {
+                win[j] = win[j - 1];
+                j--;
+            }
+            win[j] = v;
         }
         out[i] = wn & 1 ? win[wn / 2] : 0.5f * (win[wn / 2 - 1] + win[wn / 2]);
     }

@@ -484,10 +484,16 @@
       j = { ok: false, error: `no answer from the web server (${e.message || e})` };
     }
     if (!quiet) {
+      // a session that started without the recording it asked for is not
+      // "ok" to the user: red, with the reason (the daemon retries every 2 s)
+      const norec = j.ok && typeof j.recording_error === 'string';
       const el = $('ctl-reply');
-      el.dataset.ok = String(!!j.ok);
+      el.dataset.ok = String(!!j.ok && !norec);
+      el.dataset.recording = norec ? 'failed' : '';
       el.dataset.cmd = req.cmd;
-      el.textContent = j.ok ? `${req.cmd}: ok${j.session ? ' (' + j.session + ')' : ''}` : `${req.cmd}: ${j.error}`;
+      el.textContent = !j.ok ? `${req.cmd}: ${j.error}`
+        : norec ? `${req.cmd}: session ${j.session} started, but NOT RECORDING: ${j.recording_error}`
+          : `${req.cmd}: ok${j.session ? ' (' + j.session + ')' : ''}`;
     }
     return j;
   }

@@ -17,6 +17,13 @@
 #  - tests/data/bad.conf gives exit 78 and one `file:line: ...` message
 #    per error, all of them, in order, with check-config and with replay;
 #    a bad -o and a cross-key error give 78 too;
+#  - check-config applies every check run and web apply: an empty item of
+#    publish.endpoint, a port out of 1 .. 65535 (99999 was bound as 34463),
+#    web.listen without a port or with 99999, an inproc:// or udp://
+#    control endpoint, an ephemeral first publish port (web cannot
+#    connect), input.full_scale_uv=1e7 (an EDF header holds 9999999 at
+#    most: every recording failed): 78 with a message naming key and value;
+#    run and web refuse the same before starting;
 #  - replay's progress never reaches stderr when stderr is not a terminal
 #    (nor the summary with -q), and does appear when it is one (run under
 #    script(1); skipped when script is not installed).
@@ -114,7 +121,7 @@ bad=tests/data/bad.conf
 expect_bad() {
     local prog=$1
     cat >"$tmp/want" <<EOF
-$prog: $bad:4: input.full_scale_uv '0': out of range (allowed 1 .. 1e+07 uV)
+$prog: $bad:4: input.full_scale_uv '0': out of range (allowed 1 .. 9999999 uV)
 $prog: $bad:5: input.pace 'slow': not one of the choices (allowed realtime|fast)
 $prog: $bad:8: filter.dc_hz 'fast': not a number (allowed 0.01 .. 5 Hz)
 $prog: $bad:11: detect.floor_history '2.5': not a whole number (allowed 5 .. 1000 windows)
@@ -141,7 +148,7 @@ ok "replay"
 echo "cli: check-config with a bad -o, a missing file and a cross-key error: exit 78"
 run check-config -c "$REPO/config/twitchd.conf" -o input.full_scale_uv=abc
 ((rc == 78)) || fail "check-config -o input.full_scale_uv=abc: exit $rc, want 78"
-grep -qxF "twitchd check-config: -o input.full_scale_uv=abc: not a number (allowed 1 .. 1e+07 uV)" "$tmp/err" ||
+grep -qxF "twitchd check-config: -o input.full_scale_uv=abc: not a number (allowed 1 .. 9999999 uV)" "$tmp/err" ||
     fail "check-config -o: message: $(cat "$tmp/err")"
 run check-config -c "$tmp/none.conf"
 ((rc == 78)) || fail "check-config -c missing: exit $rc, want 78"
@@ -153,6 +160,40 @@ grep -qF "filter.needle_low_hz '500' must be below filter.needle_high_hz '400'" 
     fail "check-config low >= high: message: $(cat "$tmp/err")"
 [[ ! -s $tmp/out ]] || fail "check-config errors: 'configuration OK' or other text on stdout: $(cat "$tmp/out")"
 ok
+
+echo "cli: check-config applies every check of run and web (issue 13)"
+# OVERRIDES | the message, as check-config, run or web print it
+while IFS='|' read -r o want; do
+    # shellcheck disable=SC2086
+    run check-config -c "$REPO/config/twitchd.conf" -o $o
+    ((rc == 78)) || fail "check-config -o $o: exit $rc, want 78 (stdout: $(cat "$tmp/out"))"
+    grep -qF -- "twitchd check-config: $want" "$tmp/err" || fail "check-config -o $o: message: $(cat "$tmp/err")"
+    ok "check-config -o $o -> 78: $(head -n 1 "$tmp/err")"
+done <<'EOF'
+publish.endpoint=,|publish.endpoint ',': item 1 is empty
+publish.endpoint=tcp://127.0.0.1:5556,,ipc://x|publish.endpoint 'tcp://127.0.0.1:5556,,ipc://x': item 2 is empty
+web.listen=[::1]:99999|web.listen '[::1]:99999': the port must be a number 0 .. 65535
+web.listen=localhost|web.listen 'localhost': expected HOST:PORT
+control.endpoint=inproc://x|control.endpoint 'inproc://x': unsupported transport 'inproc://' (allowed tcp:// or ipc://): inproc:// reaches this process only
+publish.endpoint=tcp://127.0.0.1:99999|publish.endpoint 'tcp://127.0.0.1:99999': port '99999' out of range (allowed 1 .. 65535
+publish.endpoint=tcp://127.0.0.1:5556,tcp://127.0.0.1:0|publish.endpoint 'tcp://127.0.0.1:5556,tcp://127.0.0.1:0': item 2 'tcp://127.0.0.1:0': port '0' out of range
+publish.endpoint=tcp://127.0.0.1:*|publish.endpoint 'tcp://127.0.0.1:*': an ephemeral port cannot be connected to
+control.endpoint=udp://x:1|control.endpoint 'udp://x:1': unsupported transport 'udp://'
+input.full_scale_uv=1e7|-o input.full_scale_uv=1e7: out of range (allowed 1 .. 9999999 uV)
+input.full_scale_uv=2e6 -o input.source=synth|input.source = synth: full_scale_uv 2e+06: out of range (allowed 100 .. 1e+06 uV)
+EOF
+# run refuses what it cannot bind, with the same words (and 78), before starting
+run run -c "$REPO/config/twitchd.conf" -o publish.endpoint=tcp://127.0.0.1:99999 -o journal.dir="$tmp/j"
+((rc == 78)) && grep -qF "twitchd run: publish.endpoint 'tcp://127.0.0.1:99999': port '99999' out of range" "$tmp/err" ||
+    fail "run with port 99999: exit $rc: $(cat "$tmp/err")"
+[[ ! -e $tmp/j ]] || fail "run with port 99999 started (made its journal)"
+run web -c "$REPO/config/twitchd.conf" -o control.endpoint=inproc://x
+((rc == 78)) && grep -qF "twitchd web: control.endpoint 'inproc://x': unsupported transport" "$tmp/err" ||
+    fail "web with control.endpoint=inproc://x: exit $rc: $(cat "$tmp/err")"
+run check-config -c "$REPO/config/twitchd.conf" -o "publish.endpoint=tcp://127.0.0.1:5556, ipc://$tmp/p" \
+    -o control.endpoint=ipc://@twitchd-test -o web.listen=[::1]:8080
+((rc == 0)) || fail "check-config with good endpoints: exit $rc: $(cat "$tmp/err")"
+ok "run and web refuse the same; good endpoints pass"
 
 echo "cli: replay progress: never on a non-terminal stderr"
 # 1.6 s paced at real time: progress would be due at 0.5, 1.0 and 1.5 s.

@@ -35,7 +35,7 @@ echo "daemon: synthetic input (seed 23, 14 s, LTRs and EPN)"
 
 echo "daemon: file source at real-time pace, TCP + IPC"
 "$tw" run -o input.source=file -o input.path="$tmp/in.wav" -o input.pace=realtime \
-    -o journal.dir="$tmp/journal" -o "publish.endpoint=tcp://127.0.0.1:*,ipc://$tmp/pub.ipc" \
+    -o journal.dir="$tmp/journal" -o record.mode=off -o "publish.endpoint=tcp://127.0.0.1:*,ipc://$tmp/pub.ipc" \
     -o publish.heartbeat_s=0.2 2>"$tmp/run.err" &
 daemon=$!
 pids+=("$daemon")
@@ -105,7 +105,7 @@ kill -CONT "$s3"; kill "$s3" 2>/dev/null || true
 echo "daemon: SIGTERM stops it within 2 s, journal complete"
 rm -rf "$tmp/journal"
 "$tw" run -o input.source=synth -o synth.ltr_per_min=30 -o synth.seed=99 \
-    -o journal.dir="$tmp/journal" -o "publish.endpoint=tcp://127.0.0.1:*" 2>"$tmp/term.err" &
+    -o journal.dir="$tmp/journal" -o record.mode=off -o "publish.endpoint=tcp://127.0.0.1:*" 2>"$tmp/term.err" &
 daemon=$!
 pids+=("$daemon")
 wait_for "$tmp/term.err" "publishing on" 5 || fail "the daemon did not start"
@@ -129,7 +129,7 @@ print('  journal: %d lines, all parse' % n)" || fail "journal after SIGTERM"
 echo "daemon: SIGKILL mid-stream, then a clean restart"
 rm -rf "$tmp/journal"
 "$tw" run -o input.source=synth -o input.pace=fast -o synth.ltr_per_min=60 -o synth.epn_per_min=10 \
-    -o journal.dir="$tmp/journal" -o journal.fsync_s=0 -o "publish.endpoint=tcp://127.0.0.1:*" 2>"$tmp/kill.err" &
+    -o journal.dir="$tmp/journal" -o record.mode=off -o journal.fsync_s=0 -o "publish.endpoint=tcp://127.0.0.1:*" 2>"$tmp/kill.err" &
 daemon=$!
 pids+=("$daemon")
 wait_for "$tmp/kill.err" "publishing on" 5 || fail "the daemon did not start"
@@ -156,7 +156,7 @@ for f in glob.glob('$tmp/journal/twitchd-*.jsonl*'):
         if l: json.loads(l); n+=1
 print('  after SIGKILL: %d complete lines, all parse (a cut last line, if any, is set aside at the next start)' % n)
 assert n > 0" || fail "journal after SIGKILL"
-timeout 10 "$tw" run -o input.source=synth -o journal.dir="$tmp/journal" \
+timeout 10 "$tw" run -o input.source=synth -o journal.dir="$tmp/journal" -o record.mode=off \
     -o "publish.endpoint=tcp://127.0.0.1:*" 2>"$tmp/restart.err" &
 daemon=$!
 pids+=("$daemon")

@@ -33,7 +33,7 @@ echo "portaudio: twitchd run -o input.source=portaudio -o input.device=emg_test"
 ALSA_CONFIG_PATH="$repo/tests/data/alsa-tier1.conf" EMG_TEST_INFILE="$tmp/in.raw" \
 JACK_NO_START_SERVER=1 timeout 60 "$tw" run -o input.source=portaudio -o input.device=emg_test \
     -o input.format=float32 -o input.frames_per_buffer=256 -o input.ring_blocks=65536 \
-    -o input.duration_s=14 -o journal.dir="$tmp/journal" \
+    -o input.duration_s=14 -o journal.dir="$tmp/journal" -o record.mode=off \
     -o "publish.endpoint=tcp://127.0.0.1:*" 2>"$tmp/run.err" || {
     grep -v "Cannot connect" "$tmp/run.err"; echo "FAIL: twitchd run exited $?"; exit 1; }
 grep -q "ALSA: emg_test" "$tmp/run.err" || { cat "$tmp/run.err"; echo "FAIL: not the emg_test device"; exit 1; }

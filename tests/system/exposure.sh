@@ -15,6 +15,8 @@
 #  - a tcp:// control endpoint without CURVE logs a warning: on loopback
 #    (every local user may send requests; an ipc:// socket admits its
 #    group only) and, worded for the network, off loopback;
+#  - an abstract ipc://@name control endpoint without CURVE logs a warning
+#    (no socket file, hence no permissions: every local user);
 #  - `twitchd web` on a loopback web.listen logs no warning, on 0.0.0.0 one
 #    (its page shows the signal and starts and stops sessions, no login).
 # Each run is the synthetic source, as fast as possible, for 1 s of input.
@@ -80,6 +82,12 @@ run ctl-net -o publish.endpoint="ipc://$T/pub" -o control.endpoint="tcp://0.0.0.
 warned "control: endpoint 'tcp://0\.0\.0\.0:\*' is TCP without CURVE and not loopback: anyone on the network" ctl-net >/dev/null ||
     fail "no warning for a network tcp:// control endpoint: $(cat "$T/ctl-net.log")"
 ok "tcp:// control endpoints without CURVE: a warning (loopback: local users; otherwise: the network)"
+
+# a Linux abstract socket has no file permissions (issue 13)
+run ctl-abs -o publish.endpoint="ipc://$T/pub" -o control.endpoint="ipc://@twitchd-exposure-$$"
+warned "control: endpoint 'ipc://@twitchd-exposure-$$' is an abstract socket without CURVE: it has no file permissions, so every local user" ctl-abs >/dev/null ||
+    fail "no warning for an abstract ipc:// control endpoint: $(cat "$T/ctl-abs.log")"
+ok "an abstract ipc://@ control endpoint without CURVE: a warning (no file permissions)"
 
 # web WEB_LISTEN NAME: `twitchd web` started, up (it says where it serves), stopped
 web() {

@@ -38,7 +38,7 @@ def no_core():
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 env = dict(os.environ, NOTIFY_SOCKET=path, WATCHDOG_USEC="1000000", TWITCHD_TEST_STALL_DSP_S="4")
 t0 = time.monotonic()
-p = subprocess.Popen([tw, "run", "-o", "input.source=synth", "-o", "journal.dir=" + os.path.join(tmp, "j"),
+p = subprocess.Popen([tw, "run", "-o", "input.source=synth", "-o", "record.mode=off", "-o", "journal.dir=" + os.path.join(tmp, "j"),
                       "-o", "publish.endpoint=tcp://127.0.0.1:*"], env=env, stderr=open(os.path.join(tmp, "err"), "w"))
 msgs = []
 def pump(until):
@@ -95,7 +95,7 @@ if "SIGABRT" in (key("SuccessExitStatus") or "") + (key("RestartPreventExitStatu
 msgs = []
 env["TWITCHD_TEST_STALL_DSP_S"] = "1.5"
 t0 = time.monotonic()
-p = subprocess.Popen([tw, "run", "-o", "input.source=synth", "-o", "journal.dir=" + os.path.join(tmp, "j2"),
+p = subprocess.Popen([tw, "run", "-o", "input.source=synth", "-o", "record.mode=off", "-o", "journal.dir=" + os.path.join(tmp, "j2"),
                       "-o", "publish.endpoint=tcp://127.0.0.1:*"], env=env, preexec_fn=no_core,
                      stderr=open(os.path.join(tmp, "err"), "w"))
 last = tripped = None

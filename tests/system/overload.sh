@@ -131,7 +131,7 @@ EMG_TEST_INFILE="$tmp/fixture.raw" "$TW" run -c "$tmp/empty.conf" \
     -o input.source=portaudio -o input.device=emg_test -o input.channels=1 \
     -o input.format=float32 -o input.frames_per_buffer=256 -o input.ring_blocks=128 \
     -o "journal.dir=$tmp/journal" -o "publish.endpoint=ipc://$tmp/pub" \
-    -o "control.endpoint=ipc://$tmp/ctl" >"$tmp/out" 2>"$tmp/err" </dev/null &
+    -o "control.endpoint=ipc://$tmp/ctl" -o record.mode=off >"$tmp/out" 2>"$tmp/err" </dev/null &
 pid=$!
 t=0
 until grep -q 'twitchd: running:' "$tmp/err" 2>/dev/null; do

@@ -93,7 +93,7 @@ wait_for() {
 start_daemon() {
     rm -rf "$tmp/journal"
     "$TW" run -o input.source=portaudio -o input.device=emg_test -o input.channels=1 \
-        -o "journal.dir=$tmp/journal" -o "publish.endpoint=ipc://$tmp/pub" \
+        -o "journal.dir=$tmp/journal" -o "publish.endpoint=ipc://$tmp/pub" -o record.mode=off \
         >"$tmp/out" 2>"$tmp/err" </dev/null &
     pid=$!
 }

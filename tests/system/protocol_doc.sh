@@ -12,7 +12,8 @@
 #    errors, the reply of session.stop waiting for its events, and the
 #    oversize behaviour (the 2 MiB bound, no reply beyond it) are there;
 #  - the exit statuses of `twitchd ctl`: those its code returns
-#    (daemon/cmd_ctl.c: `return` and `rc =` with the TW_EX_* values), those
+#    (daemon/cmd_ctl.c, from reply_status on: `return` and `rc =` with the
+#    TW_EX_* values), those
 #    its --help lists, and those of the table in docs/protocol.md are the
 #    same set.
 set -euo pipefail
@@ -79,7 +80,7 @@ consts = {}
 for f in (repo + "/daemon/cli.h", repo + "/daemon/cmd_ctl.c"):
     for name, val in re.findall(r"#define (TW_EX_\w+) (\d+)", open(f).read()):
         consts[name] = int(val)
-body = ctl[ctl.index("int tw_cmd_ctl("):]
+body = ctl[ctl.index("static int reply_status("):]  # the reply's status, then main
 code = set()
 for v in re.findall(r"(?:return|rc =)\s+([A-Za-z_0-9]+)\s*;", body):
     if v.isdigit():

@@ -10,6 +10,9 @@
 #    file and says "truncated" (a file that ends before the length its
 #    header gives must not pass as a shorter recording);
 #  - a FLAC cut in half: non-zero exit, a message naming the file;
+#  - an AIFF whose COMM chunk claims 2^31 frames and whose SSND chunk holds
+#    1000: exit 65, one line naming the file, "the header and the data
+#    disagree" with both counts (the same file with 1000 claimed passes);
 #  - 9 channels, 100 Hz and 200 kHz: exit 65, one line naming the file and
 #    the allowed range ("allowed 1 .. 8", "allowed 250 .. 192000 Hz");
 #  - in every case stdout holds nothing but JSON lines (nothing at all when
@@ -99,6 +102,29 @@ mk "$tmp/whole.flac" --rate 48000 --channels 2 --format flac24 --seconds 4 --sig
 size=$(stat -c %s "$tmp/whole.flac")
 head -c $((size / 2)) "$tmp/whole.flac" >"$tmp/cut.flac"
 refuse "FLAC cut to $((size / 2)) of $size bytes" "$tmp/cut.flac" nonzero "." any-stdout
+
+# An AIFF whose header (COMM) claims 2^31 frames while its body (SSND)
+# holds 1000: libsndfile reads the 1000 and only notes the mismatch in its
+# log; it once passed as a 0.0 s file with exit 0 (issue 13). The same
+# file with the honest count is accepted.
+mkaiff() { # OUT FRAMES_CLAIMED: 1000 frames of int16 mono at 48 kHz
+    python3 - "$1" "$2" <<'PY'
+import struct, sys
+out, claimed = sys.argv[1], int(sys.argv[2])
+data = b"".join(struct.pack(">h", (i * 37) % 2000 - 1000) for i in range(1000))
+rate80 = bytes.fromhex("400ebb80000000000000")  # 48000 as an 80-bit extended
+comm = b"COMM" + struct.pack(">IhIh", 18, 1, claimed, 16) + rate80
+ssnd = b"SSND" + struct.pack(">III", 8 + len(data), 0, 0) + data
+body = b"AIFF" + comm + ssnd
+open(out, "wb").write(b"FORM" + struct.pack(">I", len(body)) + body)
+PY
+}
+mkaiff "$tmp/honest.aiff" 1000
+rc=0
+"$TW" replay "$tmp/honest.aiff" >/dev/null 2>"$tmp/err" || rc=$?
+((rc == 0)) || bad "an honest 1000-frame AIFF: exit $rc: $(cat "$tmp/err")"
+mkaiff "$tmp/liar.aiff" 2147483648
+refuse "AIFF claiming 2^31 frames, holding 1000" "$tmp/liar.aiff" 65 "header and the data disagree.*2147483648.*1000"
 
 # Channel count and rate outside what replay takes.
 mk "$tmp/nine.wav" --rate 8000 --channels 9 --format int16 --seconds 1

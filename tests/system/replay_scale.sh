@@ -78,9 +78,9 @@ check_bad() {
     echo "  ok"
 }
 check_bad "input.full_scale_uv=abc" \
-    "twitchd replay: -o input.full_scale_uv=abc: not a number (allowed 1 .. 1e+07 uV)"
+    "twitchd replay: -o input.full_scale_uv=abc: not a number (allowed 1 .. 9999999 uV)"
 check_bad "input.full_scale_uv=0" \
-    "twitchd replay: -o input.full_scale_uv=0: out of range (allowed 1 .. 1e+07 uV)"
+    "twitchd replay: -o input.full_scale_uv=0: out of range (allowed 1 .. 9999999 uV)"
 check_bad "input.full_scale=5000" \
     "twitchd replay: -o input.full_scale=5000: unknown key 'input.full_scale'"
 check_bad "input.full_scale_uv" \

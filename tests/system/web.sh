@@ -57,7 +57,7 @@ echo "web: daemon on the synthetic source (seed $seed, $chans channels, $ltrs LT
 "$TW" run -o input.source=synth -o input.pace=realtime -o input.channels=$chans \
     -o synth.seed="$seed" -o synth.ltr_per_min=$ltrs -o synth.epn_per_min=$epns \
     -o publish.sig_rate_hz=$sig -o journal.dir="$T/j" -o publish.endpoint="ipc://$T/pub" \
-    -o control.endpoint="ipc://$T/ctl" -o record.mode=off -o record.dir="$T/rec" >"$T/daemon.log" 2>&1 &
+    -o control.endpoint="ipc://$T/ctl" -o record.mode=session -o record.dir="$T/rec" >"$T/daemon.log" 2>&1 &
 dpid=$!
 for _ in $(seq 100); do "$TW" ctl -e "ipc://$T/ctl" -t 200 status >/dev/null 2>&1 && break; sleep 0.1; done
 "$TW" ctl -e "ipc://$T/ctl" -t 1000 status >/dev/null || fail "the daemon does not answer"
@@ -76,7 +76,7 @@ ok "twitchd web on $url"
 
 mkdir -p "$B/artifacts"
 "$PY" "$REPO/tests/web/check.py" --url "$url" --twitchd "$TW" --ctl "ipc://$T/ctl" \
-    --journal "$T/j" --daemon-pid "$dpid" --web-pid "$wpid" --web-log "$T/web.log" \
+    --journal "$T/j" --rec-dir "$T/rec" --daemon-pid "$dpid" --web-pid "$wpid" --web-log "$T/web.log" \
     --web-pidfile "$T/web2.pid" --shot "$B/artifacts/web.png" \
     --long-min "$LONG" || fail "check.py"
 

@@ -30,7 +30,7 @@ CPU_S = float(os.environ.get("BENCH_CPU_S", "20"))
 
 
 def start_daemon(tmp, opts, log):
-    cmd = [tw, "run", "-o", "journal.dir=" + os.path.join(tmp, "journal"),
+    cmd = [tw, "run", "-o", "record.mode=off", "-o", "journal.dir=" + os.path.join(tmp, "journal"),
            "-o", "publish.endpoint=tcp://127.0.0.1:*"] + sum([["-o", o] for o in opts], [])
     p = subprocess.Popen(cmd, stderr=open(log, "w"))
     for _ in range(100):

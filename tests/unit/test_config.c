@@ -348,7 +348,7 @@ static void test_error_out_of_range(void **state)
     int rc = load_text("range.conf", "[input]\nfull_scale_uv = 0\n", &c, &err,
                        path, sizeof path);
     expect_one(&err, rc, path,
-               "%s:2: input.full_scale_uv '0': out of range (allowed 1 .. 1e+07 uV)");
+               "%s:2: input.full_scale_uv '0': out of range (allowed 1 .. 9999999 uV)");
     assert_true(c.full_scale_uv == 10000.0); /* unchanged */
 
     rc = load_text("range2.conf", "[filter]\n\ndc_hz = 5.0001\n", &c, &err, path,
@@ -573,20 +573,38 @@ static void test_long_lines(void **state)
     snprintf(text, sizeof text, "[input]\n# %s\nfull_scale_uv = 0\n", x);
     int rc = load_text("long_comment.conf", text, &c, &err, path, sizeof path);
     expect_one(&err, rc, path,
-               "%s:3: input.full_scale_uv '0': out of range (allowed 1 .. 1e+07 uV)");
+               "%s:3: input.full_scale_uv '0': out of range (allowed 1 .. 9999999 uV)");
 
-    x[250] = '\0';
-    snprintf(text, sizeof text, "[input]\npath = %s\n", x);
+    /* a value of its documented 255 characters, on a line of 300 (inih's
+     * buffer holds 198): read whole, inline comment and blanks off */
+    x[255] = '\0';
+    snprintf(text, sizeof text,
+             "[input]\n   path   =   %s   ; the recording\nfull_scale_uv = 2000\n"
+             "[record]\ndir : %s\n", x, x);
     rc = load_text("long_path.conf", text, &c, &err, path, sizeof path);
     for (int i = 0; i < err.n; i++)
         printf("[ INFO     ] got: %s\n", err.msg[i]);
-    if (rc == 0) {
-        assert_string_equal(c.path, x);
-    } else {
-        assert_int_equal(rc, 1);
-        snprintf(want, sizeof want, "%s:2: ", path);
-        assert_memory_equal(err.msg[0], want, strlen(want));
-    }
+    assert_int_equal(rc, 0);
+    assert_string_equal(c.path, x);
+    assert_string_equal(c.rec_dir, x);
+    assert_true(c.full_scale_uv == 2000.0);
+    /* 256 characters: refused by the key's own limit, naming the line */
+    x[255] = 'x';
+    x[256] = '\0';
+    snprintf(text, sizeof text, "[input]\npath = %s\n", x);
+    rc = load_text("too_long_path.conf", text, &c, &err, path, sizeof path);
+    assert_int_equal(rc, 1);
+    snprintf(want, sizeof want, "%s:2: input.path '", path);
+    assert_memory_equal(err.msg[0], want, strlen(want));
+    assert_non_null(strstr(err.msg[0], "256"));
+    /* a long line that is not key = value, in its section */
+    snprintf(text, sizeof text, "[input]\n%s\n", x);
+    rc = load_text("long_junk.conf", text, &c, &err, path, sizeof path);
+    expect_one(&err, rc, path, "%s:2: syntax error (expected [section] or key = value)");
+    /* a long line of an unknown key names it */
+    snprintf(text, sizeof text, "[input]\nno_such_key = %s\n", x);
+    rc = load_text("long_unknown.conf", text, &c, &err, path, sizeof path);
+    expect_one(&err, rc, path, "%s:2: unknown key 'input.no_such_key'");
 }
 
 static void test_error_electrodes(void **state)
@@ -645,7 +663,7 @@ static void test_several_errors_one_pass(void **state)
     assert_int_equal(err.n, 5);
     assert_int_equal(err.total, 5);
     const char *want[] = {
-        "%s:4: input.full_scale_uv '-5': out of range (allowed 1 .. 1e+07 uV)",
+        "%s:4: input.full_scale_uv '-5': out of range (allowed 1 .. 9999999 uV)",
         "%s:8: filter.mains '55': not one of the choices (allowed off|50|60|auto)",
         "%s:12: detect.floor_history '2.5': not a whole number (allowed 5 .. 1000 windows)",
         "%s:13: unknown key 'detect.bogus'",
@@ -670,7 +688,7 @@ static void test_several_errors_one_pass(void **state)
     assert_int_equal(err.n, TW_CONFIG_MAX_ERRORS);
     char w[PATH_MAX + 256];
     snprintf(w, sizeof w,
-             "%s:%d: input.full_scale_uv '0': out of range (allowed 1 .. 1e+07 uV)",
+             "%s:%d: input.full_scale_uv '0': out of range (allowed 1 .. 9999999 uV)",
              path, TW_CONFIG_MAX_ERRORS + 1);
     assert_string_equal(err.msg[TW_CONFIG_MAX_ERRORS - 1], w);
 }
@@ -695,9 +713,9 @@ static void test_override_errors(void **state)
 {
     (void)state;
     expect_override("input.full_scale_uv=abc",
-                    "-o input.full_scale_uv=abc: not a number (allowed 1 .. 1e+07 uV)");
+                    "-o input.full_scale_uv=abc: not a number (allowed 1 .. 9999999 uV)");
     expect_override("input.full_scale_uv=0",
-                    "-o input.full_scale_uv=0: out of range (allowed 1 .. 1e+07 uV)");
+                    "-o input.full_scale_uv=0: out of range (allowed 1 .. 9999999 uV)");
     expect_override("input.full_scale_uv", /* no '=' */
                     "-o input.full_scale_uv: expected SECTION.KEY=VALUE");
     expect_override("full_scale_uv=5000", /* no '.' */
@@ -718,6 +736,20 @@ static void test_override_errors(void **state)
     expect_override("channel.electrodes=needle,probe",
                     "-o channel.electrodes=needle,probe: 'probe' is not an electrode "
                     "(allowed needle|surface, comma-separated)");
+    /* string lengths are characters (UTF-8 code points), stored in 255 bytes */
+    char arg[480], want[600], v[420];
+    v[0] = '\0';
+    for (int i = 0; i < 150; i++)
+        strcat(v, "\xc3\xa9"); /* e-acute: 2 bytes */
+    snprintf(arg, sizeof arg, "input.device=%s", v);
+    snprintf(want, sizeof want, "-o %s: 150 characters in 300 bytes (at most 255 bytes)", arg);
+    expect_override(arg, want);
+    memset(v, 'x', 256);
+    v[256] = '\0';
+    snprintf(arg, sizeof arg, "input.device=%s", v);
+    snprintf(want, sizeof want,
+             "-o %s: 256 characters (allowed text of 0 to 255 characters)", arg);
+    expect_override(arg, want);
 
     /* Good ones apply, the value may hold '=' and '.'. */
     tw_config c;

@@ -30,6 +30,8 @@
  *    of Hz, 0 and 65 channels, a range of 0 uV, a 1 s record beyond
  *    EDFlib's limit, a bad birth date, a directory that does not exist
  *    (naming the path); a recording without a frame leaves no file;
+ *  - a new recording never replaces a file: opening over a finished
+ *    recording is refused ("File exists"), the file and its size kept;
  *  - rec_thread: the timeline follows the sample index: a block that
  *    starts 480 samples late gives 480 zero frames and the annotation
  *    "gap 480 samples" at the first missing sample with duration
@@ -341,8 +343,9 @@ static void expect_samples(struct edf_hdr_struct *h, int s, const float *want, l
 
 static void roundtrip(int bdf, double rate, uint64_t seed)
 {
-    char path[600], side[640];
-    tpath(path, sizeof path, bdf ? "rt.bdf" : "rt.edf");
+    char path[600], side[640], name[32];
+    snprintf(name, sizeof name, "rt%.0f.%s", rate, bdf ? "bdf" : "edf");
+    tpath(path, sizeof path, name);
     sidecar_of(side, sizeof side, path);
     tt_rng rng;
     tt_rng_seed(&rng, seed);
@@ -1385,6 +1388,16 @@ static void test_repair_cases(void **state)
     assert_non_null(strstr(err, "twitchd repair"));
     assert_int_equal(fsize(p), before);
     expect_repair(p, TW_EDF_REPAIR_DONE, "1 annotations");
+    /* nor a finished one: the file is never replaced (O_EXCL) */
+    before = fsize(p);
+    assert_null(tw_edfrec_open(&pp, err, sizeof err));
+    printf("  open over a finished recording: %s\n", err);
+    assert_non_null(strstr(err, "File exists"));
+    assert_int_equal(fsize(p), before);
+    sidecar_of(side, sizeof side, p);
+    assert_false(exists(side)); /* the refused open's sidecar is gone */
+    tpath(p, sizeof p, "again2.edf");
+    pp = params(p, 0, 1000);
     r = tw_edfrec_open(&pp, err, sizeof err);
     assert_non_null(r);
     /* and a second recorder on the same file is refused */

@@ -26,6 +26,14 @@
  *  - reopen: after a logrotate-style rename, reopen fsyncs and closes; the
  *    next lines go to a new file at the original path, the renamed file
  *    keeps its lines;
+ *  - a day file deleted while open: found by the sync call 1 s after the
+ *    last check (not 0.5 s), made again with the lines written since that
+ *    check, copied from the deleted file (recreated, lines_rescued); the
+ *    same after rm -rf of the directory; while the directory cannot be
+ *    made (a file in its place) the status has ENOTDIR naming the lines
+ *    held, later lines do not clear it, and once the way is clear every
+ *    line is copied; deleted and closed before a check: the close copies
+ *    the lines; still blocked at the close (reopen): lines_lost;
  *  - disk full (/dev/full through a symlink named like the day file):
  *    append returns -1, status has ENOSPC, a message naming the file, the
  *    time of the first failure (not moved by later ones) and the count of
@@ -593,6 +601,108 @@ static void test_reopen(void **state)
     assert_int_equal(tw_journal_reopen(NULL), TW_JOURNAL_EINVAL);
 }
 
+/* ---- a day file deleted while open ------------------------------------------------------ */
+
+/* append lines [from, to) at t */
+static void append_range(tw_journal *j, int from, int to, struct timespec t)
+{
+    char line[128];
+    for (int i = from; i < to; i++) {
+        line_seq(line, sizeof line, i);
+        assert_int_equal(append_str(j, line, t), 0);
+    }
+}
+
+static void test_deleted(void **state)
+{
+    (void)state;
+    char dir[600], f[700];
+    tpath(dir, sizeof dir, "j");
+    snprintf(f, sizeof f, "%s/twitchd-2026-11-25.jsonl", dir);
+    struct timespec t = utc(2026, 11, 25, 8, 0, 0, 0), m;
+    tw_journal *j = open_ok(dir, 2, NULL); /* checked every 1 s */
+    append_range(j, 0, 3, t);
+    m = mono(100.0);
+    assert_int_equal(tw_journal_sync(j, &m), 0); /* in place: 3 lines kept */
+
+    /* the file deleted: lines 3, 4 go to the deleted inode until the check */
+    assert_int_equal(unlink(f), 0);
+    append_range(j, 3, 5, t);
+    m = mono(100.5);
+    assert_int_equal(tw_journal_sync(j, &m), 0); /* too early for a check */
+    assert_false(exists(f));
+    m = mono(101.0);
+    assert_int_equal(tw_journal_sync(j, &m), 0);
+    assert_true(exists(f));
+    tw_journal_status st = status(j);
+    assert_int_equal(st.recreated, 1);
+    assert_int_equal(st.lines_rescued, 2);
+    assert_int_equal(st.lines_lost, 0);
+    assert_int_equal(st.error, 0);
+    append_range(j, 5, 6, t);
+    int a[] = {3, 4, 5};
+    assert_int_equal(check_lines(f, a, 3), 3);
+
+    /* the directory deleted (rm -rf): made again, with the file */
+    assert_int_equal(rm_rf(dir), 0);
+    append_range(j, 6, 8, t);
+    m = mono(102.0);
+    assert_int_equal(tw_journal_sync(j, &m), 0);
+    int b[] = {5, 6, 7}; /* 5: written since the last check */
+    assert_int_equal(check_lines(f, b, 3), 3);
+    st = status(j);
+    assert_int_equal(st.recreated, 2);
+    assert_int_equal(st.lines_rescued, 5);
+
+    /* the directory cannot be made again (a file in its place): the lines
+     * go on to the deleted file, the error is in the status, nothing is
+     * lost; once the way is clear they are all copied */
+    assert_int_equal(rm_rf(dir), 0);
+    spit(dir, "x", 1);
+    append_range(j, 8, 10, t);
+    m = mono(103.0);
+    assert_int_equal(tw_journal_sync(j, &m), 0);
+    st = status(j);
+    assert_int_equal(st.error, ENOTDIR);
+    printf("  blocked: %s\n", st.msg);
+    assert_non_null(strstr(st.msg, "was deleted"));
+    assert_non_null(strstr(st.msg, "2 lines held")); /* 8, 9 */
+    append_range(j, 10, 11, t);
+    assert_int_equal(status(j).error, ENOTDIR); /* a line written does not clear it */
+    assert_int_equal(unlink(dir), 0);
+    m = mono(104.0);
+    assert_int_equal(tw_journal_sync(j, &m), 0);
+    st = status(j);
+    assert_int_equal(st.error, 0);
+    assert_int_equal(st.recreated, 3);
+    assert_int_equal(st.lines_rescued, 8);
+    int c[] = {8, 9, 10};
+    assert_int_equal(check_lines(f, c, 3), 3);
+
+    /* deleted and closed before a check could copy the lines out: the
+     * close copies them */
+    assert_int_equal(unlink(f), 0);
+    append_range(j, 11, 12, t);
+    tw_journal_close(j);
+    int d[] = {11};
+    assert_int_equal(check_lines(f, d, 1), 1);
+
+    /* blocked until the close: the lines are counted lost */
+    j = open_ok(dir, 2, NULL);
+    append_range(j, 12, 13, t);
+    m = mono(200.0);
+    assert_int_equal(tw_journal_sync(j, &m), 0);
+    assert_int_equal(rm_rf(dir), 0);
+    spit(dir, "x", 1);
+    append_range(j, 13, 15, t);
+    assert_int_equal(tw_journal_reopen(j), TW_JOURNAL_OK);
+    st = status(j);
+    assert_int_equal(st.lines_lost, 2);
+    assert_int_equal(st.error, ENOTDIR);
+    tw_journal_close(j);
+    assert_int_equal(unlink(dir), 0);
+}
+
 /* ---- storage errors ------------------------------------------------------------------ */
 
 static void test_disk_full(void **state)
@@ -1056,6 +1166,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_recover_file, setup_tmpdir, teardown_tmpdir),
         cmocka_unit_test_setup_teardown(test_fsync_interval, setup_tmpdir, teardown_tmpdir),
         cmocka_unit_test_setup_teardown(test_reopen, setup_tmpdir, teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_deleted, setup_tmpdir, teardown_tmpdir),
         cmocka_unit_test_setup_teardown(test_disk_full, setup_tmpdir, teardown_tmpdir),
         cmocka_unit_test_setup_teardown(test_day_file_unopenable, setup_tmpdir, teardown_tmpdir),
         cmocka_unit_test_setup_teardown(test_file_too_large, setup_tmpdir, teardown_tmpdir),

@@ -618,13 +618,18 @@ static void test_bad_endpoints(void **state)
     q = tw_mq_create(16);
 
     expect_fail("tcp://127.0.0.1:notaport", 10, q, "endpoint 'tcp://127.0.0.1:notaport'",
-                "cannot bind");
+                "out of range");
+    /* not bound modulo 65536 (99999 was port 34463) */
+    expect_fail("tcp://127.0.0.1:99999", 10, q, "endpoint 'tcp://127.0.0.1:99999'",
+                "port '99999' out of range (allowed 1 .. 65535");
+    expect_fail("tcp://127.0.0.1:0", 10, q, "port '0' out of range", NULL);
     expect_fail("udp://127.0.0.1:5556", 10, q, "endpoint 'udp://127.0.0.1:5556'",
                 "unsupported transport");
     expect_fail("inproc://x", 10, q, "endpoint 'inproc://x'", "unsupported transport");
     expect_fail("tcp://127.0.0.1:*,,ipc://x", 10, q, "empty item", NULL);
     expect_fail("", 10, q, "empty item", NULL);
-    expect_fail("tcp://", 10, q, "endpoint 'tcp://'", "no address");
+    expect_fail("tcp://", 10, q, "endpoint 'tcp://'", "expected tcp://HOST:PORT");
+    expect_fail("ipc://", 10, q, "endpoint 'ipc://'", "no path");
     expect_fail(NULL, 10, q, "no endpoint", NULL);
     expect_fail("tcp://127.0.0.1:*", 0, q, "sndhwm 0", "1 .. 1000000");
     expect_fail("tcp://127.0.0.1:*", 1000001, q, "sndhwm", NULL);

@@ -12,6 +12,9 @@ What is asserted (each step prints a line):
  - the page goes live (status "live") within 5 s of loading;
  - web.max_clients: with the page and two raw streams open (the limit,
    3), a fourth stream is refused with 503;
+ - a session.start whose recording cannot start (record.dir replaced by a
+   file) is shown in red on the page ("NOT RECORDING" and the reason), not
+   as ok;
  - the session controls work: Start (subject, muscle, side), Mark (label),
    Insertion, a second Mark, then Stop each get an ok reply on the page,
    and the journal holds the session's start and stop records, the marks
@@ -226,6 +229,34 @@ def page_rows(c):
 
 def counter(c):
     return js(c, "const e = document.getElementById('ltr-count'); return [Number(e.dataset.count), e.dataset.session, e.dataset.state]")
+
+
+def check_no_recording(c):
+    """A session whose recording cannot start (record.dir replaced by a
+    file) is shown in red on the page, with the reason: not "ok"."""
+    d = c.d
+    away = c.rec_dir + ".away"
+    os.rename(c.rec_dir, away)
+    with open(c.rec_dir, "w") as fh:
+        fh.write("not a directory\n")
+    try:
+        d.find_element(By.ID, "subject").send_keys("NOREC")
+        js(c, "const e = document.getElementById('ctl-reply'); e.dataset.cmd = ''; e.dataset.ok = '';")
+        d.find_element(By.ID, "start-btn").click()
+        wait_for(c, "reply to session.start", lambda: reply(c)[0] == "session.start", 10)
+        cmd, okv, text = reply(c)
+        colour, rec = js(c, """const e = document.getElementById('ctl-reply');
+            return [getComputedStyle(e).color, e.dataset.recording]""")
+        if okv != "false" or rec != "failed" or "NOT RECORDING" not in text or \
+                "not a directory" not in text or colour != "rgb(255, 138, 141)":
+            fail(f"session.start without a recording: data-ok {okv}, data-recording {rec}, "
+                 f"colour {colour}, text {text!r}")
+        ok(f"session.start without its recording shown in red ({colour}): {text!r}")
+        click_and_wait(c, "stop-btn", "session.stop")
+    finally:
+        os.unlink(c.rec_dir)
+        os.rename(away, c.rec_dir)
+        d.find_element(By.ID, "subject").clear()
 
 
 def session_part(c):
@@ -520,6 +551,7 @@ def main():
     ap.add_argument("--twitchd", required=True)
     ap.add_argument("--ctl", required=True)
     ap.add_argument("--journal", required=True)
+    ap.add_argument("--rec-dir", required=True)
     ap.add_argument("--daemon-pid", type=int, required=True)
     ap.add_argument("--web-pid", type=int, required=True)
     ap.add_argument("--web-log", required=True)
@@ -539,6 +571,7 @@ def main():
         dt = wait_for(c, "status 'live'", lambda: conn_state(c) == "live", 5)
         ok(f"page live {dt:.2f} s after loading")
         check_max_clients(c)
+        check_no_recording(c)
         sid = session_part(c)
         compare_journal(c, sid)
         check_stats(c)
