@@ -143,6 +143,8 @@ const tw_key tw_config_keys[] = {
      "least significance of that skewness (skewness / sqrt(6 / n))"},
     {"epn", "var_min", D, O(epn_var_min), 1, 10, "1.15", "x noise", NULL,
      "least variance of the window, as a multiple of the noise floor's"},
+    {"epn", "episode_min_rate_hz", D, O(epn_ep_min_rate_hz), 0, 1000, "30", "/s", NULL,
+     "an episode is reported when its MEPP rate as a whole reaches this (MEPPs: 100-1000 /s; voluntary firing and fibrillation lean a few windows at 10-40 /s)"},
     {"epn", "min_rate_hz", D, O(epn_min_rate_hz), 0, 1000, "30", "/s", NULL,
      "least rate of negative peaks (MEPPs come at 100-1000 /s)"},
     {"epn", "confirm_ms", D, O(epn_confirm_ms), 0, 5000, "150", "ms", NULL,
@@ -608,6 +610,7 @@ void tw_config_channel_params(const tw_config *c, int ch, double fs_hz,
     p->epn.var_min = c->epn_var_min;
     p->epn.win_bins = (unsigned)c->epn_win_bins;
     p->epn.min_rate_hz = c->epn_min_rate_hz;
+    p->epn.ep_min_rate_hz = c->epn_ep_min_rate_hz;
     p->epn.z_on = c->epn_z_on;
     p->epn.confirm_ms = c->epn_confirm_ms;
     p->epn.release_ms = c->epn_release_ms;

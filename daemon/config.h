@@ -61,7 +61,7 @@ typedef struct {
     /* [epn] */
     double epn_peak_k, epn_bin_ms, epn_clip_uv, epn_skew_min, epn_var_min;
     int epn_win_bins;
-    double epn_min_rate_hz, epn_z_on, epn_confirm_ms, epn_release_ms,
+    double epn_min_rate_hz, epn_ep_min_rate_hz, epn_z_on, epn_confirm_ms, epn_release_ms,
         epn_min_ms, epn_eps_k, epn_eps_min_uv;
     /* [quality] */
     double quality_noise_max_uv;

@@ -80,6 +80,7 @@ void tw_epndet_params_default(tw_epndet_params *p, double fs_hz)
     p->z_on = 4.0;
     p->var_min = 1.15;
     p->min_rate_hz = 30.0;
+    p->ep_min_rate_hz = 30.0; /* the rate each window needs (min_rate_hz) */
     p->confirm_ms = 150.0;
     p->release_ms = 400.0;
     p->min_ms = 500.0;
@@ -95,7 +96,8 @@ static int params_ok(const tw_epndet_params *p)
            p->win_bins <= 50 && p->skew_min >= 0.0 && p->skew_min <= 5.0 &&
            p->z_on >= 1.0 && p->z_on <= 20.0 && p->var_min >= 1.0 &&
            p->var_min <= 10.0 && p->min_rate_hz >= 0.0 &&
-           p->min_rate_hz <= 1000.0 && p->confirm_ms >= 0.0 &&
+           p->min_rate_hz <= 1000.0 && p->ep_min_rate_hz >= 0.0 &&
+           p->ep_min_rate_hz <= 1000.0 && p->confirm_ms >= 0.0 &&
            p->confirm_ms <= 5000.0 && p->release_ms >= 0.0 &&
            p->release_ms <= 10000.0 && p->min_ms >= 0.0 &&
            p->min_ms <= 60000.0 && p->eps_k >= 3.0 && p->eps_k <= 100.0 &&
@@ -402,7 +404,8 @@ static int close_bin(tw_epndet *q, float sigma, tw_event *ev)
                     off = q->run_start;
                 if (off - q->run_start + 1 >= (int64_t)q->min_bins) {
                     fill_event(q, ev, q->run_start, off, &q->ep);
-                    out |= TW_EPN_ENDED;
+                    if (ev->mepp_rate_hz >= q->p.ep_min_rate_hz)
+                        out |= TW_EPN_ENDED;
                 }
                 q->state = IDLE;
             }
@@ -551,5 +554,5 @@ int tw_epndet_flush(tw_epndet *q, tw_event *ev)
     if (off - q->run_start + 1 < (int64_t)q->min_bins)
         return 0;
     fill_event(q, ev, q->run_start, off, &q->ep);
-    return TW_EPN_ENDED;
+    return ev->mepp_rate_hz >= q->p.ep_min_rate_hz ? TW_EPN_ENDED : 0;
 }

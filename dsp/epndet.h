@@ -15,6 +15,11 @@
  *     sqrt(6 / n) <= -z_on),
  *   - the variance is at least var_min x the noise floor's,
  *   - negative peaks come at min_rate_hz or more.
+ * An episode is reported when its MEPP rate as a whole (mepp_rate_hz:
+ * negative peaks a second above the noise's own rate) reaches
+ * ep_min_rate_hz: MEPPs come at 100-1000 /s, while the few negative
+ * peaks of voluntary firing or fibrillation that can lean a window
+ * towards EPN come at 10-40 /s.
  * Bins during which the caller holds (an LTR or a voluntary burst) count
  * neither way. An episode starts after confirm_ms of active windows, ends
  * after release_ms without, and is kept if it lasted min_ms. Its onset and
@@ -41,6 +46,8 @@ typedef struct {
     double z_on;        /* least significance of it, 1 .. 20 */
     double var_min;     /* least variance, x noise floor variance, 1 .. 10 */
     double min_rate_hz; /* least rate of negative peaks, 0 .. 1000 /s */
+    double ep_min_rate_hz; /* an episode's MEPP rate (mepp_rate_hz) must
+                              reach this to be reported, 0 .. 1000 /s */
     double confirm_ms;  /* active this long before an onset is declared, 0 .. 5000 */
     double release_ms;  /* inactive this long before an episode ends, 0 .. 10000 */
     double min_ms;      /* shortest episode reported, 0 .. 60000 */
