@@ -50,7 +50,7 @@ DSP_OBJ    := $(DSP_SRC:%.c=$(B)/obj/%.o)
 DAEMON_OBJ := $(DAEMON_SRC:%.c=$(B)/obj/%.o)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 TOOL_BIN   := $(TOOL_SRC:tests/tools/%.c=$(B)/tools/%)
-FUZZ_NAMES ?= config override control sndsrc journal
+FUZZ_NAMES ?= config override control sndsrc journal dsp
 FUZZ_REGRESS := $(FUZZ_NAMES:%=$(B)/fuzz/regress_%)
 
 .PHONY: all check-deps deps test unit-bins demo bench eval install uninstall clean

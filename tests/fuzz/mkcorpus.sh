@@ -352,8 +352,38 @@ put("long-file-whole", (gap + b"\n") * 80)
 put("boundary", b"q" * 4095 + b"\n" + b"r" * 10)  # the last newline at a block edge
 PY
 
+# ---- dsp -----------------------------------------------------------------------
+# Programs for fuzz_dsp.c: byte 0 the rate (and electrode), then steps of
+# (op, 16-bit length, float32 value); see the harness.
+d="$C/dsp"
+rm -rf "$d" && mkdir -p "$d"
+python3 - "$d" <<'PY'
+import struct, sys
+d = sys.argv[1]
+def step(op, n, v):
+    return bytes([op]) + struct.pack("<Hf", n, v)
+noise = lambda n, a: step(0, n, a)
+const = lambda n, v: step(1, n, v)
+seeds = {
+    "clean48k": bytes([6]) + b"".join(noise(4000, 5.0) for _ in range(12)),
+    "nan44k": bytes([5]) + noise(4000, 5.0) + const(1, float("nan")) + noise(4000, 5.0),
+    "inf96k": bytes([7]) + noise(4000, 5.0) + const(3, float("inf")) + const(2, float("-inf")) + noise(4000, 5.0),
+    "huge": bytes([6]) + noise(2000, 5.0) + const(1, 3e38) + noise(2000, 5.0),
+    "denormal": bytes([6]) + const(4000, 1e-42) + noise(3000, 5.0),
+    "silence_start": bytes([6]) + const(4095, 0.0) + const(4095, 0.0) + noise(4000, 5.0) + noise(4000, 5.0),
+    "saturation_mid": bytes([5]) + noise(4000, 5.0) + const(4095, 10000.0) + const(4095, 10000.0) + noise(4000, 5.0),
+    "steps": bytes([6]) + b"".join(step(3, 3000, a) for a in (500.0, -2000.0, 5000.0)) + noise(3000, 5.0),
+    "blocks": bytes([6]) + step(6, 0, 0.0) + noise(4000, 5.0) + step(6, 96, 0.0) + noise(4000, 5.0),
+    "sine60_4k": bytes([2]) + step(4, 4000, 60.0) + step(4, 4000, 60.0),
+    "surface192k": bytes([0x18]) + noise(4000, 20.0) + step(5, 2000, 1e6),
+    "raw": bytes([6]) + step(2, 8, 0.0) + struct.pack("<8f", 1.0, float("nan"), -0.0, 1e-40, -3e38, 2.5, float("inf"), 7.0),
+}
+for name, b in seeds.items():
+    open("%s/%s" % (d, name), "wb").write(b)
+PY
+
 echo "total $(du -sb --apparent-size "$C" | cut -f1) bytes"
-for n in config override control sndsrc journal; do
+for n in config override control sndsrc journal dsp; do
     printf '%-9s %4d files\n' "$n" "$(ls "$C/$n" | wc -l)"
 done
 find "$C" -type f -size +20k -printf 'too large: %p %s\n'

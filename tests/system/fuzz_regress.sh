@@ -12,7 +12,7 @@ set -euo pipefail
 
 B=${1:?usage: fuzz_regress.sh BUILD_DIR}
 here=$(cd "$(dirname "$0")/.." && pwd)
-names="config override control sndsrc journal"
+names="config override control sndsrc journal dsp"
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
