@@ -156,18 +156,27 @@ int tw_endpoint_check(const char *ep, int any_port, char *why, size_t whylen)
     return 0;
 }
 
+const char *tw_list_item(const char *s, const char **item, size_t *len)
+{
+    const char *e = strchr(s, ',');
+    const char *end = e ? e : s + strlen(s);
+    while (s < end && (*s == ' ' || *s == '\t'))
+        s++;
+    const char *t = end;
+    while (t > s && (t[-1] == ' ' || t[-1] == '\t'))
+        t--;
+    *item = s;
+    *len = (size_t)(t - s);
+    return e ? e + 1 : NULL;
+}
+
 int tw_endpoint_list_check(const char *list, int any_port, char *why, size_t whylen)
 {
-    const char *s = list;
+    const char *next = list;
     for (int item = 1;; item++) {
-        const char *e = strchr(s, ',');
-        const char *end = e ? e : s + strlen(s);
-        while (s < end && (*s == ' ' || *s == '\t'))
-            s++;
-        const char *t = end;
-        while (t > s && (t[-1] == ' ' || t[-1] == '\t'))
-            t--;
-        size_t n = (size_t)(t - s);
+        const char *s;
+        size_t n;
+        next = tw_list_item(next, &s, &n);
         char ep[TW_ENDPOINT_LEN], r[200];
         if (n == 0) {
             snprintf(why, whylen, "item %d is empty", item);
@@ -190,8 +199,7 @@ int tw_endpoint_list_check(const char *list, int any_port, char *why, size_t why
                 snprintf(why, whylen, "%s", r);
             return -1;
         }
-        if (!e)
+        if (!next)
             return 0;
-        s = e + 1;
     }
 }

@@ -30,6 +30,11 @@ int tw_endpoint_check(const char *ep, int any_port, char *why, size_t whylen);
  * naming the item. */
 int tw_endpoint_list_check(const char *list, int any_port, char *why, size_t whylen);
 
+/* One item of a comma-separated list starting at s: *item and *len get it
+ * with blanks (space, tab) trimmed at both ends (*len may be 0). Returns
+ * the start of the next item, or NULL when this was the last. */
+const char *tw_list_item(const char *s, const char **item, size_t *len);
+
 /* The file behind an ipc endpoint ("ipc://PATH"), or NULL for other
  * transports, an abstract socket ("ipc://@name") or a wildcard. */
 const char *tw_ipc_file(const char *ep);

@@ -40,16 +40,11 @@ struct tw_pub {
 /* Split the list into p->ep (trimmed). 0 or -1 with err set. */
 static int parse_list(tw_pub *p, const char *list, char *err, size_t errlen)
 {
-    const char *s = list;
+    const char *next = list;
     for (;;) {
-        const char *e = strchr(s, ',');
-        const char *end = e ? e : s + strlen(s);
-        while (s < end && (*s == ' ' || *s == '\t'))
-            s++;
-        const char *t = end;
-        while (t > s && (t[-1] == ' ' || t[-1] == '\t'))
-            t--;
-        size_t n = (size_t)(t - s);
+        const char *s;
+        size_t n;
+        next = tw_list_item(next, &s, &n);
         if (n == 0) {
             tw_set_err(err, errlen, "endpoint list '%s': empty item", list);
             return -1;
@@ -72,9 +67,8 @@ static int parse_list(tw_pub *p, const char *list, char *err, size_t errlen)
             tw_set_err(err, errlen, "endpoint '%s': %s", ep, why);
             return -1;
         }
-        if (!e)
+        if (!next)
             return 0;
-        s = e + 1;
     }
 }
 
