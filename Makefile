@@ -16,7 +16,7 @@ DEB_PKGS   := build-essential pkg-config libliquid-dev libsndfile1-dev \
               portaudio19-dev libsystemd-dev libasound2-plugins \
               python3 python3-numpy flac libedf-dev python3-mne \
               libmicrohttpd-dev chromium chromium-driver python3-selenium \
-              jackd2
+              jackd2 jq
 
 WARN       := -Wall -Wextra -Werror
 CSTD       := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE

@@ -20,12 +20,8 @@
 #    errors (64), nothing is sent.
 set -euo pipefail
 
-B=${1:?usage: control_text.sh BUILD_DIR}
-TW="$B/twitchd"
+. "$(dirname "$0")/lib/common.bash" "${1:-}" control_text
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-[[ -x $TW ]] || { echo "FAIL: $TW is missing (build it first)" >&2; exit 1; }
-command -v jq >/dev/null || { echo "FAIL: jq not found" >&2; exit 1; }
-T=$(mktemp -d)
 dpid= wpid=
 cleanup() {
     local rc=$?
@@ -34,8 +30,6 @@ cleanup() {
     exit "$rc"
 }
 trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; [[ -f $T/log ]] && tail -10 "$T/log" | sed 's/^/  daemon: /' >&2; exit 1; }
-ok() { echo "  ok: $*"; }
 EP="ipc://$T/ctl"
 ctl() { "$TW" ctl -e "$EP" -t 5000 "$@"; }
 # expect_err PATTERN CTL-ARGS...: the reply is ok:false and names PATTERN

@@ -22,11 +22,7 @@
 #    printed (the figure).
 set -euo pipefail
 
-B=${1:?usage: journal_deleted.sh BUILD_DIR}
-TW="$B/twitchd"
-[[ -x $TW ]] || { echo "FAIL: $TW is missing (build it first)" >&2; exit 1; }
-command -v jq >/dev/null || { echo "FAIL: jq not found" >&2; exit 1; }
-T=$(mktemp -d)
+. "$(dirname "$0")/lib/common.bash" "${1:-}" journal_deleted
 J="$T/journal"
 CTL="ipc://$T/ctl"
 daemon= subpid= markpid=
@@ -40,8 +36,6 @@ cleanup() {
     exit "$rc"
 }
 trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; [[ -f $T/log ]] && tail -20 "$T/log" | sed 's/^/  daemon: /' >&2; exit 1; }
-ok() { echo "  ok: $*"; }
 ctl() { "$TW" ctl -e "$CTL" -t 5000 "$@"; }
 
 "$TW" run -o input.source=synth -o input.pace=realtime -o synth.ltr_per_min=60 \

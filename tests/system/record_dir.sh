@@ -20,11 +20,7 @@
 # tests/web/check.py.)
 set -euo pipefail
 
-B=${1:?usage: record_dir.sh BUILD_DIR}
-TW="$B/twitchd"
-[[ -x $TW ]] || { echo "FAIL: $TW is missing (build it first)" >&2; exit 1; }
-command -v jq >/dev/null || { echo "FAIL: jq not found" >&2; exit 1; }
-T=$(mktemp -d)
+. "$(dirname "$0")/lib/common.bash" "${1:-}" record_dir
 pid=
 cleanup() {
     local rc=$?
@@ -33,8 +29,6 @@ cleanup() {
     exit "$rc"
 }
 trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; [[ -f $T/log ]] && tail -20 "$T/log" | sed 's/^/  daemon: /' >&2; exit 1; }
-ok() { echo "  ok: $*"; }
 EP="ipc://$T/ctl"
 ctl() { "$TW" ctl -e "$EP" -t 5000 "$@"; }
 REC="$T/a/b/recordings"

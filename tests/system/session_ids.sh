@@ -19,12 +19,8 @@
 # Figures printed: cycles, seconds, ids, files.
 set -euo pipefail
 
-B=${1:?usage: session_ids.sh BUILD_DIR}
-TW="$B/twitchd"
-[[ -x $TW ]] || { echo "FAIL: $TW is missing (build it first)" >&2; exit 1; }
-command -v jq >/dev/null || { echo "FAIL: jq not found" >&2; exit 1; }
+. "$(dirname "$0")/lib/common.bash" "${1:-}" session_ids
 N=${TW_SESSION_CYCLES:-200}
-T=$(mktemp -d)
 pid=
 cleanup() {
     local rc=$?
@@ -33,8 +29,6 @@ cleanup() {
     exit "$rc"
 }
 trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; [[ -f $T/log ]] && tail -20 "$T/log" | sed 's/^/  daemon: /' >&2; exit 1; }
-ok() { echo "  ok: $*"; }
 EP="ipc://$T/ctl"
 ctl() { "$TW" ctl -e "$EP" -t 10000 "$@"; }
 
