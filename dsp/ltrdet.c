@@ -438,14 +438,24 @@ static int decide(tw_ltrdet *q, tw_event *ev, int embedded)
         return D_BIG;
     if (!embedded)
         return D_LTR; /* the post window was watched live (QUIET) */
-    /* Inside a sustained stretch, isolated: no MUAP-scale envelope in the pre window before it nor in
-     * the post window after its own envelope has passed (voluntary firing
-     * is a train of such bursts; an LTR stands alone, even on EPN). */
-    int64_t oldest = q->k - (int64_t)q->rlen + 1;
-    int64_t a = on - q->pre > oldest ? on - q->pre : oldest;
-    for (int64_t t = a < 0 ? 0 : a; t < on; t++)
-        if (ring(q->er, q, t) >= q->p.min_rms_uv)
+    /* Inside a sustained stretch, isolated: no MUAP-scale activity in the
+     * pre window before it nor in the post window after its own envelope
+     * has passed (voluntary firing is a train of such bursts; an LTR
+     * stands alone, even on EPN). Before it, what counts is the
+     * step-removed residual's MUAP band (its RMS over env_ms): the needle
+     * step that elicited the LTR, 5-50 ms before it, is not MUAP activity.
+     * Earlier than the residual's stretch, the burst was not open, and a
+     * MUAP-scale burst there set last_big_end (checked above). */
+    int64_t a = on - q->pre > q->s0 ? on - q->pre : q->s0;
+    double e2 = 0.0;
+    for (int64_t t = a; t < on - q->gap; t++) {
+        e2 += (double)us[t] * us[t];
+        if (t - (int64_t)q->w >= a)
+            e2 -= (double)us[t - q->w] * us[t - q->w];
+        if (t - a + 1 >= (int64_t)q->w &&
+            e2 >= (double)q->w * q->p.min_rms_uv * q->p.min_rms_uv)
             return D_BIG;
+    }
     int64_t b0 = off + q->w + q->gap, b1 = off + q->w + q->post;
     if (b1 > q->k - 1) {
         /* the post window is still to come: decide when it has passed */
