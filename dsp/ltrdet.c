@@ -12,6 +12,8 @@ enum { IDLE, OPEN, QUIET };
 
 #define TW_LTR_MED_MS 20.0    /* step-removing median window, ms */
 #define TW_LTR_PREROLL_MS 40.0 /* offline band filters settle over this, ms */
+#define TW_LTR_ONSET_HALF_MS 2.0 /* onset: local band share over +-this, ms */
+#define TW_LTR_ONSET_BAND 0.5  /* least MUAP-band share of it (fraction) */
 
 struct tw_ltrdet {
     tw_ltrdet_params p;
@@ -353,9 +355,23 @@ static int decide(tw_ltrdet *q, tw_event *ev, int embedded)
      * far apart when few units fire. */
     int64_t walk = 2 * q->hang;
     int64_t on = pk, off = pk;
-    for (int64_t t = pk - 1; t >= from && on - t <= walk; t--)
-        if (fabsf(us[t]) > thr)
+    /* Walking back, a sample counts only where the MUAP band holds at
+     * least TW_LTR_ONSET_BAND of the residual's energy within
+     * TW_LTR_ONSET_HALF_MS of it: a MUAP (3-20 ms) does, an insertion
+     * spike (0.5-3 ms, most of its energy above the band) does not. */
+    int64_t hw = (int64_t)(TW_LTR_ONSET_HALF_MS * 1e-3 * q->p.fs_hz + 0.5);
+    for (int64_t t = pk - 1; t >= from && on - t <= walk; t--) {
+        if (fabsf(us[t]) <= thr)
+            continue;
+        double a2 = 0.0, r2 = 0.0;
+        int64_t lo = t - hw < q->s0 ? q->s0 : t - hw, hi = t + hw > q->s1 ? q->s1 : t + hw;
+        for (int64_t i = lo; i <= hi; i++) {
+            a2 += (double)us[i] * us[i];
+            r2 += (double)rs[i] * rs[i];
+        }
+        if (a2 >= TW_LTR_ONSET_BAND * r2)
             on = t;
+    }
     for (int64_t t = pk + 1; t <= to && t - off <= walk; t++)
         if (fabsf(us[t]) > thr)
             off = t;
