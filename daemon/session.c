@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "event_json.h"
 #include "log.h"
 
 typedef struct {
@@ -462,6 +463,9 @@ static json_t *rounded(double v, double unit)
     return json_real(round(v / unit) * unit);
 }
 
+/* An amplitude, rounded as in the events (never a non-zero one to 0). */
+static json_t *amp(double v) { return isfinite(v) ? json_real(tw_event_round(v)) : json_null(); }
+
 static json_t *real(double v) { return isfinite(v) ? json_real(v) : json_null(); }
 
 /* "YYYY-MM-DDTHH:MM:SS.mmmZ" (milliseconds truncated), or null. */
@@ -515,8 +519,8 @@ static void epn_part(builder *b, const tw_session *s, json_t *o, int ch, int64_t
     put(b, o, "span_s", real((double)(e - a) / s->rate));
     put(b, o, "episodes", json_integer(n));
     put(b, o, "time_s", real((double)t / s->rate));
-    put(b, o, "p2p_uv", t > 0 ? rounded(wp / (double)t, 0.01) : json_null());
-    put(b, o, "rms_uv", t > 0 ? rounded(wr / (double)t, 0.01) : json_null());
+    put(b, o, "p2p_uv", t > 0 ? amp(wp / (double)t) : json_null());
+    put(b, o, "rms_uv", t > 0 ? amp(wr / (double)t) : json_null());
 }
 
 static json_t *epn_window(builder *b, const tw_session *s, int ch, int64_t a, int64_t e)
@@ -678,7 +682,7 @@ static json_t *trains_json(builder *b, const tw_session *s, const mark_rec **ins
             put(b, lo, "onset_sample", json_integer(l->onset));
             put(b, lo, "t_s", real(t_s(s, l->onset)));
             put(b, lo, "train_index", json_integer(l->train_index));
-            put(b, lo, "p2p_uv", rounded(l->p2p, 0.01));
+            put(b, lo, "p2p_uv", amp(l->p2p));
             put(b, lo, "rel_amp", rounded(l->rel_amp, 0.001));
             push(b, la, lo);
         }

@@ -194,7 +194,8 @@ int tw_session_add_gap(tw_session *s, int64_t first, int64_t count);
  *     null. Totals over channels add channel time;
  *   marks, insertions [{sample, t_s, label}] in sample order;
  *   gaps {count, samples, unknown}.
- * Amplitudes are rounded to 0.01 uV, rel_amp to 0.001; times are not
+ * Amplitudes are rounded as in the events (tw_event_round: 0.01 uV, or 4
+ * significant digits when finer), rel_amp to 0.001; times are not
  * rounded.
  *
  * The session is not changed: the summary may be asked for at any time.
