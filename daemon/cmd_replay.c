@@ -189,7 +189,10 @@ int tw_cmd_replay(int argc, char **argv)
         fprintf(stderr, "twitchd replay: %s: %.1f s, %d channel%s at %g Hz (%s), %ld LTR, %ld EPN; noise floor",
                 path, src.read / fs, nch, nch > 1 ? "s" : "", fs, desc, ctx.n_ltr, ctx.n_epn);
         for (int c = 0; c < nch; c++)
-            fprintf(stderr, " %.2f", tw_pipeline_get_noise_uv(pl, c));
+        {
+            float nu = tw_pipeline_get_noise_uv(pl, c); /* (a tiny one keeps its digits) */
+            fprintf(stderr, nu >= 0.01f || nu == 0.0f ? " %.2f" : " %.3g", (double)nu);
+        }
         fprintf(stderr, " uV; mains");
         for (int c = 0; c < nch; c++) {
             double mains = tw_pipeline_get_mains_hz(pl, c);
@@ -207,6 +210,12 @@ int tw_cmd_replay(int argc, char **argv)
                         "samples; detection restarted after each)\n", path, c,
                         (unsigned long long)nf, nf == 1 ? "" : "s", (unsigned long long)fl,
                         fl == 1 ? "" : "es");
+            float nu = tw_pipeline_get_noise_uv(pl, c);
+            if (nu > 0.0f && nu < cfg.quality_noise_min_uv)
+                fprintf(stderr, "twitchd replay: %s: channel %d: signal quality: signal low: noise "
+                        "floor %.3g uV below quality.noise_min_uv %g uV (no amplifier is that "
+                        "quiet): check input.full_scale_uv (%g uV)\n", path, c, (double)nu,
+                        cfg.quality_noise_min_uv, cfg.full_scale_uv);
         }
     }
     free(mem);

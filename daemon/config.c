@@ -159,6 +159,8 @@ const tw_key tw_config_keys[] = {
      "...and at least this (MEPPs are 10-50 uV, endplate spikes 100-200)"},
     {"quality", "noise_max_uv", D, O(quality_noise_max_uv), 1, 1000, "25", "uV", NULL,
      "a noise floor above this is reported as 'noise high' (needle EMG: about 10 uV)"},
+    {"quality", "noise_min_uv", D, O(quality_noise_min_uv), 0, 10, "0.1", "uV", NULL,
+     "a noise floor below this is reported as 'signal low': no EMG amplifier is that quiet (input noise >= ~0.1 uV RMS in the band), so input.full_scale_uv is wrong (0: off)"},
     {"publish", "endpoint", S, O(pub_endpoint), 1, 255, "tcp://127.0.0.1:5556", "", NULL,
      "ZeroMQ PUB endpoints, comma-separated (tcp:// or ipc://)"},
     {"publish", "sndhwm", I, O(pub_sndhwm), 1, 1000000, "10000", "messages", NULL,

@@ -65,6 +65,7 @@ typedef struct {
         epn_min_ms, epn_eps_k, epn_eps_min_uv;
     /* [quality] */
     double quality_noise_max_uv;
+    double quality_noise_min_uv; /* 0: off */
     /* [publish] */
     char pub_endpoint[TW_KEY_STRLEN];
     int pub_sndhwm, pub_queue;

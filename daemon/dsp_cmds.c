@@ -636,6 +636,8 @@ static json_t *session_start(tw_dsp_thread *d, const json_t *req)
     }
     snprintf(d->wire.session, sizeof d->wire.session, "%s", id);
     d->sess_start = d->next;
+    for (int ch = 0; ch < d->nch; ch++) /* the quality in force (changes: quality_step) */
+        tw_session_set_quality(d->session, ch, d->next, d->cs[ch].quality.flags);
     json_t *r = ok_reply();
     json_object_set_new(r, "session", json_string(id));
     if (d->cfg.rec_mode == 1)

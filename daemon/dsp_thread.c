@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "deadline.h"
+#include "event_json.h"
 #include "log.h"
 #include "notify.h"
 #include "pipeline.h"
@@ -42,7 +43,7 @@ static void on_event(void *user, const tw_event *e, int ch, const tw_train_info 
 {
     tw_dsp_thread *d = user;
     if (e->is_start) { /* onset notices go straight out */
-        send(d->pq, tw_wire_event(&d->wire, e, ch, tr));
+        send(d->pq, tw_wire_event(&d->wire, e, ch, tr, 0));
         return;
     }
     /* the session id goes on the events that belong to the session (an
@@ -51,7 +52,10 @@ static void on_event(void *user, const tw_event *e, int ch, const tw_train_info 
     char keep = d->wire.session[0];
     if (!in)
         d->wire.session[0] = '\0';
-    tw_msg *m = tw_wire_event(&d->wire, e, ch, tr);
+    /* the conditions of the bad stretches it overlaps (the event is final
+     * after its offset: the blocks it spans have been judged) */
+    unsigned q = tw_quality_overlap(&d->cs[ch].quality, e->onset_sample, e->offset_sample);
+    tw_msg *m = tw_wire_event(&d->wire, e, ch, tr, q);
     d->wire.session[0] = keep;
     atomic_fetch_add(&d->events, 1);
     tw_dsp_journal(d, m); /* full events are journaled first */
@@ -113,7 +117,7 @@ static void flush_merged(tw_dsp_thread *d);
  * sample `end` (quality.h): a change goes to the journal and the
  * subscribers as an evt.quality record, to the recording as an
  * annotation, and to the log. */
-static void quality_step(tw_dsp_thread *d, int64_t end)
+static void quality_step(tw_dsp_thread *d, int64_t first, int64_t end)
 {
     int64_t hold = (int64_t)(TW_QUALITY_HOLD_S * d->rate);
     for (int ch = 0; ch < d->nch; ch++) {
@@ -136,27 +140,39 @@ static void quality_step(tw_dsp_thread *d, int64_t end)
         } else {
             c->mains_search = -1;
         }
-        if (tw_pipeline_get_noise_uv(d->pl, ch) > d->cfg.quality_noise_max_uv)
+        float floor_uv = tw_pipeline_get_noise_uv(d->pl, ch);
+        if (floor_uv > d->cfg.quality_noise_max_uv)
             seen |= TW_Q_NOISE;
+        /* (0: no floor yet, after the start, a restart or a flat stretch) */
+        if (floor_uv > 0.0f && floor_uv < d->cfg.quality_noise_min_uv) {
+            seen |= TW_Q_LOW;
+            if (!(c->quality.flags & TW_Q_LOW))
+                tw_log(TW_LOG_WARNING, "channel %d: noise floor %.3g uV below quality.noise_min_uv %g uV "
+                       "(no amplifier is that quiet): check input.full_scale_uv (%g uV)", ch,
+                       (double)floor_uv, d->cfg.quality_noise_min_uv, d->cfg.full_scale_uv);
+        }
         c->clipped_seen = c->clipped;
         c->nonfinite_seen = nf;
-        if (!tw_quality_update(&c->quality, seen, end, hold))
+        if (!tw_quality_update(&c->quality, seen, first, end, hold))
             continue;
+        int64_t at = c->quality.since; /* where the new state begins */
+        if (d->session)
+            tw_session_set_quality(d->session, ch, at, c->quality.flags);
         char text[96];
         tw_quality_text(c->quality.flags, text, sizeof text);
         json_t *body = json_object();
         json_object_set_new(body, "type", json_string("quality"));
         json_object_set_new(body, "channel", json_integer(ch));
-        json_object_set_new(body, "sample", json_integer(end));
-        json_object_set_new(body, "onset_s", json_real((double)end / d->rate));
+        json_object_set_new(body, "sample", json_integer(at));
+        json_object_set_new(body, "onset_s", json_real((double)at / d->rate));
         json_object_set_new(body, "quality", tw_quality_json(c->quality.flags));
         json_object_set_new(body, "nonfinite", json_integer((json_int_t)nf));
         json_object_set_new(body, "flat_stretches",
                             json_integer((json_int_t)tw_pipeline_get_flat_stretches(d->pl, ch)));
-        tw_dsp_journal(d, tw_wire_record(&d->wire, TW_T_EVT_QUALITY, end, body));
-        tw_dsp_rec_annotate(d, end, -1, "quality ch%d: %s", ch, text);
+        tw_dsp_journal(d, tw_wire_record(&d->wire, TW_T_EVT_QUALITY, at, body));
+        tw_dsp_rec_annotate(d, at, -1, "quality ch%d: %s", ch, text);
         tw_log(c->quality.flags ? TW_LOG_WARNING : TW_LOG_INFO,
-               "channel %d: signal quality %s (from sample %lld)", ch, text, (long long)end);
+               "channel %d: signal quality %s (from sample %lld)", ch, text, (long long)at);
     }
 }
 
@@ -175,15 +191,15 @@ json_t *tw_dsp_status(tw_dsp_thread *d)
         chan_stats *c = &d->cs[ch];
         json_t *j = json_object();
         json_object_set_new(j, "channel", json_integer(ch));
-        json_object_set_new(j, "noise_uv", json_real(round(tw_pipeline_get_noise_uv(d->pl, ch) * 100) / 100));
+        json_object_set_new(j, "noise_uv", json_real(tw_event_round(tw_pipeline_get_noise_uv(d->pl, ch))));
         double mains = tw_pipeline_get_mains_hz(d->pl, ch);
         json_object_set_new(j, "mains_hz", mains > 0 ? json_real(round(mains * 100) / 100) : json_null());
         json_object_set_new(j, "quality", tw_quality_json(c->quality.flags));
         json_object_set_new(j, "nonfinite", json_integer((json_int_t)tw_pipeline_get_nonfinite(d->pl, ch)));
         json_object_set_new(j, "flat_stretches",
                             json_integer((json_int_t)tw_pipeline_get_flat_stretches(d->pl, ch)));
-        json_object_set_new(j, "level_uv", json_real(c->n ? round(sqrt(c->sum2 / c->n) * 100) / 100 : 0.0));
-        json_object_set_new(j, "peak_uv", json_real(round(c->peak * 100) / 100));
+        json_object_set_new(j, "level_uv", json_real(c->n ? tw_event_round(sqrt(c->sum2 / c->n)) : 0.0));
+        json_object_set_new(j, "peak_uv", json_real(tw_event_round(c->peak)));
         json_object_set_new(j, "clipped", json_integer((json_int_t)c->clipped));
         json_array_append_new(chs, j);
     }
@@ -329,7 +345,7 @@ static void process(tw_dsp_thread *d, const tw_block *b)
     tw_pipeline_process(d->pl, d->x, n);
     tw_dsp_rec_block(d, first, n);
     observe(d, first, n);
-    quality_step(d, first + (int64_t)n);
+    quality_step(d, first, first + (int64_t)n);
     d->next = first + (int64_t)n;
     d->have_block = 1;
     d->last_mono = b->mono;

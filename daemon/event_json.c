@@ -2,15 +2,30 @@
 #include "event_json.h"
 
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-/* Round to 0.01: amplitudes in uV and times in ms need no more, and lines
- * stay short. */
+double tw_event_round(double v)
+{
+    if (!isfinite(v) || v == 0.0)
+        return v;
+    /* the unit of the 4th significant digit, at most 0.01 */
+    double unit = pow(10.0, floor(log10(fabs(v))) - (TW_EVENT_SIG_DIGITS - 1));
+    if (unit >= 0.01)
+        return round(v * 100.0) / 100.0;
+    double r = round(v / unit) * unit;
+    /* print the shortest decimal: 0.001234, not 0.0012340000000000001 */
+    char b[32];
+    snprintf(b, sizeof b, "%.*g", TW_EVENT_SIG_DIGITS, r);
+    return strtod(b, NULL);
+}
+
 static json_t *num(double v)
 {
     if (!isfinite(v))
         return json_null();
-    return json_real(round(v * 100.0) / 100.0);
+    return json_real(tw_event_round(v));
 }
 
 json_t *tw_event_json(const tw_event *e, int ch, double fs_hz,

@@ -9,6 +9,14 @@
 #include "tw_dsp.h"
 
 #define TW_EVENT_SCHEMA 1 /* bump on any incompatible change */
+#define TW_EVENT_SIG_DIGITS 4 /* significant digits kept at least */
+
+/* v rounded as event records carry numbers: to 0.01 (uV, ms, Hz, dB),
+ * or to TW_EVENT_SIG_DIGITS significant digits when that is finer, so
+ * that a real non-zero value never reads 0.0 (a signal 1000 times too
+ * small: peak_uv 0.001234, not 0.0). 0, NaN and +-Inf are returned as
+ * they are. */
+double tw_event_round(double v);
 
 /* A new JSON object for event e of channel ch at input rate fs_hz; tr (may
  * be NULL) gives an LTR its insertion-train fields. NULL on allocation

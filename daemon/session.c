@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "event_json.h"
 #include "log.h"
+#include "quality.h"
 
 typedef struct {
     int64_t onset, offset;
@@ -33,6 +35,12 @@ typedef struct {
     long seq;      /* arrival order, for a stable sort */
     json_t *label; /* a JSON string, or NULL */
 } mark_rec;
+
+typedef struct {
+    int64_t start, stop; /* stop exclusive */
+    unsigned flags;      /* quality.h TW_Q_* */
+    int ch;
+} qual_rec;
 
 typedef struct {
     void *v;
@@ -61,6 +69,14 @@ struct tw_session {
     long epn_count, mark_count, ins_count, gaps, gaps_unknown;
     int64_t gap_samples;
     long drop_ltr, drop_train, drop_epn, drop_mark, drop_ins;
+
+    /* signal quality: the bad stretches that ended, and per channel the
+     * state in force since q_since and the bad samples (exact) */
+    vec qual;
+    long drop_qual;
+    unsigned q_flags[TW_SESSION_MAX_CHANNELS];
+    int64_t q_since[TW_SESSION_MAX_CHANNELS];
+    int64_t q_bad[TW_SESSION_MAX_CHANNELS];
 };
 
 static const char *const meta_keys[4] = {"subject", "muscle", "side", "notes"};
@@ -210,8 +226,10 @@ tw_session *tw_session_create(const char *id, const json_t *meta, int nchan, dou
         s->has_start_real = 1;
         s->start_real = *start_realtime;
     }
-    for (int c = 0; c < TW_SESSION_MAX_CHANNELS; c++)
+    for (int c = 0; c < TW_SESSION_MAX_CHANNELS; c++) {
         s->cur_train[c] = -1;
+        s->q_since[c] = start_sample;
+    }
     s->first_onset = -1;
     s->last_offset = -1;
     return s;
@@ -234,6 +252,7 @@ void tw_session_destroy(tw_session *s)
     free(s->ltrs.v);
     free(s->trains.v);
     free(s->epn.v);
+    free(s->qual.v);
     free_marks(&s->marks);
     free_marks(&s->ins);
     free(s);
@@ -260,7 +279,7 @@ void tw_session_get_counts(const tw_session *s, tw_session_counts *c)
     c->gaps = s->gaps;
     c->gap_samples = s->gap_samples;
     c->gaps_unknown = s->gaps_unknown;
-    c->dropped = s->drop_ltr + s->drop_train + s->drop_epn + s->drop_mark + s->drop_ins;
+    c->dropped = s->drop_ltr + s->drop_train + s->drop_epn + s->drop_mark + s->drop_ins + s->drop_qual;
 }
 
 /* ---- feeding ----------------------------------------------------------------- */
@@ -415,6 +434,33 @@ int tw_session_add_insertion(tw_session *s, int64_t sample, const char *label)
     return add_marklike(s, &s->ins, &s->ins_count, &s->drop_ins, sample, label);
 }
 
+int tw_session_set_quality(tw_session *s, int ch, int64_t sample, unsigned flags)
+{
+    if (!s || ch < 0 || ch >= s->nchan || sample < 0)
+        return TW_SESSION_EINVAL;
+    if (sample < s->start)
+        sample = s->start; /* a state from before the session: from its start */
+    if (sample < s->q_since[ch])
+        return TW_SESSION_EINVAL;
+    int rc = TW_SESSION_OK;
+    if (s->q_flags[ch] && sample > s->q_since[ch]) {
+        s->q_bad[ch] += sample - s->q_since[ch];
+        rc = reserve(&s->qual, sizeof(qual_rec));
+        if (rc == TW_SESSION_OK) {
+            qual_rec *r = (qual_rec *)s->qual.v + s->qual.n++;
+            r->start = s->q_since[ch];
+            r->stop = sample;
+            r->flags = s->q_flags[ch];
+            r->ch = ch;
+        } else {
+            s->drop_qual++;
+        }
+    }
+    s->q_flags[ch] = flags;
+    s->q_since[ch] = sample;
+    return rc;
+}
+
 int tw_session_add_gap(tw_session *s, int64_t first, int64_t count)
 {
     if (!s || first < 0 || (count > 0 && count > INT64_MAX - first))
@@ -461,6 +507,9 @@ static json_t *rounded(double v, double unit)
         return json_null();
     return json_real(round(v / unit) * unit);
 }
+
+/* An amplitude, rounded as in the events (never a non-zero one to 0). */
+static json_t *amp(double v) { return isfinite(v) ? json_real(tw_event_round(v)) : json_null(); }
 
 static json_t *real(double v) { return isfinite(v) ? json_real(v) : json_null(); }
 
@@ -515,8 +564,8 @@ static void epn_part(builder *b, const tw_session *s, json_t *o, int ch, int64_t
     put(b, o, "span_s", real((double)(e - a) / s->rate));
     put(b, o, "episodes", json_integer(n));
     put(b, o, "time_s", real((double)t / s->rate));
-    put(b, o, "p2p_uv", t > 0 ? rounded(wp / (double)t, 0.01) : json_null());
-    put(b, o, "rms_uv", t > 0 ? rounded(wr / (double)t, 0.01) : json_null());
+    put(b, o, "p2p_uv", t > 0 ? amp(wp / (double)t) : json_null());
+    put(b, o, "rms_uv", t > 0 ? amp(wr / (double)t) : json_null());
 }
 
 static json_t *epn_window(builder *b, const tw_session *s, int ch, int64_t a, int64_t e)
@@ -678,7 +727,7 @@ static json_t *trains_json(builder *b, const tw_session *s, const mark_rec **ins
             put(b, lo, "onset_sample", json_integer(l->onset));
             put(b, lo, "t_s", real(t_s(s, l->onset)));
             put(b, lo, "train_index", json_integer(l->train_index));
-            put(b, lo, "p2p_uv", rounded(l->p2p, 0.01));
+            put(b, lo, "p2p_uv", amp(l->p2p));
             put(b, lo, "rel_amp", rounded(l->rel_amp, 0.001));
             push(b, la, lo);
         }
@@ -690,6 +739,51 @@ out:
     free(first);
     free(byt);
     return arr;
+}
+
+static json_t *stretch_json(builder *b, const tw_session *s, int64_t start, int64_t stop,
+                            unsigned flags)
+{
+    json_t *o = json_object();
+    put(b, o, "start_sample", json_integer(start));
+    put(b, o, "stop_sample", json_integer(stop));
+    put(b, o, "start_s", real((double)(start - s->start) / s->rate));
+    put(b, o, "stop_s", real((double)(stop - s->start) / s->rate));
+    put(b, o, "duration_s", real((double)(stop - start) / s->rate));
+    put(b, o, "quality", tw_quality_json(flags));
+    return o;
+}
+
+/* quality {bad_s, per_channel [{channel, bad_s, bad_samples, stretches
+ * [{start_sample, stop_sample, start_s, stop_s, duration_s, quality}]}]}:
+ * the stretches that ended, then the one in force at stop_sample. */
+static json_t *quality_json(builder *b, const tw_session *s, int64_t stop_sample)
+{
+    json_t *o = json_object(), *pc = json_array();
+    int64_t total = 0;
+    for (int c = 0; c < s->nchan; c++) {
+        json_t *co = json_object(), *st = json_array();
+        const qual_rec *r = s->qual.v;
+        for (size_t i = 0; i < s->qual.n; i++)
+            if (r[i].ch == c && r[i].start < stop_sample)
+                push(b, st, stretch_json(b, s, r[i].start,
+                                         r[i].stop < stop_sample ? r[i].stop : stop_sample,
+                                         r[i].flags));
+        int64_t bad = s->q_bad[c];
+        if (s->q_flags[c] && stop_sample > s->q_since[c]) {
+            push(b, st, stretch_json(b, s, s->q_since[c], stop_sample, s->q_flags[c]));
+            bad += stop_sample - s->q_since[c];
+        }
+        total += bad;
+        put(b, co, "channel", json_integer(c));
+        put(b, co, "bad_s", real((double)bad / s->rate));
+        put(b, co, "bad_samples", json_integer(bad));
+        put(b, co, "stretches", st);
+        push(b, pc, co);
+    }
+    put(b, o, "bad_s", real((double)total / s->rate));
+    put(b, o, "per_channel", pc);
+    return o;
 }
 
 json_t *tw_session_summary(const tw_session *s, int64_t stop_sample,
@@ -716,7 +810,7 @@ json_t *tw_session_summary(const tw_session *s, int64_t stop_sample,
     put(b, o, "stop_utc", utc_iso(stop_realtime));
     put(b, o, "duration_s", real((double)(stop_sample - s->start) / s->rate));
 
-    long dropped = s->drop_ltr + s->drop_train + s->drop_epn + s->drop_mark + s->drop_ins;
+    long dropped = s->drop_ltr + s->drop_train + s->drop_epn + s->drop_mark + s->drop_ins + s->drop_qual;
     put(b, o, "truncated", json_boolean(dropped > 0));
     json_t *d = json_object();
     put(b, d, "ltrs", json_integer(s->drop_ltr));
@@ -724,6 +818,7 @@ json_t *tw_session_summary(const tw_session *s, int64_t stop_sample,
     put(b, d, "epn", json_integer(s->drop_epn));
     put(b, d, "marks", json_integer(s->drop_mark));
     put(b, d, "insertions", json_integer(s->drop_ins));
+    put(b, d, "quality", json_integer(s->drop_qual));
     put(b, o, "dropped", d);
 
     json_t *ltr = json_object();
@@ -748,6 +843,8 @@ json_t *tw_session_summary(const tw_session *s, int64_t stop_sample,
     put(b, g, "samples", json_integer(s->gap_samples));
     put(b, g, "unknown", json_integer(s->gaps_unknown));
     put(b, o, "gaps", g);
+    if (!b->bad)
+        put(b, o, "quality", quality_json(b, s, stop_sample));
 
     free(marks);
     free(ins);

@@ -170,6 +170,16 @@ int tw_session_add_insertion(tw_session *s, int64_t sample, const char *label);
  * count overflows. */
 int tw_session_add_gap(tw_session *s, int64_t first, int64_t count);
 
+/* The signal quality of channel ch (quality.h TW_Q_* flags, 0: ok) from
+ * sample on, as each change happens (the evt.quality records; at the
+ * session's start, the state then). A state from before start_sample
+ * counts from start_sample. Consecutive bad states are separate stretches.
+ * Returns TW_SESSION_OK; TW_SESSION_EINVAL when s is NULL, ch is out of
+ * range, sample < 0 or before the channel's previous change;
+ * TW_SESSION_EFULL / TW_SESSION_ENOMEM when the stretch that ended could
+ * not be stored (its time still counts in bad_s, "dropped" counts it). */
+int tw_session_set_quality(tw_session *s, int ch, int64_t sample, unsigned flags);
+
 /* The summary of the session stopped at stop_sample (exclusive,
  * >= start_sample) with stop_realtime its CLOCK_REALTIME (NULL: unknown,
  * stop_utc null). Every field is in docs/session-summary.md:
@@ -177,7 +187,8 @@ int tw_session_add_gap(tw_session *s, int64_t first, int64_t count);
  *   type "session"; id; subject, muscle, side, notes (string or null);
  *   rate_hz; channels; start_sample, stop_sample; start_utc, stop_utc
  *   ("YYYY-MM-DDTHH:MM:SS.mmmZ" or null); duration_s;
- *   truncated (bool); dropped {ltrs, trains, epn, marks, insertions};
+ *   truncated (bool); dropped {ltrs, trains, epn, marks, insertions,
+ *   quality};
  *   ltr {count, per_channel [nchan counts]};
  *   trains [{channel, train_id, insertion (index into insertions, or
  *     null), count, ltrs [{onset_sample, t_s, train_index, p2p_uv,
@@ -193,8 +204,14 @@ int tw_session_add_gap(tw_session *s, int64_t first, int64_t count);
  *     no LTR, before_first_ltr is the whole session and after_last_ltr is
  *     null. Totals over channels add channel time;
  *   marks, insertions [{sample, t_s, label}] in sample order;
- *   gaps {count, samples, unknown}.
- * Amplitudes are rounded to 0.01 uV, rel_amp to 0.001; times are not
+ *   gaps {count, samples, unknown};
+ *   quality {bad_s, per_channel [{channel, bad_s, bad_samples, stretches
+ *     [{start_sample, stop_sample, start_s, stop_s, duration_s, quality
+ *     [names]}]}]}: the bad-quality stretches of each channel within the
+ *     session (one per state; the one in force at stop ends there) and
+ *     the time they cover; start_s, stop_s from the session start.
+ * Amplitudes are rounded as in the events (tw_event_round: 0.01 uV, or 4
+ * significant digits when finer), rel_amp to 0.001; times are not
  * rounded.
  *
  * The session is not changed: the summary may be asked for at any time.

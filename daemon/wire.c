@@ -1,5 +1,6 @@
 /* wire.c: see wire.h. */
 #include "wire.h"
+#include "quality.h"
 
 #include <fcntl.h>
 #include <math.h>
@@ -92,7 +93,7 @@ static tw_msg *finish(json_t *o, int topic, int journal)
 }
 
 tw_msg *tw_wire_event(tw_wire *w, const tw_event *e, int ch,
-                      const tw_train_info *tr)
+                      const tw_train_info *tr, unsigned quality)
 {
     int ltr = e->type == TW_EVT_LTR;
     int topic = e->is_start ? (ltr ? TW_T_START_LTR : TW_T_START_EPN)
@@ -106,6 +107,8 @@ tw_msg *tw_wire_event(tw_wire *w, const tw_event *e, int ch,
     }
     json_object_update(o, ev);
     json_decref(ev);
+    if (quality && !e->is_start)
+        json_object_set_new(o, "quality", tw_quality_json(quality));
     return finish(o, topic, !e->is_start);
 }
 

@@ -45,9 +45,11 @@ void tw_wire_anchor(tw_wire *w, int64_t sample, const struct timespec *mono,
 const char *tw_wire_topic_name(int topic, char *buf, size_t len);
 
 /* Messages (NULL on allocation failure). Events and gaps are marked for
- * the journal; onset notices, sig and sts are not. */
+ * the journal; onset notices, sig and sts are not. quality: the
+ * conditions (quality.h TW_Q_*) of the bad stretches a full event
+ * overlaps, given as "quality": [names] when not 0 (no field when 0). */
 tw_msg *tw_wire_event(tw_wire *w, const tw_event *e, int ch,
-                      const tw_train_info *tr);
+                      const tw_train_info *tr, unsigned quality);
 tw_msg *tw_wire_gap(tw_wire *w, int64_t first, int64_t count,
                     const char *cause);
 tw_msg *tw_wire_sig(tw_wire *w, int ch, int64_t first, double rate,

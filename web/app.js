@@ -20,6 +20,8 @@
  * For tests: each event row carries data-stream, data-topic, data-seq,
  * data-sample (and data-session, data-channel); #ltr-count carries
  * data-count and data-session; #conn carries data-state (live | nodata);
+ * a channel whose signal quality is not ok shows a .quality-banner in its
+ * trace (data-quality: the conditions joined by ", "; hidden when ok);
  * window.twView.stats() returns the page's figures.
  */
 'use strict';
@@ -175,7 +177,12 @@
       this.canvas = document.createElement('canvas');
       this.label = document.createElement('div');
       this.label.className = 'trace-label';
-      this.el.append(this.canvas, this.label);
+      // the signal quality, when it is not ok (sts and evt.quality)
+      this.banner = document.createElement('div');
+      this.banner.className = 'quality-banner';
+      this.banner.hidden = true;
+      this.banner.dataset.quality = 'ok';
+      this.el.append(this.canvas, this.label, this.banner);
       const box = $('traces');
       const after = [...box.querySelectorAll('.trace')].find((e) => Number(e.dataset.channel) > ch);
       box.insertBefore(this.el, after || null);
@@ -220,6 +227,17 @@
       if (k0 + n > this.head) this.head = k0 + n;
     }
     addSpan(sp) { pushCapped(this.spans, sp, MAX_SPANS); }
+    /* q: the daemon's "quality" (["ok"] or the conditions in force) */
+    setQuality(q) {
+      if (!Array.isArray(q)) return;
+      const bad = q.filter((c) => c !== 'ok').map(String);
+      const text = bad.join(', ');
+      if ((bad.length ? text : 'ok') === this.banner.dataset.quality) return;
+      this.banner.dataset.quality = bad.length ? text : 'ok';
+      this.banner.hidden = !bad.length;
+      const why = bad.includes('signal low') ? ' (check input.full_scale_uv)' : '';
+      this.banner.textContent = bad.length ? `signal quality: ${text}${why}` : '';
+    }
     updateLabel() {
       const el = st.electrodes[this.ch] || (this.ch === 0 ? 'needle' : '');
       const s = this.sts;
@@ -393,6 +411,7 @@
       const cc = chan(ch.channel);
       if (!cc) continue;
       cc.sts = ch;
+      cc.setQuality(ch.quality);
       if (st.mainsAuto && typeof ch.mains_hz === 'number' && ch.channel === 0)
         st.mains = Math.round(ch.mains_hz / 10) * 10; // the display canceller's nominal 50 or 60
       if (typeof ch.noise_uv === 'number' && (!cc.noise.length || cc.noise[cc.noise.length - 1].uv !== ch.noise_uv))
@@ -560,12 +579,14 @@
         `rel ${fmt(h.rel_amp, 2)}`);
       if (h.in_epn) f.push('in EPN');
       if (h.insertion != null) f.push(`insertion ${h.insertion} +${fmt(h.insertion_latency_ms, 0)} ms`);
+      if (Array.isArray(h.quality)) f.push(`signal: ${h.quality.join(', ')}`);
       return ['LTR', f.join(' · ')];
     }
     if (h.topic === 'evt.epn')
       return ['EPN', [`${fmt(h.duration_ms / 1000, 1)} s`, `MEPP ${fmt(h.mepp_rate_hz, 0)}/s ${fmt(h.mepp_median_uv, 0)} µV`,
         `EPS ${h.eps_count} (${fmt(h.eps_rate_hz, 1)}/s, ${fmt(h.eps_median_uv, 0)} µV, CV ${fmt(h.eps_cv, 2)})`,
-        `skew ${fmt(h.skewness, 2)}`, `rms ${fmt(h.rms_uv, 1)} µV`].join(' · ')];
+        `skew ${fmt(h.skewness, 2)}`, `rms ${fmt(h.rms_uv, 1)} µV`]
+        .concat(Array.isArray(h.quality) ? [`signal: ${h.quality.join(', ')}`] : []).join(' · ')];
     if (h.topic === 'evt.mark') {
       if (t === 'set') return ['set', JSON.stringify(h.set || h.label || '')];
       return [t || 'mark', h.label == null ? '' : String(h.label)];
@@ -623,6 +644,13 @@
 
   /* a journaled record (live or from the snapshot) */
   function onRecord(h, fromSnapshot) {
+    // a live quality change shows at once (a snapshot's are history: the
+    // heartbeats give the state in force)
+    if (h.topic === 'evt.quality') {
+      const c = h.stream === st.stream && !fromSnapshot ? chan(h.channel) : null;
+      if (c) c.setQuality(h.quality);
+      return;
+    }
     if (!LIST_TOPICS.includes(h.topic)) return;
     if (!addRow(h)) return;
     if (h.stream !== st.stream) return;        // an earlier run: listed, not drawn

@@ -16,6 +16,8 @@
  *    mepp_median_uv, eps_count, eps_rate_hz, eps_median_uv, eps_cv,
  *    skewness, and none of the LTR fields;
  *  - a non-finite amplitude is encoded as null, never as an invalid token;
+ *  - amplitudes under 10 uV keep 4 significant digits (a signal 1000
+ *    times too small never reads 0.0), larger ones are rounded to 0.01;
  *  - a start notice is {type, channel, onset_s, onset_sample, start: true}
  *    and nothing else;
  *  - a buffer one byte too small (no room for the NUL), or far too small,
@@ -361,6 +363,35 @@ static void test_non_finite(void **state)
     release(o);
 }
 
+/* A signal 1000 times too small (input.full_scale_uv wrong): amplitudes
+ * of a few nV keep 4 significant digits, never 0.0 (issue 13); large ones
+ * keep 0.01, and the line carries the short decimal. */
+static void test_small_amplitudes(void **state)
+{
+    (void)state;
+    char line[2048];
+    tw_event p = epn_event();
+    p.peak_uv = 0.0012346f;
+    p.p2p_uv = 0.3104f;
+    p.rms_uv = 2.5e-5f;
+    p.mepp_median_uv = 0.0011f;
+    p.noise_uv = -0.000987654f;
+    json_t *o = roundtrip(&p, 0, 48000, NULL, line, sizeof line);
+    expect_real(o, "peak_uv", 0.001235, 1e-9);
+    expect_real(o, "p2p_uv", 0.3104, 1e-9);
+    expect_real(o, "rms_uv", 2.5e-5, 1e-12);
+    expect_real(o, "mepp_median_uv", 0.0011, 1e-9);
+    expect_real(o, "noise_uv", -0.0009877, 1e-11);
+    expect_real(o, "eps_median_uv", 150.75, 1e-9);
+    assert_non_null(strstr(line, "\"peak_uv\":0.001235,"));
+    release(o);
+    assert_true(tw_event_round(0.0) == 0.0);
+    assert_true(tw_event_round(1234.5678) == 1234.57);
+    assert_true(tw_event_round(9.87654) == 9.877);
+    assert_true(tw_event_round(-12.345678) == -12.35);
+    assert_true(isnan(tw_event_round(NAN)));
+}
+
 static void test_start_notice(void **state)
 {
     (void)state;
@@ -506,6 +537,7 @@ int main(void)
         cmocka_unit_test_teardown(test_times, teardown_live),
         cmocka_unit_test_teardown(test_times_long_session, teardown_live),
         cmocka_unit_test_teardown(test_non_finite, teardown_live),
+        cmocka_unit_test_teardown(test_small_amplitudes, teardown_live),
         cmocka_unit_test_teardown(test_start_notice, teardown_live),
         cmocka_unit_test_teardown(test_small_buffer, teardown_live),
         cmocka_unit_test_teardown(test_trains, teardown_live),

@@ -30,6 +30,11 @@
  *    gives only documented return codes, a NULL or complete summary, no
  *    crash and no leak (live allocations back to zero); a summary after
  *    failed adds says truncated;
+ *  - signal quality: a state from before the start counts from the start,
+ *    each state change closes a stretch (consecutive bad states are
+ *    separate), an ok state adds none, the state in force at stop ends
+ *    there; bad_s and bad_samples per channel and the total; a change
+ *    back in time is refused;
  *  - tw_session_format_id and tw_session_id_valid.
  *  Leaks in the normal paths are checked by running the binary under ASan
  *  (build/san).
@@ -48,6 +53,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "quality.h"
 #include "session.h"
 #include "trains.h"
 #include "tw_test_util.h"
@@ -883,6 +889,49 @@ static void test_meta_and_args(void **state)
     tw_session_destroy(s);
 }
 
+/* 1000 Hz, start 10000, stop 20000; channel 0: flat from 9000 (before the
+ * start) to 10500, ok, clipping 12000 .. 12300, then clipping + noise high
+ * to 12800; channel 1: signal low from 19000 to the stop. */
+static void test_quality(void **state)
+{
+    (void)state;
+    tw_session *s = tw_session_create("q", NULL, 2, 1000.0, 10000, NULL, NULL, 0);
+    assert_non_null(s);
+    assert_int_equal(tw_session_set_quality(s, 0, 9000, TW_Q_FLAT), TW_SESSION_OK);
+    assert_int_equal(tw_session_set_quality(s, 0, 10500, 0), TW_SESSION_OK);
+    assert_int_equal(tw_session_set_quality(s, 0, 12000, TW_Q_CLIPPING), TW_SESSION_OK);
+    assert_int_equal(tw_session_set_quality(s, 0, 12300, TW_Q_CLIPPING | TW_Q_NOISE), TW_SESSION_OK);
+    assert_int_equal(tw_session_set_quality(s, 0, 12800, 0), TW_SESSION_OK);
+    assert_int_equal(tw_session_set_quality(s, 0, 12700, 0), TW_SESSION_EINVAL);
+    assert_int_equal(tw_session_set_quality(s, 2, 12900, 0), TW_SESSION_EINVAL);
+    assert_int_equal(tw_session_set_quality(s, 1, 19000, TW_Q_LOW), TW_SESSION_OK);
+    json_t *r = tw_session_summary(s, 20000, NULL);
+    assert_non_null(r);
+    CK_NUM(r, "quality.bad_s", 0.5 + 0.3 + 0.5 + 1.0, 1e-12);
+    CK_INT(r, "quality.per_channel.0.channel", 0);
+    CK_INT(r, "quality.per_channel.0.bad_samples", 1300);
+    CK_NUM(r, "quality.per_channel.0.bad_s", 1.3, 1e-12);
+    CK_LEN(r, "quality.per_channel.0.stretches", 3);
+    CK_INT(r, "quality.per_channel.0.stretches.0.start_sample", 10000);
+    CK_INT(r, "quality.per_channel.0.stretches.0.stop_sample", 10500);
+    CK_NUM(r, "quality.per_channel.0.stretches.0.start_s", 0.0, 1e-12);
+    CK_NUM(r, "quality.per_channel.0.stretches.0.stop_s", 0.5, 1e-12);
+    CK_STR(r, "quality.per_channel.0.stretches.0.quality.0", "flat");
+    CK_INT(r, "quality.per_channel.0.stretches.1.start_sample", 12000);
+    CK_NUM(r, "quality.per_channel.0.stretches.1.duration_s", 0.3, 1e-12);
+    CK_STR(r, "quality.per_channel.0.stretches.1.quality.0", "clipping");
+    CK_LEN(r, "quality.per_channel.0.stretches.2.quality", 2);
+    CK_STR(r, "quality.per_channel.0.stretches.2.quality.1", "noise high");
+    CK_NUM(r, "quality.per_channel.0.stretches.2.stop_s", 2.8, 1e-12);
+    CK_INT(r, "quality.per_channel.1.bad_samples", 1000);
+    CK_LEN(r, "quality.per_channel.1.stretches", 1);
+    CK_INT(r, "quality.per_channel.1.stretches.0.stop_sample", 20000);
+    CK_STR(r, "quality.per_channel.1.stretches.0.quality.0", "signal low");
+    CK_INT(r, "dropped.quality", 0);
+    json_decref(r);
+    tw_session_destroy(s);
+}
+
 static void test_ids(void **state)
 {
     (void)state;
@@ -1130,6 +1179,7 @@ int main(void)
         cmocka_unit_test(test_empty),
         cmocka_unit_test(test_starts_ignored),
         cmocka_unit_test(test_meta_and_args),
+        cmocka_unit_test(test_quality),
         cmocka_unit_test(test_ids),
         cmocka_unit_test(test_cap),
         cmocka_unit_test(test_alloc_failures),
