@@ -22,7 +22,10 @@
  *     in that band reaches min_rms_uv (MUAPs of 0.3-3 mV firing densely;
  *     endplate spikes and MEPPs stay far below),
  *   - no other MUAP-scale burst ended within pre_ms before it, nor opens
- *     within post_ms after it (voluntary firing is a train of them).
+ *     within post_ms after it (voluntary firing is a train of them); for
+ *     a burst that ran into sustained activity, "before it" is read on
+ *     the step-removed residual, so the needle step that elicited it does
+ *     not count.
  * A candidate is judged on its residual once needle steps are removed:
  * z (the input before the band-pass) minus its running median over 20 ms. A median follows a step and its
  * settling however fast the step rises (2 ms on a quick jab), while
@@ -33,9 +36,11 @@
  * not an LTR, and the burst's amplitudes are its MUAPs', not the step's.
  * Onset and offset are the first and last sample where the residual's
  * MUAP band exceeds max(onset_k x max(MUAP-band noise, background),
- * onset_frac x its peak), crossing no gap longer than 2 x hang_ms: the
- * onset is the first MUAP, not the needle step nor the brief insertion
- * spikes before it (their energy lies above the band).
+ * onset_frac x its peak), crossing no gap longer than 2 x hang_ms; a
+ * sample before the peak counts only where the MUAP band holds half the
+ * residual's energy within 2 ms of it: the onset is the first MUAP, not
+ * the needle step nor the brief insertion spikes before it (their energy
+ * lies above the band).
  *
  * The decision is final post_ms after the burst closes. A burst that
  * turns into sustained activity (longer than max_ms: EPN starting, voluntary
