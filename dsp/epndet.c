@@ -7,6 +7,15 @@
 
 #include "loghist.h"
 
+/* Voluntary firing is not EPN: motor units fire regularly (inter-spike
+ * interval CV about 0.1-0.25) with MUAPs of 0.3-3 mV, while endplate
+ * spikes come at very variable intervals and are mostly 100-200 uV. An
+ * episode whose spikes are at once that regular and that large is a
+ * motor unit firing, whatever its background looks like. */
+#define TW_EPN_REGULAR_CV 0.3   /* spike intervals this regular ... */
+#define TW_EPN_MUAP_P2P_UV 500.0 /* ... of spikes this large (median p2p, uV) */
+#define TW_EPN_REGULAR_MIN 3    /* ... counted from this many spikes */
+
 typedef struct {
     double c1, c2, c3;     /* sums of clipped y, y^2, y^3 */
     double s1, s2, s3;     /* sums of y, y^2, y^3 (features) */
@@ -331,6 +340,16 @@ static void fill_event(const tw_epndet *q, tw_event *ev, int64_t on_bin,
     }
 }
 
+/* A finished episode is reported: enough MEPPs a second, and not a
+ * motor unit firing regularly (see TW_EPN_REGULAR_CV). */
+static int episode_ok(const tw_epndet *q, const tw_event *ev)
+{
+    if (ev->mepp_rate_hz < q->p.ep_min_rate_hz)
+        return 0;
+    return !(ev->eps_count >= TW_EPN_REGULAR_MIN && ev->eps_cv < TW_EPN_REGULAR_CV &&
+             ev->eps_median_uv >= TW_EPN_MUAP_P2P_UV);
+}
+
 /* A bin closed: decide, and move the state machine. */
 static int close_bin(tw_epndet *q, float sigma, tw_event *ev)
 {
@@ -404,7 +423,7 @@ static int close_bin(tw_epndet *q, float sigma, tw_event *ev)
                     off = q->run_start;
                 if (off - q->run_start + 1 >= (int64_t)q->min_bins) {
                     fill_event(q, ev, q->run_start, off, &q->ep);
-                    if (ev->mepp_rate_hz >= q->p.ep_min_rate_hz)
+                    if (episode_ok(q, ev))
                         out |= TW_EPN_ENDED;
                 }
                 q->state = IDLE;
@@ -554,5 +573,5 @@ int tw_epndet_flush(tw_epndet *q, tw_event *ev)
     if (off - q->run_start + 1 < (int64_t)q->min_bins)
         return 0;
     fill_event(q, ev, q->run_start, off, &q->ep);
-    return ev->mepp_rate_hz >= q->p.ep_min_rate_hz ? TW_EPN_ENDED : 0;
+    return episode_ok(q, ev) ? TW_EPN_ENDED : 0;
 }
