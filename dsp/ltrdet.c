@@ -71,7 +71,7 @@ void tw_ltrdet_params_default(tw_ltrdet_params *p, double fs_hz)
     p->hang_ms = 40.0;
     p->min_ms = 15.0;
     p->max_ms = 400.0;
-    p->min_peak_uv = 300.0;
+    p->min_peak_uv = 250.0;
     p->band_frac = 0.35;
     p->band_frac_hp = 1.0;
     p->min_rms_uv = 80.0;
