@@ -350,10 +350,10 @@ static int decide(tw_ltrdet *q, tw_event *ev, int embedded)
                      (float)q->p.onset_frac * pu);
     if (pu <= thr)
         return D_SMALL;
-    /* The walk crosses gaps up to 2 hang_ms: the MUAPs of an asynchronous
+    /* The walk crosses gaps up to 3 hang_ms: the MUAPs of an asynchronous
      * burst (2-10 units firing 1-4 times each over 20-300 ms) can be that
      * far apart when few units fire. */
-    int64_t walk = 2 * q->hang;
+    int64_t walk = 3 * q->hang;
     int64_t on = pk, off = pk;
     /* Walking back, a sample counts only where the MUAP band holds at
      * least TW_LTR_ONSET_BAND of the residual's energy within

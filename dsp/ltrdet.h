@@ -36,7 +36,7 @@
  * not an LTR, and the burst's amplitudes are its MUAPs', not the step's.
  * Onset and offset are the first and last sample where the residual's
  * MUAP band exceeds max(onset_k x max(MUAP-band noise, background),
- * onset_frac x its peak), crossing no gap longer than 2 x hang_ms; a
+ * onset_frac x its peak), crossing no gap longer than 3 x hang_ms; a
  * sample before the peak counts only where the MUAP band holds half the
  * residual's energy within 2 ms of it: the onset is the first MUAP, not
  * the needle step nor the brief insertion spikes before it (their energy
