@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "decim.h"
 #include "noisefloor.h"
 #include "sos.h"
 
@@ -36,12 +37,10 @@ struct tw_channel {
     tw_condition *cond;  /* band-pass and mains, at the detector rate */
 
     unsigned m;          /* decimation factor */
-    firdecim_rrrf dec;   /* NULL when m == 1 */
-    float *dbuf;         /* m conditioned samples awaiting the decimator */
-    unsigned dpos;
+    tw_decim *dec;       /* NULL when m == 1; gives the boxcar mean of
+                            each group too (the movement path) */
     int64_t delay;       /* decimator group delay, input samples */
     double fd;           /* detector rate, Hz */
-    double mv_acc;       /* boxcar sum of DC-removed input over m */
 
     tw_noisefloor *floor;
     tw_ltrdet *ltr;
@@ -164,11 +163,8 @@ tw_channel *tw_channel_create(const tw_channel_params *p, unsigned *warn)
     if (q->m > 1) {
         unsigned hlen = 2 * q->m * TW_DECIM_SEMILEN + 1;
         float *h = malloc(hlen * sizeof *h);
-        q->dbuf = calloc(q->m, sizeof *q->dbuf);
-        if (!h || !q->dbuf) {
-            free(h);
+        if (!h)
             goto fail;
-        }
         if (liquid_firdes_kaiser(hlen, (float)(TW_DECIM_FC / q->m),
                                  TW_DECIM_AS_DB, 0.0f, h) != LIQUID_OK) {
             free(h);
@@ -179,7 +175,7 @@ tw_channel *tw_channel_create(const tw_channel_params *p, unsigned *warn)
             sum += h[i];
         for (unsigned i = 0; i < hlen; i++)
             h[i] = (float)(h[i] / sum); /* unity gain at DC */
-        q->dec = firdecim_rrrf_create(q->m, h, hlen);
+        q->dec = tw_decim_create(q->m, h, hlen);
         free(h);
         if (!q->dec)
             goto fail;
@@ -232,9 +228,7 @@ void tw_channel_destroy(tw_channel *q)
     free(q->xs);
     free(q->ys);
     free(q->ms);
-    if (q->dec)
-        firdecim_rrrf_destroy(q->dec);
-    free(q->dbuf);
+    tw_decim_destroy(q->dec);
     tw_noisefloor_destroy(q->floor);
     tw_ltrdet_destroy(q->ltr);
     tw_epndet_destroy(q->epn);
@@ -250,9 +244,7 @@ void tw_channel_reset(tw_channel *q)
     tw_condition_reset(q->cond);
     q->dc_x1 = q->dc_y1 = 0.0;
     if (q->dec)
-        firdecim_rrrf_reset(q->dec);
-    q->dpos = 0;
-    q->mv_acc = 0.0;
+        tw_decim_reset(q->dec);
     tw_noisefloor_reset(q->floor);
     tw_ltrdet_reset(q->ltr);
     if (q->epn)
@@ -286,8 +278,9 @@ void tw_channel_recalibrate(tw_channel *q) { tw_noisefloor_recalibrate(q->floor)
 /* detector-rate sample index -> input sample index */
 static int64_t to_input(const tw_channel *q, int64_t k)
 {
-    /* liquid's decimator computes output k when the first sample of its
-     * group arrives: it is centred on input k m - delay. */
+    /* decimator output k is computed over the window that ends at the
+     * first sample of its group (as liquid's firdecim): it is centred on
+     * input k m - delay. */
     int64_t n = k * (int64_t)q->m - q->delay;
     return q->origin + (n < 0 ? 0 : n);
 }
@@ -446,41 +439,14 @@ static void process(tw_channel *q, const float *x, size_t n, sink_t *sp)
         q->dc_x1 = x1;
         q->dc_y1 = y1;
         q->n_in += (int64_t)c;
-        size_t nd = 0, i = 0;
+        size_t nd = 0;
         if (m == 1) {
-            for (; i < c; i++) {
+            for (size_t i = 0; i < c; i++) {
                 q->ys[nd] = q->xs[i];
                 q->ms[nd++] = q->xs[i];
             }
         } else {
-            /* finish a group left over from the previous chunk */
-            while (q->dpos > 0 && i < c) {
-                q->dbuf[q->dpos++] = q->xs[i];
-                q->mv_acc += q->xs[i++];
-                if (q->dpos == m) {
-                    firdecim_rrrf_execute(q->dec, q->dbuf, &q->ys[nd]);
-                    q->ms[nd++] = q->mv_acc / m;
-                    q->dpos = 0;
-                    q->mv_acc = 0.0;
-                }
-            }
-            size_t groups = (c - i) / m;
-            if (groups > 0) {
-                firdecim_rrrf_execute_block(q->dec, q->xs + i, (unsigned)groups,
-                                            &q->ys[nd]);
-                for (size_t g = 0; g < groups; g++) {
-                    double acc = 0.0;
-                    for (unsigned j = 0; j < m; j++)
-                        acc += q->xs[i + g * m + j];
-                    q->ms[nd + g] = acc / m;
-                }
-                nd += groups;
-                i += groups * m;
-            }
-            for (; i < c; i++) {
-                q->dbuf[q->dpos++] = q->xs[i];
-                q->mv_acc += q->xs[i];
-            }
+            tw_decim_execute_block(q->dec, q->xs, c, q->ys, q->ms, &nd);
         }
         for (size_t k = 0; k < nd; k++) {
             double dc;
