@@ -25,6 +25,8 @@
                                stuck or saturated ADC, ms */
 #define TW_HUGE_UV 1e8      /* |x| above this (100 V at the electrode) is
                                not a sample: treated as non-finite, uV */
+#define TW_GUARD_MIN_SPAN 16 /* input guard: spans shorter than this
+                               samples take the per-sample path */
 
 struct tw_channel {
     tw_channel_params p;
@@ -485,6 +487,32 @@ static void restart_after_flat(tw_channel *q, int64_t at, sink_t *s)
     q->flat_samples = flat_samples;
 }
 
+/* The longest prefix of x[0 .. n) (n < flat_min - flat_len) of finite
+ * samples within +-TW_HUGE_UV; the flat run counted (flat_len, flat_v)
+ * goes on over it. Such a prefix cannot complete a flat stretch. */
+static size_t guard_scan(tw_channel *q, const float *x, size_t n)
+{
+    float prev = q->flat_v;
+    size_t last = 0; /* 1 + index of the last change of value, 0: none */
+    size_t i = 0;
+    for (; i < n; i++) {
+        float v = x[i];
+        if (!(fabsf(v) <= (float)TW_HUGE_UV)) /* NaN fails too */
+            break;
+        last = v != prev ? i + 1 : last;
+        prev = v;
+    }
+    if (i == 0)
+        return 0;
+    if (last == 0) {
+        q->flat_len += (int64_t)i;
+    } else {
+        q->flat_len = (int64_t)(i - last + 1);
+        q->flat_v = prev;
+    }
+    return i;
+}
+
 /* The input guard, then process(): non-finite (NaN, +-Inf) and absurd
  * (|x| > TW_HUGE_UV) samples never reach a filter: they are replaced by 0
  * and counted. A run of identical samples lasting TW_FLAT_MS or more is a
@@ -500,6 +528,27 @@ int tw_channel_execute_block(tw_channel *q, const float *x, size_t n,
     float buf[256];
     size_t nb = 0;
     for (size_t i = 0; i < n; i++) {
+        /* Fast path: a span too short to complete a flat stretch, all of
+         * whose samples are sane, changes nothing but the run being
+         * counted; it goes to process() as it is. The per-sample path
+         * below sees only what is left (an insane sample, a long run). */
+        if (!q->flat && q->flat_len > 0 &&
+            q->flat_len + TW_GUARD_MIN_SPAN < q->flat_min) {
+            size_t span = (size_t)(q->flat_min - q->flat_len - 1);
+            if (span > n - i)
+                span = n - i;
+            size_t ok = guard_scan(q, x + i, span);
+            if (ok > 0) {
+                if (nb) {
+                    process(q, buf, nb, &s);
+                    nb = 0;
+                }
+                process(q, x + i, ok, &s);
+                i += ok;
+                if (i == n)
+                    break;
+            }
+        }
         float v = x[i];
         if (!isfinite(v) || fabsf(v) > (float)TW_HUGE_UV) {
             q->nonfinite++;
