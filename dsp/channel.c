@@ -423,12 +423,33 @@ static void detect(tw_channel *q, float y, float z, double m, sink_t *s)
     q->k++;
 }
 
+/* The decimated samples of the c DC-removed input samples in q->xs, and
+ * everything at the detector rate (detect()). */
+static void decimate_detect(tw_channel *q, size_t c, sink_t *s)
+{
+    q->n_in += (int64_t)c;
+    size_t nd = 0;
+    if (q->m == 1) {
+        for (size_t i = 0; i < c; i++) {
+            q->ys[nd] = q->xs[i];
+            q->ms[nd++] = q->xs[i];
+        }
+    } else {
+        tw_decim_execute_block(q->dec, q->xs, c, q->ys, q->ms, &nd);
+    }
+    for (size_t k = 0; k < nd; k++) {
+        double dc;
+        double y = tw_condition_step(q->cond, q->ys[k], &dc);
+        double z = dc - tw_condition_get_mains_estimate(q->cond);
+        detect(q, (float)y, (float)z, q->ms[k], s);
+    }
+}
+
 /* Input rate: DC removal, then FIR decimation; everything else runs at the
  * detector rate in detect(). x holds finite samples. */
 static void process(tw_channel *q, const float *x, size_t n, sink_t *sp)
 {
     sink_t s = *sp;
-    const unsigned m = q->m;
     while (n > 0) {
         size_t c = n < TW_CHUNK ? n : TW_CHUNK;
         double x1 = q->dc_x1, y1 = q->dc_y1, r = q->dc_r;
@@ -440,22 +461,7 @@ static void process(tw_channel *q, const float *x, size_t n, sink_t *sp)
         }
         q->dc_x1 = x1;
         q->dc_y1 = y1;
-        q->n_in += (int64_t)c;
-        size_t nd = 0;
-        if (m == 1) {
-            for (size_t i = 0; i < c; i++) {
-                q->ys[nd] = q->xs[i];
-                q->ms[nd++] = q->xs[i];
-            }
-        } else {
-            tw_decim_execute_block(q->dec, q->xs, c, q->ys, q->ms, &nd);
-        }
-        for (size_t k = 0; k < nd; k++) {
-            double dc;
-            double y = tw_condition_step(q->cond, q->ys[k], &dc);
-            double z = dc - tw_condition_get_mains_estimate(q->cond);
-            detect(q, (float)y, (float)z, q->ms[k], &s);
-        }
+        decimate_detect(q, c, &s);
         x += c;
         n -= c;
     }
@@ -487,23 +493,34 @@ static void restart_after_flat(tw_channel *q, int64_t at, sink_t *s)
     q->flat_samples = flat_samples;
 }
 
-/* The longest prefix of x[0 .. n) (n < flat_min - flat_len) of finite
- * samples within +-TW_HUGE_UV; the flat run counted (flat_len, flat_v)
- * goes on over it. Such a prefix cannot complete a flat stretch. */
-static size_t guard_scan(tw_channel *q, const float *x, size_t n)
+/* The longest prefix of x[0 .. n) (n < flat_min - flat_len, n <=
+ * TW_CHUNK) of finite samples within +-TW_HUGE_UV, DC-removed into q->xs
+ * as process() would; the flat run counted (flat_len, flat_v) goes on over
+ * it. Such a prefix cannot complete a flat stretch. The checks ride in
+ * the shadow of the DC blocker's recurrence (a multiply and an add in
+ * double per sample, one after the other): they cost next to nothing. */
+static size_t guard_scan_dc(tw_channel *q, const float *x, size_t n)
 {
     float prev = q->flat_v;
     size_t last = 0; /* 1 + index of the last change of value, 0: none */
     size_t i = 0;
+    double x1 = q->dc_x1, y1 = q->dc_y1, r = q->dc_r;
+    float *xs = q->xs;
     for (; i < n; i++) {
         float v = x[i];
         if (!(fabsf(v) <= (float)TW_HUGE_UV)) /* NaN fails too */
             break;
         last = v != prev ? i + 1 : last;
         prev = v;
+        double d = v - x1 + r * y1;
+        x1 = v;
+        y1 = d;
+        xs[i] = (float)d;
     }
     if (i == 0)
         return 0;
+    q->dc_x1 = x1;
+    q->dc_y1 = y1;
     if (last == 0) {
         q->flat_len += (int64_t)i;
     } else {
@@ -537,13 +554,15 @@ int tw_channel_execute_block(tw_channel *q, const float *x, size_t n,
             size_t span = (size_t)(q->flat_min - q->flat_len - 1);
             if (span > n - i)
                 span = n - i;
-            size_t ok = guard_scan(q, x + i, span);
+            if (span > TW_CHUNK)
+                span = TW_CHUNK;
+            if (nb) { /* what the per-sample path kept comes first */
+                process(q, buf, nb, &s);
+                nb = 0;
+            }
+            size_t ok = guard_scan_dc(q, x + i, span);
             if (ok > 0) {
-                if (nb) {
-                    process(q, buf, nb, &s);
-                    nb = 0;
-                }
-                process(q, x + i, ok, &s);
+                decimate_detect(q, ok, &s);
                 i += ok;
                 if (i == n)
                     break;
