@@ -504,22 +504,25 @@ static size_t guard_scan_dc(tw_channel *q, const float *x, size_t n)
     float prev = q->flat_v;
     size_t last = 0; /* 1 + index of the last change of value, 0: none */
     size_t i = 0;
-    double x1 = q->dc_x1, y1 = q->dc_y1, r = q->dc_r;
+    double x1 = q->dc_x1, y1 = q->dc_y1;
+    const double r = q->dc_r;
     float *xs = q->xs;
     for (; i < n; i++) {
         float v = x[i];
         if (!(fabsf(v) <= (float)TW_HUGE_UV)) /* NaN fails too */
             break;
-        last = v != prev ? i + 1 : last;
+        last += (i + 1 - last) * (size_t)(v != prev); /* no branch */
         prev = v;
+        /* x1 is reloaded, not carried beside y1: carried, GCC packs the
+         * two in one register, and the shuffles lengthen y1's chain */
+        x1 = i ? x[i - 1] : x1;
         double d = v - x1 + r * y1;
-        x1 = v;
         y1 = d;
         xs[i] = (float)d;
     }
     if (i == 0)
         return 0;
-    q->dc_x1 = x1;
+    q->dc_x1 = x[i - 1];
     q->dc_y1 = y1;
     if (last == 0) {
         q->flat_len += (int64_t)i;
