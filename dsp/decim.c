@@ -11,13 +11,13 @@ struct tw_decim {
     unsigned m;     /* decimation factor */
     unsigned rows;  /* window length is rows * m + 1 taps (zero padded) */
     float *hr;      /* taps reversed (oldest sample first), zeros in front */
-    float *lin;     /* inputs from the first sample of the window of the
-                       next output on: rows * m history, then pending */
-    size_t nlin;    /* samples in lin, >= rows * m */
-    size_t cap;     /* lin's size: (rows + TW_DECIM_TILE) * m */
-    float *ph;      /* tile's inputs by phase: ph[p * stride + t] is
-                       lin[t * m + p] */
-    size_t stride;  /* rows + TW_DECIM_TILE */
+    float *ph;      /* the inputs from the first sample of the window of
+                       the next output on, split by phase: input t m + p
+                       (counted from there) is ph[p * stride + t]; columns
+                       0 .. rows - 1 are history */
+    size_t stride;  /* columns per phase: rows + TW_DECIM_TILE */
+    size_t col;     /* column being filled, rows .. stride - 1 */
+    unsigned pos;   /* phase being filled, 0 .. m - 1 */
 };
 
 tw_decim *tw_decim_create(unsigned m, const float *h, unsigned hlen)
@@ -32,11 +32,9 @@ tw_decim *tw_decim_create(unsigned m, const float *h, unsigned hlen)
     q->rows = (hlen - 1 + m - 1) / m;
     size_t np = (size_t)q->rows * m + 1;
     q->stride = q->rows + TW_DECIM_TILE;
-    q->cap = q->stride * m;
     q->hr = calloc(np, sizeof *q->hr);
-    q->lin = calloc(q->cap, sizeof *q->lin);
     q->ph = calloc((size_t)m * q->stride, sizeof *q->ph);
-    if (!q->hr || !q->lin || !q->ph) {
+    if (!q->hr || !q->ph) {
         tw_decim_destroy(q);
         return NULL;
     }
@@ -53,32 +51,29 @@ void tw_decim_destroy(tw_decim *q)
     if (!q)
         return;
     free(q->hr);
-    free(q->lin);
     free(q->ph);
     free(q);
 }
 
 void tw_decim_reset(tw_decim *q)
 {
-    memset(q->lin, 0, q->cap * sizeof *q->lin);
-    q->nlin = (size_t)q->rows * q->m;
+    memset(q->ph, 0, q->m * q->stride * sizeof *q->ph);
+    q->col = q->rows;
+    q->pos = 0;
 }
 
 unsigned tw_decim_get_factor(const tw_decim *q) { return q->m; }
 
-/* The g (<= TW_DECIM_TILE) outputs whose groups are complete in lin. */
+/* The g (<= TW_DECIM_TILE) outputs whose groups are complete in ph
+ * (columns rows .. rows + g - 1). */
 static void run_tile(tw_decim *q, size_t g, float *y, double *mean)
 {
     const unsigned m = q->m, rows = q->rows;
     const size_t stride = q->stride;
-    const float *lin = q->lin;
-    float *ph = q->ph;
-    for (size_t t = 0; t < rows + g; t++)
-        for (unsigned p = 0; p < m; p++)
-            ph[p * stride + t] = lin[t * m + p];
+    const float *ph = q->ph;
     /* Output j = sum over taps i = r m + p, in increasing i (liquid's
-     * order), of hr[i] * lin[(j + r) m + p] = hr[i] * ph[p][j + r]. Past
-     * g, the lanes hold stale (finite or not, never read) values. */
+     * order), of hr[i] * (input (j + r) m + p) = hr[i] * ph[p][j + r].
+     * Past g, the lanes hold stale (finite or not, never read) values. */
     const float *hr = q->hr;
 #if defined(__GNUC__) && TW_DECIM_TILE == 32
     /* GCC/clang vector extension (SSE on x86-64, NEON on arm64, plain
@@ -135,37 +130,55 @@ static void run_tile(tw_decim *q, size_t g, float *y, double *mean)
     for (size_t j = 0; j < g; j++)
         y[j] = acc[j];
     if (mean) {
-        for (size_t j = 0; j < g; j++) {
-            const float *v = lin + (rows + j) * m;
-            double s = 0.0;
-            for (unsigned i = 0; i < m; i++)
-                s += v[i];
-            mean[j] = s / m;
+        /* each group's sum in input (phase) order, the groups side by side */
+        double s[TW_DECIM_TILE] = {0};
+        for (unsigned p = 0; p < m; p++) {
+            const float *v = ph + p * stride + rows;
+            for (size_t j = 0; j < TW_DECIM_TILE; j++)
+                s[j] += v[j];
         }
+        for (size_t j = 0; j < g; j++)
+            mean[j] = s[j] / m;
     }
 }
 
 void tw_decim_execute_block(tw_decim *q, const float *x, size_t n, float *y,
                             double *mean, size_t *ny)
 {
-    const size_t m = q->m, hist = (size_t)q->rows * m;
-    size_t out = 0;
-    while (n > 0) {
-        size_t take = q->cap - q->nlin;
-        if (take > n)
-            take = n;
-        memcpy(q->lin + q->nlin, x, take * sizeof *x);
-        q->nlin += take;
-        x += take;
-        n -= take;
-        size_t g = (q->nlin - hist) / m; /* complete groups, <= tile */
-        if (g == 0)
+    const unsigned m = q->m;
+    const size_t stride = q->stride, rows = q->rows;
+    size_t out = 0, col = q->col;
+    unsigned pos = q->pos;
+    float *ph = q->ph;
+    for (size_t i = 0; i < n; i++) {
+        ph[pos * stride + col] = x[i];
+        if (++pos < m)
             continue;
+        pos = 0;
+        if (++col < stride)
+            continue;
+        /* the tile is full: its outputs, then the last rows columns are
+         * the next tile's history */
+        run_tile(q, TW_DECIM_TILE, y + out, mean ? mean + out : NULL);
+        out += TW_DECIM_TILE;
+        for (unsigned p = 0; p < m; p++)
+            memmove(ph + p * stride, ph + p * stride + TW_DECIM_TILE,
+                    rows * sizeof *ph);
+        col = rows;
+    }
+    /* the groups completed in this call that no full tile took */
+    size_t g = col - rows;
+    if (g > 0) {
         run_tile(q, g, y + out, mean ? mean + out : NULL);
         out += g;
-        q->nlin -= g * m;
-        memmove(q->lin, q->lin + g * m, q->nlin * sizeof *q->lin);
+        /* keep the columns from g on (history and the group under way) */
+        size_t keep = rows + (pos > 0);
+        for (unsigned p = 0; p < m; p++)
+            memmove(ph + p * stride, ph + p * stride + g, keep * sizeof *ph);
+        col = rows;
     }
+    q->col = col;
+    q->pos = pos;
     if (ny)
         *ny = out;
 }
