@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "decim.h"
 #include "noisefloor.h"
 #include "sos.h"
 
@@ -24,6 +25,8 @@
                                stuck or saturated ADC, ms */
 #define TW_HUGE_UV 1e8      /* |x| above this (100 V at the electrode) is
                                not a sample: treated as non-finite, uV */
+#define TW_GUARD_MIN_SPAN 16 /* input guard: spans shorter than this
+                               samples take the per-sample path */
 
 struct tw_channel {
     tw_channel_params p;
@@ -36,12 +39,10 @@ struct tw_channel {
     tw_condition *cond;  /* band-pass and mains, at the detector rate */
 
     unsigned m;          /* decimation factor */
-    firdecim_rrrf dec;   /* NULL when m == 1 */
-    float *dbuf;         /* m conditioned samples awaiting the decimator */
-    unsigned dpos;
+    tw_decim *dec;       /* NULL when m == 1; gives the boxcar mean of
+                            each group too (the movement path) */
     int64_t delay;       /* decimator group delay, input samples */
     double fd;           /* detector rate, Hz */
-    double mv_acc;       /* boxcar sum of DC-removed input over m */
 
     tw_noisefloor *floor;
     tw_ltrdet *ltr;
@@ -164,11 +165,8 @@ tw_channel *tw_channel_create(const tw_channel_params *p, unsigned *warn)
     if (q->m > 1) {
         unsigned hlen = 2 * q->m * TW_DECIM_SEMILEN + 1;
         float *h = malloc(hlen * sizeof *h);
-        q->dbuf = calloc(q->m, sizeof *q->dbuf);
-        if (!h || !q->dbuf) {
-            free(h);
+        if (!h)
             goto fail;
-        }
         if (liquid_firdes_kaiser(hlen, (float)(TW_DECIM_FC / q->m),
                                  TW_DECIM_AS_DB, 0.0f, h) != LIQUID_OK) {
             free(h);
@@ -179,7 +177,7 @@ tw_channel *tw_channel_create(const tw_channel_params *p, unsigned *warn)
             sum += h[i];
         for (unsigned i = 0; i < hlen; i++)
             h[i] = (float)(h[i] / sum); /* unity gain at DC */
-        q->dec = firdecim_rrrf_create(q->m, h, hlen);
+        q->dec = tw_decim_create(q->m, h, hlen);
         free(h);
         if (!q->dec)
             goto fail;
@@ -232,9 +230,7 @@ void tw_channel_destroy(tw_channel *q)
     free(q->xs);
     free(q->ys);
     free(q->ms);
-    if (q->dec)
-        firdecim_rrrf_destroy(q->dec);
-    free(q->dbuf);
+    tw_decim_destroy(q->dec);
     tw_noisefloor_destroy(q->floor);
     tw_ltrdet_destroy(q->ltr);
     tw_epndet_destroy(q->epn);
@@ -250,9 +246,7 @@ void tw_channel_reset(tw_channel *q)
     tw_condition_reset(q->cond);
     q->dc_x1 = q->dc_y1 = 0.0;
     if (q->dec)
-        firdecim_rrrf_reset(q->dec);
-    q->dpos = 0;
-    q->mv_acc = 0.0;
+        tw_decim_reset(q->dec);
     tw_noisefloor_reset(q->floor);
     tw_ltrdet_reset(q->ltr);
     if (q->epn)
@@ -286,8 +280,9 @@ void tw_channel_recalibrate(tw_channel *q) { tw_noisefloor_recalibrate(q->floor)
 /* detector-rate sample index -> input sample index */
 static int64_t to_input(const tw_channel *q, int64_t k)
 {
-    /* liquid's decimator computes output k when the first sample of its
-     * group arrives: it is centred on input k m - delay. */
+    /* decimator output k is computed over the window that ends at the
+     * first sample of its group (as liquid's firdecim): it is centred on
+     * input k m - delay. */
     int64_t n = k * (int64_t)q->m - q->delay;
     return q->origin + (n < 0 ? 0 : n);
 }
@@ -428,12 +423,33 @@ static void detect(tw_channel *q, float y, float z, double m, sink_t *s)
     q->k++;
 }
 
+/* The decimated samples of the c DC-removed input samples in q->xs, and
+ * everything at the detector rate (detect()). */
+static void decimate_detect(tw_channel *q, size_t c, sink_t *s)
+{
+    q->n_in += (int64_t)c;
+    size_t nd = 0;
+    if (q->m == 1) {
+        for (size_t i = 0; i < c; i++) {
+            q->ys[nd] = q->xs[i];
+            q->ms[nd++] = q->xs[i];
+        }
+    } else {
+        tw_decim_execute_block(q->dec, q->xs, c, q->ys, q->ms, &nd);
+    }
+    for (size_t k = 0; k < nd; k++) {
+        double dc;
+        double y = tw_condition_step(q->cond, q->ys[k], &dc);
+        double z = dc - tw_condition_get_mains_estimate(q->cond);
+        detect(q, (float)y, (float)z, q->ms[k], s);
+    }
+}
+
 /* Input rate: DC removal, then FIR decimation; everything else runs at the
  * detector rate in detect(). x holds finite samples. */
 static void process(tw_channel *q, const float *x, size_t n, sink_t *sp)
 {
     sink_t s = *sp;
-    const unsigned m = q->m;
     while (n > 0) {
         size_t c = n < TW_CHUNK ? n : TW_CHUNK;
         double x1 = q->dc_x1, y1 = q->dc_y1, r = q->dc_r;
@@ -445,49 +461,7 @@ static void process(tw_channel *q, const float *x, size_t n, sink_t *sp)
         }
         q->dc_x1 = x1;
         q->dc_y1 = y1;
-        q->n_in += (int64_t)c;
-        size_t nd = 0, i = 0;
-        if (m == 1) {
-            for (; i < c; i++) {
-                q->ys[nd] = q->xs[i];
-                q->ms[nd++] = q->xs[i];
-            }
-        } else {
-            /* finish a group left over from the previous chunk */
-            while (q->dpos > 0 && i < c) {
-                q->dbuf[q->dpos++] = q->xs[i];
-                q->mv_acc += q->xs[i++];
-                if (q->dpos == m) {
-                    firdecim_rrrf_execute(q->dec, q->dbuf, &q->ys[nd]);
-                    q->ms[nd++] = q->mv_acc / m;
-                    q->dpos = 0;
-                    q->mv_acc = 0.0;
-                }
-            }
-            size_t groups = (c - i) / m;
-            if (groups > 0) {
-                firdecim_rrrf_execute_block(q->dec, q->xs + i, (unsigned)groups,
-                                            &q->ys[nd]);
-                for (size_t g = 0; g < groups; g++) {
-                    double acc = 0.0;
-                    for (unsigned j = 0; j < m; j++)
-                        acc += q->xs[i + g * m + j];
-                    q->ms[nd + g] = acc / m;
-                }
-                nd += groups;
-                i += groups * m;
-            }
-            for (; i < c; i++) {
-                q->dbuf[q->dpos++] = q->xs[i];
-                q->mv_acc += q->xs[i];
-            }
-        }
-        for (size_t k = 0; k < nd; k++) {
-            double dc;
-            double y = tw_condition_step(q->cond, q->ys[k], &dc);
-            double z = dc - tw_condition_get_mains_estimate(q->cond);
-            detect(q, (float)y, (float)z, q->ms[k], &s);
-        }
+        decimate_detect(q, c, &s);
         x += c;
         n -= c;
     }
@@ -519,6 +493,46 @@ static void restart_after_flat(tw_channel *q, int64_t at, sink_t *s)
     q->flat_samples = flat_samples;
 }
 
+/* The longest prefix of x[0 .. n) (n < flat_min - flat_len, n <=
+ * TW_CHUNK) of finite samples within +-TW_HUGE_UV, DC-removed into q->xs
+ * as process() would; the flat run counted (flat_len, flat_v) goes on over
+ * it. Such a prefix cannot complete a flat stretch. The checks ride in
+ * the shadow of the DC blocker's recurrence (a multiply and an add in
+ * double per sample, one after the other): they cost next to nothing. */
+static size_t guard_scan_dc(tw_channel *q, const float *x, size_t n)
+{
+    float prev = q->flat_v;
+    size_t last = 0; /* 1 + index of the last change of value, 0: none */
+    size_t i = 0;
+    double x1 = q->dc_x1, y1 = q->dc_y1;
+    const double r = q->dc_r;
+    float *xs = q->xs;
+    for (; i < n; i++) {
+        float v = x[i];
+        if (!(fabsf(v) <= (float)TW_HUGE_UV)) /* NaN fails too */
+            break;
+        last += (i + 1 - last) * (size_t)(v != prev); /* no branch */
+        prev = v;
+        /* x1 is reloaded, not carried beside y1: carried, GCC packs the
+         * two in one register, and the shuffles lengthen y1's chain */
+        x1 = i ? x[i - 1] : x1;
+        double d = v - x1 + r * y1;
+        y1 = d;
+        xs[i] = (float)d;
+    }
+    if (i == 0)
+        return 0;
+    q->dc_x1 = x[i - 1];
+    q->dc_y1 = y1;
+    if (last == 0) {
+        q->flat_len += (int64_t)i;
+    } else {
+        q->flat_len = (int64_t)(i - last + 1);
+        q->flat_v = prev;
+    }
+    return i;
+}
+
 /* The input guard, then process(): non-finite (NaN, +-Inf) and absurd
  * (|x| > TW_HUGE_UV) samples never reach a filter: they are replaced by 0
  * and counted. A run of identical samples lasting TW_FLAT_MS or more is a
@@ -534,6 +548,29 @@ int tw_channel_execute_block(tw_channel *q, const float *x, size_t n,
     float buf[256];
     size_t nb = 0;
     for (size_t i = 0; i < n; i++) {
+        /* Fast path: a span too short to complete a flat stretch, all of
+         * whose samples are sane, changes nothing but the run being
+         * counted; it goes to process() as it is. The per-sample path
+         * below sees only what is left (an insane sample, a long run). */
+        if (!q->flat && q->flat_len > 0 &&
+            q->flat_len + TW_GUARD_MIN_SPAN < q->flat_min) {
+            size_t span = (size_t)(q->flat_min - q->flat_len - 1);
+            if (span > n - i)
+                span = n - i;
+            if (span > TW_CHUNK)
+                span = TW_CHUNK;
+            if (nb) { /* what the per-sample path kept comes first */
+                process(q, buf, nb, &s);
+                nb = 0;
+            }
+            size_t ok = guard_scan_dc(q, x + i, span);
+            if (ok > 0) {
+                decimate_detect(q, ok, &s);
+                i += ok;
+                if (i == n)
+                    break;
+            }
+        }
         float v = x[i];
         if (!isfinite(v) || fabsf(v) > (float)TW_HUGE_UV) {
             q->nonfinite++;

@@ -1,6 +1,7 @@
 /* noisefloor.c: see noisefloor.h. */
 #include "noisefloor.h"
 
+#include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,32 +23,51 @@ struct tw_noisefloor {
     float sigma;
 };
 
+/* Moves the elements of v[lo .. hi) for which (strict ? x < p : x <= p)
+ * to its front; returns where they end. Branch-free (Lomuto with an
+ * unconditional swap): the comparisons of noise samples with a pivot are
+ * unpredictable, a branch on them costs more than the swap. */
+static size_t partition(float *v, size_t lo, size_t hi, float p, int strict)
+{
+    size_t i = lo;
+    for (size_t j = lo; j < hi; j++) {
+        float t = v[j];
+        size_t below = strict ? t < p : t <= p;
+        v[j] = v[i];
+        v[i] = t;
+        i += below;
+    }
+    return i;
+}
+
 float tw_select(float *v, size_t n, size_t k)
 {
-    /* Wirth's selection: O(n) on average, in place. */
-    ptrdiff_t l = 0, m = (ptrdiff_t)n - 1, kk = (ptrdiff_t)k;
-    while (l < m) {
-        float x = v[kk];
-        ptrdiff_t i = l, j = m;
-        do {
-            while (v[i] < x)
-                i++;
-            while (x < v[j])
-                j--;
-            if (i <= j) {
-                float t = v[i];
-                v[i] = v[j];
-                v[j] = t;
-                i++;
-                j--;
-            }
-        } while (i <= j);
-        if (j < kk)
-            l = i;
-        if (kk < i)
-            m = j;
+    /* Quickselect, median-of-three pivot, three-way: [lo, i) < p,
+     * [i, e) == p, [e, hi) > p. The k-th smallest is a value, the same
+     * whatever the algorithm (the inputs are never NaN). */
+    size_t lo = 0, hi = n;
+    while (hi - lo > 16) {
+        float a = v[lo], b = v[lo + (hi - lo) / 2], c = v[hi - 1];
+        float p = a < b ? (b < c ? b : (a < c ? c : a))
+                        : (a < c ? a : (b < c ? c : b));
+        size_t i = partition(v, lo, hi, p, 1);
+        if (k < i) {
+            hi = i;
+            continue;
+        }
+        size_t e = partition(v, i, hi, p, 0);
+        if (k < e)
+            return v[k]; /* == p */
+        lo = e;
     }
-    return v[kk];
+    for (size_t i = lo + 1; i < hi; i++) { /* insertion sort */
+        float t = v[i];
+        size_t j = i;
+        for (; j > lo && v[j - 1] > t; j--)
+            v[j] = v[j - 1];
+        v[j] = t;
+    }
+    return v[k];
 }
 
 tw_noisefloor *tw_noisefloor_create(double fs_hz, double window_s,
@@ -131,7 +151,7 @@ static void close_window(tw_noisefloor *q)
 int tw_noisefloor_step(tw_noisefloor *q, float x, int busy)
 {
     if (q->skip == 0) {
-        q->win[q->wpos++] = x < 0 ? -x : x;
+        q->win[q->wpos++] = fabsf(x); /* -0 -> +0 */
         q->skip = q->stride;
     }
     q->skip--;

@@ -3,8 +3,13 @@
  *
  * For a synthetic needle recording at 48 kHz (60 s; 1 and 8 channels):
  *   decode  : libsndfile read only
- *   cond    : read + band-pass and mains removal at the input rate
- *             (tw_condition, what a full-rate conditioned output costs)
+ *   biquads : read + a cascade of 3 double-precision biquads per channel
+ *             at the input rate (the default band-pass's sections, tw_sos):
+ *             the machine's own floor for conditioning at 48 kHz, a
+ *             reference only (the pipeline conditions at the detector rate)
+ *   cond48k : read + band-pass and mains removal at the input rate
+ *             (tw_condition: what a full-rate conditioned output would
+ *             cost; not part of the pipeline either)
  *   full    : read + the whole detection pipeline (tw_pipeline)
  * Each pass runs in a child process (so its peak RSS is its own), three
  * times; the fastest CPU time is kept. Speed is channel-samples per CPU
@@ -22,14 +27,15 @@
 
 #include "condition.h"
 #include "config.h"
+#include "sos.h"
 #include "pipeline.h"
 #include "sndsrc.h"
 #include "synth.h"
 
 #define BLOCK 4096 /* frames */
 
-enum { P_DECODE, P_COND, P_FULL };
-static const char *pass_name[] = {"decode", "cond", "full"};
+enum { P_DECODE, P_BIQUAD, P_COND, P_FULL, P_N };
+static const char *pass_name[] = {"decode", "biquads", "cond48k", "full"};
 
 static int make_file(const char *path, int channels, int seconds, int seed)
 {
@@ -92,6 +98,7 @@ static long run_pass(const char *path, int pass)
     long events = 0;
     tw_pipeline *pl = NULL;
     tw_condition *cond[TW_MAX_CHANNELS] = {0};
+    tw_sos *hp[TW_MAX_CHANNELS] = {0}, *lp[TW_MAX_CHANNELS] = {0};
     if (pass == P_FULL) {
         pl = tw_pipeline_create(&cfg, nch, 48000, BLOCK, count_event, &events,
                                 err, sizeof err);
@@ -101,6 +108,13 @@ static long run_pass(const char *path, int pass)
             tw_config_channel_params(&cfg, c, 48000, &cp);
             cond[c] = tw_condition_create(&cp.cond, NULL);
         }
+    } else if (pass == P_BIQUAD) {
+        for (int c = 0; c < nch; c++) {
+            tw_channel_params cp;
+            tw_config_channel_params(&cfg, c, 48000, &cp);
+            hp[c] = tw_sos_create_butter(TW_SOS_HIGHPASS, 2, cp.cond.low_hz, 48000);
+            lp[c] = tw_sos_create_butter(TW_SOS_LOWPASS, 4, cp.cond.high_hz, 48000);
+        }
     }
     long n;
     while ((n = tw_sndsrc_read(&src, x, err, sizeof err)) > 0) {
@@ -109,6 +123,14 @@ static long run_pass(const char *path, int pass)
         else if (pass == P_COND)
             for (int c = 0; c < nch; c++)
                 tw_condition_execute_block(cond[c], x[c], x[c], (size_t)n);
+        else if (pass == P_BIQUAD)
+            for (int c = 0; c < nch; c++)
+                for (long i = 0; i < n; i++)
+                    x[c][i] = (float)tw_sos_step(lp[c], tw_sos_step(hp[c], x[c][i]));
+    }
+    for (int c = 0; c < nch; c++) {
+        tw_sos_destroy(hp[c]);
+        tw_sos_destroy(lp[c]);
     }
     for (int c = 0; c < nch; c++)
         tw_condition_destroy(cond[c]);
@@ -188,8 +210,8 @@ int main(int argc, char **argv)
     const char *files[] = {f1, f8};
     const int chans[] = {1, 8};
     for (int fi = 0; fi < 2; fi++) {
-        result r[3];
-        for (int p = 0; p < 3; p++) {
+        result r[P_N];
+        for (int p = 0; p < P_N; p++) {
             r[p] = best_of(files[fi], p, 3);
             double samples = (double)seconds * 48000 * chans[fi];
             double rt = seconds / (r[p].cpu_s > 0 ? r[p].cpu_s : 1e-9);
@@ -200,9 +222,13 @@ int main(int argc, char **argv)
                    samples / r[p].cpu_s / 1e6, rt, rt * chans[fi],
                    r[p].rss_kb / 1024.0, p == P_FULL ? r[p].events : 0L);
         }
-        printf("%dch ratios: full / decode = %.2f, full / cond = %.2f (CPU time)\n\n",
-               chans[fi], r[P_FULL].cpu_s / r[P_DECODE].cpu_s,
-               r[P_FULL].cpu_s / r[P_COND].cpu_s);
+        double xb = seconds / r[P_BIQUAD].cpu_s * chans[fi];
+        double xf = seconds / r[P_FULL].cpu_s * chans[fi];
+        printf("%dch: full pipeline %.0fx real time per 48 kHz channel; the biquad floor "
+               "(3 double sections alone) %.0fx; full / biquads = %.2f, "
+               "full / decode = %.2f (CPU time)\n\n",
+               chans[fi], xf, xb, r[P_FULL].cpu_s / r[P_BIQUAD].cpu_s,
+               r[P_FULL].cpu_s / r[P_DECODE].cpu_s);
     }
     result a = best_of(f1, P_FULL, 1), b = best_of(f1long, P_FULL, 1);
     printf("peak RSS, full pipeline, 1 channel: %.1f MiB for 60 s, %.1f MiB for 240 s (ratio %.2f)\n",
