@@ -9,7 +9,9 @@
 # on both models) are printed by make eval and are NOT met on model B yet:
 #   model A: LTR F1 >= 0.80, <= 1 false LTR a minute overall;
 #   model B: LTR F1 >= 0.50, <= 3 false LTRs a minute overall;
-#   both: median LTR onset error <= 5 ms, EPN time F1 >= 0.85, >= 90 % of
+#   both: median LTR onset error <= 5 ms, 90th percentile <= 20 ms on
+#   model A (the onset on insertion spikes gave 24 ms) and <= 45 ms on
+#   model B, EPN time F1 >= 0.85, >= 90 % of
 #   episodes found (80 % on model B, whose episodes of slow MEPPs, 50-100
 #   /s, can fall short of epn.episode_min_rate_hz), each EPN onset
 #   reported within 1 s (model A; 5 s on model B, whose 60 Hz hum with
@@ -38,6 +40,7 @@ for model in ("A", "B"):
     a = model == "A"
     checks = [("LTR F1", o["ltr_f1"], ">=", 0.80 if a else 0.50),
               ("LTR median onset error (ms)", o["ltr_med_ms"], "<=", 5.0),
+              ("LTR onset error, 90th percentile (ms)", o["ltr_p90_ms"], "<=", 20.0 if a else 45.0),
               ("false LTR per minute", o["false_per_min"], "<=", 1.0 if a else 3.0),
               ("EPN time F1", o["epn_f1"], ">=", 0.85),
               ("EPN episode recall", o["epn_episode_recall"], ">=", 0.90 if a else 0.80),
