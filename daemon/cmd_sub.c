@@ -1,6 +1,6 @@
 /* cmd_sub.c: `twitchd sub`: the reference subscriber of docs/protocol.md.
  *
- *   twitchd sub [--samples] [--count N] [--timeout S] [ENDPOINT] [TOPIC]...
+ *   twitchd sub [--samples] [--final] [--count N] [--timeout S] [ENDPOINT] [TOPIC]...
  *
  * Connects a SUB socket, prints one JSON object per message per line on
  * stdout (line-buffered): the header as the publisher sent it (the same
@@ -37,7 +37,7 @@
 #define SUB_MAX_TOPICS 4096  /* topics whose sequence numbers are followed */
 
 static const char usage[] =
-    "usage: twitchd sub [--samples] [--count N] [--timeout S]\n"
+    "usage: twitchd sub [--samples] [--final] [--count N] [--timeout S]\n"
     "                   [--curve-server KEY --curve-key FILE] [ENDPOINT] [TOPIC]...\n"
     "\n"
     "Subscribe to a twitchd publisher (or any publisher of docs/protocol.md)\n"
@@ -52,6 +52,8 @@ static const char usage[] =
     "  TOPIC           topic prefixes to subscribe to, e.g. evt. or sig.0\n"
     "                  (default: everything)\n"
     "      --samples   add \"samples\": [...] (the float32 values) to sig.* messages\n"
+    "      --final     print final records only: no onset notices (evt.start.*)\n"
+    "                  and no withdrawals of them (evt.cancel)\n"
     "      --count N   exit 0 after printing N messages\n"
     "      --timeout S exit 1 when nothing arrives for S seconds (default: wait)\n"
     "      --curve-server KEY  the daemon's CURVE public key (40 Z85 characters, or\n"
@@ -249,9 +251,9 @@ static void tracker_free(tracker *tr)
     free(tr->streams);
 }
 
-/* Print one message (2 or 3 frames). 1 printed, 0 skipped (reported), -1
- * stdout failed. */
-static int print_msg(tracker *tr, zmq_msg_t *fr, int nfr, int samples)
+/* Print one message (2 or 3 frames). 1 printed, 0 skipped (reported, or
+ * a provisional message with `final`), -1 stdout failed. */
+static int print_msg(tracker *tr, zmq_msg_t *fr, int nfr, int samples, int final)
 {
     char topic[256];
     topic_text(&fr[0], topic, sizeof topic);
@@ -266,6 +268,10 @@ static int print_msg(tracker *tr, zmq_msg_t *fr, int nfr, int samples)
         return 0;
     }
     check_seq(tr, topic, obj);
+    if (final && (!strncmp(topic, "evt.start.", 10) || !strncmp(topic, "evt.cancel", 10))) {
+        json_decref(obj);
+        return 0; /* followed (seq), not printed */
+    }
 
     /* The header's own text, or a one-line dump if it spans lines. */
     char *dumped = NULL;
@@ -353,6 +359,7 @@ int tw_cmd_sub(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"samples", no_argument, NULL, 's'},
+        {"final", no_argument, NULL, 'f'},
         {"count", required_argument, NULL, 'n'},
         {"timeout", required_argument, NULL, 't'},
         {"curve-server", required_argument, NULL, 'S'},
@@ -361,7 +368,7 @@ int tw_cmd_sub(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     const char *curve_server = NULL, *curve_key = NULL;
-    int samples = 0;
+    int samples = 0, final = 0;
     long long count = -1;
     double timeout = -1;
     int o;
@@ -371,6 +378,9 @@ int tw_cmd_sub(int argc, char **argv)
         switch (o) {
         case 's':
             samples = 1;
+            break;
+        case 'f':
+            final = 1;
             break;
         case 'S':
             curve_server = optarg;
@@ -535,7 +545,7 @@ int tw_cmd_sub(int argc, char **argv)
             fprintf(stderr, "sub: topic %s: message of %d frames (want 2 or 3): skipped\n",
                     topic, nfr + extra);
         } else if (nfr >= 2) {
-            int r = print_msg(&tr, fr, nfr, samples);
+            int r = print_msg(&tr, fr, nfr, samples, final);
             if (r < 0) {
                 fprintf(stderr, "twitchd sub: cannot write stdout: %s\n", strerror(errno));
                 rc = TW_EX_IOERR;

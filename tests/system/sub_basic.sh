@@ -26,6 +26,8 @@
 #      (gap); sig.0 gets "payload_bytes": 16 and, with --samples only,
 #      "samples": [0.5, -1.25, 0.003, 1234.5];
 #      the filtered subscriber prints only evt.ltr and sts lines;
+#      one with --final prints everything but the onset notice
+#      (evt.start.ltr), which the subscriber of everything prints;
 #      a header that is not JSON (evt.bad) is reported on stderr, not
 #      printed;
 #      stderr holds exactly "sub: topic evt.ltr: 2 messages missing
@@ -141,11 +143,16 @@ pids+=("$all_pid")
 "$TW" sub "$ipc" evt.ltr sts >"$tmp/flt" 2>"$tmp/flt.err" &
 flt_pid=$!
 pids+=("$flt_pid")
+"$TW" sub --final "$tcp" >"$tmp/fin" 2>"$tmp/fin.err" &
+fin_pid=$!
+pids+=("$fin_pid")
 wait_for "$tmp/all" '"topic":"sts"' 10 || fail "the subscriber of everything got no sts"
 wait_for "$tmp/flt" '"topic":"sts"' 10 || fail "the filtered subscriber got no sts"
+wait_for "$tmp/fin" '"topic":"sts"' 10 || fail "the --final subscriber got no sts"
 kill -USR1 "$serve_pid"
 wait_for "$tmp/all" '"topic":"gap"' 10 || fail "no gap line: $(grep -v '"sts"' "$tmp/all")"
 wait_for "$tmp/flt" '"seq":3,"sample":50003' 10 || fail "filtered: not all evt.ltr: $(cat "$tmp/flt")"
+wait_for "$tmp/fin" '"topic":"gap"' 10 || fail "--final: no gap line: $(grep -v '"sts"' "$tmp/fin")"
 sleep 0.2
 kill -TERM "$all_pid"
 rc=0
@@ -155,9 +162,13 @@ kill -INT "$flt_pid"
 rc=0
 wait "$flt_pid" || rc=$?
 ((rc == 0)) || fail "sub: exit $rc after SIGINT, want 0"
+kill -TERM "$fin_pid"
+rc=0
+wait "$fin_pid" || rc=$?
+((rc == 0)) || fail "sub --final: exit $rc after SIGTERM, want 0"
 pids=("$serve_pid")
 
-python3 - "$tmp/all" "$tmp/flt" <<'EOF' || fail "burst output (above)"
+python3 - "$tmp/all" "$tmp/flt" "$tmp/fin" <<'EOF' || fail "burst output (above)"
 import json, struct, sys
 
 def lines(path):
@@ -194,7 +205,13 @@ assert sts == list(range(sts[0], sts[0] + len(sts))), sts
 flt = lines(sys.argv[2])
 assert {o["topic"] for l, o in flt} == {"sts", "evt.ltr"}, {o["topic"] for l, o in flt}
 assert [l for l, o in flt if o["topic"] == "evt.ltr"] == want_ltr
-print("  ok: %d lines (%d sts), %d filtered" % (len(allm), len(sts), len(flt)))
+start = [o for l, o in allm if o["topic"] == "evt.start.ltr"]
+assert len(start) == 1 and start[0]["start"] is True, start
+fin = lines(sys.argv[3])
+assert {o["topic"] for l, o in fin} == {o["topic"] for l, o in allm} - {"evt.start.ltr"}, \
+    {o["topic"] for l, o in fin}
+assert [l for l, o in fin if o["topic"] == "evt.ltr"] == want_ltr
+print("  ok: %d lines (%d sts), %d filtered, %d final" % (len(allm), len(sts), len(flt), len(fin)))
 EOF
 
 cat >"$tmp/want.err" <<'EOF'
