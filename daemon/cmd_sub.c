@@ -52,8 +52,7 @@ static const char usage[] =
     "  TOPIC           topic prefixes to subscribe to, e.g. evt. or sig.0\n"
     "                  (default: everything)\n"
     "      --samples   add \"samples\": [...] (the float32 values) to sig.* messages\n"
-    "      --final     print final records only: no onset notices (evt.start.*)\n"
-    "                  and no withdrawals of them (evt.cancel)\n"
+    "      --final     print final records only, no onset notices (evt.start.*)\n"
     "      --count N   exit 0 after printing N messages\n"
     "      --timeout S exit 1 when nothing arrives for S seconds (default: wait)\n"
     "      --curve-server KEY  the daemon's CURVE public key (40 Z85 characters, or\n"
@@ -268,7 +267,7 @@ static int print_msg(tracker *tr, zmq_msg_t *fr, int nfr, int samples, int final
         return 0;
     }
     check_seq(tr, topic, obj);
-    if (final && (!strncmp(topic, "evt.start.", 10) || !strncmp(topic, "evt.cancel", 10))) {
+    if (final && !strncmp(topic, "evt.start.", 10)) {
         json_decref(obj);
         return 0; /* followed (seq), not printed */
     }
