@@ -12,6 +12,7 @@
  */
 #include "commands.h"
 #include "synth.h"
+#include "tw_exit.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -21,10 +22,6 @@
 #include <string.h>
 #include <strings.h>
 
-#define EX_OK 0
-#define EX_USAGE 64
-#define EX_SOFTWARE 70
-#define EX_IOERR 74
 
 #define BLOCK_FRAMES 4096
 #define TRUTH_CHUNK 64

@@ -23,6 +23,7 @@
 #include "journal.h"
 #include "log.h"
 #include "utf8.h"
+#include "tw_clock.h"
 
 #ifndef TW_VERSION
 #define TW_VERSION "unknown"
@@ -47,8 +48,7 @@ static const char *str(const json_t *req, const char *key)
 /* CLOCK_REALTIME of sample s, from the wire's clock anchor. */
 static struct timespec realtime_of(const tw_dsp_thread *d, int64_t s)
 {
-    double t = (double)d->wire.anchor_real.tv_sec + d->wire.anchor_real.tv_nsec * 1e-9 +
-               (double)(s - d->wire.anchor_sample) / d->rate;
+    double t = tw_ts_s(&d->wire.anchor_real) + (double)(s - d->wire.anchor_sample) / d->rate;
     struct timespec r;
     r.tv_sec = (time_t)floor(t);
     r.tv_nsec = (long)((t - floor(t)) * 1e9);
@@ -84,13 +84,6 @@ static int ensure_dir(const char *dir, char *err, size_t errlen)
 #define TW_REC_RETRY_S 2.0 /* s between attempts at a new file after a storage error */
 #define TW_REC_CHECK_S 0.2 /* s between looks at the writer's status */
 
-static double mono_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + t.tv_nsec * 1e-9;
-}
-
 static int rec_open(tw_dsp_thread *d, char *err, size_t errlen);
 static void rec_failed(tw_dsp_thread *d, const char *why, double now);
 
@@ -104,7 +97,7 @@ void tw_dsp_rec_block(tw_dsp_thread *d, int64_t first, size_t n)
         d->rec_at_block = 0;
         char err[sizeof d->rec_error];
         if (rec_open(d, err, sizeof err) != 0)
-            rec_failed(d, err, mono_now());
+            rec_failed(d, err, tw_mono_s());
     }
     /* a session's recording ends at its stop sample, though the session
      * waits a little longer for its last events to be final */
@@ -176,15 +169,15 @@ static int rec_path(tw_dsp_thread *d, char *path, size_t len, char *stem, size_t
  * 0, or -1 with err set. */
 static int rec_open(tw_dsp_thread *d, char *err, size_t errlen)
 {
-    double t0 = mono_now();
+    double t0 = tw_mono_s();
     const tw_config *c = &d->cfg;
     if (ensure_dir(c->rec_dir, err, errlen) != 0)
         return -1;
     char path[TW_EDFREC_PATH_MAX], stem[TW_SESSION_ID_MAX + 16];
     if (rec_path(d, path, sizeof path, stem, sizeof stem, err, errlen) != 0)
         return -1;
-    char lab[TW_WIRE_MAX_CH][24];
-    const char *labels[TW_WIRE_MAX_CH];
+    char lab[TW_MAX_CHANNELS][24];
+    const char *labels[TW_MAX_CHANNELS];
     for (int ch = 0; ch < d->nch; ch++) {
         snprintf(lab[ch], sizeof lab[ch], "ch%d %s", ch,
                  tw_config_electrode(c, ch) == TW_ELECTRODE_SURFACE ? "surface" : "needle");
@@ -230,7 +223,7 @@ static int rec_open(tw_dsp_thread *d, char *err, size_t errlen)
     /* during an outage every attempt would say it: the resumption does */
     if (d->rec_outage)
         tw_log(TW_LOG_DEBUG, "recording: trying %s (opened in %.2f ms)", path,
-               (mono_now() - t0) * 1e3);
+               (tw_mono_s() - t0) * 1e3);
     else
         tw_log(TW_LOG_INFO, "recording to %s", path);
     return 0;
@@ -325,7 +318,7 @@ static void rec_begin(tw_dsp_thread *d, const char *base, const json_t *meta, in
     d->rec_at_block = at_block;
     char err[sizeof d->rec_error];
     if (!at_block && rec_open(d, err, sizeof err) != 0)
-        rec_failed(d, err, mono_now());
+        rec_failed(d, err, tw_mono_s());
 }
 
 /* The recording ends at sample stop (exclusive): its last file is
@@ -341,7 +334,7 @@ static void rec_finish(tw_dsp_thread *d, int64_t stop)
     if (d->rec) {
         tw_rec_status st;
         if (rec_close_file(d, &st))
-            rec_failed(d, st.msg, mono_now());
+            rec_failed(d, st.msg, tw_mono_s());
         else if (d->rec_outage && st.records > 0)
             rec_resumed(d, st.path);
     }
@@ -362,10 +355,10 @@ static int rec_check(tw_dsp_thread *d, double now, tw_rec_status *st)
         return 1;
     if (st->error) {
         tw_rec_status fin;
-        double t0 = mono_now();
+        double t0 = tw_mono_s();
         rec_close_file(d, &fin);
         tw_log(TW_LOG_DEBUG, "recording: the failed writer stopped in %.2f ms",
-               (mono_now() - t0) * 1e3);
+               (tw_mono_s() - t0) * 1e3);
         rec_failed(d, fin.msg[0] ? fin.msg : st->msg, now);
         return 0;
     }
@@ -538,7 +531,7 @@ static json_t *session_stop_at(tw_dsp_thread *d, int64_t stop)
          * file tried then may hold nothing and be removed) */
         json_t *rec = json_null();
         tw_rec_status st;
-        if (rec_check(d, mono_now(), &st) && !d->rec_outage)
+        if (rec_check(d, tw_mono_s(), &st) && !d->rec_outage)
             rec = json_string(st.path);
         json_object_set_new(sum, "recording", rec);
         if (d->rec_error[0])
@@ -685,7 +678,7 @@ static json_t *session_stop(tw_dsp_thread *d)
     d->close_call = d->call_taken; /* serve_call holds call_mx */
     d->close_stop = d->next;
     d->close_at = d->next + (int64_t)ceil(hold_s * d->rate);
-    d->close_wall = (double)now.tv_sec + now.tv_nsec * 1e-9 + 1.5 * hold_s;
+    d->close_wall = tw_ts_s(&now) + 1.5 * hold_s;
     return NULL;
 }
 

@@ -51,9 +51,9 @@ struct tw_dsp_thread {
     double rate;
     int nch;
     double scale;          /* uV per digital unit */
-    float *x[TW_WIRE_MAX_CH];
+    float *x[TW_MAX_CHANNELS];
     size_t xcap;
-    chan_stats cs[TW_WIRE_MAX_CH];
+    chan_stats cs[TW_MAX_CHANNELS];
     long sig_bin;          /* input samples per display value */
     size_t sig_batch;      /* display values per sig message */
 

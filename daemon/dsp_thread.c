@@ -15,13 +15,13 @@
 #include "notify.h"
 #include "pipeline.h"
 #include "wire.h"
+#include "tw_clock.h"
 
 #define TW_POLL_NS 500000L     /* ring poll when empty: 0.5 ms */
 #define TW_CLIP_LEVEL 0.999f   /* |x| at or above this fraction of full scale: clipped */
 #define TW_GAP_RESTART_S 1.0   /* longer gaps restart the pipeline, s */
 #define TW_GAPS_PER_BEAT 10    /* gap records per heartbeat before merging */
 
-static double tsd(const struct timespec *t) { return (double)t->tv_sec + t->tv_nsec * 1e-9; }
 
 static void send(tw_mq *q, tw_msg *m)
 {
@@ -182,7 +182,7 @@ json_t *tw_dsp_status(tw_dsp_thread *d)
     json_t *o = json_object();
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
-    json_object_set_new(o, "uptime_s", json_real(tsd(&now) - tsd(&d->t0)));
+    json_object_set_new(o, "uptime_s", json_real(tw_ts_s(&now) - tw_ts_s(&d->t0)));
     json_object_set_new(o, "rate", json_real(d->rate));
     json_object_set_new(o, "samples", json_integer(d->next));
     json_object_set_new(o, "events", json_integer((json_int_t)atomic_load(&d->events)));
@@ -222,7 +222,7 @@ json_t *tw_dsp_status(tw_dsp_thread *d)
     } else {
         json_object_set_new(o, "session", json_null());
     }
-    json_t *rec = tw_dsp_rec_status(d, tsd(&now));
+    json_t *rec = tw_dsp_rec_status(d, tw_ts_s(&now));
     json_object_set_new(o, "record", rec);
     if (d->status)
         d->status(d->status_user, o);
@@ -295,7 +295,7 @@ static void gap(tw_dsp_thread *d, int64_t count, const char *cause)
         tw_pipeline_restart_at(d->pl, d->next);
         return;
     }
-    float hold[TW_WIRE_MAX_CH];
+    float hold[TW_MAX_CHANNELS];
     for (int ch = 0; ch < d->nch; ch++)
         hold[ch] = d->have_block ? d->x[ch][d->last_frames ? d->last_frames - 1 : 0] : 0.0f;
     while (count > 0) {
@@ -317,7 +317,7 @@ static void process(tw_dsp_thread *d, const tw_block *b)
     restarted |= atomic_exchange(&d->restart, 0) && !restarted;
     if (restarted && d->have_block) {
         /* frames missed while the device was down: from the clocks */
-        double dt = tsd(&b->mono) - tsd(&d->last_mono);
+        double dt = tw_ts_s(&b->mono) - tw_ts_s(&d->last_mono);
         int64_t expect = (int64_t)llround(dt * d->rate) - (int64_t)b->frames;
         int64_t have = b->first_frame + d->offset - d->next;
         if (expect > have)
@@ -351,7 +351,7 @@ static void process(tw_dsp_thread *d, const tw_block *b)
     d->last_mono = b->mono;
     d->last_frames = b->frames;
     atomic_store(&d->samples, d->next);
-    atomic_store(&d->last_block, tsd(&b->mono));
+    atomic_store(&d->last_block, tw_ts_s(&b->mono));
 }
 
 /* Hand a reply back (call_mx held); an abandoned call's is dropped. */
@@ -389,7 +389,7 @@ static void check_closing(tw_dsp_thread *d)
         return;
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
-    if (d->next < d->close_at && tsd(&now) < d->close_wall)
+    if (d->next < d->close_at && tw_ts_s(&now) < d->close_wall)
         return;
     json_t *r = tw_dsp_finish_stop(d);
     pthread_mutex_lock(&d->call_mx);
@@ -434,12 +434,12 @@ static void *run(void *arg)
     /* Test-only fault switch: stall this loop after that many seconds, so
      * that a test can see the watchdog stop (tests/system/notify.sh). */
     const char *stall_env = getenv("TWITCHD_TEST_STALL_DSP_S");
-    double stall_at = stall_env ? tsd(&d->t0) + atof(stall_env) : 0.0;
+    double stall_at = stall_env ? tw_ts_s(&d->t0) + atof(stall_env) : 0.0;
     for (;;) {
         if (stall_at > 0.0) {
             struct timespec now;
             clock_gettime(CLOCK_MONOTONIC, &now);
-            if (tsd(&now) >= stall_at) {
+            if (tw_ts_s(&now) >= stall_at) {
                 tw_log(TW_LOG_WARNING, "test fault: DSP thread stalled on purpose");
                 while (!atomic_load(&d->stop)) {
                     struct timespec ms = {0, 10000000};
@@ -465,25 +465,25 @@ static void *run(void *arg)
              * wakeups, and at most TW_POLL_NS of added latency. */
             struct timespec now, until;
             clock_gettime(CLOCK_MONOTONIC, &now);
-            double due = d->have_block ? tsd(&d->last_mono) + d->last_frames / d->rate : 0.0;
-            double t = due > tsd(&now) + 1e-3 ? due : tsd(&now) + TW_POLL_NS * 1e-9;
-            if (t > tsd(&now) + 0.05)
-                t = tsd(&now) + 0.05; /* stay responsive to stop and heartbeats */
+            double due = d->have_block ? tw_ts_s(&d->last_mono) + d->last_frames / d->rate : 0.0;
+            double t = due > tw_ts_s(&now) + 1e-3 ? due : tw_ts_s(&now) + TW_POLL_NS * 1e-9;
+            if (t > tw_ts_s(&now) + 0.05)
+                t = tw_ts_s(&now) + 0.05; /* stay responsive to stop and heartbeats */
             until.tv_sec = (time_t)t;
             until.tv_nsec = (long)((t - (double)until.tv_sec) * 1e9);
             clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL);
         }
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
-        if (tsd(&now) >= tsd(&d->next_beat)) {
+        if (tw_ts_s(&now) >= tw_ts_s(&d->next_beat)) {
             heartbeat(d);
-            double t = tsd(&d->next_beat) + d->beat_s;
-            if (t < tsd(&now))
-                t = tsd(&now) + d->beat_s;
+            double t = tw_ts_s(&d->next_beat) + d->beat_s;
+            if (t < tw_ts_s(&now))
+                t = tw_ts_s(&now) + d->beat_s;
             d->next_beat.tv_sec = (time_t)t;
             d->next_beat.tv_nsec = (long)((t - (double)(time_t)t) * 1e9);
         }
-        tw_dsp_rec_tick(d, tsd(&now)); /* storage errors: a new file when space returns */
+        tw_dsp_rec_tick(d, tw_ts_s(&now)); /* storage errors: a new file when space returns */
     }
     tw_pipeline_flush(d->pl); /* events in progress when acquisition stops */
     tw_dsp_close_all(d);      /* an open session is closed, its summary written */
@@ -499,8 +499,8 @@ tw_dsp_thread *tw_dsp_thread_start(const tw_config *c, tw_ring *ring,
                                    tw_mq *publish_q, tw_status_fn status,
                                    void *status_user, char *err, size_t errlen)
 {
-    if (channels < 1 || channels > TW_WIRE_MAX_CH) {
-        snprintf(err, errlen, "%d channels (allowed 1 .. %d)", channels, TW_WIRE_MAX_CH);
+    if (channels < 1 || channels > TW_MAX_CHANNELS) {
+        snprintf(err, errlen, "%d channels (allowed 1 .. %d)", channels, TW_MAX_CHANNELS);
         return NULL;
     }
     tw_dsp_thread *d = calloc(1, sizeof *d);

@@ -9,6 +9,7 @@
  */
 #include "journal.h"
 #include "log.h"
+#include "tw_clock.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -806,7 +807,7 @@ failed:
 
 static double seconds_since(const struct timespec *a, const struct timespec *b)
 {
-    return (double)(b->tv_sec - a->tv_sec) + 1e-9 * (double)(b->tv_nsec - a->tv_nsec);
+    return tw_ts_s(b) - tw_ts_s(a);
 }
 
 int tw_journal_sync(tw_journal *j, const struct timespec *now_mono)

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "event_json.h"
+#include "tw_clock.h"
 
 static const char *const names[] = {"evt.ltr", "evt.epn", "evt.start.ltr",
                                     "evt.start.epn", "gap", "sts",
@@ -54,7 +55,6 @@ void tw_wire_anchor(tw_wire *w, int64_t sample, const struct timespec *mono,
     w->anchor_real = *real;
 }
 
-static double ts(const struct timespec *t) { return (double)t->tv_sec + t->tv_nsec * 1e-9; }
 
 /* Common fields first (insertion order is kept when dumping). */
 static json_t *common(tw_wire *w, int topic, int64_t sample)
@@ -70,8 +70,8 @@ static json_t *common(tw_wire *w, int topic, int64_t sample)
     json_object_set_new(o, "sample", json_integer(sample));
     json_t *c = json_object();
     json_object_set_new(c, "sample", json_integer(w->anchor_sample));
-    json_object_set_new(c, "realtime", json_real(ts(&w->anchor_real)));
-    json_object_set_new(c, "monotonic", json_real(ts(&w->anchor_mono)));
+    json_object_set_new(c, "realtime", json_real(tw_ts_s(&w->anchor_real)));
+    json_object_set_new(c, "monotonic", json_real(tw_ts_s(&w->anchor_mono)));
     json_object_set_new(o, "clock", c);
     if (w->session[0] && topic != TW_T_STS && topic < TW_T_SIG0)
         json_object_set_new(o, "session", json_string(w->session));

@@ -17,14 +17,14 @@
 #include "mq.h"
 #include "trains.h"
 #include "tw_dsp.h"
+#include "tw_limits.h"
 
 #define TW_PROTOCOL_VERSION 1
-#define TW_WIRE_MAX_CH 8
 
 enum {
     TW_T_EVT_LTR, TW_T_EVT_EPN, TW_T_START_LTR, TW_T_START_EPN, TW_T_GAP,
     TW_T_STS, TW_T_EVT_MARK, TW_T_EVT_INSERTION, TW_T_EVT_SESSION, TW_T_EVT_QUALITY, TW_T_SIG0, /* sig.0 .. sig.7 follow */
-    TW_T_COUNT = TW_T_SIG0 + TW_WIRE_MAX_CH
+    TW_T_COUNT = TW_T_SIG0 + TW_MAX_CHANNELS
 };
 
 typedef struct {
