@@ -122,20 +122,20 @@ static void add_status(void *user, json_t *sts)
  * which says so when it cannot). */
 static int open_rec_dir(const tw_config *cfg)
 {
-    if (cfg->rec_mode == 0) {
+    if (cfg->rec_mode == TW_REC_OFF) {
         tw_log(TW_LOG_INFO, "record: off (record.mode=off); session summaries go to %s",
                cfg->rec_dir);
         return 0;
     }
     char err[TW_KEY_STRLEN + 128];
-    const char *mode = cfg->rec_mode == 1 ? "session" : "always";
+    const char *mode = cfg->rec_mode == TW_REC_SESSION ? "session" : "always";
     if (tw_make_dir("recording directory", cfg->rec_dir, err, sizeof err) != 0) {
         tw_log(TW_LOG_ERR, "record: %s (record.mode=%s needs it)", err, mode);
         return -1;
     }
     tw_log(TW_LOG_INFO, "record: recordings (%s, %s) and session summaries go to %s",
-           cfg->rec_mode == 1 ? "one file per session" : "from the start, a file per run",
-           cfg->rec_format == 1 ? "BDF+" : "EDF+", cfg->rec_dir);
+           cfg->rec_mode == TW_REC_SESSION ? "one file per session" : "from the start, a file per run",
+           cfg->rec_format == TW_REC_BDF ? "BDF+" : "EDF+", cfg->rec_dir);
     return 0;
 }
 
@@ -178,6 +178,8 @@ int tw_cmd_run(int argc, char **argv)
     if (tw_cli_load_run(&cc, &cfg, "twitchd run") != 0)
         return EX_CONFIG;
     tw_log_set_level(cfg.log_level);
+    const char *stall = getenv("TWITCHD_TEST_STALL_DSP_S"); /* tests only (config.h) */
+    cfg.test_stall_dsp_s = stall ? atof(stall) : 0.0;
 
     /* 2. signals: handlers only set flags */
     struct sigaction sa;
@@ -209,7 +211,7 @@ int tw_cmd_run(int argc, char **argv)
     src = tw_source_open(&cfg, err, sizeof err);
     if (!src) {
         tw_log(TW_LOG_ERR, "input: %s", err);
-        return cfg.source == 0 ? EX_UNAVAILABLE : EX_CONFIG;
+        return cfg.source == TW_SOURCE_PORTAUDIO ? EX_UNAVAILABLE : EX_CONFIG;
     }
     double rate = src->rate;
     int nch = src->channels;

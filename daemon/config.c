@@ -472,11 +472,11 @@ static int check_endpoints(const tw_config *c, tw_config_errors *err)
 int tw_config_check_run(const tw_config *c, tw_config_errors *err)
 {
     int n = check_endpoints(c, err);
-    if (c->source == 1 && c->path[0] == '\0') {
+    if (c->source == TW_SOURCE_FILE && c->path[0] == '\0') {
         add_error(err, "input.path must name an audio file when input.source = file");
         n++;
     }
-    if (c->source == 2) { /* the synthetic source takes the input's rate, channels, scale */
+    if (c->source == TW_SOURCE_SYNTH) { /* the synthetic source takes the input's rate, channels, scale */
         tw_synth_params p = c->synth;
         char why[256];
         p.rate = c->rate;

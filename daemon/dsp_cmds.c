@@ -101,7 +101,7 @@ void tw_dsp_rec_block(tw_dsp_thread *d, int64_t first, size_t n)
     }
     /* a session's recording ends at its stop sample, though the session
      * waits a little longer for its last events to be final */
-    if (d->closing && d->cfg.rec_mode == 1) {
+    if (d->closing && d->cfg.rec_mode == TW_REC_SESSION) {
         if (first >= d->close_stop)
             return;
         if (first + (int64_t)n > d->close_stop)
@@ -115,7 +115,7 @@ void tw_dsp_rec_annotate(tw_dsp_thread *d, int64_t sample, double dur_s, const c
 {
     if (!d->rec)
         return;
-    char text[TW_EDFREC_TEXT_MAX * 2];
+    char text[TW_EDF_TEXT_MAX * 2];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(text, sizeof text, fmt, ap);
@@ -134,7 +134,7 @@ static int rec_path(tw_dsp_thread *d, char *path, size_t len, char *stem, size_t
                     char *err, size_t errlen)
 {
     const tw_config *c = &d->cfg;
-    const char *ext = c->rec_format == 1 ? "bdf" : "edf";
+    const char *ext = c->rec_format == TW_REC_BDF ? "bdf" : "edf";
     char base[TW_SESSION_ID_MAX];
     int k0 = 1;
     if (d->rec_timestamped) {
@@ -202,7 +202,7 @@ static int rec_open(tw_dsp_thread *d, char *err, size_t errlen)
     tw_edfrec_params p;
     memset(&p, 0, sizeof p);
     p.path = path;
-    p.bdf = c->rec_format == 1;
+    p.bdf = c->rec_format == TW_REC_BDF;
     p.channels = d->nch;
     p.rate_hz = d->rate;
     p.labels = labels;
@@ -377,7 +377,7 @@ void tw_dsp_rec_tick(tw_dsp_thread *d, double now)
         rec_check(d, now, &st);
         return;
     }
-    if ((d->closing && d->cfg.rec_mode == 1) || d->rec_at_block || now < d->rec_retry_at)
+    if ((d->closing && d->cfg.rec_mode == TW_REC_SESSION) || d->rec_at_block || now < d->rec_retry_at)
         return; /* a stopping session's recording takes no new file */
     char err[sizeof d->rec_error];
     if (rec_open(d, err, sizeof err) != 0) {
@@ -438,15 +438,17 @@ json_t *tw_dsp_rec_status(tw_dsp_thread *d, double now)
 
 void tw_dsp_rec_apply_mode(tw_dsp_thread *d)
 {
-    if (d->cfg.rec_mode == 2 && !d->rec_wanted)
+    if (d->cfg.rec_mode == TW_REC_ALWAYS && !d->rec_wanted)
         rec_begin(d, NULL, NULL, 1);
 }
 
 /* ---- sessions ------------------------------------------------------ */
 
-static void journal_record(tw_dsp_thread *d, int topic, int64_t sample, json_t *body)
+/* in_session: the record carries the open session's id */
+static void journal_record(tw_dsp_thread *d, int topic, int64_t sample, json_t *body,
+                           int in_session)
 {
-    tw_dsp_journal(d, tw_wire_record(&d->wire, topic, sample, body));
+    tw_dsp_journal(d, tw_wire_record(&d->wire, topic, sample, body, in_session));
 }
 
 /* Write ID.summary.json in record.dir: to a new temporary file first,
@@ -515,7 +517,7 @@ static json_t *session_stop_at(tw_dsp_thread *d, int64_t stop)
         return tw_control_error("session.stop: out of memory");
     char id[TW_SESSION_ID_MAX];
     snprintf(id, sizeof id, "%s", tw_session_get_id(d->session));
-    if (d->cfg.rec_mode == 1) {
+    if (d->cfg.rec_mode == TW_REC_SESSION) {
         /* the session's recording: every file it wrote, what is in none */
         rec_finish(d, stop);
         json_t *files = d->rec_paths ? json_deep_copy(d->rec_paths) : json_array();
@@ -541,7 +543,7 @@ static json_t *session_stop_at(tw_dsp_thread *d, int64_t stop)
     int wrote = write_summary(d, id, sum, path, sizeof path, err, sizeof err);
     json_t *body = json_deep_copy(sum);
     json_object_set_new(body, "state", json_string("stop"));
-    journal_record(d, TW_T_EVT_SESSION, stop, body);
+    journal_record(d, TW_T_EVT_SESSION, stop, body, 1);
     tw_session_destroy(d->session);
     d->session = NULL;
     d->closing = 0;
@@ -633,7 +635,7 @@ static json_t *session_start(tw_dsp_thread *d, const json_t *req)
         tw_session_set_quality(d->session, ch, d->next, d->cs[ch].quality.flags);
     json_t *r = ok_reply();
     json_object_set_new(r, "session", json_string(id));
-    if (d->cfg.rec_mode == 1)
+    if (d->cfg.rec_mode == TW_REC_SESSION)
         rec_begin(d, id, meta, 0);
     if (!d->rec && d->rec_error[0])
         json_object_set_new(r, "recording_error", json_string(d->rec_error));
@@ -649,7 +651,7 @@ static json_t *session_start(tw_dsp_thread *d, const json_t *req)
     json_object_set_new(body, "state", json_string("start"));
     json_object_set_new(body, "id", json_string(id));
     json_object_set_new(body, "recording", json_deep_copy(json_object_get(r, "recording")));
-    journal_record(d, TW_T_EVT_SESSION, d->next, body);
+    journal_record(d, TW_T_EVT_SESSION, d->next, body, 1);
     tw_dsp_rec_annotate(d, d->next, -1, "session start");
     json_decref(meta);
     tw_log(TW_LOG_INFO, "session %s started", id);
@@ -708,16 +710,12 @@ void tw_dsp_close_all(tw_dsp_thread *d)
 static json_t *mark(tw_dsp_thread *d, int topic, const char *kind, const char *label)
 {
     int64_t s = d->next;
-    char keep = d->wire.session[0];
-    if (d->closing) /* after the stop sample: not the session's */
-        d->wire.session[0] = '\0';
     json_t *body = json_object();
     json_object_set_new(body, "type", json_string(kind));
     json_object_set_new(body, "sample", json_integer(s));
     json_object_set_new(body, "onset_s", json_real((double)s / d->rate));
     json_object_set_new(body, "label", label ? json_string(label) : json_null());
-    journal_record(d, topic, s, body);
-    d->wire.session[0] = keep;
+    journal_record(d, topic, s, body, !d->closing); /* after the stop sample: not the session's */
     tw_dsp_rec_annotate(d, s, -1, "%s%s%s", kind, label ? ": " : "", label ? label : "");
     json_t *r = ok_reply();
     json_object_set_new(r, "sample", json_integer(s));

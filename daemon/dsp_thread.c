@@ -43,25 +43,21 @@ static void on_event(void *user, const tw_event *e, int ch, const tw_train_info 
 {
     tw_dsp_thread *d = user;
     if (e->is_start) { /* onset notices go straight out */
-        send(d->pq, tw_wire_event(&d->wire, e, ch, tr, 0));
+        send(d->pq, tw_wire_event(&d->wire, e, ch, tr, 0, 1));
         return;
     }
     /* the session id goes on the events that belong to the session (an
      * episode that ended before it began, finalised after, does not) */
     int in = tw_dsp_in_session(d, e);
-    char keep = d->wire.session[0];
-    if (!in)
-        d->wire.session[0] = '\0';
     /* the conditions of the bad stretches it overlaps (the event is final
      * after its offset: the blocks it spans have been judged) */
     unsigned q = tw_quality_overlap(&d->cs[ch].quality, e->onset_sample, e->offset_sample);
-    tw_msg *m = tw_wire_event(&d->wire, e, ch, tr, q);
-    d->wire.session[0] = keep;
+    tw_msg *m = tw_wire_event(&d->wire, e, ch, tr, q, in);
     atomic_fetch_add(&d->events, 1);
     tw_dsp_journal(d, m); /* full events are journaled first */
     if (in)
         tw_session_add_event(d->session, e, ch, tr);
-    if (!in && d->cfg.rec_mode != 2)
+    if (!in && d->cfg.rec_mode != TW_REC_ALWAYS)
         return; /* the recording is the session's */
     double dur = (double)(e->offset_sample - e->onset_sample + 1) / d->rate;
     if (e->type == TW_EVT_LTR)
@@ -169,7 +165,7 @@ static void quality_step(tw_dsp_thread *d, int64_t first, int64_t end)
         json_object_set_new(body, "nonfinite", json_integer((json_int_t)nf));
         json_object_set_new(body, "flat_stretches",
                             json_integer((json_int_t)tw_pipeline_get_flat_stretches(d->pl, ch)));
-        tw_dsp_journal(d, tw_wire_record(&d->wire, TW_T_EVT_QUALITY, at, body));
+        tw_dsp_journal(d, tw_wire_record(&d->wire, TW_T_EVT_QUALITY, at, body, 1));
         tw_dsp_rec_annotate(d, at, -1, "quality ch%d: %s", ch, text);
         tw_log(c->quality.flags ? TW_LOG_WARNING : TW_LOG_INFO,
                "channel %d: signal quality %s (from sample %lld)", ch, text, (long long)at);
@@ -251,7 +247,8 @@ static void flush_merged(tw_dsp_thread *d)
     if (d->merged_n == 0)
         return;
     char cause[64];
-    snprintf(cause, sizeof cause, "ring full (%ld gaps merged)", d->merged_n);
+    snprintf(cause, sizeof cause, "%s (%ld gaps merged)", tw_gap_cause_text(TW_GAP_RING_FULL),
+             d->merged_n);
     tw_dsp_journal(d, tw_wire_gap(&d->wire, d->merged_first, d->merged_samples, cause));
     tw_log(TW_LOG_WARNING, "gap: %lld samples lost in %ld gaps from sample %lld (ring full)",
            (long long)d->merged_samples, d->merged_n, (long long)d->merged_first);
@@ -259,8 +256,9 @@ static void flush_merged(tw_dsp_thread *d)
     d->merged_samples = 0;
 }
 
-static void gap(tw_dsp_thread *d, int64_t count, const char *cause)
+static void gap(tw_dsp_thread *d, int64_t count, tw_gap_cause why)
 {
+    const char *cause = tw_gap_cause_text(why);
     /* a sig.<ch> message holds contiguous values only: send what came
      * before the gap and start a new bin after it (a partial bin is
      * dropped), else the values after the gap would carry indices that
@@ -280,7 +278,7 @@ static void gap(tw_dsp_thread *d, int64_t count, const char *cause)
      * into one record per heartbeat (first sample, total lost), so that
      * the journal and the queues stay bounded. Other gaps always stand
      * alone. */
-    if (d->beat_gaps >= TW_GAPS_PER_BEAT && strncmp(cause, "ring full", 9) == 0) {
+    if (d->beat_gaps >= TW_GAPS_PER_BEAT && why == TW_GAP_RING_FULL) {
         if (d->merged_n++ == 0)
             d->merged_first = d->next;
         d->merged_samples += count;
@@ -327,11 +325,11 @@ static void process(tw_dsp_thread *d, const tw_block *b)
     if (atomic_load(&d->done))
         return;
     if (first > d->next)
-        gap(d, first - d->next, restarted ? "device restart"
-                                : b->lost_before > 0 ? "ring full" : "discontinuity");
+        gap(d, first - d->next, restarted ? TW_GAP_DEVICE_RESTART
+                                : b->lost_before > 0 ? TW_GAP_RING_FULL : TW_GAP_DISCONTINUITY);
     if (b->flags & TW_BLOCK_OVERFLOW) {
         d->overflows++;
-        tw_dsp_journal(d, tw_wire_gap(&d->wire, first, -1, "input overflow"));
+        tw_dsp_journal(d, tw_wire_gap(&d->wire, first, -1, tw_gap_cause_text(TW_GAP_INPUT_OVERFLOW)));
     }
     tw_wire_anchor(&d->wire, first, &b->mono, &b->real);
     size_t n = b->frames;
@@ -431,10 +429,9 @@ json_t *tw_dsp_thread_call(tw_dsp_thread *d, const json_t *req, int timeout_ms)
 static void *run(void *arg)
 {
     tw_dsp_thread *d = arg;
-    /* Test-only fault switch: stall this loop after that many seconds, so
-     * that a test can see the watchdog stop (tests/system/notify.sh). */
-    const char *stall_env = getenv("TWITCHD_TEST_STALL_DSP_S");
-    double stall_at = stall_env ? tw_ts_s(&d->t0) + atof(stall_env) : 0.0;
+    /* Test-only fault switch (config.h, test_stall_dsp_s): stall this loop
+     * after that many seconds, so that a test can see the watchdog stop. */
+    double stall_at = d->cfg.test_stall_dsp_s > 0 ? tw_ts_s(&d->t0) + d->cfg.test_stall_dsp_s : 0.0;
     for (;;) {
         if (stall_at > 0.0) {
             struct timespec now;

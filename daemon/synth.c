@@ -444,11 +444,6 @@ int tw_synth_get_channels(const tw_synth *s)
     return s->nch;
 }
 
-int tw_synth_get_rate(const tw_synth *s)
-{
-    return s->p.rate;
-}
-
 int64_t tw_synth_get_position(const tw_synth *s)
 {
     return s->pos;

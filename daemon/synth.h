@@ -181,9 +181,8 @@ tw_synth *tw_synth_create(const tw_synth_params *p);
  * always in 1 .. INT_MAX so it can be passed back as `seed`). */
 uint64_t tw_synth_get_seed(const tw_synth *s);
 
-/* Channels and rate (copies of the parameters). */
+/* Channels (a copy of the parameter). */
 int tw_synth_get_channels(const tw_synth *s);
-int tw_synth_get_rate(const tw_synth *s);
 
 /* Frames rendered so far. */
 int64_t tw_synth_get_position(const tw_synth *s);

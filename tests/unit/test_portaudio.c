@@ -262,7 +262,7 @@ static int group_teardown(void **state)
 static void base_config(tw_config *c, int fmt, int ch, int fpb)
 {
     tw_config_defaults(c);
-    c->source = 0;
+    c->source = TW_SOURCE_PORTAUDIO;
     snprintf(c->device, sizeof c->device, "emg_test");
     c->format = fmt;
     c->channels = ch;
