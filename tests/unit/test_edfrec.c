@@ -108,61 +108,10 @@
 #include "edfrepair.h"
 #include "rec_thread.h"
 #include "tw_test_util.h"
-
-static char tmpdir[256];
+#define TT_TMPDIR_NAME "test_edfrec"
+#include "tw_test_tmpdir.h"
 
 /* ---- helpers --------------------------------------------------------------- */
-
-static int rm_rf(const char *path)
-{
-    struct stat sb;
-    if (lstat(path, &sb) < 0)
-        return errno == ENOENT ? 0 : -1;
-    if (!S_ISDIR(sb.st_mode))
-        return unlink(path);
-    DIR *d = opendir(path);
-    if (!d)
-        return -1;
-    struct dirent *de;
-    int rc = 0;
-    while ((de = readdir(d)) != NULL) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        char p[PATH_MAX];
-        snprintf(p, sizeof p, "%s/%s", path, de->d_name);
-        if (rm_rf(p) < 0)
-            rc = -1;
-    }
-    closedir(d);
-    return rmdir(path) < 0 ? -1 : rc;
-}
-
-static int setup_tmpdir(void **state)
-{
-    (void)state;
-    const char *t = getenv("TMPDIR");
-    snprintf(tmpdir, sizeof tmpdir, "%s/test_edfrec.XXXXXX", t && *t ? t : "/tmp");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return -1;
-    }
-    return 0;
-}
-
-static int teardown_tmpdir(void **state)
-{
-    (void)state;
-    if (rm_rf(tmpdir) < 0) {
-        fprintf(stderr, "cannot remove %s\n", tmpdir);
-        return -1;
-    }
-    return 0;
-}
-
-static void tpath(char *buf, size_t len, const char *name)
-{
-    snprintf(buf, len, "%s/%s", tmpdir, name);
-}
 
 static int exists(const char *p)
 {
@@ -1467,9 +1416,6 @@ static void test_repair_dir(void **state)
     tpath(nodir, sizeof nodir, "nope");
     assert_int_equal(tw_edf_repair_dir(nodir, on_dir, &l, NULL, err, sizeof err), -1);
     assert_non_null(strstr(err, nodir));
-    assert_string_not_equal(tw_edf_repair_strerror(TW_EDF_REPAIR_EBUSY),
-                            tw_edf_repair_strerror(TW_EDF_REPAIR_EIO));
-    assert_string_not_equal(tw_edfrec_strerror(TW_EDFREC_EIO), tw_edfrec_strerror(12345));
 }
 
 int main(void)

@@ -70,6 +70,7 @@
 #include "ring.h"
 #include "source.h"
 #include "tw_test_util.h"
+#include "tw_test_tmpdir.h"
 #include "tw_clock.h"
 
 extern char **environ;
@@ -204,22 +205,11 @@ static float expected(int fmt, size_t k)
     }
 }
 
-static int rm_rf(const char *dir)
-{
-    char cmd[PATH_MAX + 32];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd);
-}
-
 static int group_setup(void **state)
 {
     (void)state;
-    const char *tmp = getenv("TMPDIR");
-    snprintf(g_dir, sizeof g_dir, "%s/tw-pa-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(g_dir)) {
-        fprintf(stderr, "mkdtemp %s: %s\n", g_dir, strerror(errno));
+    if (tt_mkdtemp(g_dir, sizeof g_dir, "tw-pa") != 0)
         return -1;
-    }
     snprintf(g_conf, sizeof g_conf, "%s/alsa-tier1.conf", g_dir);
     snprintf(g_errlog, sizeof g_errlog, "%s/stderr.log", g_dir);
     write_file(g_conf, alsa_conf, strlen(alsa_conf));
@@ -253,7 +243,7 @@ static int group_teardown(void **state)
     for (int f = 0; f < 4; f++)
         free(g_fix[f]);
     if (g_dir[0] && !getenv("TW_TEST_KEEP"))
-        rm_rf(g_dir);
+        tt_rm_rf(g_dir);
     return 0;
 }
 
