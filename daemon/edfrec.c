@@ -75,16 +75,6 @@ int tw_edflib_close(int handle)
     return rc;
 }
 
-const char *tw_edfrec_strerror(int code)
-{
-    switch (code) {
-    case TW_EDFREC_OK: return "success";
-    case TW_EDFREC_EIO: return "storage error (the recording was stopped)";
-    case TW_EDFREC_EINVAL: return "invalid argument";
-    default: return "unknown error";
-    }
-}
-
 /* ---- text ----------------------------------------------------------------- */
 
 /* Printable ASCII for a header field: each other byte or UTF-8 character

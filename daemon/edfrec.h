@@ -176,7 +176,4 @@ struct edf_hdr_struct;
 int tw_edflib_open_read(const char *path, struct edf_hdr_struct *hdr, int read_annotations);
 int tw_edflib_close(int handle);
 
-/* A one-line description of a TW_EDFREC_* code. */
-const char *tw_edfrec_strerror(int code);
-
 #endif

@@ -36,19 +36,6 @@ typedef struct {
     char text[TW_EDF_TEXT_MAX + 1];
 } annot;
 
-const char *tw_edf_repair_strerror(int code)
-{
-    switch (code) {
-    case TW_EDF_REPAIR_DONE: return "repaired";
-    case TW_EDF_REPAIR_NOTHING: return "nothing to repair";
-    case TW_EDF_REPAIR_EFORMAT: return "not an EDF+/BDF+ file, or nothing recoverable";
-    case TW_EDF_REPAIR_EOPEN: return "cannot open the file";
-    case TW_EDF_REPAIR_EIO: return "I/O error";
-    case TW_EDF_REPAIR_EBUSY: return "the file is being recorded";
-    default: return "unknown error";
-    }
-}
-
 /* ---- header --------------------------------------------------------------- */
 
 /* An ASCII field of len bytes as a NUL-terminated string without

@@ -94,7 +94,4 @@ typedef void (*tw_edf_repair_cb)(void *user, const char *path, int rc, const cha
 int tw_edf_repair_dir(const char *dir, tw_edf_repair_cb cb, void *user,
                       tw_edf_repair_summary *sum, char *err, size_t errlen);
 
-/* A one-line description of a TW_EDF_REPAIR_* code. */
-const char *tw_edf_repair_strerror(int code);
-
 #endif

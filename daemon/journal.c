@@ -867,16 +867,3 @@ void tw_journal_close(tw_journal *j)
     free(j);
 }
 
-const char *tw_journal_strerror(int code)
-{
-    switch (code) {
-    case TW_JOURNAL_OK:
-        return "success";
-    case TW_JOURNAL_EIO:
-        return "journal write failed (see the journal status)";
-    case TW_JOURNAL_EINVAL:
-        return "invalid argument (no journal, empty line or a newline in the line)";
-    default:
-        return "unknown journal error";
-    }
-}

@@ -83,18 +83,6 @@ static const char *const meta_keys[4] = {"subject", "muscle", "side", "notes"};
 static const size_t meta_max[4] = {TW_SESSION_META_MAX, TW_SESSION_META_MAX,
                                    TW_SESSION_META_MAX, TW_SESSION_NOTES_MAX};
 
-const char *tw_session_strerror(int code)
-{
-    switch (code) {
-    case TW_SESSION_OK: return "success";
-    case TW_SESSION_IGNORED: return "not part of the session: ignored";
-    case TW_SESSION_EINVAL: return "invalid argument";
-    case TW_SESSION_ENOMEM: return "out of memory: counted, details not stored";
-    case TW_SESSION_EFULL: return "session storage full: counted, details not stored";
-    default: return "unknown error";
-    }
-}
-
 /* ---- ids -------------------------------------------------------------------- */
 
 static int id_char(unsigned char c)

@@ -69,9 +69,6 @@ enum {
     TW_SESSION_EFULL = -3,   /* TW_SESSION_MAX_ITEMS reached: counted, details not stored */
 };
 
-/* A one-line description of a TW_SESSION_* code (static string). */
-const char *tw_session_strerror(int code);
-
 typedef struct tw_session tw_session;
 
 /* Counters, for status replies. Counts are exact even when details were
