@@ -63,383 +63,41 @@ static int ensure_dir(const char *dir, char *err, size_t errlen)
     return tw_make_dir("recording directory", dir, err, errlen);
 }
 
-/* ---- recording ---------------------------------------------------- */
-
-/* A recording is under way while record.mode=always (from the start of
- * the run) or while a session is open in record.mode=session. It is
- * written to one file as long as the storage works. A storage error (disk
- * full, file too large, I/O error) stops the writer: its file is finished
- * with the whole records that reached it (rec_thread.h) and stays
- * readable; acquisition, journal and publishing go on. Every
- * TW_REC_RETRY_S from then on a new file is opened next to it (the
- * session's next segment, SESSION_ID-2.bdf, -3, ...; in record.mode=always
- * a file named by its own start time) and written from the sample being
- * processed; the storage error lasts (status "error") until the first
- * whole 1 s record of the new file is verified on disk; a new file that
- * fails before that is removed and tried again later. The samples between
- * the end of the last file kept and the start of the new one are in no
- * file: the new file's first annotation says "resumed: N samples lost",
- * and the status and the session summary count them. */
-
-#define TW_REC_RETRY_S 2.0 /* s between attempts at a new file after a storage error */
-#define TW_REC_CHECK_S 0.2 /* s between looks at the writer's status */
-
-static int rec_open(tw_dsp_thread *d, char *err, size_t errlen);
-static void rec_failed(tw_dsp_thread *d, const char *why, double now);
+/* ---- recording (recorder.h) ---------------------------------------- */
 
 void tw_dsp_rec_block(tw_dsp_thread *d, int64_t first, size_t n)
 {
-    if (d->rec_at_block) {
-        /* record.mode=always: the first file opens with the first block,
-         * so that its start time is that block's clock, and after the
-         * start-up repair of record.dir (cmd_run.c), which must not find
-         * this recording's sidecar */
-        d->rec_at_block = 0;
-        char err[sizeof d->rec_error];
-        if (rec_open(d, err, sizeof err) != 0)
-            rec_failed(d, err, tw_mono_s());
-    }
-    /* a session's recording ends at its stop sample, though the session
-     * waits a little longer for its last events to be final */
-    if (d->closing && d->cfg.rec_mode == TW_REC_SESSION) {
-        if (first >= d->close_stop)
-            return;
-        if (first + (int64_t)n > d->close_stop)
-            n = (size_t)(d->close_stop - first);
-    }
-    if (d->rec && n > 0)
-        tw_rec_thread_push(d->rec, (const float *const *)d->x, n, first);
+    struct timespec t = realtime_of(d, d->next);
+    tw_recorder_block(d->recorder, (const float *const *)d->x, first, n, d->next, &t);
 }
 
 void tw_dsp_rec_annotate(tw_dsp_thread *d, int64_t sample, double dur_s, const char *fmt, ...)
 {
-    if (!d->rec)
-        return;
     char text[TW_EDF_TEXT_MAX * 2];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
-    tw_rec_thread_annotate(d->rec, sample, dur_s, text);
-}
-
-/* The path of the next file in record.dir. A session's first file is
- * SESSION_ID.EXT, its later ones SESSION_ID-K.EXT, K = 2, 3, ...; in
- * record.mode=always YYYYMMDDTHHMMSSZ-twitchd.EXT from the UTC time of
- * its first sample. A name in use (a file or its sidecar) is never
- * reused: "-K" is added or raised (and the file is created with O_EXCL,
- * edfrec.h, so that not even a file made meanwhile is replaced). stem
- * gets the name without directory and extension. 0, or -1 with err. */
-static int rec_path(tw_dsp_thread *d, char *path, size_t len, char *stem, size_t stemlen,
-                    char *err, size_t errlen)
-{
-    const tw_config *c = &d->cfg;
-    const char *ext = c->rec_format == TW_REC_BDF ? "bdf" : "edf";
-    char base[TW_SESSION_ID_MAX];
-    int k0 = 1;
-    if (d->rec_timestamped) {
-        struct timespec t = realtime_of(d, d->next);
-        if (tw_session_format_id(base, sizeof base, &t, "twitchd") < 0) {
-            tw_set_err(err, errlen, "recording: the clock is out of range");
-            return -1;
-        }
-    } else {
-        snprintf(base, sizeof base, "%s", d->rec_base);
-        k0 = (int)json_array_size(d->rec_paths) + 1;
-    }
-    for (int k = k0; k < k0 + TW_NAME_TRIES; k++) {
-        int n = k == 1 ? snprintf(stem, stemlen, "%s", base)
-                       : snprintf(stem, stemlen, "%s-%d", base, k);
-        int m = snprintf(path, len, "%s/%s.%s", c->rec_dir, stem, ext);
-        if (n < 0 || (size_t)n >= stemlen || m < 0 || (size_t)m >= len) {
-            tw_set_err(err, errlen, "recording path too long (%s/%s)", c->rec_dir, base);
-            return -1;
-        }
-        char side[TW_EDFREC_PATH_MAX + 16];
-        snprintf(side, sizeof side, "%s%s", path, TW_EDF_SIDECAR_SUFFIX);
-        struct stat sb;
-        if (lstat(path, &sb) != 0 && lstat(side, &sb) != 0)
-            return 0;
-    }
-    tw_set_err(err, errlen, "recording: no free file name for %s/%s", c->rec_dir, base);
-    return -1;
-}
-
-/* Open the next file of the recording, written from the next sample on.
- * 0, or -1 with err set. */
-static int rec_open(tw_dsp_thread *d, char *err, size_t errlen)
-{
-    double t0 = tw_mono_s();
-    const tw_config *c = &d->cfg;
-    if (ensure_dir(c->rec_dir, err, errlen) != 0)
-        return -1;
-    char path[TW_EDFREC_PATH_MAX], stem[TW_SESSION_ID_MAX + 16];
-    if (rec_path(d, path, sizeof path, stem, sizeof stem, err, errlen) != 0)
-        return -1;
-    char lab[TW_MAX_CHANNELS][24];
-    const char *labels[TW_MAX_CHANNELS];
-    for (int ch = 0; ch < d->nch; ch++) {
-        snprintf(lab[ch], sizeof lab[ch], "ch%d %s", ch,
-                 tw_config_electrode(c, ch) == TW_ELECTRODE_SURFACE ? "surface" : "needle");
-        labels[ch] = lab[ch];
-    }
-    /* EDF+ header: the patient code is the subject; the recording field
-     * is "Startdate DD-MMM-YYYY X X twitchd MUSCLE SIDE NOTES" (no admin
-     * code or technician: EDFlib shares about 40 characters between
-     * those, the equipment and the rest, and the session id, which the
-     * file name, start time and subject give anyway, would leave no room
-     * for the muscle and the side). What does not fit is cut; the summary
-     * and the journal have it all. */
-    const json_t *meta = d->rec_meta;
-    char addl[512] = "";
-    static const char *const keys[] = {"muscle", "side", "notes"};
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-        const char *v = str(meta, keys[i]);
-        size_t l = strlen(addl);
-        if (v && *v && l < sizeof addl - 1)
-            snprintf(addl + l, sizeof addl - l, "%s%s", l ? " " : "", v);
-    }
-    tw_edfrec_params p;
-    memset(&p, 0, sizeof p);
-    p.path = path;
-    p.bdf = c->rec_format == TW_REC_BDF;
-    p.channels = d->nch;
-    p.rate_hz = d->rate;
-    p.labels = labels;
-    p.phys_max_uv = c->full_scale_uv;
-    p.patient_code = str(meta, "subject");
-    p.equipment = "twitchd";
-    p.recording_additional = addl;
-    p.start = realtime_of(d, d->next);
-    double queue_s = (double)c->rec_queue_blocks * (double)d->xcap / d->rate;
-    if (queue_s < TW_REC_QUEUE_S_MIN)
-        queue_s = TW_REC_QUEUE_S_MIN;
-    if (queue_s > TW_REC_QUEUE_S_MAX)
-        queue_s = TW_REC_QUEUE_S_MAX;
-    d->rec = tw_rec_thread_start(&p, queue_s, err, errlen);
-    if (!d->rec)
-        return -1;
-    d->rec_seg_first = d->next;
-    /* during an outage every attempt would say it: the resumption does */
-    if (d->rec_outage)
-        tw_log(TW_LOG_DEBUG, "recording: trying %s (opened in %.2f ms)", path,
-               (tw_mono_s() - t0) * 1e3);
-    else
-        tw_log(TW_LOG_INFO, "recording to %s", path);
-    return 0;
-}
-
-/* The cause in an error message: after its last ':', without a
- * trailing " (...)" ("write PATH: File too large (7 s recorded)" ->
- * "File too large"), so that attempts on new files (new paths) failing
- * the same way are not logged each time. */
-static int same_cause(const char *a, const char *b)
-{
-    const char *pa = strrchr(a, ':'), *pb = strrchr(b, ':');
-    pa = pa ? pa + 1 : a;
-    pb = pb ? pb + 1 : b;
-    const char *ea = strstr(pa, " ("), *eb = strstr(pb, " (");
-    size_t la = ea ? (size_t)(ea - pa) : strlen(pa), lb = eb ? (size_t)(eb - pb) : strlen(pb);
-    return la == lb && memcmp(pa, pb, la) == 0;
-}
-
-/* A file could not be opened, or its writer failed (why): an outage
- * begins (or goes on); the next attempt is due in TW_REC_RETRY_S. */
-static void rec_failed(tw_dsp_thread *d, const char *why, double now)
-{
-    if (!d->rec_outage) {
-        d->rec_outage = 1;
-        d->rec_errors++;
-        if (d->rec_wanted)
-            tw_log(TW_LOG_ERR, "recording: %s (acquisition goes on; a new file is tried every "
-                   "%g s)", why, TW_REC_RETRY_S);
-        else
-            tw_log(TW_LOG_ERR, "recording: %s (acquisition goes on)", why);
-    } else if (!same_cause(why, d->rec_error)) {
-        tw_log(TW_LOG_WARNING, "recording: still failing: %s", why);
-    } else {
-        tw_log(TW_LOG_DEBUG, "recording: still failing: %s", why);
-    }
-    snprintf(d->rec_error, sizeof d->rec_error, "%s", why);
-    d->rec_retry_at = now + TW_REC_RETRY_S;
-}
-
-/* A record of the file opened after an outage is on disk. */
-static void rec_resumed(tw_dsp_thread *d, const char *path)
-{
-    int64_t lost = d->rec_seg_first - d->rec_end;
-    if (lost < 0)
-        lost = 0;
-    d->rec_lost += lost;
-    d->rec_outage = 0;
-    d->rec_error[0] = '\0';
-    tw_log(TW_LOG_INFO, "recording resumed in %s: %lld samples (%.3f s) lost", path,
-           (long long)lost, (double)lost / d->rate);
-}
-
-/* Stop the writer and close its file. A file holding a record is kept
- * (rec_paths); after a storage error rec_end moves to its end. Returns 1
- * when the writer had a storage error (st->msg). */
-static int rec_close_file(tw_dsp_thread *d, tw_rec_status *st)
-{
-    int bad = tw_rec_thread_stop(d->rec, st) != 0;
-    d->rec = NULL;
-    if (st->records > 0) {
-        json_array_append_new(d->rec_paths, json_string(st->path));
-        if (bad)
-            d->rec_end = st->first_sample + (int64_t)st->records * (int64_t)llround(d->rate);
-        tw_log(TW_LOG_INFO, "recording %s closed: %llu s, %llu frames dropped%s", st->path,
-               (unsigned long long)st->records, (unsigned long long)st->frames_dropped,
-               bad ? " (storage error)" : "");
-    }
-    return bad;
-}
-
-/* A recording begins at the next sample: base names a session's files
- * (NULL: timestamped files, record.mode=always), meta (may be NULL) goes
- * in their headers. The first file is opened now (at_block: with the next
- * block, tw_dsp_rec_block); when that fails, the outage has begun and the
- * next attempt follows (tw_dsp_rec_tick). */
-static void rec_begin(tw_dsp_thread *d, const char *base, const json_t *meta, int at_block)
-{
-    d->rec_wanted = 1;
-    d->rec_timestamped = base == NULL;
-    snprintf(d->rec_base, sizeof d->rec_base, "%s", base ? base : "");
-    json_decref(d->rec_meta);
-    d->rec_meta = meta ? json_deep_copy(meta) : NULL;
-    json_decref(d->rec_paths);
-    d->rec_paths = json_array();
-    d->rec_end = d->rec_seg_first = d->next;
-    d->rec_outage = 0;
-    d->rec_errors = 0;
-    d->rec_lost = 0;
-    d->rec_error[0] = '\0';
-    d->rec_tick_at = 0.0;
-    d->rec_at_block = at_block;
-    char err[sizeof d->rec_error];
-    if (!at_block && rec_open(d, err, sizeof err) != 0)
-        rec_failed(d, err, tw_mono_s());
-}
-
-/* The recording ends at sample stop (exclusive): its last file is
- * closed; the samples of an outage going on are counted lost up to stop.
- * rec_paths, rec_errors, rec_lost and rec_error (when it ended in error)
- * stay for the summary and the status. */
-static void rec_finish(tw_dsp_thread *d, int64_t stop)
-{
-    if (!d->rec_wanted)
-        return;
-    d->rec_wanted = 0;
-    d->rec_at_block = 0;
-    if (d->rec) {
-        tw_rec_status st;
-        if (rec_close_file(d, &st))
-            rec_failed(d, st.msg, tw_mono_s());
-        else if (d->rec_outage && st.records > 0)
-            rec_resumed(d, st.path);
-    }
-    if (d->rec_outage && stop > d->rec_end)
-        d->rec_lost += stop - d->rec_end;
-}
-
-/* The writer's news: a storage error (its file is closed, the outage
- * begins or goes on), or the first record of a file opened during an
- * outage (writing has resumed). Returns 1 when a file is still being
- * written, *st its status (the one acted on). */
-static int rec_check(tw_dsp_thread *d, double now, tw_rec_status *st)
-{
-    if (!d->rec)
-        return 0;
-    tw_rec_thread_status(d->rec, st);
-    if (!d->rec_wanted)
-        return 1;
-    if (st->error) {
-        tw_rec_status fin;
-        double t0 = tw_mono_s();
-        rec_close_file(d, &fin);
-        tw_log(TW_LOG_DEBUG, "recording: the failed writer stopped in %.2f ms",
-               (tw_mono_s() - t0) * 1e3);
-        rec_failed(d, fin.msg[0] ? fin.msg : st->msg, now);
-        return 0;
-    }
-    if (d->rec_outage && st->records > 0)
-        rec_resumed(d, st->path);
-    return 1;
+    tw_recorder_annotate(d->recorder, sample, dur_s, text);
 }
 
 void tw_dsp_rec_tick(tw_dsp_thread *d, double now)
 {
-    if (!d->rec_wanted || now < d->rec_tick_at)
-        return;
-    d->rec_tick_at = now + TW_REC_CHECK_S;
-    tw_rec_status st;
-    if (d->rec) {
-        rec_check(d, now, &st);
-        return;
-    }
-    if ((d->closing && d->cfg.rec_mode == TW_REC_SESSION) || d->rec_at_block || now < d->rec_retry_at)
-        return; /* a stopping session's recording takes no new file */
-    char err[sizeof d->rec_error];
-    if (rec_open(d, err, sizeof err) != 0) {
-        rec_failed(d, err, now);
-        return;
-    }
-    int64_t lost = d->next - d->rec_end;
-    if (lost > 0)
-        tw_dsp_rec_annotate(d, d->next, -1, "resumed: %lld samples lost", (long long)lost);
-}
-
-/* Samples of the recording in no file so far. */
-static int64_t rec_lost_now(const tw_dsp_thread *d)
-{
-    int64_t l = d->rec_lost;
-    if (d->rec_wanted && d->rec_outage) {
-        int64_t to = d->rec ? d->rec_seg_first : d->next;
-        if (to > d->rec_end)
-            l += to - d->rec_end;
-    }
-    return l;
+    struct timespec t = realtime_of(d, d->next);
+    tw_recorder_tick(d->recorder, d->next, &t, now);
 }
 
 json_t *tw_dsp_rec_status(tw_dsp_thread *d, double now)
 {
-    json_t *rec = json_object();
-    tw_rec_status rs;
-    /* what the writer knows now, acted on first: the fields agree */
-    if (rec_check(d, now, &rs)) {
-        json_object_set_new(rec, "recording", json_boolean(rs.recording));
-        json_object_set_new(rec, "path", json_string(rs.path));
-        json_object_set_new(rec, "frames", json_integer((json_int_t)rs.frames_written));
-        json_object_set_new(rec, "dropped_frames", json_integer((json_int_t)rs.frames_dropped));
-    } else {
-        json_object_set_new(rec, "recording", json_false());
-        size_t n = json_array_size(d->rec_paths);
-        if (d->rec_wanted && n > 0)
-            json_object_set_new(rec, "path", json_deep_copy(json_array_get(d->rec_paths, n - 1)));
-    }
-    if (d->rec && rs.msg[0]) /* (not when rec_wanted: rec_check took it) */
-        json_object_set_new(rec, "error", json_string(rs.msg));
-    else if (d->rec_error[0])
-        json_object_set_new(rec, "error", json_string(d->rec_error));
-    if (d->rec_wanted) {
-        int64_t lost = rec_lost_now(d);
-        json_object_set_new(rec, "files",
-                            json_integer((json_int_t)json_array_size(d->rec_paths) + (d->rec != NULL)));
-        json_object_set_new(rec, "errors", json_integer((json_int_t)d->rec_errors));
-        json_object_set_new(rec, "lost_samples", json_integer((json_int_t)lost));
-        json_object_set_new(rec, "lost_s", json_real(round((double)lost / d->rate * 1000) / 1000));
-        if (d->rec_outage && !d->rec) {
-            double in = d->rec_retry_at - now;
-            json_object_set_new(rec, "retry_in_s", json_real(round((in > 0 ? in : 0) * 10) / 10));
-        }
-    }
-    return rec;
+    return tw_recorder_status(d->recorder, d->next, now);
 }
 
 void tw_dsp_rec_apply_mode(tw_dsp_thread *d)
 {
-    if (d->cfg.rec_mode == TW_REC_ALWAYS && !d->rec_wanted)
-        rec_begin(d, NULL, NULL, 1);
+    if (d->cfg.rec_mode == TW_REC_ALWAYS && !tw_recorder_wanted(d->recorder)) {
+        struct timespec t = realtime_of(d, d->next);
+        tw_recorder_begin(d->recorder, NULL, NULL, 1, d->next, &t);
+    }
 }
 
 /* ---- sessions ------------------------------------------------------ */
@@ -517,27 +175,27 @@ static json_t *session_stop_at(tw_dsp_thread *d, int64_t stop)
         return tw_control_error("session.stop: out of memory");
     char id[TW_SESSION_ID_MAX];
     snprintf(id, sizeof id, "%s", tw_session_get_id(d->session));
+    const tw_rec_outage *o = tw_recorder_outage(d->recorder);
     if (d->cfg.rec_mode == TW_REC_SESSION) {
         /* the session's recording: every file it wrote, what is in none */
-        rec_finish(d, stop);
-        json_t *files = d->rec_paths ? json_deep_copy(d->rec_paths) : json_array();
+        tw_recorder_finish(d->recorder, stop);
+        const json_t *kept = tw_recorder_files(d->recorder);
+        json_t *files = kept ? json_deep_copy(kept) : json_array();
         json_t *first = json_array_get(files, 0);
         json_object_set_new(sum, "recording", first ? json_deep_copy(first) : json_null());
         json_object_set_new(sum, "recording_files", files);
-        json_object_set_new(sum, "recording_errors", json_integer((json_int_t)d->rec_errors));
-        json_object_set_new(sum, "recording_lost_samples", json_integer((json_int_t)d->rec_lost));
-        if (d->rec_outage && d->rec_error[0])
-            json_object_set_new(sum, "recording_error", json_string(d->rec_error));
+        json_object_set_new(sum, "recording_errors", json_integer((json_int_t)o->errors));
+        json_object_set_new(sum, "recording_lost_samples", json_integer((json_int_t)o->lost));
+        if (o->active && o->error[0])
+            json_object_set_new(sum, "recording_error", json_string(o->error));
     } else {
         /* the file being written at the stop; null during an outage (a
          * file tried then may hold nothing and be removed) */
-        json_t *rec = json_null();
-        tw_rec_status st;
-        if (rec_check(d, tw_mono_s(), &st) && !d->rec_outage)
-            rec = json_string(st.path);
-        json_object_set_new(sum, "recording", rec);
-        if (d->rec_error[0])
-            json_object_set_new(sum, "recording_error", json_string(d->rec_error));
+        char p[TW_EDFREC_PATH_MAX];
+        const char *path = tw_recorder_path(d->recorder, 1, tw_mono_s(), p, sizeof p);
+        json_object_set_new(sum, "recording", path ? json_string(path) : json_null());
+        if (o->error[0])
+            json_object_set_new(sum, "recording_error", json_string(o->error));
     }
     char path[TW_EDFREC_PATH_MAX + 32], err[512];
     int wrote = write_summary(d, id, sum, path, sizeof path, err, sizeof err);
@@ -636,16 +294,13 @@ static json_t *session_start(tw_dsp_thread *d, const json_t *req)
     json_t *r = ok_reply();
     json_object_set_new(r, "session", json_string(id));
     if (d->cfg.rec_mode == TW_REC_SESSION)
-        rec_begin(d, id, meta, 0);
-    if (!d->rec && d->rec_error[0])
-        json_object_set_new(r, "recording_error", json_string(d->rec_error));
-    if (d->rec) {
-        tw_rec_status st;
-        tw_rec_thread_status(d->rec, &st);
-        json_object_set_new(r, "recording", json_string(st.path));
-    } else {
-        json_object_set_new(r, "recording", json_null());
-    }
+        tw_recorder_begin(d->recorder, id, meta, 0, d->next, &now);
+    char p[TW_EDFREC_PATH_MAX];
+    const char *path = tw_recorder_path(d->recorder, 0, 0.0, p, sizeof p);
+    const tw_rec_outage *o = tw_recorder_outage(d->recorder);
+    if (!path && o->error[0])
+        json_object_set_new(r, "recording_error", json_string(o->error));
+    json_object_set_new(r, "recording", path ? json_string(path) : json_null());
     json_t *body = json_deep_copy(meta);
     json_object_set_new(body, "type", json_string("session"));
     json_object_set_new(body, "state", json_string("start"));
@@ -681,6 +336,8 @@ static json_t *session_stop(tw_dsp_thread *d)
     d->close_stop = d->next;
     d->close_at = d->next + (int64_t)ceil(hold_s * d->rate);
     d->close_wall = tw_ts_s(&now) + 1.5 * hold_s;
+    if (c->rec_mode == TW_REC_SESSION) /* the recording ends at the stop sample */
+        tw_recorder_set_until(d->recorder, d->close_stop);
     return NULL;
 }
 
@@ -697,10 +354,7 @@ void tw_dsp_close_all(tw_dsp_thread *d)
     /* end of input: every event is final (the pipeline was flushed) */
     if (d->session)
         json_decref(session_stop_at(d, d->closing ? d->close_stop : d->next));
-    rec_finish(d, d->next);
-    json_decref(d->rec_meta);
-    json_decref(d->rec_paths);
-    d->rec_meta = d->rec_paths = NULL;
+    tw_recorder_finish(d->recorder, d->next);
 }
 
 /* ---- marks, insertions, settings ------------------------------------ */

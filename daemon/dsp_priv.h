@@ -15,7 +15,7 @@
 #include "dsp_thread.h"
 #include "mq.h"
 #include "pipeline.h"
-#include "rec_thread.h"
+#include "recorder.h"
 #include "ring.h"
 #include "quality.h"
 #include "session.h"
@@ -99,26 +99,7 @@ struct tw_dsp_thread {
     double close_wall;     /* ...or at this CLOCK_MONOTONIC time (stalled input) */
     uint64_t close_call;   /* the call id of the stop's request */
     uint64_t call_taken, call_abandoned; /* call ids (call_mx) */
-    tw_rec_thread *rec;    /* the file being written, or NULL */
-    char rec_error[TW_EDFREC_PATH_MAX + 256]; /* the storage error while it lasts, or
-                                                 why the recording could not start; "" */
-    /* A recording (record.mode=always from the start, or a session's in
-     * record.mode=session) may span several files: after a storage error
-     * the failed file is closed and a new one is tried every
-     * TW_REC_RETRY_S (dsp_cmds.c, tw_dsp_rec_tick). */
-    int rec_wanted;        /* a recording is under way (the fields below are valid) */
-    int rec_timestamped;   /* files named by their start time (always), else rec_base[-K] */
-    int rec_at_block;      /* the first file opens with the next block */
-    char rec_base[TW_SESSION_ID_MAX]; /* the session id (record.mode=session) */
-    json_t *rec_meta;      /* the session's meta for the headers, or NULL */
-    json_t *rec_paths;     /* the files kept (holding >= 1 record), in order */
-    int64_t rec_end;       /* first sample after the last file kept (or the recording's start) */
-    int64_t rec_seg_first; /* first sample of the file being written */
-    int rec_outage;        /* a storage error, until a record reaches a new file */
-    uint64_t rec_errors;   /* storage errors (outages) of this recording */
-    int64_t rec_lost;      /* samples in no file, of the outages that ended */
-    double rec_retry_at;   /* CLOCK_MONOTONIC s: next attempt at a new file */
-    double rec_tick_at;    /* CLOCK_MONOTONIC s: next look at the writer's status */
+    tw_recorder *recorder; /* the recording (recorder.h) */
     /* the latest journaled headers, for snapshot */
     char *recent[TW_RECENT_MAX];
     unsigned recent_n;     /* headers kept so far (index recent_n % MAX) */

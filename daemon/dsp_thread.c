@@ -528,6 +528,12 @@ tw_dsp_thread *tw_dsp_thread_start(const tw_config *c, tw_ring *ring,
         free(d);
         return NULL;
     }
+    d->recorder = tw_recorder_create(c, channels, rate, d->xcap);
+    if (!d->recorder) {
+        snprintf(err, errlen, "out of memory");
+        tw_dsp_thread_stop(d);
+        return NULL;
+    }
     tw_wire_init(&d->wire, rate, channels);
     d->sig_bin = c->pub_sig_rate_hz > 0 ? lround(rate / c->pub_sig_rate_hz) : 0;
     if (c->pub_sig_rate_hz > 0 && d->sig_bin < 1)
@@ -573,7 +579,9 @@ void tw_dsp_thread_stop(tw_dsp_thread *d)
     atomic_store(&d->stop, 1);
     if (d->th)
         pthread_join(d->th, NULL);
-    tw_dsp_close_all(d); /* thread never started, or already done: no-op */
+    if (d->recorder)
+        tw_dsp_close_all(d); /* thread never started, or already done: no-op */
+    tw_recorder_destroy(d->recorder);
     tw_pipeline_destroy(d->pl);
     for (unsigned i = 0; i < TW_RECENT_MAX; i++)
         free(d->recent[i]);
