@@ -270,7 +270,8 @@ int tw_cmd_run(int argc, char **argv)
     st.jt = jt;
     st.pub = pub;
     set_status(&st, src->desc, "running");
-    dsp = tw_dsp_thread_start(&cfg, ring, rate, nch, jq, pq, add_status, &st, err, sizeof err);
+    dsp = tw_dsp_thread_start(&cfg, ring, rate, nch, jq, pq, add_status, &st, NULL, 0, err,
+                              sizeof err);
     if (!dsp) {
         tw_log(TW_LOG_ERR, "%s", err);
         rc = EX_CONFIG;

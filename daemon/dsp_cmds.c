@@ -48,13 +48,7 @@ static const char *str(const json_t *req, const char *key)
 /* CLOCK_REALTIME of sample s, from the wire's clock anchor. */
 static struct timespec realtime_of(const tw_dsp_thread *d, int64_t s)
 {
-    double t = tw_ts_s(&d->wire.anchor_real) + (double)(s - d->wire.anchor_sample) / d->rate;
-    struct timespec r;
-    r.tv_sec = (time_t)floor(t);
-    r.tv_nsec = (long)((t - floor(t)) * 1e9);
-    if (r.tv_nsec >= 1000000000L)
-        r.tv_nsec = 999999999L;
-    return r;
+    return tw_wire_realtime(&d->wire, s);
 }
 
 /* record.dir, made again (parents too) if it was removed. */
@@ -65,12 +59,6 @@ static int ensure_dir(const char *dir, char *err, size_t errlen)
 
 /* ---- recording (recorder.h) ---------------------------------------- */
 
-void tw_dsp_rec_block(tw_dsp_thread *d, int64_t first, size_t n)
-{
-    struct timespec t = realtime_of(d, d->next);
-    tw_recorder_block(d->recorder, (const float *const *)d->x, first, n, d->next, &t);
-}
-
 void tw_dsp_rec_annotate(tw_dsp_thread *d, int64_t sample, double dur_s, const char *fmt, ...)
 {
     char text[TW_EDF_TEXT_MAX * 2];
@@ -79,12 +67,6 @@ void tw_dsp_rec_annotate(tw_dsp_thread *d, int64_t sample, double dur_s, const c
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
     tw_recorder_annotate(d->recorder, sample, dur_s, text);
-}
-
-void tw_dsp_rec_tick(tw_dsp_thread *d, double now)
-{
-    struct timespec t = realtime_of(d, d->next);
-    tw_recorder_tick(d->recorder, d->next, &t, now);
 }
 
 json_t *tw_dsp_rec_status(tw_dsp_thread *d, double now)
@@ -581,11 +563,11 @@ static json_t *cmd_snapshot(tw_dsp_thread *d, const json_t *req)
     json_object_set_new(r, "seqs", seq);
     json_object_set_new(r, "session",
                         d->session ? json_string(tw_session_get_id(d->session)) : json_null());
-    unsigned have = d->recent_n < TW_RECENT_MAX ? d->recent_n : TW_RECENT_MAX;
+    unsigned have = d->out.recent_n < TW_RECENT_MAX ? d->out.recent_n : TW_RECENT_MAX;
     unsigned n = want < have ? want : have;
     json_t *ev = json_array();
-    for (unsigned i = d->recent_n - n; i != d->recent_n; i++) {
-        json_t *e = json_loads(d->recent[i % TW_RECENT_MAX], 0, NULL);
+    for (unsigned i = d->out.recent_n - n; i != d->out.recent_n; i++) {
+        json_t *e = json_loads(d->out.recent[i % TW_RECENT_MAX], 0, NULL);
         if (e)
             json_array_append_new(ev, e);
     }

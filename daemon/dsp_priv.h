@@ -15,13 +15,14 @@
 #include "dsp_thread.h"
 #include "mq.h"
 #include "pipeline.h"
+#include "out.h"
 #include "recorder.h"
+#include "sink.h"
+#include "sink_record.h"
 #include "ring.h"
 #include "quality.h"
 #include "session.h"
 #include "wire.h"
-
-#define TW_RECENT_MAX 1000 /* journaled headers kept for snapshot */
 
 typedef struct {
     double sum2;      /* sum of squares this heartbeat, uV^2 */
@@ -43,7 +44,6 @@ typedef struct {
 struct tw_dsp_thread {
     tw_config cfg;         /* own copy: `set` changes it */
     tw_ring *ring;
-    tw_mq *jq, *pq;
     tw_status_fn status;
     void *status_user;
     tw_pipeline *pl;
@@ -100,9 +100,12 @@ struct tw_dsp_thread {
     uint64_t close_call;   /* the call id of the stop's request */
     uint64_t call_taken, call_abandoned; /* call ids (call_mx) */
     tw_recorder *recorder; /* the recording (recorder.h) */
-    /* the latest journaled headers, for snapshot */
-    char *recent[TW_RECENT_MAX];
-    unsigned recent_n;     /* headers kept so far (index recent_n % MAX) */
+    /* the consumers (sink.h): the wire sink (journal, publisher), the
+     * recording sink, then those the owner added */
+    tw_out out;
+    tw_sink_record rec_sink;
+    tw_sink sinks[TW_MAX_SINKS];
+    int nsinks;
 };
 
 /* dsp_cmds.c: a control request, in the DSP thread (reply: new ref). */
@@ -111,8 +114,7 @@ json_t *tw_dsp_cmd(tw_dsp_thread *d, const json_t *req);
 void tw_dsp_journal(tw_dsp_thread *d, tw_msg *m);
 /* dsp_thread.c: the status body of heartbeats and of `status` (new ref). */
 json_t *tw_dsp_status(tw_dsp_thread *d);
-/* dsp_cmds.c: recording and session hooks of the data path. */
-void tw_dsp_rec_block(tw_dsp_thread *d, int64_t first, size_t n);
+/* dsp_cmds.c: an annotation in the recording (marks, sessions). */
 void tw_dsp_rec_annotate(tw_dsp_thread *d, int64_t sample, double dur_s, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 void tw_dsp_close_all(tw_dsp_thread *d); /* end of run: stop session and recording */
@@ -121,9 +123,6 @@ json_t *tw_dsp_finish_stop(tw_dsp_thread *d);
 /* dsp_cmds.c: 1 when the final event e belongs to the open session. */
 int tw_dsp_in_session(const tw_dsp_thread *d, const tw_event *e);
 void tw_dsp_rec_apply_mode(tw_dsp_thread *d); /* start/stop per record.mode */
-/* dsp_cmds.c: between blocks (now: CLOCK_MONOTONIC s): notice a failed
- * file, try a new one, see the recording resume. */
-void tw_dsp_rec_tick(tw_dsp_thread *d, double now);
 /* dsp_cmds.c: the "record" object of the status (new ref). */
 json_t *tw_dsp_rec_status(tw_dsp_thread *d, double now);
 

@@ -23,47 +23,35 @@
 #define TW_GAPS_PER_BEAT 10    /* gap records per heartbeat before merging */
 
 
-static void send(tw_mq *q, tw_msg *m)
-{
-    if (m)
-        tw_mq_push(q, m); /* a full queue drops and counts: never blocks */
-}
+void tw_dsp_journal(tw_dsp_thread *d, tw_msg *m) { tw_out_journal(&d->out, m); }
 
-void tw_dsp_journal(tw_dsp_thread *d, tw_msg *m)
-{
-    if (!m)
-        return;
-    unsigned i = d->recent_n++ % TW_RECENT_MAX;
-    free(d->recent[i]);
-    d->recent[i] = strdup(m->header);
-    send(d->jq, m);
-}
+/* Each sink's callback NAME, if it has one, with ARGS after its ctx. */
+#define EACH_SINK(d, name, ...)                                        \
+    do {                                                               \
+        for (int k_ = 0; k_ < (d)->nsinks; k_++)                       \
+            if ((d)->sinks[k_].name)                                   \
+                (d)->sinks[k_].name((d)->sinks[k_].ctx, __VA_ARGS__);  \
+    } while (0)
 
 static void on_event(void *user, const tw_event *e, int ch, const tw_train_info *tr)
 {
     tw_dsp_thread *d = user;
-    if (e->is_start) { /* onset notices go straight out */
-        send(d->pq, tw_wire_event(&d->wire, e, ch, tr, 0, 1));
+    tw_sink_event ev = {.e = e, .ch = ch, .train = tr};
+    if (e->is_start) { /* onset notices */
+        ev.in_session = 1;
+        EACH_SINK(d, on_event, &ev);
         return;
     }
     /* the session id goes on the events that belong to the session (an
      * episode that ended before it began, finalised after, does not) */
-    int in = tw_dsp_in_session(d, e);
+    ev.in_session = tw_dsp_in_session(d, e);
     /* the conditions of the bad stretches it overlaps (the event is final
      * after its offset: the blocks it spans have been judged) */
-    unsigned q = tw_quality_overlap(&d->cs[ch].quality, e->onset_sample, e->offset_sample);
-    tw_msg *m = tw_wire_event(&d->wire, e, ch, tr, q, in);
+    ev.quality = tw_quality_overlap(&d->cs[ch].quality, e->onset_sample, e->offset_sample);
     atomic_fetch_add(&d->events, 1);
-    tw_dsp_journal(d, m); /* full events are journaled first */
-    if (in)
+    EACH_SINK(d, on_event, &ev);
+    if (ev.in_session)
         tw_session_add_event(d->session, e, ch, tr);
-    if (!in && d->cfg.rec_mode != TW_REC_ALWAYS)
-        return; /* the recording is the session's */
-    double dur = (double)(e->offset_sample - e->onset_sample + 1) / d->rate;
-    if (e->type == TW_EVT_LTR)
-        tw_dsp_rec_annotate(d, e->onset_sample, dur, "LTR ch%d %.0fuVpp", ch, e->p2p_uv);
-    else
-        tw_dsp_rec_annotate(d, e->onset_sample, dur, "EPN ch%d", ch);
 }
 
 static void flush_sig(tw_dsp_thread *d, int ch)
@@ -71,8 +59,7 @@ static void flush_sig(tw_dsp_thread *d, int ch)
     chan_stats *c = &d->cs[ch];
     if (c->sig_n == 0)
         return;
-    send(d->pq, tw_wire_sig(&d->wire, ch, c->sig_first, d->rate / (double)d->sig_bin,
-                            c->sig, c->sig_n));
+    EACH_SINK(d, on_display, ch, c->sig_first, d->rate / (double)d->sig_bin, c->sig, c->sig_n);
     c->sig_n = 0;
 }
 
@@ -154,19 +141,11 @@ static void quality_step(tw_dsp_thread *d, int64_t first, int64_t end)
         int64_t at = c->quality.since; /* where the new state begins */
         if (d->session)
             tw_session_set_quality(d->session, ch, at, c->quality.flags);
+        tw_sink_quality q = {.ch = ch, .at = at, .flags = c->quality.flags, .nonfinite = nf,
+                             .flat_stretches = tw_pipeline_get_flat_stretches(d->pl, ch)};
+        EACH_SINK(d, on_quality, &q);
         char text[96];
         tw_quality_text(c->quality.flags, text, sizeof text);
-        json_t *body = json_object();
-        json_object_set_new(body, "type", json_string("quality"));
-        json_object_set_new(body, "channel", json_integer(ch));
-        json_object_set_new(body, "sample", json_integer(at));
-        json_object_set_new(body, "onset_s", json_real((double)at / d->rate));
-        json_object_set_new(body, "quality", tw_quality_json(c->quality.flags));
-        json_object_set_new(body, "nonfinite", json_integer((json_int_t)nf));
-        json_object_set_new(body, "flat_stretches",
-                            json_integer((json_int_t)tw_pipeline_get_flat_stretches(d->pl, ch)));
-        tw_dsp_journal(d, tw_wire_record(&d->wire, TW_T_EVT_QUALITY, at, body, 1));
-        tw_dsp_rec_annotate(d, at, -1, "quality ch%d: %s", ch, text);
         tw_log(c->quality.flags ? TW_LOG_WARNING : TW_LOG_INFO,
                "channel %d: signal quality %s (from sample %lld)", ch, text, (long long)at);
     }
@@ -207,8 +186,8 @@ json_t *tw_dsp_status(tw_dsp_thread *d)
     json_object_set_new(cnt, "ring_fill", json_integer(tw_ring_get_fill(d->ring)));
     json_object_set_new(cnt, "gaps", json_integer((json_int_t)d->gaps));
     json_object_set_new(cnt, "gap_samples", json_integer((json_int_t)d->gap_samples));
-    json_object_set_new(cnt, "journal_queue_dropped", json_integer((json_int_t)tw_mq_get_dropped(d->jq)));
-    json_object_set_new(cnt, "publish_queue_dropped", json_integer((json_int_t)tw_mq_get_dropped(d->pq)));
+    json_object_set_new(cnt, "journal_queue_dropped", json_integer((json_int_t)tw_mq_get_dropped(d->out.jq)));
+    json_object_set_new(cnt, "publish_queue_dropped", json_integer((json_int_t)tw_mq_get_dropped(d->out.pq)));
     json_object_set_new(o, "counters", cnt);
     if (d->session) {
         json_t *ss = json_object();
@@ -235,7 +214,8 @@ static void heartbeat(tw_dsp_thread *d)
         d->cs[ch].n = 0;
         d->cs[ch].peak = 0.0f;
     }
-    send(d->pq, tw_wire_sts(&d->wire, d->next, o));
+    EACH_SINK(d, on_status, d->next, o);
+    json_decref(o);
 }
 
 /* Frames that never arrived: a gap record; a short gap is fed to the
@@ -249,7 +229,9 @@ static void flush_merged(tw_dsp_thread *d)
     char cause[64];
     snprintf(cause, sizeof cause, "%s (%ld gaps merged)", tw_gap_cause_text(TW_GAP_RING_FULL),
              d->merged_n);
-    tw_dsp_journal(d, tw_wire_gap(&d->wire, d->merged_first, d->merged_samples, cause));
+    tw_sink_gap g = {.first = d->merged_first, .count = d->merged_samples, .why = TW_GAP_RING_FULL,
+                     .merged = d->merged_n, .record = 1, .cause = cause};
+    EACH_SINK(d, on_gap, &g);
     tw_log(TW_LOG_WARNING, "gap: %lld samples lost in %ld gaps from sample %lld (ring full)",
            (long long)d->merged_samples, d->merged_n, (long long)d->merged_first);
     d->merged_n = 0;
@@ -269,8 +251,6 @@ static void gap(tw_dsp_thread *d, int64_t count, tw_gap_cause why)
     }
     if (d->session && (!d->closing || d->next < d->close_stop))
         tw_session_add_gap(d->session, d->next, count);
-    tw_dsp_rec_annotate(d, d->next, (double)count / d->rate, "gap %lld samples",
-                        (long long)count);
     d->gaps++;
     d->gap_samples += (uint64_t)count;
     /* Under sustained overload every block may be a gap: past
@@ -278,13 +258,15 @@ static void gap(tw_dsp_thread *d, int64_t count, tw_gap_cause why)
      * into one record per heartbeat (first sample, total lost), so that
      * the journal and the queues stay bounded. Other gaps always stand
      * alone. */
-    if (d->beat_gaps >= TW_GAPS_PER_BEAT && why == TW_GAP_RING_FULL) {
+    tw_sink_gap g = {.first = d->next, .count = count, .why = why, .cause = cause};
+    g.record = !(d->beat_gaps >= TW_GAPS_PER_BEAT && why == TW_GAP_RING_FULL);
+    EACH_SINK(d, on_gap, &g);
+    if (!g.record) {
         if (d->merged_n++ == 0)
             d->merged_first = d->next;
         d->merged_samples += count;
     } else {
         d->beat_gaps++;
-        tw_dsp_journal(d, tw_wire_gap(&d->wire, d->next, count, cause));
         tw_log(TW_LOG_WARNING, "gap: %lld samples lost at sample %lld (%s)",
                (long long)count, (long long)d->next, cause);
     }
@@ -329,7 +311,9 @@ static void process(tw_dsp_thread *d, const tw_block *b)
                                 : b->lost_before > 0 ? TW_GAP_RING_FULL : TW_GAP_DISCONTINUITY);
     if (b->flags & TW_BLOCK_OVERFLOW) {
         d->overflows++;
-        tw_dsp_journal(d, tw_wire_gap(&d->wire, first, -1, tw_gap_cause_text(TW_GAP_INPUT_OVERFLOW)));
+        tw_sink_gap g = {.first = first, .count = -1, .why = TW_GAP_INPUT_OVERFLOW, .record = 1,
+                         .cause = tw_gap_cause_text(TW_GAP_INPUT_OVERFLOW)};
+        EACH_SINK(d, on_gap, &g);
     }
     tw_wire_anchor(&d->wire, first, &b->mono, &b->real);
     size_t n = b->frames;
@@ -341,7 +325,10 @@ static void process(tw_dsp_thread *d, const tw_block *b)
         for (size_t i = 0; i < n; i++)
             d->x[ch][i] = (float)(b->data[i * (size_t)d->nch + (size_t)ch] * d->scale);
     tw_pipeline_process(d->pl, d->x, n);
-    tw_dsp_rec_block(d, first, n);
+    struct timespec t_first = tw_wire_realtime(&d->wire, first);
+    tw_sink_block blk = {.x = (const float *const *)d->x, .nch = d->nch, .first = first, .n = n,
+                         .t = &t_first};
+    EACH_SINK(d, on_samples, &blk);
     observe(d, first, n);
     quality_step(d, first, first + (int64_t)n);
     d->next = first + (int64_t)n;
@@ -480,7 +467,8 @@ static void *run(void *arg)
             d->next_beat.tv_sec = (time_t)t;
             d->next_beat.tv_nsec = (long)((t - (double)(time_t)t) * 1e9);
         }
-        tw_dsp_rec_tick(d, tw_ts_s(&now)); /* storage errors: a new file when space returns */
+        struct timespec t_next = tw_wire_realtime(&d->wire, d->next);
+        EACH_SINK(d, on_tick, d->next, &t_next, tw_ts_s(&now));
     }
     tw_pipeline_flush(d->pl); /* events in progress when acquisition stops */
     tw_dsp_close_all(d);      /* an open session is closed, its summary written */
@@ -494,10 +482,16 @@ static void *run(void *arg)
 tw_dsp_thread *tw_dsp_thread_start(const tw_config *c, tw_ring *ring,
                                    double rate, int channels, tw_mq *journal_q,
                                    tw_mq *publish_q, tw_status_fn status,
-                                   void *status_user, char *err, size_t errlen)
+                                   void *status_user, const tw_sink *extra, int n_extra,
+                                   char *err, size_t errlen)
 {
     if (channels < 1 || channels > TW_MAX_CHANNELS) {
         snprintf(err, errlen, "%d channels (allowed 1 .. %d)", channels, TW_MAX_CHANNELS);
+        return NULL;
+    }
+    if (n_extra < 0 || n_extra > TW_MAX_SINKS - 2) {
+        snprintf(err, errlen, "%d sinks (allowed 0 .. %d besides the built-in two)", n_extra,
+                 TW_MAX_SINKS - 2);
         return NULL;
     }
     tw_dsp_thread *d = calloc(1, sizeof *d);
@@ -515,8 +509,6 @@ tw_dsp_thread *tw_dsp_thread_start(const tw_config *c, tw_ring *ring,
     pthread_cond_init(&d->call_cv, &ca);
     pthread_condattr_destroy(&ca);
     d->ring = ring;
-    d->jq = journal_q;
-    d->pq = publish_q;
     d->status = status;
     d->status_user = status_user;
     d->rate = rate;
@@ -535,6 +527,14 @@ tw_dsp_thread *tw_dsp_thread_start(const tw_config *c, tw_ring *ring,
         return NULL;
     }
     tw_wire_init(&d->wire, rate, channels);
+    tw_out_init(&d->out, &d->wire, journal_q, publish_q);
+    d->rec_sink.rec = d->recorder;
+    d->rec_sink.mode = c->rec_mode;
+    d->rec_sink.rate = rate;
+    d->sinks[d->nsinks++] = tw_out_sink(&d->out);
+    d->sinks[d->nsinks++] = tw_sink_record_sink(&d->rec_sink);
+    for (int i = 0; i < n_extra; i++)
+        d->sinks[d->nsinks++] = extra[i];
     d->sig_bin = c->pub_sig_rate_hz > 0 ? lround(rate / c->pub_sig_rate_hz) : 0;
     if (c->pub_sig_rate_hz > 0 && d->sig_bin < 1)
         d->sig_bin = 1;
@@ -583,8 +583,7 @@ void tw_dsp_thread_stop(tw_dsp_thread *d)
         tw_dsp_close_all(d); /* thread never started, or already done: no-op */
     tw_recorder_destroy(d->recorder);
     tw_pipeline_destroy(d->pl);
-    for (unsigned i = 0; i < TW_RECENT_MAX; i++)
-        free(d->recent[i]);
+    tw_out_fini(&d->out);
     pthread_mutex_destroy(&d->call_mx);
     pthread_cond_destroy(&d->call_cv);
     for (int ch = 0; ch < d->nch; ch++) {

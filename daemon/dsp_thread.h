@@ -15,6 +15,7 @@
 #include "config.h"
 #include "mq.h"
 #include "ring.h"
+#include "sink.h"
 
 typedef struct tw_dsp_thread tw_dsp_thread;
 
@@ -22,10 +23,14 @@ typedef struct tw_dsp_thread tw_dsp_thread;
  * on request: journal state, publisher counters, source description. */
 typedef void (*tw_status_fn)(void *user, json_t *sts);
 
+/* extra[0 .. n_extra): consumers fed besides the built-in ones (the wire
+ * sink: journal and publisher; the recording sink), in that order after
+ * them (sink.h; copied, their ctx must outlive the thread). */
 tw_dsp_thread *tw_dsp_thread_start(const tw_config *c, tw_ring *ring,
                                    double rate, int channels, tw_mq *journal_q,
                                    tw_mq *publish_q, tw_status_fn status,
-                                   void *status_user, char *err, size_t errlen);
+                                   void *status_user, const tw_sink *extra, int n_extra,
+                                   char *err, size_t errlen);
 
 /* Ask it to finish: it drains the ring, then exits. Joins. */
 void tw_dsp_thread_stop(tw_dsp_thread *d);

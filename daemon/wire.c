@@ -56,6 +56,17 @@ void tw_wire_anchor(tw_wire *w, int64_t sample, const struct timespec *mono,
 }
 
 
+struct timespec tw_wire_realtime(const tw_wire *w, int64_t s)
+{
+    double t = tw_ts_s(&w->anchor_real) + (double)(s - w->anchor_sample) / w->rate;
+    struct timespec r;
+    r.tv_sec = (time_t)floor(t);
+    r.tv_nsec = (long)((t - floor(t)) * 1e9);
+    if (r.tv_nsec >= 1000000000L)
+        r.tv_nsec = 999999999L;
+    return r;
+}
+
 /* Common fields first (insertion order is kept when dumping). */
 /* in_session: the record carries the open session's id (if any). */
 static json_t *common(tw_wire *w, int topic, int64_t sample, int in_session)

@@ -45,6 +45,8 @@ void tw_wire_init(tw_wire *w, double rate, int channels);
 void tw_wire_anchor(tw_wire *w, int64_t sample, const struct timespec *mono,
                     const struct timespec *real);
 const char *tw_wire_topic_name(int topic, char *buf, size_t len);
+/* CLOCK_REALTIME of sample s, from the clock anchor. */
+struct timespec tw_wire_realtime(const tw_wire *w, int64_t s);
 
 /* Messages (NULL on allocation failure). Events and gaps are marked for
  * the journal; onset notices, sig and sts are not. quality: the
