@@ -1,5 +1,5 @@
-/* dsp_cmds.c: control requests, sessions and the recording, run by the
- * DSP thread (dsp_priv.h). A request arrives checked by control.c (its
+/* dsp_cmds.c: control requests and sessions, run by the DSP thread
+ * (dsp_priv.h); the recording is recorder.c's. A request arrives checked by control.c (its
  * keys and value types); what needs the daemon's state (an open session,
  * the configuration's ranges) is checked here. Every state change that
  * matters for the data (session start and stop, marks, insertions,
@@ -69,11 +69,6 @@ void tw_dsp_rec_annotate(tw_dsp_thread *d, int64_t sample, double dur_s, const c
     tw_recorder_annotate(d->recorder, sample, dur_s, text);
 }
 
-json_t *tw_dsp_rec_status(tw_dsp_thread *d, double now)
-{
-    return tw_recorder_status(d->recorder, d->next, now);
-}
-
 void tw_dsp_rec_apply_mode(tw_dsp_thread *d)
 {
     if (d->cfg.rec_mode == TW_REC_ALWAYS && !tw_recorder_wanted(d->recorder)) {
@@ -88,7 +83,7 @@ void tw_dsp_rec_apply_mode(tw_dsp_thread *d)
 static void journal_record(tw_dsp_thread *d, int topic, int64_t sample, json_t *body,
                            int in_session)
 {
-    tw_dsp_journal(d, tw_wire_record(&d->wire, topic, sample, body, in_session));
+    tw_out_journal(&d->out, tw_wire_record(&d->wire, topic, sample, body, in_session));
 }
 
 /* Write ID.summary.json in record.dir: to a new temporary file first,

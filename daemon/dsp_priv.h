@@ -1,7 +1,12 @@
-/* dsp_priv.h: the DSP thread's state, shared by dsp_thread.c (the data
- * path) and dsp_cmds.c (control requests, sessions, recording). Only the
- * DSP thread touches it, except the fields marked atomic and the call
- * mailbox (call_mx). */
+/* dsp_priv.h: the DSP engine's state, shared by its three files, whose
+ * calls go one way:
+ *   dsp_thread.c  the data path: ring -> pipeline -> sinks (sink.h);
+ *                 the loop, the call mailbox; calls the two below
+ *   dsp_cmds.c    control requests and sessions; calls dsp_status.c,
+ *                 the wire sink (out.h) and the recorder (recorder.h)
+ *   dsp_status.c  the status body
+ * Only the DSP thread touches it, except the fields marked atomic and the
+ * call mailbox (call_mx). */
 #ifndef TW_DSP_PRIV_H
 #define TW_DSP_PRIV_H
 
@@ -110,9 +115,7 @@ struct tw_dsp_thread {
 
 /* dsp_cmds.c: a control request, in the DSP thread (reply: new ref). */
 json_t *tw_dsp_cmd(tw_dsp_thread *d, const json_t *req);
-/* dsp_thread.c: journal (then publish) m, keeping its header for snapshot. */
-void tw_dsp_journal(tw_dsp_thread *d, tw_msg *m);
-/* dsp_thread.c: the status body of heartbeats and of `status` (new ref). */
+/* dsp_status.c: the status body of heartbeats and of `status` (new ref). */
 json_t *tw_dsp_status(tw_dsp_thread *d);
 /* dsp_cmds.c: an annotation in the recording (marks, sessions). */
 void tw_dsp_rec_annotate(tw_dsp_thread *d, int64_t sample, double dur_s, const char *fmt, ...)
@@ -123,8 +126,6 @@ json_t *tw_dsp_finish_stop(tw_dsp_thread *d);
 /* dsp_cmds.c: 1 when the final event e belongs to the open session. */
 int tw_dsp_in_session(const tw_dsp_thread *d, const tw_event *e);
 void tw_dsp_rec_apply_mode(tw_dsp_thread *d); /* start/stop per record.mode */
-/* dsp_cmds.c: the "record" object of the status (new ref). */
-json_t *tw_dsp_rec_status(tw_dsp_thread *d, double now);
 
 
 #endif

@@ -1,9 +1,11 @@
-/* dsp_thread.h: the DSP thread. It owns the pipeline (dsp objects), the
- * wire state (sequence numbers, clock anchor) and the statistics. It reads
- * blocks from the ring, turns losses into gap records, runs the detectors,
- * and sends events and gaps to the journal queue (journaled, then
- * published), onset notices, the display stream and the heartbeat straight
- * to the publish queue.
+/* dsp_thread.h: the DSP thread, the daemon's engine. It owns the pipeline
+ * (dsp objects), the wire state (sequence numbers, clock anchor) and the
+ * statistics. It reads blocks from the ring, turns losses into gaps, runs
+ * the detectors, and hands what it produces to its sinks (sink.h): the
+ * wire sink (out.h: events, gaps and records to the journal queue,
+ * journaled then published; onset notices, the display stream and the
+ * heartbeat straight to the publish queue), the recording sink
+ * (sink_record.h), and those the owner adds.
  */
 #ifndef TW_DSP_THREAD_H
 #define TW_DSP_THREAD_H
