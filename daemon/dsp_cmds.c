@@ -29,7 +29,6 @@
 #define TW_VERSION "unknown"
 #endif
 #define TW_SNAPSHOT_EVENTS 50 /* default events in a snapshot */
-#define TW_STOP_MARGIN_MS 100.0 /* added to the detectors' decision delay, ms */
 #define TW_NAME_TRIES 1000 /* suffixes tried for a free file name or session id */
 
 static json_t *ok_reply(void)
@@ -135,12 +134,7 @@ int tw_dsp_in_session(const tw_dsp_thread *d, const tw_event *e)
 {
     if (!d->session)
         return 0;
-    int64_t stop = d->closing ? d->close_stop : INT64_MAX;
-    if (e->onset_sample >= stop)
-        return 0;
-    /* session.h: an LTR from its onset, an EPN episode reaching into it */
-    return e->type == TW_EVT_LTR ? e->onset_sample >= d->sess_start
-                                 : e->offset_sample >= d->sess_start;
+    return tw_session_span_owns(&d->span, e);
 }
 
 /* Close the session at sample stop (exclusive): summary, journal, file. */
@@ -181,7 +175,7 @@ static json_t *session_stop_at(tw_dsp_thread *d, int64_t stop)
     journal_record(d, TW_T_EVT_SESSION, stop, body, 1);
     tw_session_destroy(d->session);
     d->session = NULL;
-    d->closing = 0;
+    d->span.closing = 0;
     d->wire.session[0] = '\0';
     json_t *r = ok_reply();
     json_object_set_new(r, "session", json_string(id));
@@ -265,7 +259,7 @@ static json_t *session_start(tw_dsp_thread *d, const json_t *req)
         return tw_control_error("session.start: %s", err);
     }
     snprintf(d->wire.session, sizeof d->wire.session, "%s", id);
-    d->sess_start = d->next;
+    tw_session_span_open(&d->span, d->next);
     for (int ch = 0; ch < d->nch; ch++) /* the quality in force (changes: quality_step) */
         tw_session_set_quality(d->session, ch, d->next, d->cs[ch].quality.flags);
     json_t *r = ok_reply();
@@ -300,21 +294,13 @@ static json_t *session_stop(tw_dsp_thread *d)
 {
     if (!d->session)
         return tw_control_error("session.stop: no session is open");
-    if (d->closing)
+    if (d->span.closing)
         return tw_control_error("session.stop: the session is already stopping");
-    const tw_config *c = &d->cfg;
-    double epn_ms = c->epn_release_ms + c->epn_win_bins * c->epn_bin_ms;
-    double ltr_ms = c->ltr_max_ms + c->ltr_hang_ms + c->ltr_post_ms + c->ltr_env_ms;
-    double hold_s = ((epn_ms > ltr_ms ? epn_ms : ltr_ms) + TW_STOP_MARGIN_MS) * 1e-3;
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    d->closing = 1;
-    d->close_call = d->call_taken; /* serve_call holds call_mx */
-    d->close_stop = d->next;
-    d->close_at = d->next + (int64_t)ceil(hold_s * d->rate);
-    d->close_wall = tw_ts_s(&now) + 1.5 * hold_s;
-    if (c->rec_mode == TW_REC_SESSION) /* the recording ends at the stop sample */
-        tw_recorder_set_until(d->recorder, d->close_stop);
+    tw_session_span_stop(&d->span, d->next, d->rate, tw_session_span_hold_s(&d->cfg),
+                         tw_mono_s());
+    d->close_call = tw_mailbox_taken(&d->mbox); /* its late reply's ticket */
+    if (d->cfg.rec_mode == TW_REC_SESSION) /* the recording ends at the stop sample */
+        tw_recorder_set_until(d->recorder, d->span.stop);
     return NULL;
 }
 
@@ -323,14 +309,14 @@ json_t *tw_dsp_finish_stop(tw_dsp_thread *d)
     /* an EPN episode still going is ended here: its time up to the stop
      * is the session's; if the EPN goes on, a new episode begins after */
     tw_pipeline_flush_epn(d->pl);
-    return session_stop_at(d, d->close_stop);
+    return session_stop_at(d, d->span.stop);
 }
 
 void tw_dsp_close_all(tw_dsp_thread *d)
 {
     /* end of input: every event is final (the pipeline was flushed) */
     if (d->session)
-        json_decref(session_stop_at(d, d->closing ? d->close_stop : d->next));
+        json_decref(session_stop_at(d, tw_session_span_end(&d->span, d->next)));
     tw_recorder_finish(d->recorder, d->next);
 }
 
@@ -346,12 +332,12 @@ static json_t *mark(tw_dsp_thread *d, int topic, const char *kind, const char *l
     json_object_set_new(body, "sample", json_integer(s));
     json_object_set_new(body, "onset_s", json_real((double)s / d->rate));
     json_object_set_new(body, "label", label ? json_string(label) : json_null());
-    journal_record(d, topic, s, body, !d->closing); /* after the stop sample: not the session's */
+    journal_record(d, topic, s, body, !d->span.closing); /* after the stop sample: not the session's */
     tw_dsp_rec_annotate(d, s, -1, "%s%s%s", kind, label ? ": " : "", label ? label : "");
     json_t *r = ok_reply();
     json_object_set_new(r, "sample", json_integer(s));
     json_object_set_new(r, "onset_s", json_real((double)s / d->rate));
-    if (d->session && !d->closing)
+    if (d->session && !d->span.closing)
         json_object_set_new(r, "session", json_string(tw_session_get_id(d->session)));
     return r;
 }
@@ -359,7 +345,7 @@ static json_t *mark(tw_dsp_thread *d, int topic, const char *kind, const char *l
 static json_t *cmd_mark(tw_dsp_thread *d, const json_t *req)
 {
     const char *label = str(req, "label");
-    if (d->session && !d->closing)
+    if (d->session && !d->span.closing)
         tw_session_add_mark(d->session, d->next, label);
     return mark(d, TW_T_EVT_MARK, "mark", label);
 }
@@ -368,7 +354,7 @@ static json_t *cmd_insertion(tw_dsp_thread *d, const json_t *req)
 {
     const char *label = str(req, "label");
     tw_pipeline_insertion(d->pl, d->next);
-    if (d->session && !d->closing)
+    if (d->session && !d->span.closing)
         tw_session_add_insertion(d->session, d->next, label);
     return mark(d, TW_T_EVT_INSERTION, "insertion", label);
 }

@@ -6,7 +6,7 @@
  *                 the wire sink (out.h) and the recorder (recorder.h)
  *   dsp_status.c  the status body
  * Only the DSP thread touches it, except the fields marked atomic and the
- * call mailbox (call_mx). */
+ * mailbox (mailbox.h). */
 #ifndef TW_DSP_PRIV_H
 #define TW_DSP_PRIV_H
 
@@ -18,6 +18,7 @@
 
 #include "config.h"
 #include "dsp_thread.h"
+#include "mailbox.h"
 #include "mq.h"
 #include "pipeline.h"
 #include "out.h"
@@ -27,6 +28,7 @@
 #include "ring.h"
 #include "quality.h"
 #include "session.h"
+#include "session_span.h"
 #include "wire.h"
 
 typedef struct {
@@ -84,26 +86,13 @@ struct tw_dsp_thread {
     _Atomic int64_t samples;
     _Atomic double last_block;
 
-    /* control requests (tw_dsp_thread_call), run between blocks */
-    pthread_mutex_t call_mx;
-    pthread_cond_t call_cv;
-    const json_t *call_req; /* pending request, NULL: none */
-    json_t *call_reply;
-    atomic_int call_pending;
-    uint64_t call_id, call_done;
+    tw_mailbox mbox;       /* control requests (tw_dsp_thread_call), run between blocks */
 
     tw_session *session;   /* the open session, or NULL */
     char last_id_base[TW_SESSION_ID_MAX]; /* the latest session id of this run, without */
     int last_id_k;                        /* its ".K" suffix, and K (1: none) */
-    int64_t sess_start;    /* its first sample */
-    /* session.stop waits until the events that began before the stop are
-     * final (the detectors decide up to closing_hold later): */
-    int closing;           /* a stop is pending */
-    int64_t close_stop;    /* the stop sample (exclusive) */
-    int64_t close_at;      /* finish once this sample is processed... */
-    double close_wall;     /* ...or at this CLOCK_MONOTONIC time (stalled input) */
-    uint64_t close_call;   /* the call id of the stop's request */
-    uint64_t call_taken, call_abandoned; /* call ids (call_mx) */
+    tw_session_span span;  /* its samples; a pending stop (session_span.h) */
+    uint64_t close_call;   /* the ticket of the stop's request (mailbox.h) */
     tw_recorder *recorder; /* the recording (recorder.h) */
     /* the consumers (sink.h): the wire sink (journal, publisher), the
      * recording sink, then those the owner added */

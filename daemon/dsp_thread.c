@@ -194,7 +194,7 @@ static void gap(tw_dsp_thread *d, int64_t count, tw_gap_cause why)
         flush_sig(d, ch);
         d->cs[ch].bin_n = 0;
     }
-    if (d->session && (!d->closing || d->next < d->close_stop))
+    if (d->session && tw_session_span_includes(&d->span, d->next))
         tw_session_add_gap(d->session, d->next, count);
     d->gaps++;
     d->gap_samples += (uint64_t)count;
@@ -284,78 +284,20 @@ static void process(tw_dsp_thread *d, const tw_block *b)
     atomic_store(&d->last_block, tw_ts_s(&b->mono));
 }
 
-/* Hand a reply back (call_mx held); an abandoned call's is dropped. */
-static void reply(tw_dsp_thread *d, json_t *r)
-{
-    if (d->call_abandoned == d->call_taken) {
-        json_decref(r);
-        return;
-    }
-    d->call_reply = r;
-    d->call_done = d->call_taken;
-    pthread_cond_broadcast(&d->call_cv);
-}
-
-/* A pending control request: run it, hand the reply back. session.stop
- * is answered later (tw_dsp_finish_stop), once the events that began
- * before the stop are final. */
-static void serve_call(tw_dsp_thread *d)
-{
-    pthread_mutex_lock(&d->call_mx);
-    if (d->call_req) {
-        d->call_taken = d->call_id;
-        json_t *r = tw_dsp_cmd(d, d->call_req);
-        d->call_req = NULL;
-        if (r)
-            reply(d, r);
-    }
-    atomic_store(&d->call_pending, 0);
-    pthread_mutex_unlock(&d->call_mx);
-}
+/* A control request (mailbox.h). session.stop is answered later
+ * (check_closing), once the events that began before the stop are final. */
+static json_t *run_cmd(void *user, const json_t *req) { return tw_dsp_cmd(user, req); }
 
 static void check_closing(tw_dsp_thread *d)
 {
-    if (!d->closing)
+    if (!d->session || !tw_session_span_due(&d->span, d->next, tw_mono_s()))
         return;
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    if (d->next < d->close_at && tw_ts_s(&now) < d->close_wall)
-        return;
-    json_t *r = tw_dsp_finish_stop(d);
-    pthread_mutex_lock(&d->call_mx);
-    /* The stop's request may have been given up (answered "busy" after
-     * control.timeout_ms) and later ones taken since: its reply is then
-     * nobody's, and handed back it would stand in for a later request's. */
-    if (d->call_taken == d->close_call)
-        reply(d, r); /* (which drops it when the stop was given up) */
-    else
-        json_decref(r);
-    pthread_mutex_unlock(&d->call_mx);
+    tw_mailbox_reply_late(&d->mbox, d->close_call, tw_dsp_finish_stop(d));
 }
 
 json_t *tw_dsp_thread_call(tw_dsp_thread *d, const json_t *req, int timeout_ms)
 {
-    struct timespec until = tw_deadline(CLOCK_MONOTONIC, timeout_ms);
-    pthread_mutex_lock(&d->call_mx);
-    uint64_t id = ++d->call_id;
-    d->call_req = req;
-    d->call_reply = NULL;
-    atomic_store(&d->call_pending, 1);
-    while (d->call_done != id) {
-        if (pthread_cond_timedwait(&d->call_cv, &d->call_mx, &until) != 0 &&
-            d->call_done != id) {
-            if (d->call_taken == id)
-                d->call_abandoned = id; /* in progress: its reply is dropped */
-            else
-                d->call_req = NULL;     /* not taken: withdrawn */
-            pthread_mutex_unlock(&d->call_mx);
-            return NULL;
-        }
-    }
-    json_t *r = d->call_reply;
-    d->call_reply = NULL;
-    pthread_mutex_unlock(&d->call_mx);
-    return r;
+    return tw_mailbox_call(&d->mbox, req, timeout_ms);
 }
 
 static void *run(void *arg)
@@ -379,8 +321,8 @@ static void *run(void *arg)
         }
         /* the pipeline is alive as long as this loop turns */
         tw_notify_watchdog();
-        if (atomic_load(&d->call_pending))
-            serve_call(d);
+        if (tw_mailbox_pending(&d->mbox))
+            tw_mailbox_serve(&d->mbox, run_cmd, d);
         check_closing(d);
         const tw_block *b = tw_ring_peek(d->ring);
         if (b) {
@@ -446,13 +388,7 @@ tw_dsp_thread *tw_dsp_thread_start(const tw_config *c, tw_ring *ring,
     }
     d->cfg = *c;
     c = &d->cfg;
-    atomic_init(&d->call_pending, 0);
-    pthread_mutex_init(&d->call_mx, NULL);
-    pthread_condattr_t ca; /* deadlines on CLOCK_MONOTONIC: a clock step changes nothing */
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&d->call_cv, &ca);
-    pthread_condattr_destroy(&ca);
+    tw_mailbox_init(&d->mbox);
     d->ring = ring;
     d->status = status;
     d->status_user = status_user;
@@ -529,8 +465,7 @@ void tw_dsp_thread_stop(tw_dsp_thread *d)
     tw_recorder_destroy(d->recorder);
     tw_pipeline_destroy(d->pl);
     tw_out_fini(&d->out);
-    pthread_mutex_destroy(&d->call_mx);
-    pthread_cond_destroy(&d->call_cv);
+    tw_mailbox_fini(&d->mbox);
     for (int ch = 0; ch < d->nch; ch++) {
         free(d->x[ch]);
         free(d->cs[ch].sig);
