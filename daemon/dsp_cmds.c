@@ -172,7 +172,9 @@ static json_t *session_stop_at(tw_dsp_thread *d, int64_t stop)
     int wrote = write_summary(d, id, sum, path, sizeof path, err, sizeof err);
     json_t *body = json_deep_copy(sum);
     json_object_set_new(body, "state", json_string("stop"));
-    journal_record(d, TW_T_EVT_SESSION, stop, body, 1);
+    tw_sink_session ss = {.id = id, .sample = stop, .started = 0, .record = body};
+    TW_EACH_SINK(d, on_session, &ss);
+    json_decref(body);
     tw_session_destroy(d->session);
     d->session = NULL;
     d->span.closing = 0;
@@ -277,8 +279,9 @@ static json_t *session_start(tw_dsp_thread *d, const json_t *req)
     json_object_set_new(body, "state", json_string("start"));
     json_object_set_new(body, "id", json_string(id));
     json_object_set_new(body, "recording", json_deep_copy(json_object_get(r, "recording")));
-    journal_record(d, TW_T_EVT_SESSION, d->next, body, 1);
-    tw_dsp_rec_annotate(d, d->next, -1, "session start");
+    tw_sink_session ss = {.id = id, .sample = d->next, .started = 1, .record = body};
+    TW_EACH_SINK(d, on_session, &ss);
+    json_decref(body);
     json_decref(meta);
     tw_log(TW_LOG_INFO, "session %s started", id);
     return r;

@@ -102,6 +102,14 @@ struct tw_dsp_thread {
     int nsinks;
 };
 
+/* Each sink's callback NAME, if it has one, with ARGS after its ctx. */
+#define TW_EACH_SINK(d, name, ...)                                        \
+    do {                                                               \
+        for (int k_ = 0; k_ < (d)->nsinks; k_++)                       \
+            if ((d)->sinks[k_].name)                                   \
+                (d)->sinks[k_].name((d)->sinks[k_].ctx, __VA_ARGS__);  \
+    } while (0)
+
 /* dsp_cmds.c: a control request, in the DSP thread (reply: new ref). */
 json_t *tw_dsp_cmd(tw_dsp_thread *d, const json_t *req);
 /* dsp_status.c: the status body of heartbeats and of `status` (new ref). */

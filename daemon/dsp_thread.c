@@ -23,13 +23,6 @@
 #define TW_GAPS_PER_BEAT 10    /* gap records per heartbeat before merging */
 
 
-/* Each sink's callback NAME, if it has one, with ARGS after its ctx. */
-#define EACH_SINK(d, name, ...)                                        \
-    do {                                                               \
-        for (int k_ = 0; k_ < (d)->nsinks; k_++)                       \
-            if ((d)->sinks[k_].name)                                   \
-                (d)->sinks[k_].name((d)->sinks[k_].ctx, __VA_ARGS__);  \
-    } while (0)
 
 static void on_event(void *user, const tw_event *e, int ch, const tw_train_info *tr)
 {
@@ -37,7 +30,7 @@ static void on_event(void *user, const tw_event *e, int ch, const tw_train_info 
     tw_sink_event ev = {.e = e, .ch = ch, .train = tr};
     if (e->is_start) { /* onset notices */
         ev.in_session = 1;
-        EACH_SINK(d, on_event, &ev);
+        TW_EACH_SINK(d, on_event, &ev);
         return;
     }
     /* the session id goes on the events that belong to the session (an
@@ -47,7 +40,7 @@ static void on_event(void *user, const tw_event *e, int ch, const tw_train_info 
      * after its offset: the blocks it spans have been judged) */
     ev.quality = tw_quality_overlap(&d->cs[ch].quality, e->onset_sample, e->offset_sample);
     atomic_fetch_add(&d->events, 1);
-    EACH_SINK(d, on_event, &ev);
+    TW_EACH_SINK(d, on_event, &ev);
     if (ev.in_session)
         tw_session_add_event(d->session, e, ch, tr);
 }
@@ -57,7 +50,7 @@ static void flush_sig(tw_dsp_thread *d, int ch)
     chan_stats *c = &d->cs[ch];
     if (c->sig_n == 0)
         return;
-    EACH_SINK(d, on_display, ch, c->sig_first, d->rate / (double)d->sig_bin, c->sig, c->sig_n);
+    TW_EACH_SINK(d, on_display, ch, c->sig_first, d->rate / (double)d->sig_bin, c->sig, c->sig_n);
     c->sig_n = 0;
 }
 
@@ -141,7 +134,7 @@ static void quality_step(tw_dsp_thread *d, int64_t first, int64_t end)
             tw_session_set_quality(d->session, ch, at, c->quality.flags);
         tw_sink_quality q = {.ch = ch, .at = at, .flags = c->quality.flags, .nonfinite = nf,
                              .flat_stretches = tw_pipeline_get_flat_stretches(d->pl, ch)};
-        EACH_SINK(d, on_quality, &q);
+        TW_EACH_SINK(d, on_quality, &q);
         char text[96];
         tw_quality_text(c->quality.flags, text, sizeof text);
         tw_log(c->quality.flags ? TW_LOG_WARNING : TW_LOG_INFO,
@@ -159,7 +152,7 @@ static void heartbeat(tw_dsp_thread *d)
         d->cs[ch].n = 0;
         d->cs[ch].peak = 0.0f;
     }
-    EACH_SINK(d, on_status, d->next, o);
+    TW_EACH_SINK(d, on_status, d->next, o);
     json_decref(o);
 }
 
@@ -176,7 +169,7 @@ static void flush_merged(tw_dsp_thread *d)
              d->merged_n);
     tw_sink_gap g = {.first = d->merged_first, .count = d->merged_samples, .why = TW_GAP_RING_FULL,
                      .merged = d->merged_n, .record = 1, .cause = cause};
-    EACH_SINK(d, on_gap, &g);
+    TW_EACH_SINK(d, on_gap, &g);
     tw_log(TW_LOG_WARNING, "gap: %lld samples lost in %ld gaps from sample %lld (ring full)",
            (long long)d->merged_samples, d->merged_n, (long long)d->merged_first);
     d->merged_n = 0;
@@ -205,7 +198,7 @@ static void gap(tw_dsp_thread *d, int64_t count, tw_gap_cause why)
      * alone. */
     tw_sink_gap g = {.first = d->next, .count = count, .why = why, .cause = cause};
     g.record = !(d->beat_gaps >= TW_GAPS_PER_BEAT && why == TW_GAP_RING_FULL);
-    EACH_SINK(d, on_gap, &g);
+    TW_EACH_SINK(d, on_gap, &g);
     if (!g.record) {
         if (d->merged_n++ == 0)
             d->merged_first = d->next;
@@ -258,7 +251,7 @@ static void process(tw_dsp_thread *d, const tw_block *b)
         d->overflows++;
         tw_sink_gap g = {.first = first, .count = -1, .why = TW_GAP_INPUT_OVERFLOW, .record = 1,
                          .cause = tw_gap_cause_text(TW_GAP_INPUT_OVERFLOW)};
-        EACH_SINK(d, on_gap, &g);
+        TW_EACH_SINK(d, on_gap, &g);
     }
     tw_wire_anchor(&d->wire, first, &b->mono, &b->real);
     size_t n = b->frames;
@@ -273,7 +266,7 @@ static void process(tw_dsp_thread *d, const tw_block *b)
     struct timespec t_first = tw_wire_realtime(&d->wire, first);
     tw_sink_block blk = {.x = (const float *const *)d->x, .nch = d->nch, .first = first, .n = n,
                          .t = &t_first};
-    EACH_SINK(d, on_samples, &blk);
+    TW_EACH_SINK(d, on_samples, &blk);
     observe(d, first, n);
     quality_step(d, first, first + (int64_t)n);
     d->next = first + (int64_t)n;
@@ -355,7 +348,7 @@ static void *run(void *arg)
             d->next_beat.tv_nsec = (long)((t - (double)(time_t)t) * 1e9);
         }
         struct timespec t_next = tw_wire_realtime(&d->wire, d->next);
-        EACH_SINK(d, on_tick, d->next, &t_next, tw_ts_s(&now));
+        TW_EACH_SINK(d, on_tick, d->next, &t_next, tw_ts_s(&now));
     }
     tw_pipeline_flush(d->pl); /* events in progress when acquisition stops */
     tw_dsp_close_all(d);      /* an open session is closed, its summary written */

@@ -75,6 +75,13 @@ static void on_quality(void *ctx, const tw_sink_quality *q)
     tw_out_journal(o, tw_wire_record(o->wire, TW_T_EVT_QUALITY, q->at, body, 1));
 }
 
+static void on_session(void *ctx, const tw_sink_session *s)
+{
+    tw_out *o = ctx;
+    tw_out_journal(o, tw_wire_record(o->wire, TW_T_EVT_SESSION, s->sample,
+                                     json_incref((json_t *)s->record), 1));
+}
+
 static void on_status(void *ctx, int64_t sample, const json_t *body)
 {
     tw_out *o = ctx;
@@ -90,6 +97,7 @@ tw_sink tw_out_sink(tw_out *o)
         .on_event = on_event,
         .on_gap = on_gap,
         .on_quality = on_quality,
+        .on_session = on_session,
         .on_status = on_status,
     };
     return s;

@@ -10,6 +10,7 @@
  *   on_gap      samples lost (each gap; and the record standing for
  *               ring-full gaps merged under overload)
  *   on_quality  a channel's signal quality changed
+ *   on_session  a session started or stopped (its journaled record)
  *   on_status   the heartbeat's status body (borrowed)
  *   on_tick     between blocks, about every 0.5 ms to 50 ms
  *
@@ -69,6 +70,13 @@ typedef struct {
     const struct timespec *t;   /* CLOCK_REALTIME of sample first */
 } tw_sink_block;
 
+typedef struct {
+    const char *id;        /* the session id */
+    int64_t sample;        /* start: its first sample; stop: the stop sample (exclusive) */
+    int started;           /* 1: started, 0: stopped */
+    const json_t *record;  /* the fields of its evt.session record (session-summary.md) */
+} tw_sink_session;
+
 typedef struct tw_sink {
     const char *name;
     void *ctx;
@@ -77,6 +85,7 @@ typedef struct tw_sink {
     void (*on_event)(void *ctx, const tw_sink_event *ev);
     void (*on_gap)(void *ctx, const tw_sink_gap *g);
     void (*on_quality)(void *ctx, const tw_sink_quality *q);
+    void (*on_session)(void *ctx, const tw_sink_session *s);
     void (*on_status)(void *ctx, int64_t sample, const json_t *body);
     /* next: the sample processed next, t_next its CLOCK_REALTIME, now
      * CLOCK_MONOTONIC s */

@@ -47,6 +47,13 @@ static void on_quality(void *ctx, const tw_sink_quality *q)
     tw_recorder_annotate(r->rec, q->at, -1, text);
 }
 
+static void on_session(void *ctx, const tw_sink_session *s)
+{
+    tw_sink_record *r = ctx;
+    if (s->started)
+        tw_recorder_annotate(r->rec, s->sample, -1, "session start");
+}
+
 static void on_tick(void *ctx, int64_t next, const struct timespec *t_next, double now)
 {
     tw_sink_record *r = ctx;
@@ -62,6 +69,7 @@ tw_sink tw_sink_record_sink(tw_sink_record *r)
         .on_event = on_event,
         .on_gap = on_gap,
         .on_quality = on_quality,
+        .on_session = on_session,
         .on_tick = on_tick,
     };
     return s;

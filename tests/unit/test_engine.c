@@ -24,6 +24,11 @@
  *  - on_status comes at least once (the last heartbeat at stop) with the
  *    samples processed; on_tick comes between blocks with a next sample
  *    that never goes back;
+ *  - a session started and stopped through tw_dsp_thread_call (the control
+ *    thread's way) comes as two on_session calls, started then stopped,
+ *    with the id the replies give, the start before the stop; the journal
+ *    queue holds the two evt.session records, and the summary file is in
+ *    record.dir (a temporary directory);
  *  - an engine with too many extra sinks is refused with a reason.
  */
 #include <setjmp.h>
@@ -46,6 +51,8 @@
 #include "sink.h"
 #include "synth.h"
 #include "tw_clock.h"
+#define TT_TMPDIR_NAME "test_engine"
+#include "tw_test_tmpdir.h"
 
 #define RATE 24000      /* Hz */
 #define NCH 2
@@ -54,6 +61,8 @@
 #define LOSS_AT 300     /* blocks written before the declared loss... */
 #define LOSS 1000       /* ...of this many frames */
 #define MAX_CALLS 100000
+#define SESSION_FROM 200 /* blocks written before session.start... */
+#define SESSION_TO 700   /* ...and before session.stop */
 
 typedef struct {
     int64_t first;
@@ -75,6 +84,10 @@ typedef struct {
     int64_t status_samples;
     int ticks, tick_back;
     int64_t last_tick;
+    int sessions;
+    char session_id[2][128];
+    int session_started[2];
+    int64_t session_sample[2];
 } record;
 
 static void on_samples(void *ctx, const tw_sink_block *b)
@@ -129,6 +142,18 @@ static void on_gap(void *ctx, const tw_sink_gap *g)
             r->disp_next[ch] = g->first + g->count;
 }
 
+static void on_session(void *ctx, const tw_sink_session *s)
+{
+    record *r = ctx;
+    if (r->sessions < 2) {
+        snprintf(r->session_id[r->sessions], sizeof r->session_id[0], "%s", s->id);
+        r->session_started[r->sessions] = s->started;
+        r->session_sample[r->sessions] = s->sample;
+        assert_non_null(json_object_get(s->record, "state"));
+    }
+    r->sessions++;
+}
+
 static void on_status(void *ctx, int64_t sample, const json_t *body)
 {
     record *r = ctx;
@@ -165,9 +190,10 @@ static void test_engine_feeds_sinks(void **state)
     memset(&rec, 0, sizeof rec);
     tw_sink sink = {.name = "test", .ctx = &rec, .on_samples = on_samples, .on_display = on_display,
                     .on_event = on_event, .on_gap = on_gap, .on_status = on_status,
-                    .on_tick = on_tick};
+                    .on_session = on_session, .on_tick = on_tick};
     static tw_config c;
     config(&c);
+    snprintf(c.rec_dir, sizeof c.rec_dir, "%s", tmpdir);
     tw_ring *ring = tw_ring_create(4096, BLOCK, NCH);
     tw_mq *jq = tw_mq_create(100000), *pq = tw_mq_create(100000);
     assert_non_null(ring);
@@ -191,6 +217,7 @@ static void test_engine_feeds_sinks(void **state)
     tw_synth *syn = tw_synth_create(&p);
     assert_non_null(syn);
     float buf[BLOCK * NCH];
+    char reply_id[2][128];
     int nblocks = SECONDS * RATE / BLOCK;
     int64_t written = 0;
     for (int b = 0; b < nblocks; b++) {
@@ -203,6 +230,20 @@ static void test_engine_feeds_sinks(void **state)
             nanosleep(&ms, NULL); /* (never full with 4096 slots; just in case) */
         }
         written += BLOCK + lost;
+        if (b == SESSION_FROM || b == SESSION_TO) {
+            /* as the control thread does: start at once; the stop's reply
+             * comes when its events are final */
+            json_t *req = b == SESSION_FROM ? json_pack("{s:s, s:s}", "cmd", "session.start",
+                                                        "subject", "S01")
+                                            : json_pack("{s:s}", "cmd", "session.stop");
+            json_t *rep = tw_dsp_thread_call(d, req, 20000);
+            if (!rep || !json_is_true(json_object_get(rep, "ok")))
+                fail_msg("%s: no or bad reply", b == SESSION_FROM ? "start" : "stop");
+            snprintf(reply_id[b == SESSION_TO], sizeof reply_id[0], "%s",
+                     json_string_value(json_object_get(rep, "session")));
+            json_decref(rep);
+            json_decref(req);
+        }
     }
     tw_synth_destroy(syn);
     /* wait until it has all, then stop (drains, flushes, last heartbeat) */
@@ -260,9 +301,22 @@ static void test_engine_feeds_sinks(void **state)
     assert_true(rec.ticks > 0);
     assert_int_equal(rec.tick_back, 0);
 
-    /* the wire sink journaled the gap and every final event */
+    /* the session, seen by the sink as the replies say */
+    assert_int_equal(rec.sessions, 2);
+    assert_int_equal(rec.session_started[0], 1);
+    assert_int_equal(rec.session_started[1], 0);
+    assert_string_equal(rec.session_id[0], reply_id[0]);
+    assert_string_equal(rec.session_id[1], reply_id[1]);
+    assert_true(rec.session_sample[0] < rec.session_sample[1]);
+    char summary[600];
+    snprintf(summary, sizeof summary, "%s/%s.summary.json", tmpdir, reply_id[0]);
+    json_t *sum = json_load_file(summary, 0, NULL);
+    assert_non_null(sum);
+    json_decref(sum);
+
+    /* the wire sink journaled the gap, every final event and the session */
     tw_mq_close(jq);
-    int gap_records = 0, event_records = 0;
+    int gap_records = 0, event_records = 0, session_records = 0;
     tw_msg *m;
     while ((m = tw_mq_pop(jq, 0)) != NULL) {
         json_t *o = json_loads(m->header, 0, NULL);
@@ -274,12 +328,16 @@ static void test_engine_feeds_sinks(void **state)
             assert_int_equal(json_integer_value(json_object_get(o, "samples")), LOSS);
         } else if (topic && (!strcmp(topic, "evt.ltr") || !strcmp(topic, "evt.epn"))) {
             event_records++;
+        } else if (topic && !strcmp(topic, "evt.session")) {
+            assert_string_equal(json_string_value(json_object_get(o, "session")), reply_id[0]);
+            session_records++;
         }
         json_decref(o);
         tw_msg_free(m);
     }
     assert_int_equal(gap_records, 1);
     assert_int_equal(event_records, rec.finals);
+    assert_int_equal(session_records, 2);
     tw_mq_destroy(jq);
     tw_mq_destroy(pq);
     tw_ring_destroy(ring);
@@ -306,7 +364,7 @@ static void test_too_many_sinks(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_engine_feeds_sinks),
+        cmocka_unit_test_setup_teardown(test_engine_feeds_sinks, setup_tmpdir, teardown_tmpdir),
         cmocka_unit_test(test_too_many_sinks),
     };
     return cmocka_run_group_tests_name("engine", tests, NULL, NULL);
