@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,16 +57,6 @@ static int ensure_dir(const char *dir, char *err, size_t errlen)
 
 /* ---- recording (recorder.h) ---------------------------------------- */
 
-void tw_dsp_rec_annotate(tw_dsp_thread *d, int64_t sample, double dur_s, const char *fmt, ...)
-{
-    char text[TW_EDF_TEXT_MAX * 2];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
-    va_end(ap);
-    tw_recorder_annotate(d->recorder, sample, dur_s, text);
-}
-
 void tw_dsp_rec_apply_mode(tw_dsp_thread *d)
 {
     if (d->cfg.rec_mode == TW_REC_ALWAYS && !tw_recorder_wanted(d->recorder)) {
@@ -77,13 +66,6 @@ void tw_dsp_rec_apply_mode(tw_dsp_thread *d)
 }
 
 /* ---- sessions ------------------------------------------------------ */
-
-/* in_session: the record carries the open session's id */
-static void journal_record(tw_dsp_thread *d, int topic, int64_t sample, json_t *body,
-                           int in_session)
-{
-    tw_out_journal(&d->out, tw_wire_record(&d->wire, topic, sample, body, in_session));
-}
 
 /* Write ID.summary.json in record.dir: to a new temporary file first,
  * then renamed without replacing anything (RENAME_NOREPLACE), so that a
@@ -335,8 +317,11 @@ static json_t *mark(tw_dsp_thread *d, int topic, const char *kind, const char *l
     json_object_set_new(body, "sample", json_integer(s));
     json_object_set_new(body, "onset_s", json_real((double)s / d->rate));
     json_object_set_new(body, "label", label ? json_string(label) : json_null());
-    journal_record(d, topic, s, body, !d->span.closing); /* after the stop sample: not the session's */
-    tw_dsp_rec_annotate(d, s, -1, "%s%s%s", kind, label ? ": " : "", label ? label : "");
+    /* after the stop sample: not the session's */
+    tw_sink_mark m = {.topic = topic, .kind = kind, .label = label, .sample = s,
+                      .in_session = !d->span.closing, .record = body};
+    TW_EACH_SINK(d, on_mark, &m);
+    json_decref(body);
     json_t *r = ok_reply();
     json_object_set_new(r, "sample", json_integer(s));
     json_object_set_new(r, "onset_s", json_real((double)s / d->rate));

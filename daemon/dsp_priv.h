@@ -114,9 +114,6 @@ struct tw_dsp_thread {
 json_t *tw_dsp_cmd(tw_dsp_thread *d, const json_t *req);
 /* dsp_status.c: the status body of heartbeats and of `status` (new ref). */
 json_t *tw_dsp_status(tw_dsp_thread *d);
-/* dsp_cmds.c: an annotation in the recording (marks, sessions). */
-void tw_dsp_rec_annotate(tw_dsp_thread *d, int64_t sample, double dur_s, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
 void tw_dsp_close_all(tw_dsp_thread *d); /* end of run: stop session and recording */
 /* dsp_cmds.c: a pending session.stop is due: its reply (new ref). */
 json_t *tw_dsp_finish_stop(tw_dsp_thread *d);

@@ -82,6 +82,13 @@ static void on_session(void *ctx, const tw_sink_session *s)
                                      json_incref((json_t *)s->record), 1));
 }
 
+static void on_mark(void *ctx, const tw_sink_mark *m)
+{
+    tw_out *o = ctx;
+    tw_out_journal(o, tw_wire_record(o->wire, m->topic, m->sample, json_incref((json_t *)m->record),
+                                     m->in_session));
+}
+
 static void on_status(void *ctx, int64_t sample, const json_t *body)
 {
     tw_out *o = ctx;
@@ -98,6 +105,7 @@ tw_sink tw_out_sink(tw_out *o)
         .on_gap = on_gap,
         .on_quality = on_quality,
         .on_session = on_session,
+        .on_mark = on_mark,
         .on_status = on_status,
     };
     return s;

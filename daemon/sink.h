@@ -11,6 +11,7 @@
  *               ring-full gaps merged under overload)
  *   on_quality  a channel's signal quality changed
  *   on_session  a session started or stopped (its journaled record)
+ *   on_mark     a mark, an insertion, a setting changed, a recalibration
  *   on_status   the heartbeat's status body (borrowed)
  *   on_tick     between blocks, about every 0.5 ms to 50 ms
  *
@@ -77,6 +78,15 @@ typedef struct {
     const json_t *record;  /* the fields of its evt.session record (session-summary.md) */
 } tw_sink_session;
 
+typedef struct {
+    int topic;             /* TW_T_EVT_MARK or TW_T_EVT_INSERTION (wire.h) */
+    const char *kind;      /* "mark", "insertion", "set", "recalibrate" */
+    const char *label;     /* or NULL */
+    int64_t sample;        /* where it lands: the sample processed next */
+    int in_session;        /* 1: it belongs to the open session */
+    const json_t *record;  /* the fields of its journaled record */
+} tw_sink_mark;
+
 typedef struct tw_sink {
     const char *name;
     void *ctx;
@@ -86,6 +96,7 @@ typedef struct tw_sink {
     void (*on_gap)(void *ctx, const tw_sink_gap *g);
     void (*on_quality)(void *ctx, const tw_sink_quality *q);
     void (*on_session)(void *ctx, const tw_sink_session *s);
+    void (*on_mark)(void *ctx, const tw_sink_mark *m);
     void (*on_status)(void *ctx, int64_t sample, const json_t *body);
     /* next: the sample processed next, t_next its CLOCK_REALTIME, now
      * CLOCK_MONOTONIC s */

@@ -54,6 +54,15 @@ static void on_session(void *ctx, const tw_sink_session *s)
         tw_recorder_annotate(r->rec, s->sample, -1, "session start");
 }
 
+static void on_mark(void *ctx, const tw_sink_mark *m)
+{
+    tw_sink_record *r = ctx;
+    char text[TW_EDF_TEXT_MAX * 2];
+    snprintf(text, sizeof text, "%s%s%.60s", m->kind, m->label ? ": " : "",
+             m->label ? m->label : ""); /* (kept: 40 bytes) */
+    tw_recorder_annotate(r->rec, m->sample, -1, text);
+}
+
 static void on_tick(void *ctx, int64_t next, const struct timespec *t_next, double now)
 {
     tw_sink_record *r = ctx;
@@ -70,6 +79,7 @@ tw_sink tw_sink_record_sink(tw_sink_record *r)
         .on_gap = on_gap,
         .on_quality = on_quality,
         .on_session = on_session,
+        .on_mark = on_mark,
         .on_tick = on_tick,
     };
     return s;
