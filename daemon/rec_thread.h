@@ -31,7 +31,7 @@
  *    discarding, counted in frames_dropped) whatever is pushed, without
  *    blocking anyone, until stop. Nothing is logged here: the owner
  *    reads the status (and may stop this thread and start another one on
- *    a new file when space returns: the DSP thread does, dsp_cmds.c).
+ *    a new file when space returns: recorder.c does).
  *  - stop drains the queue, closes (finalises) the file and joins.
  *
  * Thread model: push and annotate may be called from any threads (each
