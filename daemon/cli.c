@@ -86,16 +86,16 @@ int tw_cli_parse(int argc, char **argv, tw_cli_config *cc, const char *usage,
         case 'o':
             if (tw_cli_add_override(cc, optarg) != 0) {
                 fprintf(stderr, "%s: too many -o options\n", prog);
-                return TW_EX_USAGE;
+                return EX_USAGE;
             }
             break;
         case 'h': fputs(usage, stdout); return 0;
-        default: fputs(usage, stderr); return TW_EX_USAGE;
+        default: fputs(usage, stderr); return EX_USAGE;
         }
     }
     if (optind != argc) {
         fputs(usage, stderr);
-        return TW_EX_USAGE;
+        return EX_USAGE;
     }
     return -1;
 }

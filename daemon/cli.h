@@ -5,13 +5,8 @@
 #define TW_CLI_H
 
 #include "config.h"
+#include "tw_exit.h"
 
-#define TW_EX_USAGE 64
-#define TW_EX_DATAERR 65
-#define TW_EX_NOINPUT 66
-#define TW_EX_SOFTWARE 70
-#define TW_EX_IOERR 74
-#define TW_EX_CONFIG 78
 
 typedef struct {
     const char *config_path;   /* NULL: built-in defaults only */
@@ -26,7 +21,7 @@ int tw_cli_add_override(tw_cli_config *cc, const char *arg);
 /* The whole command line of a subcommand that takes only -c FILE,
  * -o SECTION.KEY=VALUE and -h/--help (run, check-config): fills cc.
  * Returns -1 to go on, or the exit status to return now (0 after --help,
- * TW_EX_USAGE on a usage error, with usage printed). */
+ * EX_USAGE on a usage error, with usage printed). */
 int tw_cli_parse(int argc, char **argv, tw_cli_config *cc, const char *usage,
                  const char *prog);
 

@@ -25,7 +25,7 @@ int tw_cmd_check_config(int argc, char **argv)
         return rc;
     tw_config cfg;
     if (tw_cli_load_all(&cc, &cfg, "twitchd check-config") != 0)
-        return TW_EX_CONFIG;
+        return EX_CONFIG;
     puts("configuration OK");
     return 0;
 }
@@ -40,7 +40,7 @@ int tw_cmd_print_config(int argc, char **argv)
     }
     if (argc > 1) {
         fprintf(stderr, "usage: twitchd print-config\n");
-        return TW_EX_USAGE;
+        return EX_USAGE;
     }
     printf("# twitchd configuration (%s).\n"
            "# Every key, its default, unit and allowed range. Values may also be\n"

@@ -30,9 +30,6 @@
 #include "curve.h"
 
 #define CTL_TIMEOUT_MS 5000 /* default wait for the reply, ms */
-#define TW_EX_UNAVAILABLE_CTL 69
-#define TW_EX_NOPERM_CTL 77
-#define TW_EX_NOREC 73 /* a session started, its recording did not (EX_CANTCREAT) */
 #define CTL_MONITOR "inproc://twitchd-ctl-monitor"
 
 static const char usage[] =
@@ -109,7 +106,7 @@ static int wait_reply(void *s, void *mon, long timeout_ms)
 }
 
 /* The exit status a reply stands for, its trouble said on stderr: 1 when
- * it is not ok; TW_EX_NOREC when a session started without the recording
+ * it is not ok; EX_CANTCREAT when a session started without the recording
  * it asked for (recording_error); 0 otherwise. */
 static int reply_status(const json_t *rep)
 {
@@ -123,7 +120,7 @@ static int reply_status(const json_t *rep)
         const char *id = json_string_value(json_object_get(rep, "session"));
         fprintf(stderr, "twitchd ctl: session %s started, but NOT RECORDING: %s (a new file is "
                 "tried every 2 s: see `twitchd ctl status`)\n", id ? id : "?", rec);
-        return TW_EX_NOREC;
+        return EX_CANTCREAT;
     }
     return 0;
 }
@@ -221,7 +218,7 @@ int tw_cmd_ctl(int argc, char **argv)
             if (*end || timeout < 1 || timeout > 600000) {
                 fprintf(stderr, "twitchd ctl: --timeout %s: not a number of ms (1 .. 600000)\n",
                         optarg);
-                return TW_EX_USAGE;
+                return EX_USAGE;
             }
             break;
         }
@@ -230,34 +227,34 @@ int tw_cmd_ctl(int argc, char **argv)
             return 0;
         default:
             fputs(usage, stderr);
-            return TW_EX_USAGE;
+            return EX_USAGE;
         }
     }
     if (optind >= argc) {
         fputs(usage, stderr);
-        return TW_EX_USAGE;
+        return EX_USAGE;
     }
     static tw_config cfg;
     if (!endpoint) {
         if (!cc.config_path && access(TW_CONFIG_DEFAULT_PATH, R_OK) == 0)
             cc.config_path = TW_CONFIG_DEFAULT_PATH;
         if (tw_cli_load(&cc, &cfg, "twitchd ctl") != 0)
-            return TW_EX_CONFIG;
+            return EX_CONFIG;
         endpoint = cfg.ctl_endpoint;
         if (!*endpoint) {
             fprintf(stderr, "twitchd ctl: control.endpoint is empty (no control socket)\n");
-            return TW_EX_CONFIG;
+            return EX_CONFIG;
         }
     }
     json_t *req = build(argc - optind, argv + optind);
     if (!req)
-        return TW_EX_USAGE;
+        return EX_USAGE;
     char *text = json_dumps(req, JSON_COMPACT);
     json_decref(req);
     if (!text)
-        return TW_EX_SOFTWARE;
+        return EX_SOFTWARE;
 
-    int rc = TW_EX_SOFTWARE;
+    int rc = EX_SOFTWARE;
     void *ctx = zmq_ctx_new();
     void *s = ctx ? zmq_socket(ctx, ZMQ_REQ) : NULL, *mon = NULL;
     if (!s) {
@@ -268,7 +265,7 @@ int tw_cmd_ctl(int argc, char **argv)
     char cerr[512];
     if (tw_curve_client_opts(s, curve_server, curve_key, cerr, sizeof cerr) != 0) {
         fprintf(stderr, "twitchd ctl: %s\n", cerr);
-        rc = TW_EX_USAGE;
+        rc = EX_USAGE;
         goto out;
     }
     zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
@@ -284,33 +281,33 @@ int tw_cmd_ctl(int argc, char **argv)
     }
     if (zmq_connect(s, endpoint) != 0) {
         fprintf(stderr, "twitchd ctl: %s: %s\n", endpoint, zmq_strerror(zmq_errno()));
-        rc = TW_EX_USAGE;
+        rc = EX_USAGE;
         goto out;
     }
     if (zmq_send(s, text, strlen(text), 0) < 0) {
         fprintf(stderr, "twitchd ctl: %s: cannot send: %s\n", endpoint,
                 zmq_strerror(zmq_errno()));
-        rc = TW_EX_UNAVAILABLE_CTL;
+        rc = EX_UNAVAILABLE;
         goto out;
     }
     int got = wait_reply(s, mon, timeout);
     if (got == -2) {
         fprintf(stderr, "twitchd ctl: %s refused this client (CURVE key not in its allowlist, "
                 "or the wrong server key)\n", endpoint);
-        rc = TW_EX_NOPERM_CTL;
+        rc = EX_NOPERM;
         goto out;
     }
     if (got < 0) {
         fprintf(stderr, "twitchd ctl: no reply from %s within %ld ms (is the daemon running?)\n",
                 endpoint, timeout);
-        rc = TW_EX_UNAVAILABLE_CTL;
+        rc = EX_UNAVAILABLE;
         goto out;
     }
     zmq_msg_t m;
     zmq_msg_init(&m);
     if (zmq_msg_recv(&m, s, ZMQ_DONTWAIT) < 0) {
         zmq_msg_close(&m);
-        rc = TW_EX_UNAVAILABLE_CTL;
+        rc = EX_UNAVAILABLE;
         goto out;
     }
     json_error_t je;

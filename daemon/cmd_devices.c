@@ -11,7 +11,6 @@
 #include "source.h"
 #include "config.h"
 
-#define TW_EX_UNAVAILABLE 69 /* sysexits.h: PortAudio cannot start */
 
 /* src_portaudio.c */
 
@@ -46,33 +45,33 @@ int tw_cmd_list_devices(int argc, char **argv)
         case 'o':
             if (tw_cli_add_override(&cc, optarg) != 0) {
                 fprintf(stderr, "twitchd list-devices: too many -o options\n");
-                return TW_EX_USAGE;
+                return EX_USAGE;
             }
             use_config = 1;
             break;
         case 'h': fputs(usage, stdout); return 0;
-        default: fputs(usage, stderr); return TW_EX_USAGE;
+        default: fputs(usage, stderr); return EX_USAGE;
         }
     }
     if (optind != argc) {
         fprintf(stderr, "twitchd list-devices: unexpected argument '%s'\n%s", argv[optind], usage);
-        return TW_EX_USAGE;
+        return EX_USAGE;
     }
     tw_config cfg;
     if (tw_cli_load(&cc, &cfg, "twitchd list-devices") != 0)
-        return TW_EX_CONFIG;
+        return EX_CONFIG;
 
     PaError e = Pa_Initialize();
     if (e != paNoError) {
         fprintf(stderr, "twitchd list-devices: PortAudio: cannot initialise: %s\n",
                 Pa_GetErrorText(e));
-        return TW_EX_UNAVAILABLE;
+        return EX_UNAVAILABLE;
     }
     int n = Pa_GetDeviceCount();
     if (n < 0) {
         fprintf(stderr, "twitchd list-devices: PortAudio: %s\n", Pa_GetErrorText(n));
         Pa_Terminate();
-        return TW_EX_UNAVAILABLE;
+        return EX_UNAVAILABLE;
     }
     char why[512];
     int sel = use_config ? tw_pa_find_device(&cfg, why, sizeof why) : -1;
@@ -95,7 +94,7 @@ int tw_cmd_list_devices(int argc, char **argv)
     if (use_config) {
         if (sel < 0) {
             printf("input.device '%s': %s\n", cfg.device, why);
-            rc = TW_EX_CONFIG;
+            rc = EX_CONFIG;
         } else {
             /* open (not start) the stream the daemon would open: the
              * real check, cheaper than Pa_IsFormatSupported on ALSA */
@@ -115,12 +114,12 @@ int tw_cmd_list_devices(int argc, char **argv)
                    e == paNoError ? "supported" : "NOT supported: ",
                    e == paNoError ? "" : Pa_GetErrorText(e));
             if (e != paNoError)
-                rc = TW_EX_CONFIG;
+                rc = EX_CONFIG;
         }
     }
     if (fflush(stdout) != 0) {
         fprintf(stderr, "twitchd list-devices: cannot write to stdout\n");
-        rc = TW_EX_IOERR;
+        rc = EX_IOERR;
     }
     Pa_Terminate();
     return rc;

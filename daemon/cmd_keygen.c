@@ -11,7 +11,6 @@
 #include "commands.h"
 #include "curve.h"
 
-#define TW_EX_CANTCREAT_KG 73
 
 static const char usage[] =
     "usage: twitchd keygen NAME...\n"
@@ -31,7 +30,7 @@ int tw_cmd_keygen(int argc, char **argv)
 {
     if (argc < 2) {
         fputs(usage, stderr);
-        return TW_EX_USAGE;
+        return EX_USAGE;
     }
     if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
         fputs(usage, stdout);
@@ -41,19 +40,19 @@ int tw_cmd_keygen(int argc, char **argv)
         if (argv[i][0] == '-' || !argv[i][0]) {
             fprintf(stderr, "twitchd keygen: '%s': not a NAME (see twitchd keygen --help)\n",
                     argv[i]);
-            return TW_EX_USAGE;
+            return EX_USAGE;
         }
     }
     for (int i = 1; i < argc; i++) {
         char err[512], path[4200], pub[TW_CURVE_KEYLEN + 1];
         if (tw_curve_keygen(argv[i], err, sizeof err) != 0) {
             fprintf(stderr, "twitchd keygen: %s\n", err);
-            return TW_EX_CANTCREAT_KG;
+            return EX_CANTCREAT;
         }
         snprintf(path, sizeof path, "%s.pub", argv[i]);
         if (tw_curve_read_keyfile(path, pub, NULL, err, sizeof err) != 0) {
             fprintf(stderr, "twitchd keygen: %s\n", err);
-            return TW_EX_CANTCREAT_KG;
+            return EX_CANTCREAT;
         }
         printf("%s.key %s.pub public = %s\n", argv[i], argv[i], pub);
     }

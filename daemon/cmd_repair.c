@@ -8,7 +8,6 @@
 #include "commands.h"
 #include "edfrepair.h"
 
-#define TW_EX_TEMPFAIL 75 /* sysexits.h: try again later (a recorder has the file) */
 
 static const char usage[] =
     "usage: twitchd repair FILE...\n"
@@ -30,10 +29,10 @@ static int exit_status(int rc)
     switch (rc) {
     case TW_EDF_REPAIR_DONE:
     case TW_EDF_REPAIR_NOTHING: return 0;
-    case TW_EDF_REPAIR_EFORMAT: return TW_EX_DATAERR;
-    case TW_EDF_REPAIR_EOPEN: return TW_EX_NOINPUT;
-    case TW_EDF_REPAIR_EBUSY: return TW_EX_TEMPFAIL;
-    default: return TW_EX_IOERR;
+    case TW_EDF_REPAIR_EFORMAT: return EX_DATAERR;
+    case TW_EDF_REPAIR_EOPEN: return EX_NOINPUT;
+    case TW_EDF_REPAIR_EBUSY: return EX_TEMPFAIL;
+    default: return EX_IOERR;
     }
 }
 
@@ -48,12 +47,12 @@ int tw_cmd_repair(int argc, char **argv)
     while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (o) {
         case 'h': fputs(usage, stdout); return 0;
-        default: fputs(usage, stderr); return TW_EX_USAGE;
+        default: fputs(usage, stderr); return EX_USAGE;
         }
     }
     if (optind >= argc) {
         fprintf(stderr, "twitchd repair: expected at least one file\n%s", usage);
-        return TW_EX_USAGE;
+        return EX_USAGE;
     }
     int status = 0;
     for (int i = optind; i < argc; i++) {
@@ -69,7 +68,7 @@ int tw_cmd_repair(int argc, char **argv)
     }
     if (fflush(stdout) != 0) {
         perror("twitchd repair: stdout");
-        return TW_EX_IOERR;
+        return EX_IOERR;
     }
     return status;
 }

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "pipeline.h"
 #include "sndsrc.h"
+#include "tw_clock.h"
 
 #define REPLAY_BLOCK 4096 /* frames per read */
 
@@ -61,13 +62,6 @@ static void on_event(void *user, const tw_event *e, int ch,
         r->n_epn++;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* Sleep until an absolute CLOCK_MONOTONIC deadline (no drift). */
 static void sleep_until(const struct timespec *t)
 {
@@ -94,24 +88,24 @@ int tw_cmd_replay(int argc, char **argv)
         case 'o':
             if (tw_cli_add_override(&cc, optarg) != 0) {
                 fprintf(stderr, "twitchd replay: too many -o options\n");
-                return TW_EX_USAGE;
+                return EX_USAGE;
             }
             break;
         case 'r': realtime = 1; break;
         case 'q': quiet = 1; break;
         case 's': starts = 1; break;
         case 'h': fputs(usage, stdout); return 0;
-        default: fputs(usage, stderr); return TW_EX_USAGE;
+        default: fputs(usage, stderr); return EX_USAGE;
         }
     }
     if (optind != argc - 1) {
         fprintf(stderr, "twitchd replay: expected one audio file\n%s", usage);
-        return TW_EX_USAGE;
+        return EX_USAGE;
     }
     const char *path = argv[optind];
     tw_config cfg;
     if (tw_cli_load(&cc, &cfg, "twitchd replay") != 0)
-        return TW_EX_CONFIG;
+        return EX_CONFIG;
     tw_log_set_level(cfg.log_level);
 
     tw_sndsrc src;
@@ -120,7 +114,7 @@ int tw_cmd_replay(int argc, char **argv)
                              sizeof err);
     if (orc != 0) {
         fprintf(stderr, "twitchd replay: %s: %s\n", path, err);
-        return orc == -1 ? TW_EX_NOINPUT : TW_EX_DATAERR;
+        return orc == -1 ? EX_NOINPUT : EX_DATAERR;
     }
     int nch = src.info.channels;
     double fs = src.info.samplerate;
@@ -130,7 +124,7 @@ int tw_cmd_replay(int argc, char **argv)
     if (!pl) {
         fprintf(stderr, "twitchd replay: %s: %s\n", path, err);
         tw_sndsrc_close(&src);
-        return TW_EX_CONFIG;
+        return EX_CONFIG;
     }
     float *buf[TW_MAX_CHANNELS];
     float *mem = malloc((size_t)nch * REPLAY_BLOCK * sizeof *mem);
@@ -138,7 +132,7 @@ int tw_cmd_replay(int argc, char **argv)
         fprintf(stderr, "twitchd replay: out of memory\n");
         tw_pipeline_destroy(pl);
         tw_sndsrc_close(&src);
-        return TW_EX_SOFTWARE;
+        return EX_SOFTWARE;
     }
     for (int c = 0; c < nch; c++)
         buf[c] = mem + (size_t)c * REPLAY_BLOCK;
@@ -146,7 +140,7 @@ int tw_cmd_replay(int argc, char **argv)
         setvbuf(stdout, NULL, _IOLBF, 0);
 
     int progress = !quiet && isatty(STDERR_FILENO);
-    double t0 = now_s(), next_progress = t0 + 0.5;
+    double t0 = tw_mono_s(), next_progress = t0 + 0.5;
     struct timespec deadline;
     clock_gettime(CLOCK_MONOTONIC, &deadline);
     int rc = 0;
@@ -155,7 +149,7 @@ int tw_cmd_replay(int argc, char **argv)
         tw_pipeline_process(pl, buf, (size_t)n);
         if (ctx.write_error) {
             fprintf(stderr, "twitchd replay: cannot write to stdout\n");
-            rc = TW_EX_IOERR;
+            rc = EX_IOERR;
             break;
         }
         if (realtime) {
@@ -164,7 +158,7 @@ int tw_cmd_replay(int argc, char **argv)
             deadline.tv_nsec = ns % 1000000000LL;
             sleep_until(&deadline);
         }
-        if (progress && now_s() >= next_progress) {
+        if (progress && tw_mono_s() >= next_progress) {
             next_progress += 0.5;
             fprintf(stderr, "\rtwitchd replay: %3.0f%% (%.1f of %.1f s)",
                     100.0 * src.read / src.info.frames, src.read / fs,
@@ -177,11 +171,11 @@ int tw_cmd_replay(int argc, char **argv)
         fprintf(stderr, "\r\033[K");
     if (n < 0) {
         fprintf(stderr, "twitchd replay: %s: %s\n", path, err);
-        rc = TW_EX_DATAERR;
+        rc = EX_DATAERR;
     }
     if (fflush(stdout) != 0 && rc == 0) {
         fprintf(stderr, "twitchd replay: cannot write to stdout\n");
-        rc = TW_EX_IOERR;
+        rc = EX_IOERR;
     }
     if (!quiet && rc == 0) {
         char desc[64];

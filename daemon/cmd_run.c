@@ -32,9 +32,8 @@
 #include "publish.h"
 #include "ring.h"
 #include "source.h"
+#include "tw_clock.h"
 
-#define TW_EX_UNAVAILABLE 69 /* the input device could not be (re)opened */
-#define TW_EX_CANTCREAT 73   /* the journal directory (or record.dir, recording) is unusable */
 #define TW_TICK_NS 20000000L /* supervisor tick: 20 ms */
 #define TW_JOURNAL_QUEUE 65536 /* messages between DSP and journal threads */
 #define TW_RETRY_RESET_S 10.0  /* a device up this long has recovered: retries start over */
@@ -123,20 +122,20 @@ static void add_status(void *user, json_t *sts)
  * which says so when it cannot). */
 static int open_rec_dir(const tw_config *cfg)
 {
-    if (cfg->rec_mode == 0) {
+    if (cfg->rec_mode == TW_REC_OFF) {
         tw_log(TW_LOG_INFO, "record: off (record.mode=off); session summaries go to %s",
                cfg->rec_dir);
         return 0;
     }
     char err[TW_KEY_STRLEN + 128];
-    const char *mode = cfg->rec_mode == 1 ? "session" : "always";
+    const char *mode = cfg->rec_mode == TW_REC_SESSION ? "session" : "always";
     if (tw_make_dir("recording directory", cfg->rec_dir, err, sizeof err) != 0) {
         tw_log(TW_LOG_ERR, "record: %s (record.mode=%s needs it)", err, mode);
         return -1;
     }
     tw_log(TW_LOG_INFO, "record: recordings (%s, %s) and session summaries go to %s",
-           cfg->rec_mode == 1 ? "one file per session" : "from the start, a file per run",
-           cfg->rec_format == 1 ? "BDF+" : "EDF+", cfg->rec_dir);
+           cfg->rec_mode == TW_REC_SESSION ? "one file per session" : "from the start, a file per run",
+           cfg->rec_format == TW_REC_BDF ? "BDF+" : "EDF+", cfg->rec_dir);
     return 0;
 }
 
@@ -160,13 +159,6 @@ static unsigned pow2(unsigned v)
     return p;
 }
 
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + t.tv_nsec * 1e-9;
-}
-
 static void sleep_ns(long ns)
 {
     struct timespec t = {ns / 1000000000L, ns % 1000000000L};
@@ -184,8 +176,10 @@ int tw_cmd_run(int argc, char **argv)
         cc.config_path = TW_CONFIG_DEFAULT_PATH;
     static tw_config cfg; /* large; lives for the whole run */
     if (tw_cli_load_run(&cc, &cfg, "twitchd run") != 0)
-        return TW_EX_CONFIG;
+        return EX_CONFIG;
     tw_log_set_level(cfg.log_level);
+    const char *stall = getenv("TWITCHD_TEST_STALL_DSP_S"); /* tests only (config.h) */
+    cfg.test_stall_dsp_s = stall ? atof(stall) : 0.0;
 
     /* 2. signals: handlers only set flags */
     struct sigaction sa;
@@ -217,7 +211,7 @@ int tw_cmd_run(int argc, char **argv)
     src = tw_source_open(&cfg, err, sizeof err);
     if (!src) {
         tw_log(TW_LOG_ERR, "input: %s", err);
-        return cfg.source == 0 ? TW_EX_UNAVAILABLE : TW_EX_CONFIG;
+        return cfg.source == TW_SOURCE_PORTAUDIO ? EX_UNAVAILABLE : EX_CONFIG;
     }
     double rate = src->rate;
     int nch = src->channels;
@@ -226,7 +220,7 @@ int tw_cmd_run(int argc, char **argv)
                           (unsigned)nch);
     if (!ring) {
         tw_log(TW_LOG_ERR, "cannot create the acquisition ring");
-        rc = TW_EX_SOFTWARE;
+        rc = EX_SOFTWARE;
         goto out;
     }
 
@@ -235,27 +229,27 @@ int tw_cmd_run(int argc, char **argv)
     jn = tw_journal_open(cfg.journal_dir, cfg.journal_fsync_s, &rec, err, sizeof err);
     if (!jn) {
         tw_log(TW_LOG_ERR, "journal: %s", err);
-        rc = TW_EX_CANTCREAT;
+        rc = EX_CANTCREAT;
         goto out;
     }
     if (rec.bytes > 0)
         tw_log(TW_LOG_WARNING, "journal: a partial last line (%ld bytes) of %s was set aside in %s",
                rec.bytes, rec.file, rec.path);
     if (open_rec_dir(&cfg) != 0) {
-        rc = TW_EX_CANTCREAT;
+        rc = EX_CANTCREAT;
         goto out;
     }
     jq = tw_mq_create(TW_JOURNAL_QUEUE);
     pq = tw_mq_create((size_t)cfg.pub_queue);
     if (!jq || !pq) {
-        rc = TW_EX_SOFTWARE;
+        rc = EX_SOFTWARE;
         goto out;
     }
     if (cfg.curve_enable) {
         curve = tw_curve_load(cfg.curve_key_file, cfg.curve_allowlist, err, sizeof err);
         if (!curve) {
             tw_log(TW_LOG_ERR, "curve: %s", err);
-            rc = TW_EX_CONFIG;
+            rc = EX_CONFIG;
             goto out;
         }
         tw_log(TW_LOG_INFO, "curve: encryption on; %zu client key%s allowed",
@@ -264,22 +258,23 @@ int tw_cmd_run(int argc, char **argv)
     pub = tw_pub_start_curve(cfg.pub_endpoint, cfg.pub_sndhwm, pq, curve, err, sizeof err);
     if (!pub) {
         tw_log(TW_LOG_ERR, "publish: %s", err);
-        rc = TW_EX_CONFIG;
+        rc = EX_CONFIG;
         goto out;
     }
     jt = tw_journal_thread_start(jn, jq, pq, err, sizeof err);
     if (!jt) {
         tw_log(TW_LOG_ERR, "%s", err);
-        rc = TW_EX_SOFTWARE;
+        rc = EX_SOFTWARE;
         goto out;
     }
     st.jt = jt;
     st.pub = pub;
     set_status(&st, src->desc, "running");
-    dsp = tw_dsp_thread_start(&cfg, ring, rate, nch, jq, pq, add_status, &st, err, sizeof err);
+    dsp = tw_dsp_thread_start(&cfg, ring, rate, nch, jq, pq, add_status, &st, NULL, 0, err,
+                              sizeof err);
     if (!dsp) {
         tw_log(TW_LOG_ERR, "%s", err);
-        rc = TW_EX_CONFIG;
+        rc = EX_CONFIG;
         goto out;
     }
 
@@ -308,7 +303,7 @@ int tw_cmd_run(int argc, char **argv)
                                curve, err, sizeof err);
         if (!ctl) {
             tw_log(TW_LOG_ERR, "control: %s", err);
-            rc = TW_EX_CONFIG;
+            rc = EX_CONFIG;
             goto out;
         }
     }
@@ -316,7 +311,7 @@ int tw_cmd_run(int argc, char **argv)
     /* 5. start acquiring, then supervise */
     if (tw_source_start(src, ring) != 0) {
         tw_log(TW_LOG_ERR, "input: %s", src->err);
-        rc = TW_EX_UNAVAILABLE;
+        rc = EX_UNAVAILABLE;
         goto out;
     }
     {
@@ -329,11 +324,11 @@ int tw_cmd_run(int argc, char **argv)
                nch, nch > 1 ? "s" : "", rate, cfg.journal_dir, list);
     }
     int tries = 0, ready = 0;
-    double backoff = 0.1, up_since = now_s(), next_status = 0.0;
+    double backoff = 0.1, up_since = tw_mono_s(), next_status = 0.0;
     while (!g_stop) {
         sleep_ns(TW_TICK_NS);
         /* READY=1 once audio flows through the pipeline; STATUS= every 5 s */
-        if (now_s() >= next_status || (!ready && tw_dsp_thread_get_last_block(dsp) > 0)) {
+        if (tw_mono_s() >= next_status || (!ready && tw_dsp_thread_get_last_block(dsp) > 0)) {
             char line[400];
             pthread_mutex_lock(&st.mu);
             snprintf(line, sizeof line, "%s; %s; %llu events; %.0f s of input", st.state,
@@ -346,7 +341,7 @@ int tw_cmd_run(int argc, char **argv)
             } else {
                 tw_notify_status("%s", line);
             }
-            next_status = now_s() + 5.0;
+            next_status = tw_mono_s() + 5.0;
         }
         if (g_hup) {
             g_hup = 0;
@@ -356,7 +351,7 @@ int tw_cmd_run(int argc, char **argv)
             tw_log(TW_LOG_INFO, "input: %g s processed (input.duration_s)", cfg.duration_s);
             break;
         }
-        if (tries > 0 && now_s() - up_since > TW_RETRY_RESET_S)
+        if (tries > 0 && tw_mono_s() - up_since > TW_RETRY_RESET_S)
             tries = 0; /* it has stayed up: the next loss starts afresh */
         tw_source_state s = tw_source_get_state(src);
         if (s == TW_SRC_ENDED) {
@@ -375,7 +370,7 @@ int tw_cmd_run(int argc, char **argv)
         for (;;) {
             if (cfg.retry_max > 0 && tries >= cfg.retry_max) {
                 tw_log(TW_LOG_ERR, "input: giving up after %d tries", tries);
-                rc = TW_EX_UNAVAILABLE;
+                rc = EX_UNAVAILABLE;
                 goto out;
             }
             for (double w = 0; w < backoff && !g_stop; w += 0.02)
@@ -396,7 +391,7 @@ int tw_cmd_run(int argc, char **argv)
                 tw_notify_status("running; %s (back after %d tries)", src->desc, tries);
                 tw_log(TW_LOG_INFO, "input: back after %d tr%s: %s", tries,
                        tries == 1 ? "y" : "ies", src->desc);
-                up_since = now_s(); /* tries reset once it stays up */
+                up_since = tw_mono_s(); /* tries reset once it stays up */
                 backoff = 0.1;
                 break;
             }

@@ -30,6 +30,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "curve.h"
+#include "tw_clock.h"
 
 #define SUB_DEFAULT_ENDPOINT "tcp://127.0.0.1:5556"
 #define SUB_RCVHWM 100000    /* messages buffered before libzmq drops */
@@ -87,13 +88,6 @@ typedef struct {
     char **streams; /* stream ids seen, for the "new stream" notice */
     size_t n_streams;
 } tracker;
-
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + t.tv_nsec * 1e-9;
-}
 
 /* Writes s[0..n) as a JSON string (quotes included); bytes outside
  * printable ASCII, '"' and '\\' are escaped (a non-ASCII byte b as
@@ -393,7 +387,7 @@ int tw_cmd_sub(int argc, char **argv)
             count = strtoll(optarg, &end, 10);
             if (errno || end == optarg || *end || count < 1) {
                 fprintf(stderr, "twitchd sub: --count '%s': not a whole number >= 1\n", optarg);
-                return TW_EX_USAGE;
+                return EX_USAGE;
             }
             break;
         }
@@ -401,7 +395,7 @@ int tw_cmd_sub(int argc, char **argv)
             if (parse_pos(optarg, &timeout) != 0) {
                 fprintf(stderr, "twitchd sub: --timeout '%s': not a number of seconds > 0\n",
                         optarg);
-                return TW_EX_USAGE;
+                return EX_USAGE;
             }
             break;
         case 'h':
@@ -410,11 +404,11 @@ int tw_cmd_sub(int argc, char **argv)
         case ':':
             fprintf(stderr, "twitchd sub: option '%s' needs a value (see twitchd sub --help)\n",
                     argv[optind - 1]);
-            return TW_EX_USAGE;
+            return EX_USAGE;
         default:
             fprintf(stderr, "twitchd sub: unknown option '%s' (see twitchd sub --help)\n",
                     argv[optind - 1]);
-            return TW_EX_USAGE;
+            return EX_USAGE;
         }
     }
     const char *endpoint = SUB_DEFAULT_ENDPOINT;
@@ -427,10 +421,10 @@ int tw_cmd_sub(int argc, char **argv)
         if (strstr(argv[i], "://")) {
             fprintf(stderr, "twitchd sub: '%s': only the first argument may be an endpoint "
                     "(connect to several with a comma-separated list)\n", argv[i]);
-            return TW_EX_USAGE;
+            return EX_USAGE;
         }
 
-    int rc = TW_EX_SOFTWARE;
+    int rc = EX_SOFTWARE;
     void *ctx = zmq_ctx_new();
     void *sock = ctx ? zmq_socket(ctx, ZMQ_SUB) : NULL;
     if (!sock) {
@@ -442,7 +436,7 @@ int tw_cmd_sub(int argc, char **argv)
     char cerr[512];
     if (tw_curve_client_opts(sock, curve_server, curve_key, cerr, sizeof cerr) != 0) {
         fprintf(stderr, "twitchd sub: %s\n", cerr);
-        rc = TW_EX_USAGE;
+        rc = EX_USAGE;
         goto out;
     }
     zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero);
@@ -467,7 +461,7 @@ int tw_cmd_sub(int argc, char **argv)
                 fprintf(stderr, "twitchd sub: cannot connect to '%s': %s\n", ep,
                         zmq_strerror(errno));
                 free(list);
-                rc = TW_EX_USAGE;
+                rc = EX_USAGE;
                 goto out;
             }
         }
@@ -485,12 +479,12 @@ int tw_cmd_sub(int argc, char **argv)
     tracker tr;
     memset(&tr, 0, sizeof tr);
     long long printed = 0;
-    double last = now_s();
+    double last = tw_mono_s();
     rc = 0;
     while (!g_stop && (count < 0 || printed < count)) {
         long wait_ms = SUB_POLL_MS;
         if (timeout > 0) {
-            double left = last + timeout - now_s();
+            double left = last + timeout - tw_mono_s();
             if (left <= 0) {
                 fprintf(stderr, "twitchd sub: nothing received for %g s\n", timeout);
                 rc = 1;
@@ -505,7 +499,7 @@ int tw_cmd_sub(int argc, char **argv)
             if (errno == EINTR)
                 continue;
             fprintf(stderr, "twitchd sub: zmq_poll: %s\n", zmq_strerror(errno));
-            rc = TW_EX_SOFTWARE;
+            rc = EX_SOFTWARE;
             break;
         }
         if (n == 0)
@@ -534,10 +528,10 @@ int tw_cmd_sub(int argc, char **argv)
             zmq_msg_close(&m);
         }
         if (nfr > 0)
-            last = now_s();
+            last = tw_mono_s();
         if (err) {
             fprintf(stderr, "twitchd sub: receive: %s\n", zmq_strerror(err));
-            rc = TW_EX_SOFTWARE;
+            rc = EX_SOFTWARE;
         } else if (nfr == 1 || extra) {
             char topic[256];
             topic_text(&fr[0], topic, sizeof topic);
@@ -547,7 +541,7 @@ int tw_cmd_sub(int argc, char **argv)
             int r = print_msg(&tr, fr, nfr, samples, final);
             if (r < 0) {
                 fprintf(stderr, "twitchd sub: cannot write stdout: %s\n", strerror(errno));
-                rc = TW_EX_IOERR;
+                rc = EX_IOERR;
             }
             printed += r > 0;
         }
@@ -559,7 +553,7 @@ int tw_cmd_sub(int argc, char **argv)
     tracker_free(&tr);
     if (rc == 0 && fflush(stdout) != 0) {
         fprintf(stderr, "twitchd sub: cannot write stdout: %s\n", strerror(errno));
-        rc = TW_EX_IOERR;
+        rc = EX_IOERR;
     }
 out:
     if (sock)

@@ -10,9 +10,12 @@
  * at full scale like an ADC (the count is reported). Exit status per
  * commands.h: 0, 64 usage/bad option, 70 internal, 74 I/O.
  */
+#define _GNU_SOURCE /* getopt_long */
 #include "commands.h"
 #include "synth.h"
+#include "tw_exit.h"
 
+#include <getopt.h>
 #include <jansson.h>
 #include <math.h>
 #include <sndfile.h>
@@ -21,10 +24,6 @@
 #include <string.h>
 #include <strings.h>
 
-#define EX_OK 0
-#define EX_USAGE 64
-#define EX_SOFTWARE 70
-#define EX_IOERR 74
 
 #define BLOCK_FRAMES 4096
 #define TRUTH_CHUNK 64
@@ -184,54 +183,25 @@ int tw_cmd_synth(int argc, char **argv)
     const char *out_path = NULL, *truth_path = NULL;
     double seconds = -1;
 
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *val = NULL;
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+    /* options as the other commands parse them (getopt_long): "-o X",
+     * "-oX", "--name X", "--name=X"; the one operand is the output */
+    static const struct option opts[] = {
+        {"seed", required_argument, NULL, 's'},
+        {"seconds", required_argument, NULL, 'n'},
+        {"truth", required_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int o;
+    optind = 1;
+    opterr = 0; /* the messages below instead of getopt's */
+    while ((o = getopt_long(argc, argv, ":o:h", opts, NULL)) != -1) {
+        const char *val = optarg;
+        switch (o) {
+        case 'h':
             usage(stdout);
             return EX_OK;
-        }
-        /* Options taking a value: "-o X", "-oX", "--name X", "--name=X". */
-        static const char *const longs[] = {"--seed", "--seconds",
-                                            "--truth"};
-        int which = -1;
-        if (strncmp(a, "-o", 2) == 0) {
-            which = 3;
-            val = a[2] ? a + 2 : NULL;
-        } else {
-            for (int j = 0; j < 3; j++) {
-                size_t n = strlen(longs[j]);
-                if (strncmp(a, longs[j], n) == 0 &&
-                    (a[n] == '\0' || a[n] == '=')) {
-                    which = j;
-                    val = a[n] == '=' ? a + n + 1 : NULL;
-                }
-            }
-        }
-        if (which < 0) {
-            if (a[0] == '-' && a[1] != '\0') {
-                fprintf(stderr, "twitchd synth: unknown option %s\n" USAGE_LINE,
-                        a);
-                return EX_USAGE;
-            }
-            if (out_path) {
-                fprintf(stderr, "twitchd synth: more than one output (%s, "
-                                "%s)\n",
-                        out_path, a);
-                return EX_USAGE;
-            }
-            out_path = a;
-            continue;
-        }
-        if (!val) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "twitchd synth: %s needs a value\n", a);
-                return EX_USAGE;
-            }
-            val = argv[++i];
-        }
-        switch (which) {
-        case 0: { /* --seed */
+        case 's': { /* --seed */
             char kv[TW_KEY_STRLEN + 8], shown[TW_KEY_STRLEN + 16];
             snprintf(kv, sizeof kv, "seed=%s", val);
             snprintf(shown, sizeof shown, "--seed %s", val);
@@ -239,7 +209,7 @@ int tw_cmd_synth(int argc, char **argv)
                 return EX_USAGE;
             break;
         }
-        case 1: { /* --seconds */
+        case 'n': { /* --seconds */
             char *end;
             seconds = strtod(val, &end);
             if (end == val || *end || !isfinite(seconds) || seconds <= 0 ||
@@ -252,17 +222,31 @@ int tw_cmd_synth(int argc, char **argv)
             }
             break;
         }
-        case 2:
+        case 't':
             truth_path = val;
             break;
-        default: {
+        case 'o': {
             char shown[TW_KEY_STRLEN + 8];
             snprintf(shown, sizeof shown, "-o %s", val);
             if (set_option(&p, val, shown) != 0)
                 return EX_USAGE;
+            break;
         }
+        case ':':
+            fprintf(stderr, "twitchd synth: %s needs a value\n", argv[optind - 1]);
+            return EX_USAGE;
+        default:
+            fprintf(stderr, "twitchd synth: unknown option %s\n" USAGE_LINE,
+                    argv[optind - 1]);
+            return EX_USAGE;
         }
     }
+    if (argc - optind > 1) {
+        fprintf(stderr, "twitchd synth: more than one output (%s, %s)\n", argv[optind],
+                argv[optind + 1]);
+        return EX_USAGE;
+    }
+    out_path = optind < argc ? argv[optind] : NULL;
     if (!out_path || seconds < 0) {
         fprintf(stderr, "twitchd synth: %s\n" USAGE_LINE,
                 !out_path ? "no output file given" : "--seconds is required");

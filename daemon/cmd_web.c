@@ -100,23 +100,23 @@ int tw_cmd_web(int argc, char **argv)
         cc.config_path = TW_CONFIG_DEFAULT_PATH;
     static tw_config cfg;
     if (tw_cli_load_web(&cc, &cfg, "twitchd web") != 0)
-        return TW_EX_CONFIG;
+        return EX_CONFIG;
     tw_log_set_level(cfg.log_level);
 
     char root[PATH_MAX + 64], index[PATH_MAX + 80], endpoint[512], err[512];
     if (resolve_root(cfg.web_root, root, sizeof root) != 0) {
         tw_log(TW_LOG_ERR, "web.root is empty and the binary's directory is unknown: set web.root");
-        return TW_EX_CONFIG;
+        return EX_CONFIG;
     }
     snprintf(index, sizeof index, "%s/index.html", root);
     if (access(index, R_OK) != 0) {
         tw_log(TW_LOG_ERR, "web.root '%s': no readable index.html (%s); set web.root to the "
                "page's directory (web/ in the source tree)", root, strerror(errno));
-        return TW_EX_CONFIG;
+        return EX_CONFIG;
     }
     if (tw_web_pick_endpoint(cfg.pub_endpoint, endpoint, sizeof endpoint, err, sizeof err) != 0) {
         tw_log(TW_LOG_ERR, "%s", err);
-        return TW_EX_CONFIG;
+        return EX_CONFIG;
     }
 
     struct sigaction sa = {0};
@@ -126,7 +126,7 @@ int tw_cmd_web(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    rc = TW_EX_SOFTWARE;
+    rc = EX_SOFTWARE;
     tw_web_sub *sub = NULL;
     tw_web_http *http = NULL;
     void *zctx = zmq_ctx_new();
@@ -139,7 +139,7 @@ int tw_cmd_web(int argc, char **argv)
     sub = tw_web_sub_start(zctx, endpoint, hub, err, sizeof err);
     if (!sub) {
         tw_log(TW_LOG_ERR, "%s", err);
-        rc = TW_EX_CONFIG;
+        rc = EX_CONFIG;
         goto out;
     }
     char hello[TW_WEB_HELLO_MAX];
@@ -158,7 +158,7 @@ int tw_cmd_web(int argc, char **argv)
     http = tw_web_http_start(&hp, err, sizeof err);
     if (!http) {
         tw_log(TW_LOG_ERR, "%s", err);
-        rc = TW_EX_CONFIG;
+        rc = EX_CONFIG;
         goto out;
     }
     /* the URL with the port actually bound (web.listen may give port 0) */

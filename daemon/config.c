@@ -36,9 +36,9 @@ const tw_key tw_config_keys[] = {
      "PortAudio input device: index, or a substring of its name (empty: the default device)"},
     {"input", "hostapi", S, O(hostapi), 0, 255, "", "", NULL,
      "PortAudio host API name substring, e.g. ALSA (empty: any)"},
-    {"input", "rate", I, O(rate), 250, 192000, "48000", "Hz", NULL,
+    {"input", "rate", I, O(rate), TW_MIN_RATE, TW_MAX_RATE, "48000", "Hz", NULL,
      "sample rate (portaudio and synth sources; a file has its own)"},
-    {"input", "channels", I, O(channels), 1, 8, "1", "", NULL,
+    {"input", "channels", I, O(channels), 1, TW_MAX_CHANNELS, "1", "", NULL,
      "input channels (portaudio and synth sources)"},
     {"input", "format", E, O(format), 0, 0, "float32", "", "float32|int16|int24|int32",
      "PortAudio sample format"},
@@ -472,11 +472,11 @@ static int check_endpoints(const tw_config *c, tw_config_errors *err)
 int tw_config_check_run(const tw_config *c, tw_config_errors *err)
 {
     int n = check_endpoints(c, err);
-    if (c->source == 1 && c->path[0] == '\0') {
+    if (c->source == TW_SOURCE_FILE && c->path[0] == '\0') {
         add_error(err, "input.path must name an audio file when input.source = file");
         n++;
     }
-    if (c->source == 2) { /* the synthetic source takes the input's rate, channels, scale */
+    if (c->source == TW_SOURCE_SYNTH) { /* the synthetic source takes the input's rate, channels, scale */
         tw_synth_params p = c->synth;
         char why[256];
         p.rate = c->rate;

@@ -17,15 +17,29 @@
 #define TW_CONFIG_MAX_ERRORS 64
 #define TW_CONFIG_DEFAULT_PATH "/etc/twitchd/twitchd.conf"
 
-/* filter.mains choices, in the order of the key's "off|50|60|auto" */
+/* The choices of enum keys, each in the order of its key's choice list
+ * (the key table stores the choice's index). */
+/* filter.mains: "off|50|60|auto" */
 enum { TW_CFG_MAINS_OFF, TW_CFG_MAINS_50, TW_CFG_MAINS_60, TW_CFG_MAINS_AUTO };
+/* input.source: "portaudio|file|synth" */
+typedef enum { TW_SOURCE_PORTAUDIO, TW_SOURCE_FILE, TW_SOURCE_SYNTH } tw_source_kind;
+/* input.pace: "realtime|fast" */
+typedef enum { TW_PACE_REALTIME, TW_PACE_FAST } tw_pace;
+/* record.mode: "off|session|always" */
+typedef enum { TW_REC_OFF, TW_REC_SESSION, TW_REC_ALWAYS } tw_rec_mode;
+/* record.format: "edf|bdf" */
+typedef enum { TW_REC_EDF, TW_REC_BDF } tw_rec_format;
+/* The key table writes an enum key's value as an int. */
+_Static_assert(sizeof(tw_source_kind) == sizeof(int) && sizeof(tw_pace) == sizeof(int) &&
+                   sizeof(tw_rec_mode) == sizeof(int) && sizeof(tw_rec_format) == sizeof(int),
+               "enum settings are stored as int");
 
 typedef struct {
     /* [input] */
-    int source;                /* 0 portaudio, 1 file, 2 synth */
+    tw_source_kind source;
     char path[TW_KEY_STRLEN];
     double full_scale_uv;
-    int pace;                  /* 0 realtime, 1 fast */
+    tw_pace pace;
     char device[TW_KEY_STRLEN];
     char hostapi[TW_KEY_STRLEN];
     int rate, channels;
@@ -77,9 +91,9 @@ typedef struct {
     char ctl_endpoint[TW_KEY_STRLEN];
     int ctl_max_request, ctl_timeout_ms;
     /* [record] */
-    int rec_mode;              /* 0 off, 1 session, 2 always */
+    tw_rec_mode rec_mode;
     char rec_dir[TW_KEY_STRLEN];
-    int rec_format;            /* 0 edf, 1 bdf */
+    tw_rec_format rec_format;
     int rec_queue_blocks;
     /* [web]: twitchd web, the live view in a browser */
     char web_listen[TW_KEY_STRLEN];
@@ -93,6 +107,11 @@ typedef struct {
     /* [synth]: the synthetic source (input.source = synth); its rate and
      * channels come from input.rate and input.channels */
     tw_synth_params synth;
+    /* Not a key. Test-only fault switch, set at start-up by `twitchd run`
+     * from TWITCHD_TEST_STALL_DSP_S: > 0 stalls the DSP loop that many
+     * seconds after its start, so that a test sees the watchdog stop
+     * (tests/system/notify.sh); 0 (the default): off. */
+    double test_stall_dsp_s;
 } tw_config;
 
 extern const tw_key tw_config_keys[];

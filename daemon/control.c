@@ -82,7 +82,6 @@ struct tw_control {
     void *user;
     pthread_t th;
     atomic_int stop;
-    _Atomic unsigned long requests, errors;
 };
 
 json_t *tw_control_error(const char *fmt, ...)
@@ -279,13 +278,9 @@ static void *run(void *arg)
             zmq_msg_close(&x);
         }
         char *text = r ? json_dumps(r, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
-        int ok = r && json_is_true(json_object_get(r, "ok"));
         json_decref(r);
         if (!text)
             text = strdup("{\"ok\":false,\"error\":\"out of memory\"}");
-        atomic_fetch_add(&c->requests, 1);
-        if (!ok)
-            atomic_fetch_add(&c->errors, 1);
         if (text && zmq_send(c->sock, text, strlen(text), 0) < 0)
             tw_log(TW_LOG_WARNING, "control socket: reply not sent: %s", zmq_strerror(errno));
         free(text);
@@ -387,14 +382,4 @@ void tw_control_stop(tw_control *c)
     zmq_ctx_term(c->ctx);
     tw_ipc_cleanup(c->ipc);
     free(c);
-}
-
-unsigned long tw_control_get_requests(const tw_control *c)
-{
-    return atomic_load(&((tw_control *)c)->requests);
-}
-
-unsigned long tw_control_get_errors(const tw_control *c)
-{
-    return atomic_load(&((tw_control *)c)->errors);
 }

@@ -53,10 +53,6 @@ tw_control *tw_control_start(const char *endpoint, size_t max_len,
  * socket file. */
 void tw_control_stop(tw_control *c);
 
-/* Requests answered and refused so far (any thread). */
-unsigned long tw_control_get_requests(const tw_control *c);
-unsigned long tw_control_get_errors(const tw_control *c);
-
 #define TW_CONTROL_POLL_MS 100 /* stop is noticed within this, ms */
 /* The largest message the socket reads (ZMQ_MAXMSGSIZE; 2 x max_len when
  * that is more): twice the largest control.max_request_bytes, so that

@@ -1,5 +1,5 @@
-/* dsp_cmds.c: control requests, sessions and the recording, run by the
- * DSP thread (dsp_priv.h). A request arrives checked by control.c (its
+/* dsp_cmds.c: control requests and sessions, run by the DSP thread
+ * (dsp_priv.h); the recording is recorder.c's. A request arrives checked by control.c (its
  * keys and value types); what needs the daemon's state (an open session,
  * the configuration's ranges) is checked here. Every state change that
  * matters for the data (session start and stop, marks, insertions,
@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,12 +22,12 @@
 #include "journal.h"
 #include "log.h"
 #include "utf8.h"
+#include "tw_clock.h"
 
 #ifndef TW_VERSION
 #define TW_VERSION "unknown"
 #endif
 #define TW_SNAPSHOT_EVENTS 50 /* default events in a snapshot */
-#define TW_STOP_MARGIN_MS 100.0 /* added to the detectors' decision delay, ms */
 #define TW_NAME_TRIES 1000 /* suffixes tried for a free file name or session id */
 
 static json_t *ok_reply(void)
@@ -47,14 +46,7 @@ static const char *str(const json_t *req, const char *key)
 /* CLOCK_REALTIME of sample s, from the wire's clock anchor. */
 static struct timespec realtime_of(const tw_dsp_thread *d, int64_t s)
 {
-    double t = (double)d->wire.anchor_real.tv_sec + d->wire.anchor_real.tv_nsec * 1e-9 +
-               (double)(s - d->wire.anchor_sample) / d->rate;
-    struct timespec r;
-    r.tv_sec = (time_t)floor(t);
-    r.tv_nsec = (long)((t - floor(t)) * 1e9);
-    if (r.tv_nsec >= 1000000000L)
-        r.tv_nsec = 999999999L;
-    return r;
+    return tw_wire_realtime(&d->wire, s);
 }
 
 /* record.dir, made again (parents too) if it was removed. */
@@ -63,398 +55,17 @@ static int ensure_dir(const char *dir, char *err, size_t errlen)
     return tw_make_dir("recording directory", dir, err, errlen);
 }
 
-/* ---- recording ---------------------------------------------------- */
-
-/* A recording is under way while record.mode=always (from the start of
- * the run) or while a session is open in record.mode=session. It is
- * written to one file as long as the storage works. A storage error (disk
- * full, file too large, I/O error) stops the writer: its file is finished
- * with the whole records that reached it (rec_thread.h) and stays
- * readable; acquisition, journal and publishing go on. Every
- * TW_REC_RETRY_S from then on a new file is opened next to it (the
- * session's next segment, SESSION_ID-2.bdf, -3, ...; in record.mode=always
- * a file named by its own start time) and written from the sample being
- * processed; the storage error lasts (status "error") until the first
- * whole 1 s record of the new file is verified on disk; a new file that
- * fails before that is removed and tried again later. The samples between
- * the end of the last file kept and the start of the new one are in no
- * file: the new file's first annotation says "resumed: N samples lost",
- * and the status and the session summary count them. */
-
-#define TW_REC_RETRY_S 2.0 /* s between attempts at a new file after a storage error */
-#define TW_REC_CHECK_S 0.2 /* s between looks at the writer's status */
-
-static double mono_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + t.tv_nsec * 1e-9;
-}
-
-static int rec_open(tw_dsp_thread *d, char *err, size_t errlen);
-static void rec_failed(tw_dsp_thread *d, const char *why, double now);
-
-void tw_dsp_rec_block(tw_dsp_thread *d, int64_t first, size_t n)
-{
-    if (d->rec_at_block) {
-        /* record.mode=always: the first file opens with the first block,
-         * so that its start time is that block's clock, and after the
-         * start-up repair of record.dir (cmd_run.c), which must not find
-         * this recording's sidecar */
-        d->rec_at_block = 0;
-        char err[sizeof d->rec_error];
-        if (rec_open(d, err, sizeof err) != 0)
-            rec_failed(d, err, mono_now());
-    }
-    /* a session's recording ends at its stop sample, though the session
-     * waits a little longer for its last events to be final */
-    if (d->closing && d->cfg.rec_mode == 1) {
-        if (first >= d->close_stop)
-            return;
-        if (first + (int64_t)n > d->close_stop)
-            n = (size_t)(d->close_stop - first);
-    }
-    if (d->rec && n > 0)
-        tw_rec_thread_push(d->rec, (const float *const *)d->x, n, first);
-}
-
-void tw_dsp_rec_annotate(tw_dsp_thread *d, int64_t sample, double dur_s, const char *fmt, ...)
-{
-    if (!d->rec)
-        return;
-    char text[TW_EDFREC_TEXT_MAX * 2];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
-    va_end(ap);
-    tw_rec_thread_annotate(d->rec, sample, dur_s, text);
-}
-
-/* The path of the next file in record.dir. A session's first file is
- * SESSION_ID.EXT, its later ones SESSION_ID-K.EXT, K = 2, 3, ...; in
- * record.mode=always YYYYMMDDTHHMMSSZ-twitchd.EXT from the UTC time of
- * its first sample. A name in use (a file or its sidecar) is never
- * reused: "-K" is added or raised (and the file is created with O_EXCL,
- * edfrec.h, so that not even a file made meanwhile is replaced). stem
- * gets the name without directory and extension. 0, or -1 with err. */
-static int rec_path(tw_dsp_thread *d, char *path, size_t len, char *stem, size_t stemlen,
-                    char *err, size_t errlen)
-{
-    const tw_config *c = &d->cfg;
-    const char *ext = c->rec_format == 1 ? "bdf" : "edf";
-    char base[TW_SESSION_ID_MAX];
-    int k0 = 1;
-    if (d->rec_timestamped) {
-        struct timespec t = realtime_of(d, d->next);
-        if (tw_session_format_id(base, sizeof base, &t, "twitchd") < 0) {
-            tw_set_err(err, errlen, "recording: the clock is out of range");
-            return -1;
-        }
-    } else {
-        snprintf(base, sizeof base, "%s", d->rec_base);
-        k0 = (int)json_array_size(d->rec_paths) + 1;
-    }
-    for (int k = k0; k < k0 + TW_NAME_TRIES; k++) {
-        int n = k == 1 ? snprintf(stem, stemlen, "%s", base)
-                       : snprintf(stem, stemlen, "%s-%d", base, k);
-        int m = snprintf(path, len, "%s/%s.%s", c->rec_dir, stem, ext);
-        if (n < 0 || (size_t)n >= stemlen || m < 0 || (size_t)m >= len) {
-            tw_set_err(err, errlen, "recording path too long (%s/%s)", c->rec_dir, base);
-            return -1;
-        }
-        char side[TW_EDFREC_PATH_MAX + 16];
-        snprintf(side, sizeof side, "%s%s", path, TW_EDF_SIDECAR_SUFFIX);
-        struct stat sb;
-        if (lstat(path, &sb) != 0 && lstat(side, &sb) != 0)
-            return 0;
-    }
-    tw_set_err(err, errlen, "recording: no free file name for %s/%s", c->rec_dir, base);
-    return -1;
-}
-
-/* Open the next file of the recording, written from the next sample on.
- * 0, or -1 with err set. */
-static int rec_open(tw_dsp_thread *d, char *err, size_t errlen)
-{
-    double t0 = mono_now();
-    const tw_config *c = &d->cfg;
-    if (ensure_dir(c->rec_dir, err, errlen) != 0)
-        return -1;
-    char path[TW_EDFREC_PATH_MAX], stem[TW_SESSION_ID_MAX + 16];
-    if (rec_path(d, path, sizeof path, stem, sizeof stem, err, errlen) != 0)
-        return -1;
-    char lab[TW_WIRE_MAX_CH][24];
-    const char *labels[TW_WIRE_MAX_CH];
-    for (int ch = 0; ch < d->nch; ch++) {
-        snprintf(lab[ch], sizeof lab[ch], "ch%d %s", ch,
-                 tw_config_electrode(c, ch) == TW_ELECTRODE_SURFACE ? "surface" : "needle");
-        labels[ch] = lab[ch];
-    }
-    /* EDF+ header: the patient code is the subject; the recording field
-     * is "Startdate DD-MMM-YYYY X X twitchd MUSCLE SIDE NOTES" (no admin
-     * code or technician: EDFlib shares about 40 characters between
-     * those, the equipment and the rest, and the session id, which the
-     * file name, start time and subject give anyway, would leave no room
-     * for the muscle and the side). What does not fit is cut; the summary
-     * and the journal have it all. */
-    const json_t *meta = d->rec_meta;
-    char addl[512] = "";
-    static const char *const keys[] = {"muscle", "side", "notes"};
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-        const char *v = str(meta, keys[i]);
-        size_t l = strlen(addl);
-        if (v && *v && l < sizeof addl - 1)
-            snprintf(addl + l, sizeof addl - l, "%s%s", l ? " " : "", v);
-    }
-    tw_edfrec_params p;
-    memset(&p, 0, sizeof p);
-    p.path = path;
-    p.bdf = c->rec_format == 1;
-    p.channels = d->nch;
-    p.rate_hz = d->rate;
-    p.labels = labels;
-    p.phys_max_uv = c->full_scale_uv;
-    p.patient_code = str(meta, "subject");
-    p.equipment = "twitchd";
-    p.recording_additional = addl;
-    p.start = realtime_of(d, d->next);
-    double queue_s = (double)c->rec_queue_blocks * (double)d->xcap / d->rate;
-    if (queue_s < TW_REC_QUEUE_S_MIN)
-        queue_s = TW_REC_QUEUE_S_MIN;
-    if (queue_s > TW_REC_QUEUE_S_MAX)
-        queue_s = TW_REC_QUEUE_S_MAX;
-    d->rec = tw_rec_thread_start(&p, queue_s, err, errlen);
-    if (!d->rec)
-        return -1;
-    d->rec_seg_first = d->next;
-    /* during an outage every attempt would say it: the resumption does */
-    if (d->rec_outage)
-        tw_log(TW_LOG_DEBUG, "recording: trying %s (opened in %.2f ms)", path,
-               (mono_now() - t0) * 1e3);
-    else
-        tw_log(TW_LOG_INFO, "recording to %s", path);
-    return 0;
-}
-
-/* The cause in an error message: after its last ':', without a
- * trailing " (...)" ("write PATH: File too large (7 s recorded)" ->
- * "File too large"), so that attempts on new files (new paths) failing
- * the same way are not logged each time. */
-static int same_cause(const char *a, const char *b)
-{
-    const char *pa = strrchr(a, ':'), *pb = strrchr(b, ':');
-    pa = pa ? pa + 1 : a;
-    pb = pb ? pb + 1 : b;
-    const char *ea = strstr(pa, " ("), *eb = strstr(pb, " (");
-    size_t la = ea ? (size_t)(ea - pa) : strlen(pa), lb = eb ? (size_t)(eb - pb) : strlen(pb);
-    return la == lb && memcmp(pa, pb, la) == 0;
-}
-
-/* A file could not be opened, or its writer failed (why): an outage
- * begins (or goes on); the next attempt is due in TW_REC_RETRY_S. */
-static void rec_failed(tw_dsp_thread *d, const char *why, double now)
-{
-    if (!d->rec_outage) {
-        d->rec_outage = 1;
-        d->rec_errors++;
-        if (d->rec_wanted)
-            tw_log(TW_LOG_ERR, "recording: %s (acquisition goes on; a new file is tried every "
-                   "%g s)", why, TW_REC_RETRY_S);
-        else
-            tw_log(TW_LOG_ERR, "recording: %s (acquisition goes on)", why);
-    } else if (!same_cause(why, d->rec_error)) {
-        tw_log(TW_LOG_WARNING, "recording: still failing: %s", why);
-    } else {
-        tw_log(TW_LOG_DEBUG, "recording: still failing: %s", why);
-    }
-    snprintf(d->rec_error, sizeof d->rec_error, "%s", why);
-    d->rec_retry_at = now + TW_REC_RETRY_S;
-}
-
-/* A record of the file opened after an outage is on disk. */
-static void rec_resumed(tw_dsp_thread *d, const char *path)
-{
-    int64_t lost = d->rec_seg_first - d->rec_end;
-    if (lost < 0)
-        lost = 0;
-    d->rec_lost += lost;
-    d->rec_outage = 0;
-    d->rec_error[0] = '\0';
-    tw_log(TW_LOG_INFO, "recording resumed in %s: %lld samples (%.3f s) lost", path,
-           (long long)lost, (double)lost / d->rate);
-}
-
-/* Stop the writer and close its file. A file holding a record is kept
- * (rec_paths); after a storage error rec_end moves to its end. Returns 1
- * when the writer had a storage error (st->msg). */
-static int rec_close_file(tw_dsp_thread *d, tw_rec_status *st)
-{
-    int bad = tw_rec_thread_stop(d->rec, st) != 0;
-    d->rec = NULL;
-    if (st->records > 0) {
-        json_array_append_new(d->rec_paths, json_string(st->path));
-        if (bad)
-            d->rec_end = st->first_sample + (int64_t)st->records * (int64_t)llround(d->rate);
-        tw_log(TW_LOG_INFO, "recording %s closed: %llu s, %llu frames dropped%s", st->path,
-               (unsigned long long)st->records, (unsigned long long)st->frames_dropped,
-               bad ? " (storage error)" : "");
-    }
-    return bad;
-}
-
-/* A recording begins at the next sample: base names a session's files
- * (NULL: timestamped files, record.mode=always), meta (may be NULL) goes
- * in their headers. The first file is opened now (at_block: with the next
- * block, tw_dsp_rec_block); when that fails, the outage has begun and the
- * next attempt follows (tw_dsp_rec_tick). */
-static void rec_begin(tw_dsp_thread *d, const char *base, const json_t *meta, int at_block)
-{
-    d->rec_wanted = 1;
-    d->rec_timestamped = base == NULL;
-    snprintf(d->rec_base, sizeof d->rec_base, "%s", base ? base : "");
-    json_decref(d->rec_meta);
-    d->rec_meta = meta ? json_deep_copy(meta) : NULL;
-    json_decref(d->rec_paths);
-    d->rec_paths = json_array();
-    d->rec_end = d->rec_seg_first = d->next;
-    d->rec_outage = 0;
-    d->rec_errors = 0;
-    d->rec_lost = 0;
-    d->rec_error[0] = '\0';
-    d->rec_tick_at = 0.0;
-    d->rec_at_block = at_block;
-    char err[sizeof d->rec_error];
-    if (!at_block && rec_open(d, err, sizeof err) != 0)
-        rec_failed(d, err, mono_now());
-}
-
-/* The recording ends at sample stop (exclusive): its last file is
- * closed; the samples of an outage going on are counted lost up to stop.
- * rec_paths, rec_errors, rec_lost and rec_error (when it ended in error)
- * stay for the summary and the status. */
-static void rec_finish(tw_dsp_thread *d, int64_t stop)
-{
-    if (!d->rec_wanted)
-        return;
-    d->rec_wanted = 0;
-    d->rec_at_block = 0;
-    if (d->rec) {
-        tw_rec_status st;
-        if (rec_close_file(d, &st))
-            rec_failed(d, st.msg, mono_now());
-        else if (d->rec_outage && st.records > 0)
-            rec_resumed(d, st.path);
-    }
-    if (d->rec_outage && stop > d->rec_end)
-        d->rec_lost += stop - d->rec_end;
-}
-
-/* The writer's news: a storage error (its file is closed, the outage
- * begins or goes on), or the first record of a file opened during an
- * outage (writing has resumed). Returns 1 when a file is still being
- * written, *st its status (the one acted on). */
-static int rec_check(tw_dsp_thread *d, double now, tw_rec_status *st)
-{
-    if (!d->rec)
-        return 0;
-    tw_rec_thread_status(d->rec, st);
-    if (!d->rec_wanted)
-        return 1;
-    if (st->error) {
-        tw_rec_status fin;
-        double t0 = mono_now();
-        rec_close_file(d, &fin);
-        tw_log(TW_LOG_DEBUG, "recording: the failed writer stopped in %.2f ms",
-               (mono_now() - t0) * 1e3);
-        rec_failed(d, fin.msg[0] ? fin.msg : st->msg, now);
-        return 0;
-    }
-    if (d->rec_outage && st->records > 0)
-        rec_resumed(d, st->path);
-    return 1;
-}
-
-void tw_dsp_rec_tick(tw_dsp_thread *d, double now)
-{
-    if (!d->rec_wanted || now < d->rec_tick_at)
-        return;
-    d->rec_tick_at = now + TW_REC_CHECK_S;
-    tw_rec_status st;
-    if (d->rec) {
-        rec_check(d, now, &st);
-        return;
-    }
-    if ((d->closing && d->cfg.rec_mode == 1) || d->rec_at_block || now < d->rec_retry_at)
-        return; /* a stopping session's recording takes no new file */
-    char err[sizeof d->rec_error];
-    if (rec_open(d, err, sizeof err) != 0) {
-        rec_failed(d, err, now);
-        return;
-    }
-    int64_t lost = d->next - d->rec_end;
-    if (lost > 0)
-        tw_dsp_rec_annotate(d, d->next, -1, "resumed: %lld samples lost", (long long)lost);
-}
-
-/* Samples of the recording in no file so far. */
-static int64_t rec_lost_now(const tw_dsp_thread *d)
-{
-    int64_t l = d->rec_lost;
-    if (d->rec_wanted && d->rec_outage) {
-        int64_t to = d->rec ? d->rec_seg_first : d->next;
-        if (to > d->rec_end)
-            l += to - d->rec_end;
-    }
-    return l;
-}
-
-json_t *tw_dsp_rec_status(tw_dsp_thread *d, double now)
-{
-    json_t *rec = json_object();
-    tw_rec_status rs;
-    /* what the writer knows now, acted on first: the fields agree */
-    if (rec_check(d, now, &rs)) {
-        json_object_set_new(rec, "recording", json_boolean(rs.recording));
-        json_object_set_new(rec, "path", json_string(rs.path));
-        json_object_set_new(rec, "frames", json_integer((json_int_t)rs.frames_written));
-        json_object_set_new(rec, "dropped_frames", json_integer((json_int_t)rs.frames_dropped));
-    } else {
-        json_object_set_new(rec, "recording", json_false());
-        size_t n = json_array_size(d->rec_paths);
-        if (d->rec_wanted && n > 0)
-            json_object_set_new(rec, "path", json_deep_copy(json_array_get(d->rec_paths, n - 1)));
-    }
-    if (d->rec && rs.msg[0]) /* (not when rec_wanted: rec_check took it) */
-        json_object_set_new(rec, "error", json_string(rs.msg));
-    else if (d->rec_error[0])
-        json_object_set_new(rec, "error", json_string(d->rec_error));
-    if (d->rec_wanted) {
-        int64_t lost = rec_lost_now(d);
-        json_object_set_new(rec, "files",
-                            json_integer((json_int_t)json_array_size(d->rec_paths) + (d->rec != NULL)));
-        json_object_set_new(rec, "errors", json_integer((json_int_t)d->rec_errors));
-        json_object_set_new(rec, "lost_samples", json_integer((json_int_t)lost));
-        json_object_set_new(rec, "lost_s", json_real(round((double)lost / d->rate * 1000) / 1000));
-        if (d->rec_outage && !d->rec) {
-            double in = d->rec_retry_at - now;
-            json_object_set_new(rec, "retry_in_s", json_real(round((in > 0 ? in : 0) * 10) / 10));
-        }
-    }
-    return rec;
-}
+/* ---- recording (recorder.h) ---------------------------------------- */
 
 void tw_dsp_rec_apply_mode(tw_dsp_thread *d)
 {
-    if (d->cfg.rec_mode == 2 && !d->rec_wanted)
-        rec_begin(d, NULL, NULL, 1);
+    if (d->cfg.rec_mode == TW_REC_ALWAYS && !tw_recorder_wanted(d->recorder)) {
+        struct timespec t = realtime_of(d, d->next);
+        tw_recorder_begin(d->recorder, NULL, NULL, 1, d->next, &t);
+    }
 }
 
 /* ---- sessions ------------------------------------------------------ */
-
-static void journal_record(tw_dsp_thread *d, int topic, int64_t sample, json_t *body)
-{
-    tw_dsp_journal(d, tw_wire_record(&d->wire, topic, sample, body));
-}
 
 /* Write ID.summary.json in record.dir: to a new temporary file first,
  * then renamed without replacing anything (RENAME_NOREPLACE), so that a
@@ -505,12 +116,7 @@ int tw_dsp_in_session(const tw_dsp_thread *d, const tw_event *e)
 {
     if (!d->session)
         return 0;
-    int64_t stop = d->closing ? d->close_stop : INT64_MAX;
-    if (e->onset_sample >= stop)
-        return 0;
-    /* session.h: an LTR from its onset, an EPN episode reaching into it */
-    return e->type == TW_EVT_LTR ? e->onset_sample >= d->sess_start
-                                 : e->offset_sample >= d->sess_start;
+    return tw_session_span_owns(&d->span, e);
 }
 
 /* Close the session at sample stop (exclusive): summary, journal, file. */
@@ -522,36 +128,38 @@ static json_t *session_stop_at(tw_dsp_thread *d, int64_t stop)
         return tw_control_error("session.stop: out of memory");
     char id[TW_SESSION_ID_MAX];
     snprintf(id, sizeof id, "%s", tw_session_get_id(d->session));
-    if (d->cfg.rec_mode == 1) {
+    const tw_rec_outage *o = tw_recorder_outage(d->recorder);
+    if (d->cfg.rec_mode == TW_REC_SESSION) {
         /* the session's recording: every file it wrote, what is in none */
-        rec_finish(d, stop);
-        json_t *files = d->rec_paths ? json_deep_copy(d->rec_paths) : json_array();
+        tw_recorder_finish(d->recorder, stop);
+        const json_t *kept = tw_recorder_files(d->recorder);
+        json_t *files = kept ? json_deep_copy(kept) : json_array();
         json_t *first = json_array_get(files, 0);
         json_object_set_new(sum, "recording", first ? json_deep_copy(first) : json_null());
         json_object_set_new(sum, "recording_files", files);
-        json_object_set_new(sum, "recording_errors", json_integer((json_int_t)d->rec_errors));
-        json_object_set_new(sum, "recording_lost_samples", json_integer((json_int_t)d->rec_lost));
-        if (d->rec_outage && d->rec_error[0])
-            json_object_set_new(sum, "recording_error", json_string(d->rec_error));
+        json_object_set_new(sum, "recording_errors", json_integer((json_int_t)o->errors));
+        json_object_set_new(sum, "recording_lost_samples", json_integer((json_int_t)o->lost));
+        if (o->active && o->error[0])
+            json_object_set_new(sum, "recording_error", json_string(o->error));
     } else {
         /* the file being written at the stop; null during an outage (a
          * file tried then may hold nothing and be removed) */
-        json_t *rec = json_null();
-        tw_rec_status st;
-        if (rec_check(d, mono_now(), &st) && !d->rec_outage)
-            rec = json_string(st.path);
-        json_object_set_new(sum, "recording", rec);
-        if (d->rec_error[0])
-            json_object_set_new(sum, "recording_error", json_string(d->rec_error));
+        char p[TW_EDFREC_PATH_MAX];
+        const char *path = tw_recorder_path(d->recorder, 1, tw_mono_s(), p, sizeof p);
+        json_object_set_new(sum, "recording", path ? json_string(path) : json_null());
+        if (o->error[0])
+            json_object_set_new(sum, "recording_error", json_string(o->error));
     }
     char path[TW_EDFREC_PATH_MAX + 32], err[512];
     int wrote = write_summary(d, id, sum, path, sizeof path, err, sizeof err);
     json_t *body = json_deep_copy(sum);
     json_object_set_new(body, "state", json_string("stop"));
-    journal_record(d, TW_T_EVT_SESSION, stop, body);
+    tw_sink_session ss = {.id = id, .sample = stop, .started = 0, .record = body};
+    TW_EACH_SINK(d, on_session, &ss);
+    json_decref(body);
     tw_session_destroy(d->session);
     d->session = NULL;
-    d->closing = 0;
+    d->span.closing = 0;
     d->wire.session[0] = '\0';
     json_t *r = ok_reply();
     json_object_set_new(r, "session", json_string(id));
@@ -635,29 +243,27 @@ static json_t *session_start(tw_dsp_thread *d, const json_t *req)
         return tw_control_error("session.start: %s", err);
     }
     snprintf(d->wire.session, sizeof d->wire.session, "%s", id);
-    d->sess_start = d->next;
+    tw_session_span_open(&d->span, d->next);
     for (int ch = 0; ch < d->nch; ch++) /* the quality in force (changes: quality_step) */
         tw_session_set_quality(d->session, ch, d->next, d->cs[ch].quality.flags);
     json_t *r = ok_reply();
     json_object_set_new(r, "session", json_string(id));
-    if (d->cfg.rec_mode == 1)
-        rec_begin(d, id, meta, 0);
-    if (!d->rec && d->rec_error[0])
-        json_object_set_new(r, "recording_error", json_string(d->rec_error));
-    if (d->rec) {
-        tw_rec_status st;
-        tw_rec_thread_status(d->rec, &st);
-        json_object_set_new(r, "recording", json_string(st.path));
-    } else {
-        json_object_set_new(r, "recording", json_null());
-    }
+    if (d->cfg.rec_mode == TW_REC_SESSION)
+        tw_recorder_begin(d->recorder, id, meta, 0, d->next, &now);
+    char p[TW_EDFREC_PATH_MAX];
+    const char *path = tw_recorder_path(d->recorder, 0, 0.0, p, sizeof p);
+    const tw_rec_outage *o = tw_recorder_outage(d->recorder);
+    if (!path && o->error[0])
+        json_object_set_new(r, "recording_error", json_string(o->error));
+    json_object_set_new(r, "recording", path ? json_string(path) : json_null());
     json_t *body = json_deep_copy(meta);
     json_object_set_new(body, "type", json_string("session"));
     json_object_set_new(body, "state", json_string("start"));
     json_object_set_new(body, "id", json_string(id));
     json_object_set_new(body, "recording", json_deep_copy(json_object_get(r, "recording")));
-    journal_record(d, TW_T_EVT_SESSION, d->next, body);
-    tw_dsp_rec_annotate(d, d->next, -1, "session start");
+    tw_sink_session ss = {.id = id, .sample = d->next, .started = 1, .record = body};
+    TW_EACH_SINK(d, on_session, &ss);
+    json_decref(body);
     json_decref(meta);
     tw_log(TW_LOG_INFO, "session %s started", id);
     return r;
@@ -673,19 +279,13 @@ static json_t *session_stop(tw_dsp_thread *d)
 {
     if (!d->session)
         return tw_control_error("session.stop: no session is open");
-    if (d->closing)
+    if (d->span.closing)
         return tw_control_error("session.stop: the session is already stopping");
-    const tw_config *c = &d->cfg;
-    double epn_ms = c->epn_release_ms + c->epn_win_bins * c->epn_bin_ms;
-    double ltr_ms = c->ltr_max_ms + c->ltr_hang_ms + c->ltr_post_ms + c->ltr_env_ms;
-    double hold_s = ((epn_ms > ltr_ms ? epn_ms : ltr_ms) + TW_STOP_MARGIN_MS) * 1e-3;
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    d->closing = 1;
-    d->close_call = d->call_taken; /* serve_call holds call_mx */
-    d->close_stop = d->next;
-    d->close_at = d->next + (int64_t)ceil(hold_s * d->rate);
-    d->close_wall = (double)now.tv_sec + now.tv_nsec * 1e-9 + 1.5 * hold_s;
+    tw_session_span_stop(&d->span, d->next, d->rate, tw_session_span_hold_s(&d->cfg),
+                         tw_mono_s());
+    d->close_call = tw_mailbox_taken(&d->mbox); /* its late reply's ticket */
+    if (d->cfg.rec_mode == TW_REC_SESSION) /* the recording ends at the stop sample */
+        tw_recorder_set_until(d->recorder, d->span.stop);
     return NULL;
 }
 
@@ -694,18 +294,15 @@ json_t *tw_dsp_finish_stop(tw_dsp_thread *d)
     /* an EPN episode still going is ended here: its time up to the stop
      * is the session's; if the EPN goes on, a new episode begins after */
     tw_pipeline_flush_epn(d->pl);
-    return session_stop_at(d, d->close_stop);
+    return session_stop_at(d, d->span.stop);
 }
 
 void tw_dsp_close_all(tw_dsp_thread *d)
 {
     /* end of input: every event is final (the pipeline was flushed) */
     if (d->session)
-        json_decref(session_stop_at(d, d->closing ? d->close_stop : d->next));
-    rec_finish(d, d->next);
-    json_decref(d->rec_meta);
-    json_decref(d->rec_paths);
-    d->rec_meta = d->rec_paths = NULL;
+        json_decref(session_stop_at(d, tw_session_span_end(&d->span, d->next)));
+    tw_recorder_finish(d->recorder, d->next);
 }
 
 /* ---- marks, insertions, settings ------------------------------------ */
@@ -715,21 +312,20 @@ void tw_dsp_close_all(tw_dsp_thread *d)
 static json_t *mark(tw_dsp_thread *d, int topic, const char *kind, const char *label)
 {
     int64_t s = d->next;
-    char keep = d->wire.session[0];
-    if (d->closing) /* after the stop sample: not the session's */
-        d->wire.session[0] = '\0';
     json_t *body = json_object();
     json_object_set_new(body, "type", json_string(kind));
     json_object_set_new(body, "sample", json_integer(s));
     json_object_set_new(body, "onset_s", json_real((double)s / d->rate));
     json_object_set_new(body, "label", label ? json_string(label) : json_null());
-    journal_record(d, topic, s, body);
-    d->wire.session[0] = keep;
-    tw_dsp_rec_annotate(d, s, -1, "%s%s%s", kind, label ? ": " : "", label ? label : "");
+    /* after the stop sample: not the session's */
+    tw_sink_mark m = {.topic = topic, .kind = kind, .label = label, .sample = s,
+                      .in_session = !d->span.closing, .record = body};
+    TW_EACH_SINK(d, on_mark, &m);
+    json_decref(body);
     json_t *r = ok_reply();
     json_object_set_new(r, "sample", json_integer(s));
     json_object_set_new(r, "onset_s", json_real((double)s / d->rate));
-    if (d->session && !d->closing)
+    if (d->session && !d->span.closing)
         json_object_set_new(r, "session", json_string(tw_session_get_id(d->session)));
     return r;
 }
@@ -737,7 +333,7 @@ static json_t *mark(tw_dsp_thread *d, int topic, const char *kind, const char *l
 static json_t *cmd_mark(tw_dsp_thread *d, const json_t *req)
 {
     const char *label = str(req, "label");
-    if (d->session && !d->closing)
+    if (d->session && !d->span.closing)
         tw_session_add_mark(d->session, d->next, label);
     return mark(d, TW_T_EVT_MARK, "mark", label);
 }
@@ -746,7 +342,7 @@ static json_t *cmd_insertion(tw_dsp_thread *d, const json_t *req)
 {
     const char *label = str(req, "label");
     tw_pipeline_insertion(d->pl, d->next);
-    if (d->session && !d->closing)
+    if (d->session && !d->span.closing)
         tw_session_add_insertion(d->session, d->next, label);
     return mark(d, TW_T_EVT_INSERTION, "insertion", label);
 }
@@ -936,11 +532,11 @@ static json_t *cmd_snapshot(tw_dsp_thread *d, const json_t *req)
     json_object_set_new(r, "seqs", seq);
     json_object_set_new(r, "session",
                         d->session ? json_string(tw_session_get_id(d->session)) : json_null());
-    unsigned have = d->recent_n < TW_RECENT_MAX ? d->recent_n : TW_RECENT_MAX;
+    unsigned have = d->out.recent_n < TW_RECENT_MAX ? d->out.recent_n : TW_RECENT_MAX;
     unsigned n = want < have ? want : have;
     json_t *ev = json_array();
-    for (unsigned i = d->recent_n - n; i != d->recent_n; i++) {
-        json_t *e = json_loads(d->recent[i % TW_RECENT_MAX], 0, NULL);
+    for (unsigned i = d->out.recent_n - n; i != d->out.recent_n; i++) {
+        json_t *e = json_loads(d->out.recent[i % TW_RECENT_MAX], 0, NULL);
         if (e)
             json_array_append_new(ev, e);
     }

@@ -1,7 +1,12 @@
-/* dsp_priv.h: the DSP thread's state, shared by dsp_thread.c (the data
- * path) and dsp_cmds.c (control requests, sessions, recording). Only the
- * DSP thread touches it, except the fields marked atomic and the call
- * mailbox (call_mx). */
+/* dsp_priv.h: the DSP engine's state, shared by its three files, whose
+ * calls go one way:
+ *   dsp_thread.c  the data path: ring -> pipeline -> sinks (sink.h);
+ *                 the loop, the call mailbox; calls the two below
+ *   dsp_cmds.c    control requests and sessions; calls dsp_status.c,
+ *                 the wire sink (out.h) and the recorder (recorder.h)
+ *   dsp_status.c  the status body
+ * Only the DSP thread touches it, except the fields marked atomic and the
+ * mailbox (mailbox.h). */
 #ifndef TW_DSP_PRIV_H
 #define TW_DSP_PRIV_H
 
@@ -13,15 +18,18 @@
 
 #include "config.h"
 #include "dsp_thread.h"
+#include "mailbox.h"
 #include "mq.h"
 #include "pipeline.h"
-#include "rec_thread.h"
+#include "out.h"
+#include "recorder.h"
+#include "sink.h"
+#include "sink_record.h"
 #include "ring.h"
 #include "quality.h"
 #include "session.h"
+#include "session_span.h"
 #include "wire.h"
-
-#define TW_RECENT_MAX 1000 /* journaled headers kept for snapshot */
 
 typedef struct {
     double sum2;      /* sum of squares this heartbeat, uV^2 */
@@ -43,7 +51,6 @@ typedef struct {
 struct tw_dsp_thread {
     tw_config cfg;         /* own copy: `set` changes it */
     tw_ring *ring;
-    tw_mq *jq, *pq;
     tw_status_fn status;
     void *status_user;
     tw_pipeline *pl;
@@ -51,9 +58,9 @@ struct tw_dsp_thread {
     double rate;
     int nch;
     double scale;          /* uV per digital unit */
-    float *x[TW_WIRE_MAX_CH];
+    float *x[TW_MAX_CHANNELS];
     size_t xcap;
-    chan_stats cs[TW_WIRE_MAX_CH];
+    chan_stats cs[TW_MAX_CHANNELS];
     long sig_bin;          /* input samples per display value */
     size_t sig_batch;      /* display values per sig message */
 
@@ -79,72 +86,40 @@ struct tw_dsp_thread {
     _Atomic int64_t samples;
     _Atomic double last_block;
 
-    /* control requests (tw_dsp_thread_call), run between blocks */
-    pthread_mutex_t call_mx;
-    pthread_cond_t call_cv;
-    const json_t *call_req; /* pending request, NULL: none */
-    json_t *call_reply;
-    atomic_int call_pending;
-    uint64_t call_id, call_done;
+    tw_mailbox mbox;       /* control requests (tw_dsp_thread_call), run between blocks */
 
     tw_session *session;   /* the open session, or NULL */
     char last_id_base[TW_SESSION_ID_MAX]; /* the latest session id of this run, without */
     int last_id_k;                        /* its ".K" suffix, and K (1: none) */
-    int64_t sess_start;    /* its first sample */
-    /* session.stop waits until the events that began before the stop are
-     * final (the detectors decide up to closing_hold later): */
-    int closing;           /* a stop is pending */
-    int64_t close_stop;    /* the stop sample (exclusive) */
-    int64_t close_at;      /* finish once this sample is processed... */
-    double close_wall;     /* ...or at this CLOCK_MONOTONIC time (stalled input) */
-    uint64_t close_call;   /* the call id of the stop's request */
-    uint64_t call_taken, call_abandoned; /* call ids (call_mx) */
-    tw_rec_thread *rec;    /* the file being written, or NULL */
-    char rec_error[TW_EDFREC_PATH_MAX + 256]; /* the storage error while it lasts, or
-                                                 why the recording could not start; "" */
-    /* A recording (record.mode=always from the start, or a session's in
-     * record.mode=session) may span several files: after a storage error
-     * the failed file is closed and a new one is tried every
-     * TW_REC_RETRY_S (dsp_cmds.c, tw_dsp_rec_tick). */
-    int rec_wanted;        /* a recording is under way (the fields below are valid) */
-    int rec_timestamped;   /* files named by their start time (always), else rec_base[-K] */
-    int rec_at_block;      /* the first file opens with the next block */
-    char rec_base[TW_SESSION_ID_MAX]; /* the session id (record.mode=session) */
-    json_t *rec_meta;      /* the session's meta for the headers, or NULL */
-    json_t *rec_paths;     /* the files kept (holding >= 1 record), in order */
-    int64_t rec_end;       /* first sample after the last file kept (or the recording's start) */
-    int64_t rec_seg_first; /* first sample of the file being written */
-    int rec_outage;        /* a storage error, until a record reaches a new file */
-    uint64_t rec_errors;   /* storage errors (outages) of this recording */
-    int64_t rec_lost;      /* samples in no file, of the outages that ended */
-    double rec_retry_at;   /* CLOCK_MONOTONIC s: next attempt at a new file */
-    double rec_tick_at;    /* CLOCK_MONOTONIC s: next look at the writer's status */
-    /* the latest journaled headers, for snapshot */
-    char *recent[TW_RECENT_MAX];
-    unsigned recent_n;     /* headers kept so far (index recent_n % MAX) */
+    tw_session_span span;  /* its samples; a pending stop (session_span.h) */
+    uint64_t close_call;   /* the ticket of the stop's request (mailbox.h) */
+    tw_recorder *recorder; /* the recording (recorder.h) */
+    /* the consumers (sink.h): the wire sink (journal, publisher), the
+     * recording sink, then those the owner added */
+    tw_out out;
+    tw_sink_record rec_sink;
+    tw_sink sinks[TW_MAX_SINKS];
+    int nsinks;
 };
+
+/* Each sink's callback NAME, if it has one, with ARGS after its ctx. */
+#define TW_EACH_SINK(d, name, ...)                                        \
+    do {                                                               \
+        for (int k_ = 0; k_ < (d)->nsinks; k_++)                       \
+            if ((d)->sinks[k_].name)                                   \
+                (d)->sinks[k_].name((d)->sinks[k_].ctx, __VA_ARGS__);  \
+    } while (0)
 
 /* dsp_cmds.c: a control request, in the DSP thread (reply: new ref). */
 json_t *tw_dsp_cmd(tw_dsp_thread *d, const json_t *req);
-/* dsp_thread.c: journal (then publish) m, keeping its header for snapshot. */
-void tw_dsp_journal(tw_dsp_thread *d, tw_msg *m);
-/* dsp_thread.c: the status body of heartbeats and of `status` (new ref). */
+/* dsp_status.c: the status body of heartbeats and of `status` (new ref). */
 json_t *tw_dsp_status(tw_dsp_thread *d);
-/* dsp_cmds.c: recording and session hooks of the data path. */
-void tw_dsp_rec_block(tw_dsp_thread *d, int64_t first, size_t n);
-void tw_dsp_rec_annotate(tw_dsp_thread *d, int64_t sample, double dur_s, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
 void tw_dsp_close_all(tw_dsp_thread *d); /* end of run: stop session and recording */
 /* dsp_cmds.c: a pending session.stop is due: its reply (new ref). */
 json_t *tw_dsp_finish_stop(tw_dsp_thread *d);
 /* dsp_cmds.c: 1 when the final event e belongs to the open session. */
 int tw_dsp_in_session(const tw_dsp_thread *d, const tw_event *e);
 void tw_dsp_rec_apply_mode(tw_dsp_thread *d); /* start/stop per record.mode */
-/* dsp_cmds.c: between blocks (now: CLOCK_MONOTONIC s): notice a failed
- * file, try a new one, see the recording resume. */
-void tw_dsp_rec_tick(tw_dsp_thread *d, double now);
-/* dsp_cmds.c: the "record" object of the status (new ref). */
-json_t *tw_dsp_rec_status(tw_dsp_thread *d, double now);
 
 
 #endif

@@ -15,59 +15,34 @@
 #include "notify.h"
 #include "pipeline.h"
 #include "wire.h"
+#include "tw_clock.h"
 
 #define TW_POLL_NS 500000L     /* ring poll when empty: 0.5 ms */
 #define TW_CLIP_LEVEL 0.999f   /* |x| at or above this fraction of full scale: clipped */
 #define TW_GAP_RESTART_S 1.0   /* longer gaps restart the pipeline, s */
 #define TW_GAPS_PER_BEAT 10    /* gap records per heartbeat before merging */
 
-static double tsd(const struct timespec *t) { return (double)t->tv_sec + t->tv_nsec * 1e-9; }
 
-static void send(tw_mq *q, tw_msg *m)
-{
-    if (m)
-        tw_mq_push(q, m); /* a full queue drops and counts: never blocks */
-}
-
-void tw_dsp_journal(tw_dsp_thread *d, tw_msg *m)
-{
-    if (!m)
-        return;
-    unsigned i = d->recent_n++ % TW_RECENT_MAX;
-    free(d->recent[i]);
-    d->recent[i] = strdup(m->header);
-    send(d->jq, m);
-}
 
 static void on_event(void *user, const tw_event *e, int ch, const tw_train_info *tr)
 {
     tw_dsp_thread *d = user;
-    if (e->is_start) { /* onset notices go straight out */
-        send(d->pq, tw_wire_event(&d->wire, e, ch, tr, 0));
+    tw_sink_event ev = {.e = e, .ch = ch, .train = tr};
+    if (e->is_start) { /* onset notices */
+        ev.in_session = 1;
+        TW_EACH_SINK(d, on_event, &ev);
         return;
     }
     /* the session id goes on the events that belong to the session (an
      * episode that ended before it began, finalised after, does not) */
-    int in = tw_dsp_in_session(d, e);
-    char keep = d->wire.session[0];
-    if (!in)
-        d->wire.session[0] = '\0';
+    ev.in_session = tw_dsp_in_session(d, e);
     /* the conditions of the bad stretches it overlaps (the event is final
      * after its offset: the blocks it spans have been judged) */
-    unsigned q = tw_quality_overlap(&d->cs[ch].quality, e->onset_sample, e->offset_sample);
-    tw_msg *m = tw_wire_event(&d->wire, e, ch, tr, q);
-    d->wire.session[0] = keep;
+    ev.quality = tw_quality_overlap(&d->cs[ch].quality, e->onset_sample, e->offset_sample);
     atomic_fetch_add(&d->events, 1);
-    tw_dsp_journal(d, m); /* full events are journaled first */
-    if (in)
+    TW_EACH_SINK(d, on_event, &ev);
+    if (ev.in_session)
         tw_session_add_event(d->session, e, ch, tr);
-    if (!in && d->cfg.rec_mode != 2)
-        return; /* the recording is the session's */
-    double dur = (double)(e->offset_sample - e->onset_sample + 1) / d->rate;
-    if (e->type == TW_EVT_LTR)
-        tw_dsp_rec_annotate(d, e->onset_sample, dur, "LTR ch%d %.0fuVpp", ch, e->p2p_uv);
-    else
-        tw_dsp_rec_annotate(d, e->onset_sample, dur, "EPN ch%d", ch);
 }
 
 static void flush_sig(tw_dsp_thread *d, int ch)
@@ -75,8 +50,7 @@ static void flush_sig(tw_dsp_thread *d, int ch)
     chan_stats *c = &d->cs[ch];
     if (c->sig_n == 0)
         return;
-    send(d->pq, tw_wire_sig(&d->wire, ch, c->sig_first, d->rate / (double)d->sig_bin,
-                            c->sig, c->sig_n));
+    TW_EACH_SINK(d, on_display, ch, c->sig_first, d->rate / (double)d->sig_bin, c->sig, c->sig_n);
     c->sig_n = 0;
 }
 
@@ -158,75 +132,14 @@ static void quality_step(tw_dsp_thread *d, int64_t first, int64_t end)
         int64_t at = c->quality.since; /* where the new state begins */
         if (d->session)
             tw_session_set_quality(d->session, ch, at, c->quality.flags);
+        tw_sink_quality q = {.ch = ch, .at = at, .flags = c->quality.flags, .nonfinite = nf,
+                             .flat_stretches = tw_pipeline_get_flat_stretches(d->pl, ch)};
+        TW_EACH_SINK(d, on_quality, &q);
         char text[96];
         tw_quality_text(c->quality.flags, text, sizeof text);
-        json_t *body = json_object();
-        json_object_set_new(body, "type", json_string("quality"));
-        json_object_set_new(body, "channel", json_integer(ch));
-        json_object_set_new(body, "sample", json_integer(at));
-        json_object_set_new(body, "onset_s", json_real((double)at / d->rate));
-        json_object_set_new(body, "quality", tw_quality_json(c->quality.flags));
-        json_object_set_new(body, "nonfinite", json_integer((json_int_t)nf));
-        json_object_set_new(body, "flat_stretches",
-                            json_integer((json_int_t)tw_pipeline_get_flat_stretches(d->pl, ch)));
-        tw_dsp_journal(d, tw_wire_record(&d->wire, TW_T_EVT_QUALITY, at, body));
-        tw_dsp_rec_annotate(d, at, -1, "quality ch%d: %s", ch, text);
         tw_log(c->quality.flags ? TW_LOG_WARNING : TW_LOG_INFO,
                "channel %d: signal quality %s (from sample %lld)", ch, text, (long long)at);
     }
-}
-
-/* The status body (levels since the last heartbeat). */
-json_t *tw_dsp_status(tw_dsp_thread *d)
-{
-    json_t *o = json_object();
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    json_object_set_new(o, "uptime_s", json_real(tsd(&now) - tsd(&d->t0)));
-    json_object_set_new(o, "rate", json_real(d->rate));
-    json_object_set_new(o, "samples", json_integer(d->next));
-    json_object_set_new(o, "events", json_integer((json_int_t)atomic_load(&d->events)));
-    json_t *chs = json_array();
-    for (int ch = 0; ch < d->nch; ch++) {
-        chan_stats *c = &d->cs[ch];
-        json_t *j = json_object();
-        json_object_set_new(j, "channel", json_integer(ch));
-        json_object_set_new(j, "noise_uv", json_real(tw_event_round(tw_pipeline_get_noise_uv(d->pl, ch))));
-        double mains = tw_pipeline_get_mains_hz(d->pl, ch);
-        json_object_set_new(j, "mains_hz", mains > 0 ? json_real(round(mains * 100) / 100) : json_null());
-        json_object_set_new(j, "quality", tw_quality_json(c->quality.flags));
-        json_object_set_new(j, "nonfinite", json_integer((json_int_t)tw_pipeline_get_nonfinite(d->pl, ch)));
-        json_object_set_new(j, "flat_stretches",
-                            json_integer((json_int_t)tw_pipeline_get_flat_stretches(d->pl, ch)));
-        json_object_set_new(j, "level_uv", json_real(c->n ? tw_event_round(sqrt(c->sum2 / c->n)) : 0.0));
-        json_object_set_new(j, "peak_uv", json_real(tw_event_round(c->peak)));
-        json_object_set_new(j, "clipped", json_integer((json_int_t)c->clipped));
-        json_array_append_new(chs, j);
-    }
-    json_object_set_new(o, "channels", chs);
-    json_t *cnt = json_object();
-    json_object_set_new(cnt, "overflows", json_integer((json_int_t)d->overflows));
-    json_object_set_new(cnt, "ring_dropped_blocks", json_integer((json_int_t)tw_ring_get_dropped_blocks(d->ring)));
-    json_object_set_new(cnt, "ring_dropped_frames", json_integer((json_int_t)tw_ring_get_dropped_frames(d->ring)));
-    json_object_set_new(cnt, "ring_fill", json_integer(tw_ring_get_fill(d->ring)));
-    json_object_set_new(cnt, "gaps", json_integer((json_int_t)d->gaps));
-    json_object_set_new(cnt, "gap_samples", json_integer((json_int_t)d->gap_samples));
-    json_object_set_new(cnt, "journal_queue_dropped", json_integer((json_int_t)tw_mq_get_dropped(d->jq)));
-    json_object_set_new(cnt, "publish_queue_dropped", json_integer((json_int_t)tw_mq_get_dropped(d->pq)));
-    json_object_set_new(o, "counters", cnt);
-    if (d->session) {
-        json_t *ss = json_object();
-        json_object_set_new(ss, "id", json_string(tw_session_get_id(d->session)));
-        json_object_set_new(ss, "ltrs", json_integer(tw_session_get_ltr_count(d->session)));
-        json_object_set_new(o, "session", ss);
-    } else {
-        json_object_set_new(o, "session", json_null());
-    }
-    json_t *rec = tw_dsp_rec_status(d, tsd(&now));
-    json_object_set_new(o, "record", rec);
-    if (d->status)
-        d->status(d->status_user, o);
-    return o;
 }
 
 static void heartbeat(tw_dsp_thread *d)
@@ -239,7 +152,8 @@ static void heartbeat(tw_dsp_thread *d)
         d->cs[ch].n = 0;
         d->cs[ch].peak = 0.0f;
     }
-    send(d->pq, tw_wire_sts(&d->wire, d->next, o));
+    TW_EACH_SINK(d, on_status, d->next, o);
+    json_decref(o);
 }
 
 /* Frames that never arrived: a gap record; a short gap is fed to the
@@ -251,16 +165,20 @@ static void flush_merged(tw_dsp_thread *d)
     if (d->merged_n == 0)
         return;
     char cause[64];
-    snprintf(cause, sizeof cause, "ring full (%ld gaps merged)", d->merged_n);
-    tw_dsp_journal(d, tw_wire_gap(&d->wire, d->merged_first, d->merged_samples, cause));
+    snprintf(cause, sizeof cause, "%s (%ld gaps merged)", tw_gap_cause_text(TW_GAP_RING_FULL),
+             d->merged_n);
+    tw_sink_gap g = {.first = d->merged_first, .count = d->merged_samples, .why = TW_GAP_RING_FULL,
+                     .merged = d->merged_n, .record = 1, .cause = cause};
+    TW_EACH_SINK(d, on_gap, &g);
     tw_log(TW_LOG_WARNING, "gap: %lld samples lost in %ld gaps from sample %lld (ring full)",
            (long long)d->merged_samples, d->merged_n, (long long)d->merged_first);
     d->merged_n = 0;
     d->merged_samples = 0;
 }
 
-static void gap(tw_dsp_thread *d, int64_t count, const char *cause)
+static void gap(tw_dsp_thread *d, int64_t count, tw_gap_cause why)
 {
+    const char *cause = tw_gap_cause_text(why);
     /* a sig.<ch> message holds contiguous values only: send what came
      * before the gap and start a new bin after it (a partial bin is
      * dropped), else the values after the gap would carry indices that
@@ -269,10 +187,8 @@ static void gap(tw_dsp_thread *d, int64_t count, const char *cause)
         flush_sig(d, ch);
         d->cs[ch].bin_n = 0;
     }
-    if (d->session && (!d->closing || d->next < d->close_stop))
+    if (d->session && tw_session_span_includes(&d->span, d->next))
         tw_session_add_gap(d->session, d->next, count);
-    tw_dsp_rec_annotate(d, d->next, (double)count / d->rate, "gap %lld samples",
-                        (long long)count);
     d->gaps++;
     d->gap_samples += (uint64_t)count;
     /* Under sustained overload every block may be a gap: past
@@ -280,13 +196,15 @@ static void gap(tw_dsp_thread *d, int64_t count, const char *cause)
      * into one record per heartbeat (first sample, total lost), so that
      * the journal and the queues stay bounded. Other gaps always stand
      * alone. */
-    if (d->beat_gaps >= TW_GAPS_PER_BEAT && strncmp(cause, "ring full", 9) == 0) {
+    tw_sink_gap g = {.first = d->next, .count = count, .why = why, .cause = cause};
+    g.record = !(d->beat_gaps >= TW_GAPS_PER_BEAT && why == TW_GAP_RING_FULL);
+    TW_EACH_SINK(d, on_gap, &g);
+    if (!g.record) {
         if (d->merged_n++ == 0)
             d->merged_first = d->next;
         d->merged_samples += count;
     } else {
         d->beat_gaps++;
-        tw_dsp_journal(d, tw_wire_gap(&d->wire, d->next, count, cause));
         tw_log(TW_LOG_WARNING, "gap: %lld samples lost at sample %lld (%s)",
                (long long)count, (long long)d->next, cause);
     }
@@ -295,7 +213,7 @@ static void gap(tw_dsp_thread *d, int64_t count, const char *cause)
         tw_pipeline_restart_at(d->pl, d->next);
         return;
     }
-    float hold[TW_WIRE_MAX_CH];
+    float hold[TW_MAX_CHANNELS];
     for (int ch = 0; ch < d->nch; ch++)
         hold[ch] = d->have_block ? d->x[ch][d->last_frames ? d->last_frames - 1 : 0] : 0.0f;
     while (count > 0) {
@@ -317,7 +235,7 @@ static void process(tw_dsp_thread *d, const tw_block *b)
     restarted |= atomic_exchange(&d->restart, 0) && !restarted;
     if (restarted && d->have_block) {
         /* frames missed while the device was down: from the clocks */
-        double dt = tsd(&b->mono) - tsd(&d->last_mono);
+        double dt = tw_ts_s(&b->mono) - tw_ts_s(&d->last_mono);
         int64_t expect = (int64_t)llround(dt * d->rate) - (int64_t)b->frames;
         int64_t have = b->first_frame + d->offset - d->next;
         if (expect > have)
@@ -327,11 +245,13 @@ static void process(tw_dsp_thread *d, const tw_block *b)
     if (atomic_load(&d->done))
         return;
     if (first > d->next)
-        gap(d, first - d->next, restarted ? "device restart"
-                                : b->lost_before > 0 ? "ring full" : "discontinuity");
+        gap(d, first - d->next, restarted ? TW_GAP_DEVICE_RESTART
+                                : b->lost_before > 0 ? TW_GAP_RING_FULL : TW_GAP_DISCONTINUITY);
     if (b->flags & TW_BLOCK_OVERFLOW) {
         d->overflows++;
-        tw_dsp_journal(d, tw_wire_gap(&d->wire, first, -1, "input overflow"));
+        tw_sink_gap g = {.first = first, .count = -1, .why = TW_GAP_INPUT_OVERFLOW, .record = 1,
+                         .cause = tw_gap_cause_text(TW_GAP_INPUT_OVERFLOW)};
+        TW_EACH_SINK(d, on_gap, &g);
     }
     tw_wire_anchor(&d->wire, first, &b->mono, &b->real);
     size_t n = b->frames;
@@ -343,7 +263,10 @@ static void process(tw_dsp_thread *d, const tw_block *b)
         for (size_t i = 0; i < n; i++)
             d->x[ch][i] = (float)(b->data[i * (size_t)d->nch + (size_t)ch] * d->scale);
     tw_pipeline_process(d->pl, d->x, n);
-    tw_dsp_rec_block(d, first, n);
+    struct timespec t_first = tw_wire_realtime(&d->wire, first);
+    tw_sink_block blk = {.x = (const float *const *)d->x, .nch = d->nch, .first = first, .n = n,
+                         .t = &t_first};
+    TW_EACH_SINK(d, on_samples, &blk);
     observe(d, first, n);
     quality_step(d, first, first + (int64_t)n);
     d->next = first + (int64_t)n;
@@ -351,95 +274,36 @@ static void process(tw_dsp_thread *d, const tw_block *b)
     d->last_mono = b->mono;
     d->last_frames = b->frames;
     atomic_store(&d->samples, d->next);
-    atomic_store(&d->last_block, tsd(&b->mono));
+    atomic_store(&d->last_block, tw_ts_s(&b->mono));
 }
 
-/* Hand a reply back (call_mx held); an abandoned call's is dropped. */
-static void reply(tw_dsp_thread *d, json_t *r)
-{
-    if (d->call_abandoned == d->call_taken) {
-        json_decref(r);
-        return;
-    }
-    d->call_reply = r;
-    d->call_done = d->call_taken;
-    pthread_cond_broadcast(&d->call_cv);
-}
-
-/* A pending control request: run it, hand the reply back. session.stop
- * is answered later (tw_dsp_finish_stop), once the events that began
- * before the stop are final. */
-static void serve_call(tw_dsp_thread *d)
-{
-    pthread_mutex_lock(&d->call_mx);
-    if (d->call_req) {
-        d->call_taken = d->call_id;
-        json_t *r = tw_dsp_cmd(d, d->call_req);
-        d->call_req = NULL;
-        if (r)
-            reply(d, r);
-    }
-    atomic_store(&d->call_pending, 0);
-    pthread_mutex_unlock(&d->call_mx);
-}
+/* A control request (mailbox.h). session.stop is answered later
+ * (check_closing), once the events that began before the stop are final. */
+static json_t *run_cmd(void *user, const json_t *req) { return tw_dsp_cmd(user, req); }
 
 static void check_closing(tw_dsp_thread *d)
 {
-    if (!d->closing)
+    if (!d->session || !tw_session_span_due(&d->span, d->next, tw_mono_s()))
         return;
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    if (d->next < d->close_at && tsd(&now) < d->close_wall)
-        return;
-    json_t *r = tw_dsp_finish_stop(d);
-    pthread_mutex_lock(&d->call_mx);
-    /* The stop's request may have been given up (answered "busy" after
-     * control.timeout_ms) and later ones taken since: its reply is then
-     * nobody's, and handed back it would stand in for a later request's. */
-    if (d->call_taken == d->close_call)
-        reply(d, r); /* (which drops it when the stop was given up) */
-    else
-        json_decref(r);
-    pthread_mutex_unlock(&d->call_mx);
+    tw_mailbox_reply_late(&d->mbox, d->close_call, tw_dsp_finish_stop(d));
 }
 
 json_t *tw_dsp_thread_call(tw_dsp_thread *d, const json_t *req, int timeout_ms)
 {
-    struct timespec until = tw_deadline(CLOCK_MONOTONIC, timeout_ms);
-    pthread_mutex_lock(&d->call_mx);
-    uint64_t id = ++d->call_id;
-    d->call_req = req;
-    d->call_reply = NULL;
-    atomic_store(&d->call_pending, 1);
-    while (d->call_done != id) {
-        if (pthread_cond_timedwait(&d->call_cv, &d->call_mx, &until) != 0 &&
-            d->call_done != id) {
-            if (d->call_taken == id)
-                d->call_abandoned = id; /* in progress: its reply is dropped */
-            else
-                d->call_req = NULL;     /* not taken: withdrawn */
-            pthread_mutex_unlock(&d->call_mx);
-            return NULL;
-        }
-    }
-    json_t *r = d->call_reply;
-    d->call_reply = NULL;
-    pthread_mutex_unlock(&d->call_mx);
-    return r;
+    return tw_mailbox_call(&d->mbox, req, timeout_ms);
 }
 
 static void *run(void *arg)
 {
     tw_dsp_thread *d = arg;
-    /* Test-only fault switch: stall this loop after that many seconds, so
-     * that a test can see the watchdog stop (tests/system/notify.sh). */
-    const char *stall_env = getenv("TWITCHD_TEST_STALL_DSP_S");
-    double stall_at = stall_env ? tsd(&d->t0) + atof(stall_env) : 0.0;
+    /* Test-only fault switch (config.h, test_stall_dsp_s): stall this loop
+     * after that many seconds, so that a test can see the watchdog stop. */
+    double stall_at = d->cfg.test_stall_dsp_s > 0 ? tw_ts_s(&d->t0) + d->cfg.test_stall_dsp_s : 0.0;
     for (;;) {
         if (stall_at > 0.0) {
             struct timespec now;
             clock_gettime(CLOCK_MONOTONIC, &now);
-            if (tsd(&now) >= stall_at) {
+            if (tw_ts_s(&now) >= stall_at) {
                 tw_log(TW_LOG_WARNING, "test fault: DSP thread stalled on purpose");
                 while (!atomic_load(&d->stop)) {
                     struct timespec ms = {0, 10000000};
@@ -450,8 +314,8 @@ static void *run(void *arg)
         }
         /* the pipeline is alive as long as this loop turns */
         tw_notify_watchdog();
-        if (atomic_load(&d->call_pending))
-            serve_call(d);
+        if (tw_mailbox_pending(&d->mbox))
+            tw_mailbox_serve(&d->mbox, run_cmd, d);
         check_closing(d);
         const tw_block *b = tw_ring_peek(d->ring);
         if (b) {
@@ -465,25 +329,26 @@ static void *run(void *arg)
              * wakeups, and at most TW_POLL_NS of added latency. */
             struct timespec now, until;
             clock_gettime(CLOCK_MONOTONIC, &now);
-            double due = d->have_block ? tsd(&d->last_mono) + d->last_frames / d->rate : 0.0;
-            double t = due > tsd(&now) + 1e-3 ? due : tsd(&now) + TW_POLL_NS * 1e-9;
-            if (t > tsd(&now) + 0.05)
-                t = tsd(&now) + 0.05; /* stay responsive to stop and heartbeats */
+            double due = d->have_block ? tw_ts_s(&d->last_mono) + d->last_frames / d->rate : 0.0;
+            double t = due > tw_ts_s(&now) + 1e-3 ? due : tw_ts_s(&now) + TW_POLL_NS * 1e-9;
+            if (t > tw_ts_s(&now) + 0.05)
+                t = tw_ts_s(&now) + 0.05; /* stay responsive to stop and heartbeats */
             until.tv_sec = (time_t)t;
             until.tv_nsec = (long)((t - (double)until.tv_sec) * 1e9);
             clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL);
         }
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
-        if (tsd(&now) >= tsd(&d->next_beat)) {
+        if (tw_ts_s(&now) >= tw_ts_s(&d->next_beat)) {
             heartbeat(d);
-            double t = tsd(&d->next_beat) + d->beat_s;
-            if (t < tsd(&now))
-                t = tsd(&now) + d->beat_s;
+            double t = tw_ts_s(&d->next_beat) + d->beat_s;
+            if (t < tw_ts_s(&now))
+                t = tw_ts_s(&now) + d->beat_s;
             d->next_beat.tv_sec = (time_t)t;
             d->next_beat.tv_nsec = (long)((t - (double)(time_t)t) * 1e9);
         }
-        tw_dsp_rec_tick(d, tsd(&now)); /* storage errors: a new file when space returns */
+        struct timespec t_next = tw_wire_realtime(&d->wire, d->next);
+        TW_EACH_SINK(d, on_tick, d->next, &t_next, tw_ts_s(&now));
     }
     tw_pipeline_flush(d->pl); /* events in progress when acquisition stops */
     tw_dsp_close_all(d);      /* an open session is closed, its summary written */
@@ -497,10 +362,16 @@ static void *run(void *arg)
 tw_dsp_thread *tw_dsp_thread_start(const tw_config *c, tw_ring *ring,
                                    double rate, int channels, tw_mq *journal_q,
                                    tw_mq *publish_q, tw_status_fn status,
-                                   void *status_user, char *err, size_t errlen)
+                                   void *status_user, const tw_sink *extra, int n_extra,
+                                   char *err, size_t errlen)
 {
-    if (channels < 1 || channels > TW_WIRE_MAX_CH) {
-        snprintf(err, errlen, "%d channels (allowed 1 .. %d)", channels, TW_WIRE_MAX_CH);
+    if (channels < 1 || channels > TW_MAX_CHANNELS) {
+        snprintf(err, errlen, "%d channels (allowed 1 .. %d)", channels, TW_MAX_CHANNELS);
+        return NULL;
+    }
+    if (n_extra < 0 || n_extra > TW_MAX_SINKS - 2) {
+        snprintf(err, errlen, "%d sinks (allowed 0 .. %d besides the built-in two)", n_extra,
+                 TW_MAX_SINKS - 2);
         return NULL;
     }
     tw_dsp_thread *d = calloc(1, sizeof *d);
@@ -510,16 +381,8 @@ tw_dsp_thread *tw_dsp_thread_start(const tw_config *c, tw_ring *ring,
     }
     d->cfg = *c;
     c = &d->cfg;
-    atomic_init(&d->call_pending, 0);
-    pthread_mutex_init(&d->call_mx, NULL);
-    pthread_condattr_t ca; /* deadlines on CLOCK_MONOTONIC: a clock step changes nothing */
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&d->call_cv, &ca);
-    pthread_condattr_destroy(&ca);
+    tw_mailbox_init(&d->mbox);
     d->ring = ring;
-    d->jq = journal_q;
-    d->pq = publish_q;
     d->status = status;
     d->status_user = status_user;
     d->rate = rate;
@@ -531,7 +394,21 @@ tw_dsp_thread *tw_dsp_thread_start(const tw_config *c, tw_ring *ring,
         free(d);
         return NULL;
     }
+    d->recorder = tw_recorder_create(c, channels, rate, d->xcap);
+    if (!d->recorder) {
+        snprintf(err, errlen, "out of memory");
+        tw_dsp_thread_stop(d);
+        return NULL;
+    }
     tw_wire_init(&d->wire, rate, channels);
+    tw_out_init(&d->out, &d->wire, journal_q, publish_q);
+    d->rec_sink.rec = d->recorder;
+    d->rec_sink.mode = c->rec_mode;
+    d->rec_sink.rate = rate;
+    d->sinks[d->nsinks++] = tw_out_sink(&d->out);
+    d->sinks[d->nsinks++] = tw_sink_record_sink(&d->rec_sink);
+    for (int i = 0; i < n_extra; i++)
+        d->sinks[d->nsinks++] = extra[i];
     d->sig_bin = c->pub_sig_rate_hz > 0 ? lround(rate / c->pub_sig_rate_hz) : 0;
     if (c->pub_sig_rate_hz > 0 && d->sig_bin < 1)
         d->sig_bin = 1;
@@ -576,12 +453,12 @@ void tw_dsp_thread_stop(tw_dsp_thread *d)
     atomic_store(&d->stop, 1);
     if (d->th)
         pthread_join(d->th, NULL);
-    tw_dsp_close_all(d); /* thread never started, or already done: no-op */
+    if (d->recorder)
+        tw_dsp_close_all(d); /* thread never started, or already done: no-op */
+    tw_recorder_destroy(d->recorder);
     tw_pipeline_destroy(d->pl);
-    for (unsigned i = 0; i < TW_RECENT_MAX; i++)
-        free(d->recent[i]);
-    pthread_mutex_destroy(&d->call_mx);
-    pthread_cond_destroy(&d->call_cv);
+    tw_out_fini(&d->out);
+    tw_mailbox_fini(&d->mbox);
     for (int ch = 0; ch < d->nch; ch++) {
         free(d->x[ch]);
         free(d->cs[ch].sig);

@@ -1,9 +1,11 @@
-/* dsp_thread.h: the DSP thread. It owns the pipeline (dsp objects), the
- * wire state (sequence numbers, clock anchor) and the statistics. It reads
- * blocks from the ring, turns losses into gap records, runs the detectors,
- * and sends events and gaps to the journal queue (journaled, then
- * published), onset notices, the display stream and the heartbeat straight
- * to the publish queue.
+/* dsp_thread.h: the DSP thread, the daemon's engine. It owns the pipeline
+ * (dsp objects), the wire state (sequence numbers, clock anchor) and the
+ * statistics. It reads blocks from the ring, turns losses into gaps, runs
+ * the detectors, and hands what it produces to its sinks (sink.h): the
+ * wire sink (out.h: events, gaps and records to the journal queue,
+ * journaled then published; onset notices, the display stream and the
+ * heartbeat straight to the publish queue), the recording sink
+ * (sink_record.h), and those the owner adds.
  */
 #ifndef TW_DSP_THREAD_H
 #define TW_DSP_THREAD_H
@@ -15,6 +17,7 @@
 #include "config.h"
 #include "mq.h"
 #include "ring.h"
+#include "sink.h"
 
 typedef struct tw_dsp_thread tw_dsp_thread;
 
@@ -22,10 +25,14 @@ typedef struct tw_dsp_thread tw_dsp_thread;
  * on request: journal state, publisher counters, source description. */
 typedef void (*tw_status_fn)(void *user, json_t *sts);
 
+/* extra[0 .. n_extra): consumers fed besides the built-in ones (the wire
+ * sink: journal and publisher; the recording sink), in that order after
+ * them (sink.h; copied, their ctx must outlive the thread). */
 tw_dsp_thread *tw_dsp_thread_start(const tw_config *c, tw_ring *ring,
                                    double rate, int channels, tw_mq *journal_q,
                                    tw_mq *publish_q, tw_status_fn status,
-                                   void *status_user, char *err, size_t errlen);
+                                   void *status_user, const tw_sink *extra, int n_extra,
+                                   char *err, size_t errlen);
 
 /* Ask it to finish: it drains the ring, then exits. Joins. */
 void tw_dsp_thread_stop(tw_dsp_thread *d);

@@ -28,17 +28,12 @@
 #include "log.h"
 
 #define FILE_MODE 0640
-#define HDR_FIXED 256          /* bytes of the fixed part of an EDF header */
-#define HDR_PER_SIGNAL 256     /* bytes of header per signal */
-#define HDR_COUNT_OFF 236      /* offset of the record count field (8 bytes) */
-#define HDR_NSAMP_OFF 216      /* per-signal block offset of "samples per record", times ns */
 #define EDF_RECORD_MAX (10L * 1024 * 1024) /* bytes, EDFlib's limit for EDF+ */
 #define BDF_RECORD_MAX (15L * 1024 * 1024) /* bytes, EDFlib's limit for BDF+ */
 /* bytes per annotation signal per record (EDFlib 1.2x): for the size check
  * at open only; the record size is read back from the header EDFlib wrote */
 #define EDFLIB_ANNOT_BYTES 114
 #define ANNOT_SIGNALS_MAX 64
-#define ANNOT_UNITS_MAX 1e12   /* 100 us units: 3 years, far beyond any recording */
 #define YEAR_MIN 1985          /* EDF's two-digit years */
 #define YEAR_MAX 2084
 
@@ -80,73 +75,7 @@ int tw_edflib_close(int handle)
     return rc;
 }
 
-const char *tw_edfrec_strerror(int code)
-{
-    switch (code) {
-    case TW_EDFREC_OK: return "success";
-    case TW_EDFREC_EIO: return "storage error (the recording was stopped)";
-    case TW_EDFREC_EINVAL: return "invalid argument";
-    default: return "unknown error";
-    }
-}
-
 /* ---- text ----------------------------------------------------------------- */
-
-/* Length of the valid UTF-8 character at s (1 .. 4), or 0 if invalid. */
-static int utf8_len(const unsigned char *s)
-{
-    unsigned c = s[0];
-    int n;
-    unsigned min;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf) {
-        n = 2;
-        min = 0x80;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        n = 3;
-        min = 0x800;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 4;
-        min = 0x10000;
-    } else {
-        return 0;
-    }
-    unsigned cp = c & (0x7fu >> n);
-    for (int i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3fu);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return n;
-}
-
-size_t tw_edfrec_clean_text(char dst[TW_EDFREC_TEXT_MAX + 1], const char *src)
-{
-    size_t n = 0;
-    const unsigned char *s = (const unsigned char *)(src ? src : "");
-    while (*s) {
-        int l = utf8_len(s);
-        if (l == 0) { /* an invalid byte */
-            if (n + 1 > TW_EDFREC_TEXT_MAX)
-                break;
-            dst[n++] = '?';
-            s++;
-            continue;
-        }
-        if (n + (size_t)l > TW_EDFREC_TEXT_MAX)
-            break;
-        if (l == 1)
-            dst[n++] = (*s < 0x20 || *s == 0x7f) ? '.' : (char)*s;
-        else
-            memcpy(dst + n, s, (size_t)l), n += (size_t)l;
-        s += l;
-    }
-    dst[n] = '\0';
-    return n;
-}
 
 /* Printable ASCII for a header field: each other byte or UTF-8 character
  * becomes '?'. Cut to cap - 1 bytes. */
@@ -155,7 +84,7 @@ static void ascii_clean(char *dst, size_t cap, const char *src)
     size_t n = 0;
     const unsigned char *s = (const unsigned char *)(src ? src : "");
     while (*s && n + 1 < cap) {
-        int l = utf8_len(s);
+        int l = tw_edf_utf8_len((const char *)s);
         if (l == 1 && *s >= 0x20 && *s < 0x7f)
             dst[n++] = (char)*s;
         else
@@ -427,7 +356,7 @@ tw_edfrec *tw_edfrec_open(const tw_edfrec_params *p, char *err, size_t errlen)
     r->step = 2.0 * r->pmax / ((double)r->dmax - r->dmin);
     r->offset = r->pmax / r->step - r->dmax;
     r->zero_code = (int)lround(-r->offset);
-    r->hdrsize = (long)HDR_PER_SIGNAL * (r->channels + nannot) + HDR_FIXED;
+    r->hdrsize = (long)TW_EDF_HDR_PER_SIGNAL * (r->channels + nannot) + TW_EDF_HDR_FIXED;
     r->buf = malloc(sizeof *r->buf * (size_t)r->channels * (size_t)rate);
     if (!r->buf) {
         tw_set_err(err, errlen, "recording %s: out of memory", p->path);
@@ -477,7 +406,7 @@ static long read_recsize(const tw_edfrec *r)
 {
     int ns = r->channels + r->annot_signals;
     char f[9] = {0};
-    off_t off = HDR_FIXED + (off_t)ns * HDR_NSAMP_OFF + (off_t)r->channels * 8;
+    off_t off = TW_EDF_HDR_FIXED + (off_t)ns * TW_EDF_HDR_NSAMP_OFF + (off_t)r->channels * TW_EDF_HDR_NSAMP_LEN;
     if (pread(r->fd, f, 8, off) != 8)
         return 0;
     long annot = strtol(f, NULL, 10);
@@ -492,7 +421,7 @@ static int write_count(int fd, int64_t n)
 {
     char f[24];
     snprintf(f, sizeof f, "%-8" PRId64, n);
-    return pwrite(fd, f, 8, HDR_COUNT_OFF) == 8 ? 0 : -1;
+    return pwrite(fd, f, 8, TW_EDF_HDR_COUNT_OFF) == 8 ? 0 : -1;
 }
 
 /* buf is full: hand it to EDFlib, check it reached the file, count it. */
@@ -587,18 +516,18 @@ int tw_edfrec_write(tw_edfrec *r, const float *const *x, size_t n, char *err, si
 int tw_edfrec_annotate(tw_edfrec *r, double onset_s, double duration_s, const char *text,
                        char *err, size_t errlen)
 {
-    if (!r || !isfinite(onset_s) || onset_s < 0 || onset_s * 1e4 > ANNOT_UNITS_MAX ||
-        duration_s != duration_s || duration_s * 1e4 > ANNOT_UNITS_MAX) {
+    if (!r || !isfinite(onset_s) || onset_s < 0 || onset_s * TW_EDF_ANNOT_PER_S > TW_EDF_ANNOT_UNITS_MAX ||
+        duration_s != duration_s || duration_s * TW_EDF_ANNOT_PER_S > TW_EDF_ANNOT_UNITS_MAX) {
         tw_set_err(err, errlen, "recording: annotation at %g s: invalid argument", onset_s);
         return TW_EDFREC_EINVAL;
     }
     if (r->failed)
         return report_failed(r, err, errlen);
-    char t[TW_EDFREC_TEXT_MAX + 1];
-    tw_edfrec_clean_text(t, text);
+    char t[TW_EDF_TEXT_MAX + 1];
+    tw_edf_clean_text(t, text);
     long long on = llround(onset_s * 1e4);
     long long du = duration_s < 0 ? -1 : llround(duration_s * 1e4);
-    char line[TW_EDFREC_TEXT_MAX + 64];
+    char line[TW_EDF_TEXT_MAX + 64];
     int len = snprintf(line, sizeof line, "%lld %lld %s\n", on, du, t);
     errno = 0;
     if (write(r->sfd, line, (size_t)len) != len) {
@@ -632,7 +561,7 @@ static int finished_cleanly(tw_edfrec *r)
     char f[9] = {0};
     if (fstat(r->fd, &sb) < 0 || sb.st_size != (off_t)r->hdrsize + (off_t)r->handed * r->recsize)
         return 0;
-    if (pread(r->fd, f, 8, HDR_COUNT_OFF) != 8 || strtoll(f, NULL, 10) != r->handed)
+    if (pread(r->fd, f, 8, TW_EDF_HDR_COUNT_OFF) != 8 || strtoll(f, NULL, 10) != r->handed)
         return 0;
     return r->st.annotations <= (uint64_t)r->handed * (uint64_t)r->annot_signals;
 }

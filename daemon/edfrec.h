@@ -34,7 +34,7 @@
  *    place (pwrite on a second descriptor) with the number of whole
  *    records the file really holds (its size, checked with fstat: never
  *    more than is on disk); (2) every annotation is appended at once, one
- *    write(2) per line, to the sidecar PATH.annot (format in edfrepair.h),
+ *    write(2) per line, to the sidecar PATH.annot (format in edf_format.h),
  *    which is locked (flock) while the recorder has it open. After a
  *    SIGKILL between records the file is a valid EDF+/BDF+ file without
  *    its annotations; after a SIGKILL inside a record it holds a partial
@@ -67,12 +67,13 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "edf_format.h"
+
 #define TW_EDFREC_PATH_MAX 512     /* bytes, NUL included, of a recording's path */
 #define TW_EDFREC_CH_MAX 64        /* channels per file */
 #define TW_EDFREC_RATE_MIN 1       /* Hz */
 #define TW_EDFREC_RATE_MAX 1000000 /* Hz (and a 1 s record must fit EDFlib's limit) */
 #define TW_EDFREC_PHYS_MAX 9999999.0 /* uV, largest phys_max_uv (8 header characters) */
-#define TW_EDFREC_TEXT_MAX 40      /* bytes of an annotation's text (EDFlib's limit) */
 #define TW_EDFREC_ANNOT_SIGNALS 4  /* annotation signals when params ask for 0 */
 
 /* Return codes. */
@@ -139,8 +140,8 @@ tw_edfrec *tw_edfrec_open(const tw_edfrec_params *p, char *err, size_t errlen);
 int tw_edfrec_write(tw_edfrec *r, const float *const *x, size_t n, char *err, size_t errlen);
 
 /* An annotation: onset_s seconds after the first sample (>= 0), duration_s
- * seconds (< 0: none), text in UTF-8 (cleaned by tw_edfrec_clean_text:
- * cut to TW_EDFREC_TEXT_MAX bytes on a character boundary). Times are
+ * seconds (< 0: none), text in UTF-8 (cleaned by tw_edf_clean_text:
+ * cut to TW_EDF_TEXT_MAX bytes on a character boundary). Times are
  * stored to 100 us (rounded). Appended to the sidecar before returning.
  * Returns TW_EDFREC_OK, TW_EDFREC_EIO (the sidecar cannot be written, or an
  * earlier storage error) or TW_EDFREC_EINVAL (NULL, negative or non-finite
@@ -168,20 +169,11 @@ void tw_edfrec_get_stats(const tw_edfrec *r, tw_edfrec_stats *st);
  * `twitchd repair` can still finish it). */
 int tw_edfrec_close(tw_edfrec *r, tw_edfrec_stats *st, char *err, size_t errlen);
 
-/* Clean an annotation text: valid UTF-8 (each invalid byte becomes '?'),
- * control characters (< 0x20, 0x7f) become '.', cut on a character
- * boundary to at most TW_EDFREC_TEXT_MAX bytes. dst has room for
- * TW_EDFREC_TEXT_MAX + 1 bytes. Returns the length. */
-size_t tw_edfrec_clean_text(char dst[TW_EDFREC_TEXT_MAX + 1], const char *src);
-
 /* EDFlib's open/close functions under the process-wide lock above (for
  * readers such as tests and tools). Same arguments and results as
  * edfopen_file_readonly / edfclose_file. */
 struct edf_hdr_struct;
 int tw_edflib_open_read(const char *path, struct edf_hdr_struct *hdr, int read_annotations);
 int tw_edflib_close(int handle);
-
-/* A one-line description of a TW_EDFREC_* code. */
-const char *tw_edfrec_strerror(int code);
 
 #endif

@@ -14,16 +14,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "edfrec.h"
 #include "log.h"
 
-#define HDR_FIXED 256           /* bytes */
-#define HDR_PER_SIGNAL 256      /* bytes */
-#define NS_MAX 640              /* signals (EDFlib's limit) */
-#define TIME_UNITS 10000000LL   /* 100 ns units per second (EDFlib's time unit) */
-#define ANNOT_PER_S 10000LL     /* 100 us units per second (the sidecar's unit) */
 #define TAL_MAX 128             /* bytes of one annotation TAL, at most */
-#define ANNOT_UNITS_MAX 1000000000000000LL /* 100 us units (3000 years): larger is not a time */
 #define PATHLEN 4096
 
 typedef struct {
@@ -40,21 +33,8 @@ typedef struct {
 
 typedef struct {
     long long onset, dur;   /* 100 us units; dur -1: none */
-    char text[TW_EDFREC_TEXT_MAX + 1];
+    char text[TW_EDF_TEXT_MAX + 1];
 } annot;
-
-const char *tw_edf_repair_strerror(int code)
-{
-    switch (code) {
-    case TW_EDF_REPAIR_DONE: return "repaired";
-    case TW_EDF_REPAIR_NOTHING: return "nothing to repair";
-    case TW_EDF_REPAIR_EFORMAT: return "not an EDF+/BDF+ file, or nothing recoverable";
-    case TW_EDF_REPAIR_EOPEN: return "cannot open the file";
-    case TW_EDF_REPAIR_EIO: return "I/O error";
-    case TW_EDF_REPAIR_EBUSY: return "the file is being recorded";
-    default: return "unknown error";
-    }
-}
 
 /* ---- header --------------------------------------------------------------- */
 
@@ -102,7 +82,7 @@ static int parse_time(const char *s, size_t len, int sign_required, long long *v
     } else if (sign_required) {
         return -1;
     }
-    long long whole = 0, frac = 0, scale = TIME_UNITS;
+    long long whole = 0, frac = 0, scale = TW_EDF_TIME_UNITS;
     int digits = 0, dot = 0, fdigits = 0;
     for (; i < len; i++) {
         char c = s[i];
@@ -112,7 +92,7 @@ static int parse_time(const char *s, size_t len, int sign_required, long long *v
             dot = 1;
         } else if (c >= '0' && c <= '9') {
             if (!dot) {
-                if (whole > (LLONG_MAX / TIME_UNITS) / 10)
+                if (whole > (LLONG_MAX / TW_EDF_TIME_UNITS) / 10)
                     return -1;
                 whole = whole * 10 + (c - '0');
                 digits++;
@@ -129,7 +109,7 @@ static int parse_time(const char *s, size_t len, int sign_required, long long *v
     }
     if (!digits || (dot && !fdigits))
         return -1;
-    *v = (whole * TIME_UNITS + frac) * (neg ? -1 : 1);
+    *v = (whole * TW_EDF_TIME_UNITS + frac) * (neg ? -1 : 1);
     return 0;
 }
 
@@ -144,10 +124,10 @@ static void free_header(edf_header *e)
 static int read_header(int fd, const char *path, off_t size, edf_header *e, char *err,
                        size_t errlen)
 {
-    unsigned char fixed[HDR_FIXED];
+    unsigned char fixed[TW_EDF_HDR_FIXED];
     char s[81];
     memset(e, 0, sizeof *e);
-    if (size < HDR_FIXED) {
+    if (size < TW_EDF_HDR_FIXED) {
         tw_set_err(err, errlen, "%s: not an EDF file: %s", path,
                    size == 0 ? "empty (a recording that stopped before its first record?)"
                              : "shorter than the 256-byte header");
@@ -163,7 +143,7 @@ static int read_header(int fd, const char *path, off_t size, edf_header *e, char
         tw_set_err(err, errlen, "%s: not an EDF or BDF file (version field)", path);
         return TW_EDF_REPAIR_EFORMAT;
     }
-    if (field(fixed, 192, 44, s) < 0 ||
+    if (field(fixed, TW_EDF_HDR_RESERVED_OFF, 44, s) < 0 ||
         (strncmp(s, e->bdf ? "BDF+C" : "EDF+C", 5) != 0 &&
          strncmp(s, e->bdf ? "BDF+D" : "EDF+D", 5) != 0)) {
         tw_set_err(err, errlen, "%s: not an %s file (no \"%s\" in the reserved field)", path,
@@ -172,15 +152,17 @@ static int read_header(int fd, const char *path, off_t size, edf_header *e, char
     }
     e->discontinuous = s[4] == 'D';
     long long hb, ns, count;
-    if (int_field(fixed, 184, 8, &hb) < 0 || int_field(fixed, 252, 4, &ns) < 0 || ns < 1 ||
-        ns > NS_MAX || hb != HDR_FIXED + ns * HDR_PER_SIGNAL) {
+    if (int_field(fixed, TW_EDF_HDR_SIZE_OFF, 8, &hb) < 0 ||
+        int_field(fixed, TW_EDF_HDR_NS_OFF, 4, &ns) < 0 || ns < 1 ||
+        ns > TW_EDF_NS_MAX || hb != TW_EDF_HDR_FIXED + ns * TW_EDF_HDR_PER_SIGNAL) {
         tw_set_err(err, errlen, "%s: not an EDF file (header size and signal count disagree)", path);
         return TW_EDF_REPAIR_EFORMAT;
     }
     e->ns = (int)ns;
     e->hdrsize = (long)hb;
-    e->count = int_field(fixed, 236, 8, &count) < 0 ? -1 : count;
-    if (field(fixed, 244, 8, s) < 0 || parse_time(s, strlen(s), 0, &e->dur) < 0 || e->dur <= 0) {
+    e->count = int_field(fixed, TW_EDF_HDR_COUNT_OFF, 8, &count) < 0 ? -1 : count;
+    if (field(fixed, TW_EDF_HDR_DUR_OFF, 8, s) < 0 || parse_time(s, strlen(s), 0, &e->dur) < 0 ||
+        e->dur <= 0) {
         tw_set_err(err, errlen, "%s: not an EDF file (record duration '%s')", path, s);
         return TW_EDF_REPAIR_EFORMAT;
     }
@@ -207,8 +189,9 @@ static int read_header(int fd, const char *path, off_t size, edf_header *e, char
     long off = 0;
     for (int i = 0; i < e->ns; i++) {
         long long nsamp;
-        if (field(h, HDR_FIXED + (size_t)i * 16, 16, s) < 0 ||
-            int_field(h, HDR_FIXED + (size_t)e->ns * 216 + (size_t)i * 8, 8, &nsamp) < 0 ||
+        if (field(h, TW_EDF_HDR_FIXED + (size_t)i * TW_EDF_HDR_LABEL_LEN, TW_EDF_HDR_LABEL_LEN, s) < 0 ||
+            int_field(h, TW_EDF_HDR_FIXED + (size_t)e->ns * TW_EDF_HDR_NSAMP_OFF + (size_t)i * TW_EDF_HDR_NSAMP_LEN,
+                      TW_EDF_HDR_NSAMP_LEN, &nsamp) < 0 ||
             nsamp < 1 || nsamp > 100000000) {
             free(h);
             tw_set_err(err, errlen, "%s: not an EDF file (signal %d's header)", path, i);
@@ -312,7 +295,7 @@ static int read_sidecar(int sfd, const char *spath, annot **out, size_t *n, size
         long long on, du;
         int pos = 0;
         if (sscanf(line, "%lld %lld %n", &on, &du, &pos) != 2 || pos == 0 || on < 0 ||
-            du < -1 || on > ANNOT_UNITS_MAX || du > ANNOT_UNITS_MAX) {
+            du < -1 || on > TW_EDF_ANNOT_UNITS_MAX || du > TW_EDF_ANNOT_UNITS_MAX) {
             (*bad)++;
             continue;
         }
@@ -330,7 +313,7 @@ static int read_sidecar(int sfd, const char *spath, annot **out, size_t *n, size
         annot *a = &(*out)[(*n)++];
         a->onset = on;
         a->dur = du;
-        tw_edfrec_clean_text(a->text, line + pos);
+        tw_edf_clean_text(a->text, line + pos);
     }
     int e = ferror(f);
     fclose(f);
@@ -345,9 +328,9 @@ static int read_sidecar(int sfd, const char *spath, annot **out, size_t *n, size
  * not whole. */
 static int fmt_time(char *s, size_t cap, long long v, const char *sign)
 {
-    if (v % ANNOT_PER_S)
-        return snprintf(s, cap, "%s%lld.%04lld", sign, v / ANNOT_PER_S, v % ANNOT_PER_S);
-    return snprintf(s, cap, "%s%lld", sign, v / ANNOT_PER_S);
+    if (v % TW_EDF_ANNOT_PER_S)
+        return snprintf(s, cap, "%s%lld.%04lld", sign, v / TW_EDF_ANNOT_PER_S, v % TW_EDF_ANNOT_PER_S);
+    return snprintf(s, cap, "%s%lld", sign, v / TW_EDF_ANNOT_PER_S);
 }
 
 /* One annotation as a TAL (its '\0' included). t0: the file's start
@@ -472,7 +455,7 @@ static int do_repair(job *j, int64_t max_records, int force, char *report, size_
         return TW_EDF_REPAIR_EFORMAT;
     }
     off_t want = (off_t)e->hdrsize + (off_t)valid * e->recsize;
-    double secs = (double)valid * (double)e->dur / TIME_UNITS;
+    double secs = (double)valid * (double)e->dur / TW_EDF_TIME_UNITS;
     if (j->sfd < 0 && !force && e->count == valid && j->size == want) {
         tw_set_err(report, replen, "%s: complete, nothing to repair (%" PRId64 " records, %g s)",
                    j->path, valid, secs);

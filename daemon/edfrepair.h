@@ -11,14 +11,8 @@
  * place. Everything else, the signal data and each record's time-keeping
  * annotation as EDFlib wrote it, is kept byte for byte.
  *
- * The sidecar PATH.annot (written by edfrec.c while recording): text,
- * one annotation per line, '\n'-terminated; lines starting with '#' are
- * comments; an annotation line is
- *     ONSET DURATION TEXT
- * with ONSET the time after the first sample and DURATION (-1: none) both
- * decimal integers in units of 100 us (EDFlib's annotation unit), TEXT
- * the rest of the line (UTF-8, no control characters). A last line
- * without its '\n' (cut by a crash) is ignored.
+ * The sidecar PATH.annot, its format and the header layout:
+ * edf_format.h.
  *
  * Repair, in order:
  *  1. Refuse what is not an EDF+/BDF+ file (version field, "EDF+C" /
@@ -57,9 +51,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TW_EDF_SIDECAR_SUFFIX ".annot"
-#define TW_EDF_SIDECAR_HEADER "# twitchd EDF+ annotations 1: ONSET DURATION TEXT (ONSET, DURATION in 100 us; -1: no duration)\n"
-#define TW_EDF_ANNOT_UNIT_S 1e-4 /* s per unit of ONSET and DURATION */
+#include "edf_format.h"
+
 
 enum {
     TW_EDF_REPAIR_DONE = 1,     /* the file was repaired */
@@ -100,8 +93,5 @@ typedef void (*tw_edf_repair_cb)(void *user, const char *path, int rc, const cha
  * Returns 0, or -1 with a reason in err when dir cannot be read. */
 int tw_edf_repair_dir(const char *dir, tw_edf_repair_cb cb, void *user,
                       tw_edf_repair_summary *sum, char *err, size_t errlen);
-
-/* A one-line description of a TW_EDF_REPAIR_* code. */
-const char *tw_edf_repair_strerror(int code);
 
 #endif

@@ -9,6 +9,7 @@
  */
 #include "journal.h"
 #include "log.h"
+#include "tw_clock.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -806,7 +807,7 @@ failed:
 
 static double seconds_since(const struct timespec *a, const struct timespec *b)
 {
-    return (double)(b->tv_sec - a->tv_sec) + 1e-9 * (double)(b->tv_nsec - a->tv_nsec);
+    return tw_ts_s(b) - tw_ts_s(a);
 }
 
 int tw_journal_sync(tw_journal *j, const struct timespec *now_mono)
@@ -866,16 +867,3 @@ void tw_journal_close(tw_journal *j)
     free(j);
 }
 
-const char *tw_journal_strerror(int code)
-{
-    switch (code) {
-    case TW_JOURNAL_OK:
-        return "success";
-    case TW_JOURNAL_EIO:
-        return "journal write failed (see the journal status)";
-    case TW_JOURNAL_EINVAL:
-        return "invalid argument (no journal, empty line or a newline in the line)";
-    default:
-        return "unknown journal error";
-    }
-}

@@ -177,7 +177,4 @@ int tw_journal_recover_file(const char *path, tw_journal_recovered *rec, char *e
  * ("recording directory '/x': cannot create: Permission denied"). */
 int tw_make_dir(const char *what, const char *dir, char *err, size_t errlen);
 
-/* A one-line description of a TW_JOURNAL_* code. */
-const char *tw_journal_strerror(int code);
-
 #endif

@@ -74,7 +74,7 @@ int main(int argc, char **argv)
     };
     if (argc < 2) {
         fputs(usage, stderr);
-        return TW_EX_USAGE;
+        return EX_USAGE;
     }
     if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
         version();
@@ -89,5 +89,5 @@ int main(int argc, char **argv)
         if (!strcmp(argv[1], cmds[i].name))
             return cmds[i].fn(argc - 1, argv + 1);
     fprintf(stderr, "twitchd: unknown command '%s'\n%s", argv[1], usage);
-    return TW_EX_USAGE;
+    return EX_USAGE;
 }

@@ -29,7 +29,7 @@ typedef struct {
     int64_t sample;      /* D_DATA: first sample; D_ANNOT: its sample */
     size_t start, n;     /* D_DATA: ring position and frames */
     double dur_s;        /* D_ANNOT */
-    char text[TW_EDFREC_TEXT_MAX + 1];
+    char text[TW_EDF_TEXT_MAX + 1];
 } desc;
 
 struct tw_rec_thread {
@@ -95,8 +95,8 @@ int tw_rec_thread_push(tw_rec_thread *t, const float *const *x, size_t n, int64_
 
 int tw_rec_thread_annotate(tw_rec_thread *t, int64_t sample, double duration_s, const char *text)
 {
-    char clean[TW_EDFREC_TEXT_MAX + 1];
-    tw_edfrec_clean_text(clean, text);
+    char clean[TW_EDF_TEXT_MAX + 1];
+    tw_edf_clean_text(clean, text);
     pthread_mutex_lock(&t->mu);
     if (t->dead || t->stopping || t->dn == TW_REC_DESC_MAX) {
         t->st.annotations_dropped++;

@@ -31,7 +31,7 @@
  *    discarding, counted in frames_dropped) whatever is pushed, without
  *    blocking anyone, until stop. Nothing is logged here: the owner
  *    reads the status (and may stop this thread and start another one on
- *    a new file when space returns: the DSP thread does, dsp_cmds.c).
+ *    a new file when space returns: recorder.c does).
  *  - stop drains the queue, closes (finalises) the file and joins.
  *
  * Thread model: push and annotate may be called from any threads (each
@@ -91,7 +91,7 @@ tw_rec_thread *tw_rec_thread_start(const tw_edfrec_params *p, double queue_s, ch
 int tw_rec_thread_push(tw_rec_thread *t, const float *const *x, size_t n, int64_t first_sample);
 
 /* Queue an annotation at sample `sample`, duration_s seconds long (< 0:
- * no duration), text in UTF-8 (cut to TW_EDFREC_TEXT_MAX bytes). Returns
+ * no duration), text in UTF-8 (cut to TW_EDF_TEXT_MAX bytes). Returns
  * 0, or -1 when the queue is full or the recording stopped (counted). */
 int tw_rec_thread_annotate(tw_rec_thread *t, int64_t sample, double duration_s, const char *text);
 

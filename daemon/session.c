@@ -59,12 +59,12 @@ struct tw_session {
     vec ltrs, trains, epn, marks, ins; /* of ltr_rec, train_rec, epn_rec, mark_rec, mark_rec */
 
     /* train of the latest LTR per channel */
-    int have_train[TW_SESSION_MAX_CHANNELS];
-    int last_train_id[TW_SESSION_MAX_CHANNELS];
-    long cur_train[TW_SESSION_MAX_CHANNELS]; /* index into trains, -1: not stored */
-    int cur_train_rc[TW_SESSION_MAX_CHANNELS]; /* why not: EFULL or ENOMEM */
+    int have_train[TW_MAX_CHANNELS];
+    int last_train_id[TW_MAX_CHANNELS];
+    long cur_train[TW_MAX_CHANNELS]; /* index into trains, -1: not stored */
+    int cur_train_rc[TW_MAX_CHANNELS]; /* why not: EFULL or ENOMEM */
 
-    long ltr_count, ltr_ch[TW_SESSION_MAX_CHANNELS], train_count;
+    long ltr_count, ltr_ch[TW_MAX_CHANNELS], train_count;
     int64_t first_onset, last_offset; /* over every LTR of the session; -1: none */
     long epn_count, mark_count, ins_count, gaps, gaps_unknown;
     int64_t gap_samples;
@@ -74,26 +74,14 @@ struct tw_session {
      * state in force since q_since and the bad samples (exact) */
     vec qual;
     long drop_qual;
-    unsigned q_flags[TW_SESSION_MAX_CHANNELS];
-    int64_t q_since[TW_SESSION_MAX_CHANNELS];
-    int64_t q_bad[TW_SESSION_MAX_CHANNELS];
+    unsigned q_flags[TW_MAX_CHANNELS];
+    int64_t q_since[TW_MAX_CHANNELS];
+    int64_t q_bad[TW_MAX_CHANNELS];
 };
 
 static const char *const meta_keys[4] = {"subject", "muscle", "side", "notes"};
 static const size_t meta_max[4] = {TW_SESSION_META_MAX, TW_SESSION_META_MAX,
                                    TW_SESSION_META_MAX, TW_SESSION_NOTES_MAX};
-
-const char *tw_session_strerror(int code)
-{
-    switch (code) {
-    case TW_SESSION_OK: return "success";
-    case TW_SESSION_IGNORED: return "not part of the session: ignored";
-    case TW_SESSION_EINVAL: return "invalid argument";
-    case TW_SESSION_ENOMEM: return "out of memory: counted, details not stored";
-    case TW_SESSION_EFULL: return "session storage full: counted, details not stored";
-    default: return "unknown error";
-    }
-}
 
 /* ---- ids -------------------------------------------------------------------- */
 
@@ -195,9 +183,9 @@ tw_session *tw_session_create(const char *id, const json_t *meta, int nchan, dou
                    id ? id : "(null)", TW_SESSION_ID_MAX - 1);
         return NULL;
     }
-    if (nchan < 1 || nchan > TW_SESSION_MAX_CHANNELS) {
+    if (nchan < 1 || nchan > TW_MAX_CHANNELS) {
         tw_set_err(err, errlen, "session %s: %d channels (allowed 1 .. %d)", id, nchan,
-                   TW_SESSION_MAX_CHANNELS);
+                   TW_MAX_CHANNELS);
         return NULL;
     }
     if (!(rate_hz > 0) || !isfinite(rate_hz)) {
@@ -226,7 +214,7 @@ tw_session *tw_session_create(const char *id, const json_t *meta, int nchan, dou
         s->has_start_real = 1;
         s->start_real = *start_realtime;
     }
-    for (int c = 0; c < TW_SESSION_MAX_CHANNELS; c++) {
+    for (int c = 0; c < TW_MAX_CHANNELS; c++) {
         s->cur_train[c] = -1;
         s->q_since[c] = start_sample;
     }

@@ -19,7 +19,7 @@
  *  - "*_s" figures are seconds of input time, t_s = (sample -
  *    start_sample) / rate_hz; amplitudes are uV at the electrode, as in
  *    the events;
- *  - channels are 0 .. nchan - 1, nchan <= TW_SESSION_MAX_CHANNELS.
+ *  - channels are 0 .. nchan - 1, nchan <= TW_MAX_CHANNELS.
  *
  * What belongs to the session: an LTR whose onset_sample >= start_sample;
  * an EPN episode whose offset_sample >= start_sample (its time is clipped
@@ -49,8 +49,8 @@
 
 #include "trains.h"
 #include "tw_dsp.h"
+#include "tw_limits.h"
 
-#define TW_SESSION_MAX_CHANNELS 8
 #define TW_SESSION_MAX_ITEMS 100000 /* stored LTRs, trains, EPN episodes, marks, insertions (each) */
 #define TW_SESSION_ID_MAX 96        /* bytes of an id, NUL included: the time (16),
                                        "-", a 64-character subject and a ".K" suffix */
@@ -69,9 +69,6 @@ enum {
     TW_SESSION_EFULL = -3,   /* TW_SESSION_MAX_ITEMS reached: counted, details not stored */
 };
 
-/* A one-line description of a TW_SESSION_* code (static string). */
-const char *tw_session_strerror(int code);
-
 typedef struct tw_session tw_session;
 
 /* Counters, for status replies. Counts are exact even when details were
@@ -79,7 +76,7 @@ typedef struct tw_session tw_session;
 typedef struct {
     int64_t start_sample;
     long ltrs;                                     /* LTRs of the session */
-    long ltr_per_channel[TW_SESSION_MAX_CHANNELS]; /* the same per channel */
+    long ltr_per_channel[TW_MAX_CHANNELS]; /* the same per channel */
     long trains;                                   /* insertion trains with an LTR in the session */
     long epn_episodes;                             /* EPN episodes fed (reaching into the session) */
     long marks, insertions;
@@ -111,7 +108,7 @@ int tw_session_format_id(char *buf, size_t len, const struct timespec *t,
  *    (string < TW_SESSION_NOTES_MAX bytes, or null); any other key is an
  *    error (a typo would otherwise lose a study field). Copied: the caller
  *    keeps its reference and may free it at once;
- *  nchan: 1 .. TW_SESSION_MAX_CHANNELS; rate_hz: input rate, > 0, finite;
+ *  nchan: 1 .. TW_MAX_CHANNELS; rate_hz: input rate, > 0, finite;
  *  start_sample: first sample of the session, >= 0;
  *  start_realtime: CLOCK_REALTIME at start_sample (NULL: unknown, the
  *    summary's start_utc is then null), copied.

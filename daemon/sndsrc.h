@@ -9,9 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TW_MAX_CHANNELS 8
-#define TW_MIN_RATE 250
-#define TW_MAX_RATE 192000
+#include "tw_limits.h"
+
 
 typedef struct {
     SNDFILE *sf;

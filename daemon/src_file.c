@@ -76,8 +76,8 @@ tw_source *tw_source_open_file(const tw_config *c, char *err, size_t errlen)
     f->t.base.channels = info.channels;
     f->t.base.frames_per_block = (unsigned)c->frames_per_buffer;
     snprintf(f->t.base.desc, sizeof f->t.base.desc, "file %.180s, %d Hz, %d ch, %s pace",
-             c->path, info.samplerate, info.channels, c->pace == 0 ? "real-time" : "fast");
-    if (tw_src_thread_init(&f->t, fill, c->pace == 0) != 0) {
+             c->path, info.samplerate, info.channels, c->pace == TW_PACE_REALTIME ? "real-time" : "fast");
+    if (tw_src_thread_init(&f->t, fill, c->pace == TW_PACE_REALTIME) != 0) {
         snprintf(err, errlen, "out of memory");
         destroy(&f->t.base);
         return NULL;

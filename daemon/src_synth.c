@@ -73,8 +73,8 @@ tw_source *tw_source_open_synth(const tw_config *c, char *err, size_t errlen)
     snprintf(s->t.base.desc, sizeof s->t.base.desc,
              "synth (seed %llu), %d Hz, %d ch, %s pace",
              (unsigned long long)tw_synth_get_seed(s->syn), c->rate, c->channels,
-             c->pace == 0 ? "real-time" : "fast");
-    if (tw_src_thread_init(&s->t, fill, c->pace == 0) != 0) {
+             c->pace == TW_PACE_REALTIME ? "real-time" : "fast");
+    if (tw_src_thread_init(&s->t, fill, c->pace == TW_PACE_REALTIME) != 0) {
         snprintf(err, errlen, "out of memory");
         destroy(&s->t.base);
         return NULL;

@@ -49,87 +49,8 @@ const char *tw_synth_type_name(int type)
     }
 }
 
-/* ---- growable lists (grow to a high-water mark, never shrink) -------- */
-
-static int grow(void **v, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return 0;
-    size_t nc = *cap ? *cap : 16;
-    while (nc < need)
-        nc *= 2;
-    void *nv = realloc(*v, nc * elem);
-    if (!nv)
-        return -1;
-    *v = nv;
-    *cap = nc;
-    return 0;
-}
-
-int tw_synth_push_inst(tw_synth *s, tw_chan *c, const tw_inst *in)
-{
-    if (grow((void **)&c->act, &c->capact, c->nact + 1, sizeof *c->act)) {
-        s->oom = 1;
-        return -1;
-    }
-    c->act[c->nact++] = *in;
-    return 0;
-}
-
-tw_proc *tw_synth_add_proc(tw_synth *s, tw_chan *c)
-{
-    if (grow((void **)&c->procs, &c->capproc, c->nproc + 1,
-             sizeof *c->procs)) {
-        s->oom = 1;
-        return NULL;
-    }
-    tw_proc *p = &c->procs[c->nproc++];
-    memset(p, 0, sizeof *p);
-    p->last_off = -1;
-    return p;
-}
-
-static int trec_before(const tw_trec *a, const tw_trec *b)
-{
-    if (a->t.onset_sample != b->t.onset_sample)
-        return a->t.onset_sample < b->t.onset_sample;
-    if (a->t.channel != b->t.channel)
-        return a->t.channel < b->t.channel;
-    return a->id < b->id;
-}
-
-uint64_t tw_synth_push_truth(tw_synth *s, const tw_synth_truth *t,
-                             int pending)
-{
-    if (grow((void **)&s->q, &s->qcap, s->qn + 1, sizeof *s->q)) {
-        s->oom = 1;
-        return 0;
-    }
-    tw_trec r = {*t, ++s->next_id, pending};
-    size_t i = s->qn;
-    while (i > 0 && trec_before(&r, &s->q[i - 1])) {
-        s->q[i] = s->q[i - 1];
-        i--;
-    }
-    s->q[i] = r;
-    s->qn++;
-    return r.id;
-}
-
-tw_trec *tw_synth_find_truth(tw_synth *s, uint64_t id)
-{
-    for (size_t i = 0; i < s->qn; i++)
-        if (s->q[i].id == id)
-            return &s->q[i];
-    return NULL;
-}
 
 /* ---- processes -------------------------------------------------------- */
-
-static double clampd(double x, double lo, double hi)
-{
-    return x < lo ? lo : x > hi ? hi : x;
-}
 
 static void proc_advance(tw_synth *s, tw_proc *p)
 {
@@ -147,7 +68,7 @@ static void proc_advance(tw_synth *s, tw_proc *p)
     }
     default: /* regular firing */
         p->next += p->mean_isi *
-                   clampd(1.0 + p->isi_cv * tw_rng_gauss(&p->rng), 0.5, 1.5);
+                   tw_clampd(1.0 + p->isi_cv * tw_rng_gauss(&p->rng), 0.5, 1.5);
     }
 }
 
@@ -157,13 +78,13 @@ static void proc_spawn(tw_synth *s, tw_chan *c, tw_proc *p, int64_t t)
     switch (p->kind) {
     case TW_PK_MEPP:
         tw_shape_mepp(&in, &p->rng, s->rate,
-                      clampd(tw_rng_lognormal(&p->rng, p->amp_median,
+                      tw_clampd(tw_rng_lognormal(&p->rng, p->amp_median,
                                               p->amp_sigma),
                              p->amp_min, p->amp_max));
         in.start = t;
         break;
     case TW_PK_EPS: {
-        double a = clampd(tw_rng_lognormal(&p->rng, p->amp_median,
+        double a = tw_clampd(tw_rng_lognormal(&p->rng, p->amp_median,
                                            p->amp_sigma),
                           p->amp_min, p->amp_max);
         int pos = tw_rng_bernoulli(&p->rng, p->pos_frac);
@@ -174,7 +95,7 @@ static void proc_spawn(tw_synth *s, tw_chan *c, tw_proc *p, int64_t t)
     default:
         in = p->unit.shape;
         /* MUAPs of one unit repeat with a few % amplitude jitter. */
-        in.amp *= (float)clampd(1.0 + p->amp_sigma * tw_rng_gauss(&p->rng),
+        in.amp *= (float)tw_clampd(1.0 + p->amp_sigma * tw_rng_gauss(&p->rng),
                                 0.8, 1.2);
         in.start = t - p->unit.on;
         p->last_off = t + (p->unit.off - p->unit.on);
@@ -457,7 +378,7 @@ static int start(tw_synth *s)
 
 static void stop(tw_synth *s)
 {
-    for (int k = 0; k < TW_SYNTH_MAX_CHANNELS; k++)
+    for (int k = 0; k < TW_MAX_CHANNELS; k++)
         chan_fini(&s->ch[k]);
 }
 
@@ -521,11 +442,6 @@ uint64_t tw_synth_get_seed(const tw_synth *s)
 int tw_synth_get_channels(const tw_synth *s)
 {
     return s->nch;
-}
-
-int tw_synth_get_rate(const tw_synth *s)
-{
-    return s->p.rate;
 }
 
 int64_t tw_synth_get_position(const tw_synth *s)

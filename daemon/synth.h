@@ -1,7 +1,7 @@
 /* synth.h: synthetic needle-EMG source with ground truth.
  *
  * Renders what a needle electrode at a myofascial trigger point would see
- * (docs/signals.md, "Signal catalogue"): amplifier/electrode noise, mains
+ * (docs/signals.md, "What each phenomenon looks like"): amplifier/electrode noise, mains
  * with odd harmonics and slow AM, baseline wander, endplate noise (EPN:
  * MEPPs and endplate spikes), local twitch responses (LTRs) in insertion
  * trains, and the distractors a detector must not call an LTR or EPN
@@ -44,11 +44,11 @@
 #include <stdint.h>
 
 #include "keytab.h"
+#include "tw_limits.h"
 
 /* Frames per internal generation block. */
 #define TW_SYNTH_BLOCK 1024
 
-#define TW_SYNTH_MAX_CHANNELS 8
 
 /* Errors (negative return values). */
 #define TW_SYNTH_EINVAL (-1) /* bad argument */
@@ -69,7 +69,7 @@ typedef struct {
     /* recording */
     int seed;             /* 0 = pick one from the clock */
     int rate;             /* Hz */
-    int channels;         /* 1 .. TW_SYNTH_MAX_CHANNELS */
+    int channels;         /* 1 .. TW_MAX_CHANNELS */
     int format;           /* TW_SYNTH_FMT_* (file output only) */
     double full_scale_uv; /* uV at digital full scale (file output only) */
     /* background */
@@ -181,9 +181,8 @@ tw_synth *tw_synth_create(const tw_synth_params *p);
  * always in 1 .. INT_MAX so it can be passed back as `seed`). */
 uint64_t tw_synth_get_seed(const tw_synth *s);
 
-/* Channels and rate (copies of the parameters). */
+/* Channels (a copy of the parameter). */
 int tw_synth_get_channels(const tw_synth *s);
-int tw_synth_get_rate(const tw_synth *s);
 
 /* Frames rendered so far. */
 int64_t tw_synth_get_position(const tw_synth *s);

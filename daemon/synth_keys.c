@@ -1,6 +1,6 @@
 /* synth_keys.c: the parameter table of the synthetic source (section
  * "synth") and its validation. Every number follows docs/signals.md,
- * "Signal catalogue"; ranges are what the catalogue allows. */
+ * "What each phenomenon looks like"; ranges are what the catalogue allows. */
 #include "synth.h"
 
 #include <math.h>
@@ -19,8 +19,8 @@ const tw_key tw_synth_keys[] = {
     /* recording */
     I("seed", seed, 0, 2147483647, "0", "",
       "random seed; 0 picks one from the clock (printed, reusable)"),
-    I("rate", rate, 250, 192000, "48000", "Hz", "sample rate"),
-    I("channels", channels, 1, TW_SYNTH_MAX_CHANNELS, "1", "",
+    I("rate", rate, TW_MIN_RATE, TW_MAX_RATE, "48000", "Hz", "sample rate"),
+    I("channels", channels, 1, TW_MAX_CHANNELS, "1", "",
       "independent needle recordings, each with its own schedule"),
     E("format", format, "float|int16|int24", "float", "",
       "sample format of the written file (FLAC needs int16 or int24)"),

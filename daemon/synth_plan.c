@@ -11,7 +11,7 @@
  * Every segment's activity starts PLAN_MARGIN_S after its start, so no
  * waveform begins before the block being generated.
  *
- * All numbers below follow docs/signals.md, "Signal catalogue"; [A] marks
+ * All numbers below follow docs/signals.md, "What each phenomenon looks like"; [A] marks
  * the catalogue's assumptions.
  */
 #include "synth_priv.h"
@@ -22,11 +22,6 @@
 #define PLAN_MARGIN_S 0.025 /* s from segment start to its first waveform */
 #define LTR_POOL 10         /* motor units available to one train */
 #define LTR_MAX_INST (LTR_POOL * 4 + 8)
-
-static double clampd(double x, double lo, double hi)
-{
-    return x < lo ? lo : x > hi ? hi : x;
-}
 
 static int64_t smp(const tw_synth *s, double seconds)
 {
@@ -137,13 +132,13 @@ static double add_movement(tw_synth *s, tw_chan *c, int64_t m, int kind,
 static void plan_epn(tw_synth *s, tw_chan *c, int64_t t0, int64_t t1)
 {
     const tw_synth_params *p = &s->p;
-    double mrate = clampd(tw_rng_lognormal(&c->ev, p->mepp_rate_hz, 0.3),
+    double mrate = tw_clampd(tw_rng_lognormal(&c->ev, p->mepp_rate_hz, 0.3),
                           100, 1000);
     double erate = p->eps_rate_hz > 0
-                       ? clampd(tw_rng_lognormal(&c->ev, p->eps_rate_hz, 0.3),
+                       ? tw_clampd(tw_rng_lognormal(&c->ev, p->eps_rate_hz, 0.3),
                                 0.0, 50.0)
                        : 0.0;
-    double med = clampd(tw_rng_lognormal(&c->ev, p->mepp_median_uv, 0.15), 5,
+    double med = tw_clampd(tw_rng_lognormal(&c->ev, p->mepp_median_uv, 0.15), 5,
                         60);
     double posf = tw_rng_range(&c->ev, 0.1, 0.3);
     uint64_t mseed = tw_rng_u64(&c->ev), eseed = tw_rng_u64(&c->ev);
@@ -267,7 +262,7 @@ static int64_t plan_ltr(tw_synth *s, tw_chan *c, int64_t m,
         if (e > maxext)
             maxext = e;
     }
-    double dur = clampd(tw_rng_lognormal(&c->ev, s->p.ltr_dur_ms, 0.6), 20.0, 300.0) *
+    double dur = tw_clampd(tw_rng_lognormal(&c->ev, s->p.ltr_dur_ms, 0.6), 20.0, 300.0) *
                  ms;
     if (dur < maxext + 1)
         dur = maxext + 1;
@@ -295,10 +290,10 @@ static int64_t plan_ltr(tw_synth *s, tw_chan *c, int64_t m,
         for (int f = 0; f < nf; f++)
             tf[f] += f * isi_min;
         double shift = i == 0 ? -tf[0] : i == 1 ? avail - tf[nf - 1] : 0.0;
-        double pk = clampd(u->peak_uv * factor, s->p.ltr_muap_min_uv, 3000.0);
+        double pk = tw_clampd(u->peak_uv * factor, s->p.ltr_muap_min_uv, 3000.0);
         for (int f = 0; f < nf && ni < LTR_MAX_INST; f++) {
             tw_inst in = u->shape;
-            double jit = clampd(1.0 + 0.03 * tw_rng_gauss(&c->ev), 0.9, 1.1);
+            double jit = tw_clampd(1.0 + 0.03 * tw_rng_gauss(&c->ev), 0.9, 1.1);
             in.amp = (float)(in.amp * pk / u->peak_uv * jit);
             if (pk * jit > peak_muap)
                 peak_muap = pk * jit;
@@ -365,7 +360,7 @@ static int64_t plan_train(tw_synth *s, tw_chan *c, int64_t t0)
 
     tw_unit pool[LTR_POOL];
     for (int i = 0; i < LTR_POOL; i++) {
-        double a = clampd(tw_rng_lognormal(&c->ev, p->ltr_muap_uv, 0.35),
+        double a = tw_clampd(tw_rng_lognormal(&c->ev, p->ltr_muap_uv, 0.35),
                           p->ltr_muap_min_uv, 3000);
         tw_unit_make(&pool[i], &c->ev, s->rate, TW_UNIT_LTR, a, s->scratch);
     }
@@ -399,7 +394,7 @@ static int64_t plan_train(tw_synth *s, tw_chan *c, int64_t t0)
         else if (i == 2)
             f = plateau + 0.12 * (1.0 - plateau);
         else
-            f = fmin(plateau * clampd(1.0 + 0.03 * tw_rng_gauss(&c->ev),
+            f = fmin(plateau * tw_clampd(1.0 + 0.03 * tw_rng_gauss(&c->ev),
                                       0.9, 1.1),
                      plateau + 0.12 * (1.0 - plateau));
         last = plan_ltr(s, c, m, pool, f, train_id, i, in_epn, &busy);
@@ -427,7 +422,7 @@ static int64_t plan_insertion(tw_synth *s, tw_chan *c, int64_t t0)
     int64_t busy = t0;
     int64_t m = t0 + smp(s, PLAN_MARGIN_S);
     double step = add_movement(s, c, m, MOVE_LARGE, &busy);
-    double dur = clampd(tw_rng_lognormal(&c->ev, 0.15, 0.6), 0.03, 2.5);
+    double dur = tw_clampd(tw_rng_lognormal(&c->ev, 0.15, 0.6), 0.03, 2.5);
     int nsp = (int)llround(dur * tw_rng_range(&c->ev, 30.0, 100.0));
     nsp = nsp < 2 ? 2 : nsp > 250 ? 250 : nsp;
     int64_t off = m;
@@ -471,7 +466,7 @@ static int64_t plan_firing(tw_synth *s, tw_chan *c, tw_synth_truth *t,
     int64_t first[5];
     double rate[5], cv[5], rsum = 0, amax = 0;
     for (int i = 0; i < n; i++) {
-        double a = clampd(tw_rng_lognormal(&c->ev, amp_med, amp_sig), amp_lo,
+        double a = tw_clampd(tw_rng_lognormal(&c->ev, amp_med, amp_sig), amp_lo,
                           amp_hi);
         tw_unit_make(&u[i], &c->ev, s->rate, unit_kind, a, s->scratch);
         rate[i] = tw_rng_range(&c->ev, rate_lo, rate_hi);
@@ -553,7 +548,7 @@ static int64_t plan_fib(tw_synth *s, tw_chan *c, int64_t t0)
 {
     tw_synth_truth t;
     tw_truth_blank(&t, TW_TRUTH_DISTRACTOR, "fib", c->index);
-    double a = clampd(tw_rng_lognormal(&c->ev, 60, 0.5), 20, 200);
+    double a = tw_clampd(tw_rng_lognormal(&c->ev, 60, 0.5), 20, 200);
     double rate = tw_rng_range(&c->ev, 0.5, 15.0);
     double cv = tw_rng_range(&c->ev, 0.01, 0.04);
     double dur = tw_rng_range(&c->ev, 2.0, 10.0);

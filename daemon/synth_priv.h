@@ -9,6 +9,12 @@
 #include "rng.h"
 #include "synth.h"
 
+/* x limited to [lo, hi]. */
+static inline double tw_clampd(double x, double lo, double hi)
+{
+    return x < lo ? lo : x > hi ? hi : x;
+}
+
 /* ---- waveform instances (synth_shapes.c) ------------------------------ */
 
 /* Components of a sum-of-kernels shape; u = (i - t0) / sig. */
@@ -148,7 +154,7 @@ struct tw_synth {
     int64_t pos;       /* frames delivered */
     int64_t blk_start; /* absolute start of blk; -1 before the first */
     float *blk;        /* TW_SYNTH_BLOCK * nch, interleaved */
-    tw_chan ch[TW_SYNTH_MAX_CHANNELS];
+    tw_chan ch[TW_MAX_CHANNELS];
     /* truth queue, sorted by (onset, channel, id) */
     tw_trec *q;
     size_t qn, qcap;
@@ -175,8 +181,8 @@ enum {
     TW_SEG_N
 };
 
-/* synth.c helpers used by synth_plan.c. They return 0 or -1 (no memory,
- * also latched in s->oom). */
+/* synth_store.c: the stores, used by synth.c and synth_plan.c. They
+ * return 0 or -1 (no memory, also latched in s->oom). */
 int tw_synth_push_inst(tw_synth *s, tw_chan *c, const tw_inst *in);
 tw_proc *tw_synth_add_proc(tw_synth *s, tw_chan *c);
 /* Queue a truth record (copied); returns its id, 0 on no memory. */

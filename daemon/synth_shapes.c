@@ -1,5 +1,5 @@
 /* synth_shapes.c: the waveforms of the synthetic source, one function per
- * phenomenon of docs/signals.md ("Signal catalogue"), and the renderer
+ * phenomenon of docs/signals.md ("What each phenomenon looks like"), and the renderer
  * that adds a placed waveform into a block.
  *
  * Conventions: real voltage (negative = clinical upward deflection);
@@ -14,11 +14,6 @@
 #include <string.h>
 
 #define MS(x) ((x) * 1e-3 * rate) /* ms -> samples */
-
-static double clampd(double x, double lo, double hi)
-{
-    return x < lo ? lo : x > hi ? hi : x;
-}
 
 static void inst_init(tw_inst *in, int kind, double amp, double len)
 {
@@ -51,7 +46,7 @@ void tw_shape_mepp(tw_inst *in, tw_rng *r, double rate, double amp_uv)
 void tw_shape_eps(tw_inst *in, tw_rng *r, double rate, double amp_uv,
                   int initial_positive)
 {
-    double dur = clampd(3.5 + 0.6 * tw_rng_gauss(r), 2.0, 5.0); /* ms */
+    double dur = tw_clampd(3.5 + 0.6 * tw_rng_gauss(r), 2.0, 5.0); /* ms */
     double s1 = MS(dur / 7.5), s2 = 1.5 * s1;
     if (s1 < 0.2) {
         s1 = 0.2;

@@ -1,7 +1,7 @@
 /* trains.h: insertion trains. LTRs of one channel whose onsets are closer
  * than gap_s to the previous LTR's offset form a train; each LTR gets the
  * train's number, its position in it and its amplitude (peak-to-peak)
- * relative to the train's first LTR (signals.md: successive LTRs shrink
+ * relative to the train's first LTR (docs/signals.md: successive LTRs shrink
  * over the first three, then plateau).
  *
  * An insertion mark (the clinician's key or a foot switch, through the

@@ -12,6 +12,7 @@
 
 #include "log.h"
 #include "web_sse.h"
+#include "tw_clock.h"
 
 #define SUB_POLL_MS 100   /* longest wait between checks of the stop flag */
 #define SUB_BATCH 1000    /* messages taken in a row before the flag is checked */
@@ -25,13 +26,6 @@ struct tw_web_sub {
     uint64_t received, malformed; /* thread only */
     double last_msg;              /* CLOCK_MONOTONIC s, < 0: none yet */
 };
-
-static double mono_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + t.tv_nsec * 1e-9;
-}
 
 int tw_web_pick_endpoint(const char *list, char *out, size_t len, char *err,
                          size_t errlen)
@@ -106,7 +100,7 @@ static int recv_msg(void *sock, zmq_msg_t *f, int *nframes, int *extra)
 static void handle(tw_web_sub *s, zmq_msg_t *f, int nframes, int extra)
 {
     s->received++;
-    s->last_msg = mono_s();
+    s->last_msg = tw_mono_s();
     if (nframes < 2 || extra) {
         s->malformed++;
         return;
@@ -134,7 +128,7 @@ static void heartbeat(tw_web_sub *s)
     tw_web_hub_get_stats(s->hub, &st);
     char age[32] = "null";
     if (s->last_msg >= 0)
-        snprintf(age, sizeof age, "%.3f", mono_s() - s->last_msg);
+        snprintf(age, sizeof age, "%.3f", tw_mono_s() - s->last_msg);
     char json[256], rec[300];
     snprintf(json, sizeof json,
              "{\"topic\":\"web.hb\",\"clients\":%zu,\"received\":%llu,\"malformed\":%llu,"
@@ -149,10 +143,10 @@ static void heartbeat(tw_web_sub *s)
 static void *run(void *arg)
 {
     tw_web_sub *s = arg;
-    double next_hb = mono_s();
+    double next_hb = tw_mono_s();
     while (!atomic_load(&s->stop)) {
         zmq_pollitem_t pi = {s->sock, 0, ZMQ_POLLIN, 0};
-        double now = mono_s();
+        double now = tw_mono_s();
         if (now >= next_hb) {
             heartbeat(s);
             next_hb = now + TW_WEB_HB_MS / 1000.0;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "event_json.h"
+#include "tw_clock.h"
 
 static const char *const names[] = {"evt.ltr", "evt.epn", "evt.start.ltr",
                                     "evt.start.epn", "gap", "sts",
@@ -54,10 +55,21 @@ void tw_wire_anchor(tw_wire *w, int64_t sample, const struct timespec *mono,
     w->anchor_real = *real;
 }
 
-static double ts(const struct timespec *t) { return (double)t->tv_sec + t->tv_nsec * 1e-9; }
+
+struct timespec tw_wire_realtime(const tw_wire *w, int64_t s)
+{
+    double t = tw_ts_s(&w->anchor_real) + (double)(s - w->anchor_sample) / w->rate;
+    struct timespec r;
+    r.tv_sec = (time_t)floor(t);
+    r.tv_nsec = (long)((t - floor(t)) * 1e9);
+    if (r.tv_nsec >= 1000000000L)
+        r.tv_nsec = 999999999L;
+    return r;
+}
 
 /* Common fields first (insertion order is kept when dumping). */
-static json_t *common(tw_wire *w, int topic, int64_t sample)
+/* in_session: the record carries the open session's id (if any). */
+static json_t *common(tw_wire *w, int topic, int64_t sample, int in_session)
 {
     char name[32];
     json_t *o = json_object();
@@ -70,10 +82,10 @@ static json_t *common(tw_wire *w, int topic, int64_t sample)
     json_object_set_new(o, "sample", json_integer(sample));
     json_t *c = json_object();
     json_object_set_new(c, "sample", json_integer(w->anchor_sample));
-    json_object_set_new(c, "realtime", json_real(ts(&w->anchor_real)));
-    json_object_set_new(c, "monotonic", json_real(ts(&w->anchor_mono)));
+    json_object_set_new(c, "realtime", json_real(tw_ts_s(&w->anchor_real)));
+    json_object_set_new(c, "monotonic", json_real(tw_ts_s(&w->anchor_mono)));
     json_object_set_new(o, "clock", c);
-    if (w->session[0] && topic != TW_T_STS && topic < TW_T_SIG0)
+    if (in_session && w->session[0] && topic != TW_T_STS && topic < TW_T_SIG0)
         json_object_set_new(o, "session", json_string(w->session));
     return o;
 }
@@ -93,12 +105,12 @@ static tw_msg *finish(json_t *o, int topic, int journal)
 }
 
 tw_msg *tw_wire_event(tw_wire *w, const tw_event *e, int ch,
-                      const tw_train_info *tr, unsigned quality)
+                      const tw_train_info *tr, unsigned quality, int in_session)
 {
     int ltr = e->type == TW_EVT_LTR;
     int topic = e->is_start ? (ltr ? TW_T_START_LTR : TW_T_START_EPN)
                             : (ltr ? TW_T_EVT_LTR : TW_T_EVT_EPN);
-    json_t *o = common(w, topic, e->is_start ? e->onset_sample : e->offset_sample);
+    json_t *o = common(w, topic, e->is_start ? e->onset_sample : e->offset_sample, in_session);
     json_t *ev = tw_event_json(e, ch, w->rate, tr);
     if (!o || !ev) {
         json_decref(o);
@@ -112,9 +124,20 @@ tw_msg *tw_wire_event(tw_wire *w, const tw_event *e, int ch,
     return finish(o, topic, !e->is_start);
 }
 
+const char *tw_gap_cause_text(tw_gap_cause cause)
+{
+    switch (cause) {
+    case TW_GAP_DISCONTINUITY: return "discontinuity";
+    case TW_GAP_RING_FULL: return "ring full";
+    case TW_GAP_DEVICE_RESTART: return "device restart";
+    case TW_GAP_INPUT_OVERFLOW: return "input overflow";
+    }
+    return "?";
+}
+
 tw_msg *tw_wire_gap(tw_wire *w, int64_t first, int64_t count, const char *cause)
 {
-    json_t *o = common(w, TW_T_GAP, first);
+    json_t *o = common(w, TW_T_GAP, first, 1);
     if (!o)
         return NULL;
     json_object_set_new(o, "type", json_string("gap"));
@@ -134,7 +157,7 @@ tw_msg *tw_wire_sig(tw_wire *w, int ch, int64_t first, double rate,
                     const float *v, size_t n)
 {
     int topic = TW_T_SIG0 + ch;
-    json_t *o = common(w, topic, first);
+    json_t *o = common(w, topic, first, 0);
     if (!o)
         return NULL;
     json_object_set_new(o, "channel", json_integer(ch));
@@ -157,9 +180,10 @@ tw_msg *tw_wire_sig(tw_wire *w, int ch, int64_t first, double rate,
     return m;
 }
 
-tw_msg *tw_wire_record(tw_wire *w, int topic, int64_t sample, json_t *body)
+tw_msg *tw_wire_record(tw_wire *w, int topic, int64_t sample, json_t *body,
+                       int in_session)
 {
-    json_t *o = common(w, topic, sample);
+    json_t *o = common(w, topic, sample, in_session);
     if (!o || !body) {
         json_decref(o);
         json_decref(body);
@@ -172,7 +196,7 @@ tw_msg *tw_wire_record(tw_wire *w, int topic, int64_t sample, json_t *body)
 
 tw_msg *tw_wire_sts(tw_wire *w, int64_t sample, json_t *body)
 {
-    json_t *o = common(w, TW_T_STS, sample);
+    json_t *o = common(w, TW_T_STS, sample, 0);
     if (!o) {
         json_decref(body);
         return NULL;

@@ -17,14 +17,14 @@
 #include "mq.h"
 #include "trains.h"
 #include "tw_dsp.h"
+#include "tw_limits.h"
 
 #define TW_PROTOCOL_VERSION 1
-#define TW_WIRE_MAX_CH 8
 
 enum {
     TW_T_EVT_LTR, TW_T_EVT_EPN, TW_T_START_LTR, TW_T_START_EPN, TW_T_GAP,
     TW_T_STS, TW_T_EVT_MARK, TW_T_EVT_INSERTION, TW_T_EVT_SESSION, TW_T_EVT_QUALITY, TW_T_SIG0, /* sig.0 .. sig.7 follow */
-    TW_T_COUNT = TW_T_SIG0 + TW_WIRE_MAX_CH
+    TW_T_COUNT = TW_T_SIG0 + TW_MAX_CHANNELS
 };
 
 typedef struct {
@@ -34,7 +34,9 @@ typedef struct {
     int channels;
     int64_t anchor_sample;
     char session[128];            /* open session id ("": none): carried by
-                                     events, marks and gaps */
+                                     gaps always, by events and records
+                                     when the caller says they belong to
+                                     the session (in_session) */
     struct timespec anchor_mono, anchor_real;
 } tw_wire;
 
@@ -43,20 +45,32 @@ void tw_wire_init(tw_wire *w, double rate, int channels);
 void tw_wire_anchor(tw_wire *w, int64_t sample, const struct timespec *mono,
                     const struct timespec *real);
 const char *tw_wire_topic_name(int topic, char *buf, size_t len);
+/* CLOCK_REALTIME of sample s, from the clock anchor. */
+struct timespec tw_wire_realtime(const tw_wire *w, int64_t s);
 
 /* Messages (NULL on allocation failure). Events and gaps are marked for
  * the journal; onset notices, sig and sts are not. quality: the
  * conditions (quality.h TW_Q_*) of the bad stretches a full event
  * overlaps, given as "quality": [names] when not 0 (no field when 0). */
 tw_msg *tw_wire_event(tw_wire *w, const tw_event *e, int ch,
-                      const tw_train_info *tr, unsigned quality);
+                      const tw_train_info *tr, unsigned quality, int in_session);
+/* Why samples were lost; tw_gap_cause_text gives the record's "cause". */
+typedef enum {
+    TW_GAP_DISCONTINUITY,   /* "discontinuity": the source skipped frames */
+    TW_GAP_RING_FULL,       /* "ring full": the DSP thread fell behind */
+    TW_GAP_DEVICE_RESTART,  /* "device restart": frames missed while down */
+    TW_GAP_INPUT_OVERFLOW,  /* "input overflow": the device overflowed */
+} tw_gap_cause;
+const char *tw_gap_cause_text(tw_gap_cause cause);
 tw_msg *tw_wire_gap(tw_wire *w, int64_t first, int64_t count,
                     const char *cause);
 tw_msg *tw_wire_sig(tw_wire *w, int ch, int64_t first, double rate,
                     const float *v, size_t n);
 /* A journaled record on topic (TW_T_EVT_MARK, _INSERTION, _SESSION) at
- * sample: the common header, then body's fields (body stolen). */
-tw_msg *tw_wire_record(tw_wire *w, int topic, int64_t sample, json_t *body);
+ * sample: the common header, then body's fields (body stolen). It carries
+ * the open session's id when in_session is 1. */
+tw_msg *tw_wire_record(tw_wire *w, int topic, int64_t sample, json_t *body,
+                       int in_session);
 /* body: the heartbeat's own fields (stolen); the current sequence numbers
  * are added. */
 tw_msg *tw_wire_sts(tw_wire *w, int64_t sample, json_t *body);

@@ -50,8 +50,10 @@ typedef struct {
     /* LTR only (0 / -1 for EPN) */
     int64_t movement_sample; /* needle movement artefact before it, -1: none seen */
     float latency_ms;        /* onset - movement, ms; -1 when no movement */
-    int turns;               /* polyphasic turns (sign changes of slope
-                                exceeding 2 x noise) in the burst */
+    int turns;               /* polyphasic turns in the burst (Willison):
+                                reversals of more than max(4 x noise
+                                sigma, 0.1 x the burst's peak) from the
+                                last extreme (ltrdet.c) */
     float in_epn;            /* 1 if it began inside an EPN episode */
 
     /* EPN only (0 for LTR) */

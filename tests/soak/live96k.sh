@@ -49,31 +49,26 @@ TW="$B/twitchd"
 here=$(cd "$(dirname "$0")" && pwd)
 CONF="$here/alsa-tier2-8ch.conf"
 [[ -x $TW ]] || { echo "FAIL: $TW is missing (build it first)" >&2; exit 1; }
-for c in jackd jack_wait python3; do
-    command -v "$c" >/dev/null 2>&1 || { echo "FAIL: $c not found (make deps installs jackd2)" >&2; exit 1; }
-done
+. "$here/../system/lib/jack.bash"
+tw_jack_need
+command -v python3 >/dev/null 2>&1 || { echo "FAIL: python3 not found" >&2; exit 1; }
 RATE=96000
 SECS=$(awk -v m="$MINUTES" 'BEGIN { printf "%d", m * 60 + 0.5 }')
 ((SECS >= 20)) || { echo "FAIL: at least 20 s (MINUTES >= 0.34)" >&2; exit 2; }
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/twitchd-soak96k.XXXXXX")
-jack_pid='' pid='' sub_pid='' sampler=''
+pid='' sub_pid='' sampler=''
 cleanup() {
     [[ -n $sampler ]] && { kill "$sampler" 2>/dev/null || true; }
     [[ -n $sub_pid ]] && { kill -KILL "$sub_pid" 2>/dev/null || true; }
     [[ -n $pid ]] && { kill -KILL "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }
-    if [[ -n $jack_pid ]]; then # after the daemon
-        kill -TERM "$jack_pid" 2>/dev/null || true
-        for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$jack_pid" 2>/dev/null || break; sleep 0.2; done
-        kill -KILL "$jack_pid" 2>/dev/null || true
-    fi
+    tw_jack_stop # after the daemon
     wait 2>/dev/null || true
     if [[ -n ${TW_TEST_KEEP:-} ]]; then echo "kept $tmp"; else rm -rf "$tmp" || true; fi
 }
 trap cleanup EXIT
 real_err() {
-    grep -vE 'Cannot connect to server|jack server is not running|JackShmReadWritePtr|define the playback_ports' \
-        "$tmp/err" 2>/dev/null || true
+    grep -vE "$TW_JACK_NOISE" "$tmp/err" 2>/dev/null || true
 }
 fail() {
     echo "FAIL: $*"
@@ -120,14 +115,12 @@ PY
 rm -f "$tmp/seg.wav"
 
 # --- JACK dummy server, then the daemon
-jname="twsoak$$-$(date +%s%N)"
-jackd -n "$jname" -R -P 10 -d dummy -r $RATE -p 1024 -C 8 -P 2 >"$tmp/jackd.log" 2>&1 </dev/null &
-jack_pid=$!
-jack_wait -s "$jname" -w -t 10 >/dev/null 2>&1 || fail "jackd -n $jname did not start"
-echo "  jackd -n $jname: dummy driver, $RATE Hz, 1024-frame periods, 8 capture ports"
+tw_jack_start "$tmp/jackd.log" twsoak -R -P 10 -d dummy -r $RATE -p 1024 -C 8 -P 2 ||
+    fail "jackd -n $TW_JACK_NAME did not start"
+echo "  jackd -n $TW_JACK_NAME: dummy driver, $RATE Hz, 1024-frame periods, 8 capture ports"
 
 : >"$tmp/empty.conf" # not /etc/twitchd/twitchd.conf
-JACK_DEFAULT_SERVER="$jname" JACK_NO_START_SERVER=1 ALSA_CONFIG_PATH="$CONF" \
+JACK_DEFAULT_SERVER="$TW_JACK_NAME" JACK_NO_START_SERVER=1 ALSA_CONFIG_PATH="$CONF" \
 EMG_TEST_INFILE="$tmp/fixture.raw" "$TW" run -c "$tmp/empty.conf" \
     -o input.source=portaudio -o input.device=emg_test -o input.channels=8 -o input.rate=$RATE \
     -o input.format=float32 -o input.frames_per_buffer=512 -o input.duration_s="$SECS" \
@@ -183,11 +176,7 @@ wait "$sub_pid" 2>/dev/null || true
 sub_pid=''
 wait "$sampler" 2>/dev/null || true
 sampler=''
-kill -TERM "$jack_pid" 2>/dev/null || true # the daemon is gone: now jackd
-for _ in $(seq 1 25); do kill -0 "$jack_pid" 2>/dev/null || break; sleep 0.2; done
-kill -KILL "$jack_pid" 2>/dev/null || true
-wait "$jack_pid" 2>/dev/null || true
-jack_pid=''
+tw_jack_stop 25 # the daemon is gone: now jackd
 grep -E "ERROR: AddressSanitizer|runtime error|LeakSanitizer" "$tmp/err" && fail "sanitizer report"
 grep -E "missing|out of order" "$tmp/sub.err" && fail "the subscriber saw a sequence gap"
 

@@ -10,8 +10,8 @@
 #    entry (.TP, \fBkey\fR = default) under its own .SS [section] of
 #    twitchd.conf.5, and the page has no entry print-config does not print;
 #  - every command in `twitchd --help` has a SYNOPSIS line and an entry
-#    under COMMANDS in twitchd.8; every exit status the code defines
-#    (the EX_* constants of daemon/, sysexits.h values) and 0 has an entry
+#    under COMMANDS in twitchd.8; every exit status the code uses
+#    (the EX_* constants of <sysexits.h> in daemon/*.c) and 0 has an entry
 #    under EXIT STATUS; SIGTERM, SIGINT and SIGHUP are under SIGNALS; the
 #    pages name each other under SEE ALSO;
 #  - both render without a single warning: `groff -man -Tutf8 -ww -z`
@@ -75,9 +75,11 @@ while read -r c; do
         "$tmp/commands" || fail "twitchd.8: no entry for command '$c' under COMMANDS"
 done <"$tmp/cmds"
 ok "commands: $(tr '\n' ' ' <"$tmp/cmds")"
-# exit statuses: 0 and every EX_ constant defined in daemon/
-codes=$( (echo 0; grep -hoE '^#define (TW_)?EX_[A-Z]+ +[0-9]+' "$REPO"/daemon/*.c "$REPO"/daemon/*.h |
-    awk '{ print $3 }') | sort -un)
+# exit statuses: 0 and every EX_ constant of <sysexits.h> that daemon/
+# uses (daemon/tw_exit.h), as its value
+codes=$( (echo 0; grep -hoE '\bEX_[A-Z]+\b' "$REPO"/daemon/*.c | sort -u |
+    while read -r n; do awk -v n="$n" '$1 == "#define" && $2 == n { print $3 }' /usr/include/sysexits.h; done) |
+    sort -un)
 section "EXIT STATUS" "$M8" | awk 'prev == ".TP" && /^\.B [0-9]+$/ { print $2 } { prev = $0 }' | sort -un >"$tmp/codes"
 for c in $codes; do
     grep -qx "$c" "$tmp/codes" || fail "twitchd.8: exit status $c (defined in daemon/) is not under EXIT STATUS"

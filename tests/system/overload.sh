@@ -56,31 +56,28 @@ TW="$B/twitchd"
 here=$(cd "$(dirname "$0")" && pwd)
 CONF="$here/../data/alsa-tier2.conf"
 [[ -x $TW ]] || { echo "FAIL: $TW is missing (build it first)" >&2; exit 1; }
-for c in jackd jack_wait chrt python3; do
-    command -v "$c" >/dev/null 2>&1 || { echo "FAIL: $c not found (make deps installs jackd2)" >&2; exit 1; }
+. "$here/lib/jack.bash"
+tw_jack_need
+for c in chrt python3; do
+    command -v "$c" >/dev/null 2>&1 || { echo "FAIL: $c not found" >&2; exit 1; }
 done
 
 t_start=$(date +%s.%N)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/tw-overload.XXXXXX")
-jack_pid= pid= sub_pid=
+pid= sub_pid=
 loops=()
 cleanup() {
     for l in "${loops[@]}"; do kill -KILL "$l" 2>/dev/null || true; done
     if [[ -n $sub_pid ]]; then kill -KILL "$sub_pid" 2>/dev/null || true; fi
     if [[ -n $pid ]]; then kill -KILL "$pid" 2>/dev/null || true; fi
-    if [[ -n $jack_pid ]]; then
-        kill -TERM "$jack_pid" 2>/dev/null || true
-        for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$jack_pid" 2>/dev/null || break; sleep 0.2; done
-        kill -KILL "$jack_pid" 2>/dev/null || true
-    fi
+    tw_jack_stop
     wait 2>/dev/null || true
     if [[ -n ${TW_TEST_KEEP:-} ]]; then echo "kept $tmp"; else rm -rf "$tmp" || true; fi
 }
 trap cleanup EXIT
 
 real_err() {
-    grep -vE 'Cannot connect to server|jack server is not running|JackShmReadWritePtr|define the playback_ports' \
-        "$tmp/err" 2>/dev/null || true
+    grep -vE "$TW_JACK_NOISE" "$tmp/err" 2>/dev/null || true
 }
 fail() {
     echo "FAIL: $*" >&2
@@ -120,13 +117,11 @@ open(sys.argv[1], 'wb').write(a.tobytes())
 PY
 
 echo "JACK dummy server (48 kHz, 480-frame periods), daemon on emg_test"
-jname="twov$$-$(date +%s%N)"
-jackd -n "$jname" -R -P 10 -d dummy -r 48000 -p 480 -C 2 -P 2 >"$tmp/jackd.log" 2>&1 </dev/null &
-jack_pid=$!
-jack_wait -s "$jname" -w -t 10 >/dev/null 2>&1 || fail "jackd -n $jname did not start"
+tw_jack_start "$tmp/jackd.log" twov -R -P 10 -d dummy -r 48000 -p 480 -C 2 -P 2 ||
+    fail "jackd -n $TW_JACK_NAME did not start"
 
 : >"$tmp/empty.conf" # not /etc/twitchd/twitchd.conf
-JACK_DEFAULT_SERVER="$jname" JACK_NO_START_SERVER=1 ALSA_CONFIG_PATH="$CONF" \
+JACK_DEFAULT_SERVER="$TW_JACK_NAME" JACK_NO_START_SERVER=1 ALSA_CONFIG_PATH="$CONF" \
 EMG_TEST_INFILE="$tmp/fixture.raw" "$TW" run -c "$tmp/empty.conf" \
     -o input.source=portaudio -o input.device=emg_test -o input.channels=1 \
     -o input.format=float32 -o input.frames_per_buffer=256 -o input.ring_blocks=128 \

@@ -43,10 +43,11 @@ TW="$B/twitchd"
 here=$(cd "$(dirname "$0")" && pwd)
 CONF="$here/../data/alsa-tier1.conf"
 SHIM_SRC="$here/../data/enodev_shim.c"
+. "$here/lib/jack.bash"
 [[ -x $TW ]] || { echo "FAIL: $TW is missing (build it first)" >&2; exit 1; }
 
 tmp=$(mktemp -d)
-pid= spid= jpid=
+pid= spid=
 cleanup() {
     local p
     for p in "$pid" "$spid"; do
@@ -54,12 +55,7 @@ cleanup() {
         kill -KILL "$p" 2>/dev/null || true
         wait "$p" 2>/dev/null || true
     done
-    if [[ -n $jpid ]]; then # TERM first: a killed jackd leaves its server registered in /dev/shm
-        kill -TERM "$jpid" 2>/dev/null || true
-        for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$jpid" 2>/dev/null || break; sleep 0.2; done
-        kill -KILL "$jpid" 2>/dev/null || true
-        wait "$jpid" 2>/dev/null || true
-    fi
+    tw_jack_stop
     rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -75,8 +71,7 @@ fail() {
 }
 ok() { echo "  ok${1:+: $1}"; }
 real_err() {
-    grep -vE 'Cannot connect to server|jack server is not running|JackShmReadWritePtr' \
-        "$tmp/err" || true
+    grep -vE "$TW_JACK_NOISE" "$tmp/err" || true
 }
 lost_count() { grep -c 'the stream stopped by itself (device lost?)' "$tmp/err" || true; }
 
@@ -126,8 +121,7 @@ echo "run with the device lost from 3 s to 5 s (real-time pace, events flowing, 
 if ! command -v cc >/dev/null 2>&1; then
     echo "  SKIP: cc not found: cannot build the device-loss shim"
 else
-    command -v jackd >/dev/null && command -v jack_wait >/dev/null ||
-        fail "jackd and jack_wait are needed (Debian jackd2: make deps)"
+    tw_jack_need
     cc -shared -fPIC -O1 -o "$tmp/enodev_shim.so" "$SHIM_SRC" -ldl ||
         fail "cannot compile $SHIM_SRC"
     # the fixture: 30 s of synthetic EMG with LTRs and EPN, raw float32 (as
@@ -148,12 +142,8 @@ while i < len(d):
 PY
     # tier 2: the ALSA file plugin paced at real time by a JACK server with
     # the dummy driver (its own name: other tests may run theirs)
-    # unique across runs: a server name left registered by a killed jackd
-    # (a reused pid) makes the next one refuse to start
-    jname="twpa$$-$(date +%s%N)"
-    jackd -n "$jname" -d dummy -r 48000 -p 480 -C 2 -P 2 >"$tmp/jackd.log" 2>&1 </dev/null &
-    jpid=$!
-    jack_wait -s "$jname" -w -t 10 >/dev/null 2>&1 || fail "jackd did not start: $(cat "$tmp/jackd.log")"
+    tw_jack_start "$tmp/jackd.log" twpa -d dummy -r 48000 -p 480 -C 2 -P 2 ||
+        fail "jackd did not start: $(cat "$tmp/jackd.log")"
     # (the ALSA configuration: the file plugin reading EMG_TEST_INFILE, its
     # slave the ALSA jack plugin, which takes the timing from the server)
     cat >"$tmp/alsa-tier2.conf" <<'EOF'
@@ -176,7 +166,7 @@ EOF
     rm -rf "$tmp/journal"
     CTL="ipc://$tmp/ctl"
     ALSA_CONFIG_PATH="$tmp/alsa-tier2.conf" EMG_TEST_INFILE="$tmp/events.raw" \
-    JACK_DEFAULT_SERVER="$jname" LD_PRELOAD="$tmp/enodev_shim.so" TW_SHIM_AFTER_MS=3000 \
+    JACK_DEFAULT_SERVER="$TW_JACK_NAME" LD_PRELOAD="$tmp/enodev_shim.so" TW_SHIM_AFTER_MS=3000 \
     TW_SHIM_BACK_MS=5000 ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
         "$TW" run -o input.source=portaudio -o input.device=emg_test -o input.channels=1 \
         -o "journal.dir=$tmp/journal" -o "publish.endpoint=ipc://$tmp/pub" \
@@ -235,9 +225,7 @@ PY
     kill -TERM "$spid" 2>/dev/null || true
     src=0; wait "$spid" || src=$?
     ((src == 0)) || fail "the subscriber exited $src: $(cat "$tmp/sub.err")"
-    kill -TERM "$jpid" 2>/dev/null || true
-    wait "$jpid" 2>/dev/null || true
-    jpid=
+    tw_jack_stop
     python3 - "$tmp/journal" "$tmp/sub.out" "$tmp/sub.err" <<'PY' || fail "the journal and the subscriber disagree about the outage"
 import glob, json, statistics, sys
 jlines = [l.rstrip("\n") for f in sorted(glob.glob(sys.argv[1] + "/*.jsonl")) for l in open(f)]

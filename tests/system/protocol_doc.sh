@@ -13,7 +13,7 @@
 #    oversize behaviour (the 2 MiB bound, no reply beyond it) are there;
 #  - the exit statuses of `twitchd ctl`: those its code returns
 #    (daemon/cmd_ctl.c, from reply_status on: `return` and `rc =` with the
-#    TW_EX_* values), those
+#    EX_* values of <sysexits.h>, daemon/tw_exit.h), those
 #    its --help lists, and those of the table in docs/protocol.md are the
 #    same set.
 set -euo pipefail
@@ -77,9 +77,8 @@ if "2 MiB" not in errors_doc or "no reply" not in errors_doc.lower():
 # ---- twitchd ctl exit statuses ----
 ctl = open(repo + "/daemon/cmd_ctl.c").read()
 consts = {}
-for f in (repo + "/daemon/cli.h", repo + "/daemon/cmd_ctl.c"):
-    for name, val in re.findall(r"#define (TW_EX_\w+) (\d+)", open(f).read()):
-        consts[name] = int(val)
+for name, val in re.findall(r"#define (EX_\w+)\s+(\d+)", open("/usr/include/sysexits.h").read()):
+    consts[name] = int(val)
 body = ctl[ctl.index("static int reply_status("):]  # the reply's status, then main
 code = set()
 for v in re.findall(r"(?:return|rc =)\s+([A-Za-z_0-9]+)\s*;", body):

@@ -181,8 +181,8 @@ int main(int argc, char **argv)
             double dur = na % 3 == 1 ? 0.125 : -1;
             int64_t smp = ORIGIN + (int64_t)llround(next_annot * rate);
             tw_rec_thread_annotate(t, smp, dur, txt);
-            char clean[TW_EDFREC_TEXT_MAX + 1];
-            tw_edfrec_clean_text(clean, txt);
+            char clean[TW_EDF_TEXT_MAX + 1];
+            tw_edf_clean_text(clean, txt);
             json_array_append_new(ann, json_pack("{s:f, s:o, s:s}", "onset",
                                                  (double)(smp - ORIGIN) / rate, "duration",
                                                  dur < 0 ? json_null() : json_real(dur), "text",

@@ -54,29 +54,10 @@
 #include "config.h"
 #include "keytab.h"
 
-static char tmpdir[512];
+#define TT_TMPDIR_NAME "test_config"
+#include "tw_test_tmpdir.h"
 
 /* ---- helpers ----------------------------------------------------------- */
-
-static int setup_tmpdir(void **state)
-{
-    (void)state;
-    const char *t = getenv("TMPDIR");
-    snprintf(tmpdir, sizeof tmpdir, "%s/test_config.XXXXXX", t && *t ? t : "/tmp");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return -1;
-    }
-    return 0;
-}
-
-static int teardown_tmpdir(void **state)
-{
-    (void)state;
-    char cmd[PATH_MAX + 16];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
-}
 
 /* Write text to tmpdir/name; the full path goes to path. */
 static void write_fixture(const char *name, const char *text, char *path,

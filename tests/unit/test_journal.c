@@ -96,62 +96,10 @@
 
 #include "journal.h"
 #include "tw_test_util.h"
-
-static char tmpdir[256];
+#define TT_TMPDIR_NAME "test_journal"
+#include "tw_test_tmpdir.h"
 
 /* ---- helpers --------------------------------------------------------------- */
-
-static int rm_rf(const char *path)
-{
-    struct stat sb;
-    if (lstat(path, &sb) < 0)
-        return errno == ENOENT ? 0 : -1;
-    if (!S_ISDIR(sb.st_mode))
-        return unlink(path);
-    chmod(path, 0700);
-    DIR *d = opendir(path);
-    if (!d)
-        return -1;
-    struct dirent *de;
-    int rc = 0;
-    while ((de = readdir(d)) != NULL) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        char p[PATH_MAX];
-        snprintf(p, sizeof p, "%s/%s", path, de->d_name);
-        if (rm_rf(p) < 0)
-            rc = -1;
-    }
-    closedir(d);
-    return rmdir(path) < 0 ? -1 : rc;
-}
-
-static int setup_tmpdir(void **state)
-{
-    (void)state;
-    const char *t = getenv("TMPDIR");
-    snprintf(tmpdir, sizeof tmpdir, "%s/test_journal.XXXXXX", t && *t ? t : "/tmp");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return -1;
-    }
-    return 0;
-}
-
-static int teardown_tmpdir(void **state)
-{
-    (void)state;
-    if (rm_rf(tmpdir) < 0) {
-        fprintf(stderr, "cannot remove %s\n", tmpdir);
-        return -1;
-    }
-    return 0;
-}
-
-static void tpath(char *buf, size_t len, const char *name)
-{
-    snprintf(buf, len, "%s/%s", tmpdir, name);
-}
 
 /* A UTC time as a timespec. */
 static struct timespec utc(int y, int mo, int d, int h, int mi, int s, long ns)
@@ -644,7 +592,7 @@ static void test_deleted(void **state)
     assert_int_equal(check_lines(f, a, 3), 3);
 
     /* the directory deleted (rm -rf): made again, with the file */
-    assert_int_equal(rm_rf(dir), 0);
+    assert_int_equal(tt_rm_rf(dir), 0);
     append_range(j, 6, 8, t);
     m = mono(102.0);
     assert_int_equal(tw_journal_sync(j, &m), 0);
@@ -657,7 +605,7 @@ static void test_deleted(void **state)
     /* the directory cannot be made again (a file in its place): the lines
      * go on to the deleted file, the error is in the status, nothing is
      * lost; once the way is clear they are all copied */
-    assert_int_equal(rm_rf(dir), 0);
+    assert_int_equal(tt_rm_rf(dir), 0);
     spit(dir, "x", 1);
     append_range(j, 8, 10, t);
     m = mono(103.0);
@@ -692,7 +640,7 @@ static void test_deleted(void **state)
     append_range(j, 12, 13, t);
     m = mono(200.0);
     assert_int_equal(tw_journal_sync(j, &m), 0);
-    assert_int_equal(rm_rf(dir), 0);
+    assert_int_equal(tt_rm_rf(dir), 0);
     spit(dir, "x", 1);
     append_range(j, 13, 15, t);
     assert_int_equal(tw_journal_reopen(j), TW_JOURNAL_OK);
@@ -1015,9 +963,6 @@ static void test_bad_lines(void **state)
     expect_content(f, "{}\n", 3);
     tw_journal_close(j);
     tw_journal_close(NULL);
-    assert_string_not_equal(tw_journal_strerror(TW_JOURNAL_EIO),
-                            tw_journal_strerror(TW_JOURNAL_EINVAL));
-    assert_non_null(tw_journal_strerror(12345));
 }
 
 /* ---- SIGKILL at a random moment --------------------------------------------------------- */
@@ -1151,7 +1096,7 @@ static void test_sigkill(void **state)
         assert_int_equal(append_str(j, "{\"seq\":-1}", t), 0);
         tw_journal_close(j);
         assert_int_equal(fsize(f), (long)n + 11);
-        assert_int_equal(rm_rf(dir), 0);
+        assert_int_equal(tt_rm_rf(dir), 0);
     }
     printf("%d of %d rounds had a partial line to set aside\n", partial_rounds, ROUNDS);
     free(line);

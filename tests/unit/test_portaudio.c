@@ -70,6 +70,8 @@
 #include "ring.h"
 #include "source.h"
 #include "tw_test_util.h"
+#include "tw_test_tmpdir.h"
+#include "tw_clock.h"
 
 extern char **environ;
 
@@ -105,13 +107,6 @@ static const char alsa_conf[] =
     "    type plug\n"
     "    slave.pcm \"emg_test\"\n"
     "}\n";
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static void sleep_ms(int ms)
 {
@@ -210,22 +205,11 @@ static float expected(int fmt, size_t k)
     }
 }
 
-static int rm_rf(const char *dir)
-{
-    char cmd[PATH_MAX + 32];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd);
-}
-
 static int group_setup(void **state)
 {
     (void)state;
-    const char *tmp = getenv("TMPDIR");
-    snprintf(g_dir, sizeof g_dir, "%s/tw-pa-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(g_dir)) {
-        fprintf(stderr, "mkdtemp %s: %s\n", g_dir, strerror(errno));
+    if (tt_mkdtemp(g_dir, sizeof g_dir, "tw-pa") != 0)
         return -1;
-    }
     snprintf(g_conf, sizeof g_conf, "%s/alsa-tier1.conf", g_dir);
     snprintf(g_errlog, sizeof g_errlog, "%s/stderr.log", g_dir);
     write_file(g_conf, alsa_conf, strlen(alsa_conf));
@@ -259,7 +243,7 @@ static int group_teardown(void **state)
     for (int f = 0; f < 4; f++)
         free(g_fix[f]);
     if (g_dir[0] && !getenv("TW_TEST_KEEP"))
-        rm_rf(g_dir);
+        tt_rm_rf(g_dir);
     return 0;
 }
 
@@ -268,7 +252,7 @@ static int group_teardown(void **state)
 static void base_config(tw_config *c, int fmt, int ch, int fpb)
 {
     tw_config_defaults(c);
-    c->source = 0;
+    c->source = TW_SOURCE_PORTAUDIO;
     snprintf(c->device, sizeof c->device, "emg_test");
     c->format = fmt;
     c->channels = ch;
@@ -294,13 +278,13 @@ static void consume_check(tw_source *s, tw_ring *r, int fmt, unsigned ch, unsign
     long got = 0, nblk = 0, overflows = 0;
     int64_t expect = first;
     struct timespec last = {0, 0};
-    double t0 = now_s(), adc0 = 0.0;
+    double t0 = tw_mono_s(), adc0 = 0.0;
     while (got < n) {
         const tw_block *b = tw_ring_peek(r);
         if (!b) {
             if (tw_source_get_state(s) != TW_SRC_RUNNING)
                 fail_msg("source failed after %ld frames: %s", got, s->err);
-            if (now_s() - t0 > 10.0)
+            if (tw_mono_s() - t0 > 10.0)
                 fail_msg("timeout: %ld of %ld frames in 10 s", got, n);
             sleep_ms(1);
             continue;
@@ -373,10 +357,10 @@ static void test_capture(void **state)
         fail_msg("start: %s", s->err);
     consume_check(s, r, p->fmt, (unsigned)p->ch, (unsigned)p->fpb, 0, READ_FRAMES, 0);
     assert_int_equal(tw_source_get_state(s), TW_SRC_RUNNING);
-    double t = now_s();
+    double t = tw_mono_s();
     tw_source_stop(s);
     tw_source_stop(s); /* idempotent */
-    assert_true(now_s() - t < 2.0);
+    assert_true(tw_mono_s() - t < 2.0);
     assert_int_equal(tw_source_get_state(s), TW_SRC_RUNNING); /* stopped by us: not failed */
     quiet_begin();
     tw_source_destroy(s);
@@ -622,14 +606,14 @@ static int child_main(const char *mode)
         return 1;
     }
     tw_ring *r = tw_ring_create(64, 256, 1);
-    double t0 = now_s();
+    double t0 = tw_mono_s();
     if (!r || tw_source_start(s, r) != 0) {
         printf("child %s: start: %s\n", mode, s->err);
         return 1;
     }
     tw_source_state st = TW_SRC_RUNNING;
     uint64_t frames = 0;
-    while (now_s() - t0 < limit + 2.0) {
+    while (tw_mono_s() - t0 < limit + 2.0) {
         for (const tw_block *b; (b = tw_ring_peek(r)); tw_ring_release(r))
             frames += b->frames;
         st = tw_source_get_state(s);
@@ -637,7 +621,7 @@ static int child_main(const char *mode)
             break;
         sleep_ms(5);
     }
-    double dt = now_s() - t0;
+    double dt = tw_mono_s() - t0;
     printf("child %s: state %d after %.3f s, %llu frames read: %s\n", mode, (int)st, dt,
            (unsigned long long)frames, s->err);
     int bad = 0;
@@ -661,12 +645,12 @@ static int child_main(const char *mode)
         printf("child %s: FAIL: start() after FAILED worked\n", mode);
         bad = 1;
     }
-    double t1 = now_s();
+    double t1 = tw_mono_s();
     tw_source_stop(s);
     tw_source_destroy(s);
     tw_ring_destroy(r);
-    if (now_s() - t1 > 2.0) {
-        printf("child %s: FAIL: stop + destroy took %.3f s\n", mode, now_s() - t1);
+    if (tw_mono_s() - t1 > 2.0) {
+        printf("child %s: FAIL: stop + destroy took %.3f s\n", mode, tw_mono_s() - t1);
         bad = 1;
     }
     fflush(stdout);
@@ -772,14 +756,14 @@ static void run_child(const char *mode)
     if (rc != 0)
         fail_msg("posix_spawn: %s", strerror(rc));
     int status = 0;
-    double t0 = now_s();
+    double t0 = tw_mono_s();
     for (;;) {
         pid_t w = waitpid(pid, &status, WNOHANG);
         if (w == pid)
             break;
         if (w < 0 && errno != EINTR)
             fail_msg("waitpid: %s", strerror(errno));
-        if (now_s() - t0 > 15.0) {
+        if (tw_mono_s() - t0 > 15.0) {
             kill(pid, SIGKILL);
             waitpid(pid, &status, 0);
             print_filtered(out, "  child| ", stdout);

@@ -63,18 +63,12 @@
 #include "mq.h"
 #include "publish.h"
 #include "tw_test_util.h"
+#include "tw_clock.h"
 
 #define N_MSG 4000        /* messages in the fan-out test */
 #define BATCH 100         /* pushed between two checks */
 #define FAN_HWM 500       /* the publisher's ZMQ_SNDHWM in that test */
 #define N_THROUGHPUT 100000
-
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + t.tv_nsec * 1e-9;
-}
 
 static void sleep_ms(int ms)
 {
@@ -277,9 +271,9 @@ static unsigned wait_subscribed(tw_mq *q, void **subs, int n)
 {
     int ready[8] = {0}, left = n;
     unsigned k = 0;
-    double t_end = now_s() + 10.0;
+    double t_end = tw_mono_s() + 10.0;
     while (left > 0) {
-        assert_true(now_s() < t_end);
+        assert_true(tw_mono_s() < t_end);
         push_probe(q, k++);
         sleep_ms(10);
         for (int i = 0; i < n; i++) {
@@ -343,9 +337,9 @@ static void test_fanout_tcp_ipc_and_stalled_subscriber(void **state)
     for (size_t b0 = 0; b0 < N_MSG; b0 += BATCH) {
         for (size_t i = b0; i < b0 + BATCH; i++) {
             tw_msg *m = to_msg(&ex[i]);
-            double t0 = now_s();
+            double t0 = tw_mono_s();
             int rc = tw_mq_push(q, m);
-            double dt = now_s() - t0;
+            double dt = tw_mono_s() - t0;
             assert_int_equal(rc, 0);
             sum_push += dt;
             if (dt > max_push)
@@ -357,15 +351,15 @@ static void test_fanout_tcp_ipc_and_stalled_subscriber(void **state)
             max_len = len;
         /* The queue empties without anyone reading: the publisher does
          * not wait for subscribers. */
-        double t0 = now_s();
+        double t0 = tw_mono_s();
         while (tw_mq_get_length(q) > 0) {
-            if (now_s() - t0 > 2.0)
+            if (tw_mono_s() - t0 > 2.0)
                 fail_msg("batch at %zu: the queue still holds %zu messages after 2 s",
                          b0, tw_mq_get_length(q));
             sleep_ms(1);
         }
-        if (now_s() - t0 > max_drain)
-            max_drain = now_s() - t0;
+        if (tw_mono_s() - t0 > max_drain)
+            max_drain = tw_mono_s() - t0;
         /* Both readers get the whole batch, in order, frame for frame. */
         for (int s = 0; s < 2; s++) {
             while (next[s] < b0 + BATCH) {
@@ -480,19 +474,19 @@ static void throughput(size_t payload_floats, const char *what)
     }
     tw_pub_stats s0, s;
     tw_pub_get_stats(p, &s0);
-    double t0 = now_s();
+    double t0 = tw_mono_s();
     for (size_t i = 0; i < N_THROUGHPUT; i++)
         assert_int_equal(tw_mq_push(q, msgs[i]), 0);
-    double t_push = now_s() - t0;
+    double t_push = tw_mono_s() - t0;
     do {
         tw_pub_get_stats(p, &s);
-        if (now_s() - t0 > 60)
+        if (tw_mono_s() - t0 > 60)
             fail_msg("%s: only %llu of %d sent after 60 s", what,
                      (unsigned long long)(s.sent - s0.sent), N_THROUGHPUT);
         if (s.sent - s0.sent < N_THROUGHPUT)
             sleep_ms(1);
     } while (s.sent - s0.sent < N_THROUGHPUT);
-    double dt = now_s() - t0;
+    double dt = tw_mono_s() - t0;
     double rate = N_THROUGHPUT / dt;
     printf("throughput with a stalled subscriber connected, %s: %d messages in %.3f s: %.0f messages/s, %.1f MB/s "
            "(pushing them took %.3f s)\n",
@@ -825,10 +819,10 @@ static int serve(int argc, char **argv)
     for (size_t i = 0; i < n && i < 4; i++)
         printf("%s\n", ep[i]);
     fflush(stdout);
-    double t_end = now_s() + seconds;
+    double t_end = tw_mono_s() + seconds;
     unsigned long long sts = 0;
     char h[512];
-    while (!serve_stop && now_s() < t_end) {
+    while (!serve_stop && tw_mono_s() < t_end) {
         snprintf(h, sizeof h,
                  "{\"v\":1,\"stream\":\"%s\",\"topic\":\"sts\",\"seq\":%llu,\"sample\":%llu"
                  SERVE_CLOCK ",\"uptime_s\":%.2f}",

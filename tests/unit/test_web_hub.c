@@ -38,15 +38,9 @@
 #include <time.h>
 
 #include "web_hub.h"
+#include "tw_clock.h"
 
 #define HELLO "retry: 1000\n\n"
-
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + t.tv_nsec * 1e-9;
-}
 
 static void sleep_us(long us)
 {
@@ -176,9 +170,9 @@ static void test_slow_client(void **state)
     char buf[256];
     double worst = 0;
     for (long n = 0; n < N; n++) {
-        double t0 = now_s();
+        double t0 = tw_mono_s();
         publish_n(h, n);
-        double dt = now_s() - t0;
+        double dt = tw_mono_s() - t0;
         if (dt > worst)
             worst = dt;
         for (int i = 0; i < READERS; i++) { /* readers keep up: one record each */
@@ -287,10 +281,10 @@ static void test_threads(void **state)
         r[i].sleepy = i == 0;
         assert_int_equal(pthread_create(&th[i], NULL, reader_main, &r[i]), 0);
     }
-    double t0 = now_s();
+    double t0 = tw_mono_s();
     assert_int_equal(pthread_create(&prod, NULL, producer_main, NULL), 0);
     pthread_join(prod, NULL);
-    double dt = now_s() - t0;
+    double dt = tw_mono_s() - t0;
     /* every reader ends once all is received or dropped; close is the
      * safety net (then the counts below fail) */
     for (int k = 0; k < 1000; k++) {
@@ -335,18 +329,18 @@ static void test_timeout_and_close(void **state)
     tw_web_client *c = tw_web_hub_join(h, NULL, 0);
     tw_web_client *idle = tw_web_hub_join(h, NULL, 0);
     char buf[64];
-    double t0 = now_s();
+    double t0 = tw_mono_s();
     assert_int_equal(tw_web_client_read(c, buf, sizeof buf, 150), 0);
-    double dt = now_s() - t0;
+    double dt = tw_mono_s() - t0;
     assert_true(dt >= 0.14 && dt < 1.0);
     publish_n(h, 1);
     publish_n(h, 2); /* left queued in idle: freed by leave */
     assert_true(tw_web_client_read(c, buf, sizeof buf, 0) > 0);
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, close_later, h), 0);
-    t0 = now_s();
+    t0 = tw_mono_s();
     assert_int_equal(tw_web_client_read(c, buf, sizeof buf, 5000), -1);
-    dt = now_s() - t0;
+    dt = tw_mono_s() - t0;
     pthread_join(th, NULL);
     assert_true(dt < 0.5);
     assert_int_equal(tw_web_client_read(idle, buf, sizeof buf, 0), -1);
