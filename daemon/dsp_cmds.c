@@ -245,7 +245,7 @@ static json_t *session_start(tw_dsp_thread *d, const json_t *req)
     snprintf(d->wire.session, sizeof d->wire.session, "%s", id);
     tw_session_span_open(&d->span, d->next);
     for (int ch = 0; ch < d->nch; ch++) /* the quality in force (changes: quality_step) */
-        tw_session_set_quality(d->session, ch, d->next, d->cs[ch].quality.flags);
+        tw_session_set_quality(d->session, ch, d->next, d->cs[ch].qw.q.flags);
     json_t *r = ok_reply();
     json_object_set_new(r, "session", json_string(id));
     if (d->cfg.rec_mode == TW_REC_SESSION)

@@ -27,6 +27,7 @@
 #include "sink_record.h"
 #include "ring.h"
 #include "quality.h"
+#include "quality_watch.h"
 #include "session.h"
 #include "session_span.h"
 #include "wire.h"
@@ -42,10 +43,7 @@ typedef struct {
     float *sig;       /* pending display values */
     size_t sig_n;
     int64_t sig_first;
-    uint64_t clipped_seen; /* `clipped` at the last quality update */
-    uint64_t nonfinite_seen; /* the guard's count then */
-    int64_t mains_search; /* sample from which no line frequency was found, -1: found */
-    tw_quality quality;
+    tw_quality_watch qw; /* its signal quality (qw.q: the state, its stretches) */
 } chan_stats;
 
 struct tw_dsp_thread {

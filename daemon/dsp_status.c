@@ -27,7 +27,7 @@ json_t *tw_dsp_status(tw_dsp_thread *d)
         json_object_set_new(j, "noise_uv", json_real(tw_event_round(tw_pipeline_get_noise_uv(d->pl, ch))));
         double mains = tw_pipeline_get_mains_hz(d->pl, ch);
         json_object_set_new(j, "mains_hz", mains > 0 ? json_real(round(mains * 100) / 100) : json_null());
-        json_object_set_new(j, "quality", tw_quality_json(c->quality.flags));
+        json_object_set_new(j, "quality", tw_quality_json(c->qw.q.flags));
         json_object_set_new(j, "nonfinite", json_integer((json_int_t)tw_pipeline_get_nonfinite(d->pl, ch)));
         json_object_set_new(j, "flat_stretches",
                             json_integer((json_int_t)tw_pipeline_get_flat_stretches(d->pl, ch)));

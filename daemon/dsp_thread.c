@@ -38,7 +38,7 @@ static void on_event(void *user, const tw_event *e, int ch, const tw_train_info 
     ev.in_session = tw_dsp_in_session(d, e);
     /* the conditions of the bad stretches it overlaps (the event is final
      * after its offset: the blocks it spans have been judged) */
-    ev.quality = tw_quality_overlap(&d->cs[ch].quality, e->onset_sample, e->offset_sample);
+    ev.quality = tw_quality_overlap(&d->cs[ch].qw.q, e->onset_sample, e->offset_sample);
     atomic_fetch_add(&d->events, 1);
     TW_EACH_SINK(d, on_event, &ev);
     if (ev.in_session)
@@ -93,51 +93,26 @@ static void flush_merged(tw_dsp_thread *d);
  * annotation, and to the log. */
 static void quality_step(tw_dsp_thread *d, int64_t first, int64_t end)
 {
-    int64_t hold = (int64_t)(TW_QUALITY_HOLD_S * d->rate);
     for (int ch = 0; ch < d->nch; ch++) {
         chan_stats *c = &d->cs[ch];
-        unsigned seen = 0;
-        uint64_t nf = tw_pipeline_get_nonfinite(d->pl, ch);
-        if (tw_pipeline_is_flat(d->pl, ch))
-            seen |= TW_Q_FLAT;
-        if (c->clipped != c->clipped_seen)
-            seen |= TW_Q_CLIPPING;
-        if (nf > c->nonfinite_seen) /* (a pipeline restart clears the count) */
-            seen |= TW_Q_NONFINITE;
-        /* auto mode: no line frequency found for 2 s (from the start or a
-         * restart: finding it takes 0.5 s) */
-        if (d->cfg.mains == TW_CFG_MAINS_AUTO && tw_pipeline_get_mains_hz(d->pl, ch) <= 0.0) {
-            if (c->mains_search < 0)
-                c->mains_search = end;
-            if (end - c->mains_search > (int64_t)(2.0 * d->rate))
-                seen |= TW_Q_MAINS;
-        } else {
-            c->mains_search = -1;
-        }
-        float floor_uv = tw_pipeline_get_noise_uv(d->pl, ch);
-        if (floor_uv > d->cfg.quality_noise_max_uv)
-            seen |= TW_Q_NOISE;
-        /* (0: no floor yet, after the start, a restart or a flat stretch) */
-        if (floor_uv > 0.0f && floor_uv < d->cfg.quality_noise_min_uv) {
-            seen |= TW_Q_LOW;
-            if (!(c->quality.flags & TW_Q_LOW))
-                tw_log(TW_LOG_WARNING, "channel %d: noise floor %.3g uV below quality.noise_min_uv %g uV "
-                       "(no amplifier is that quiet): check input.full_scale_uv (%g uV)", ch,
-                       (double)floor_uv, d->cfg.quality_noise_min_uv, d->cfg.full_scale_uv);
-        }
-        c->clipped_seen = c->clipped;
-        c->nonfinite_seen = nf;
-        if (!tw_quality_update(&c->quality, seen, first, end, hold))
+        unsigned before = c->qw.q.flags;
+        if (!tw_quality_watch_block(&c->qw, d->pl, ch, &d->cfg, d->rate, c->clipped, first, end))
             continue;
-        int64_t at = c->quality.since; /* where the new state begins */
+        uint64_t nf = c->qw.nonfinite_seen;
+        if ((c->qw.q.flags & TW_Q_LOW) && !(before & TW_Q_LOW))
+            tw_log(TW_LOG_WARNING, "channel %d: noise floor %.3g uV below quality.noise_min_uv %g uV "
+                   "(no amplifier is that quiet): check input.full_scale_uv (%g uV)", ch,
+                   (double)tw_pipeline_get_noise_uv(d->pl, ch), d->cfg.quality_noise_min_uv,
+                   d->cfg.full_scale_uv);
+        int64_t at = c->qw.q.since; /* where the new state begins */
         if (d->session)
-            tw_session_set_quality(d->session, ch, at, c->quality.flags);
-        tw_sink_quality q = {.ch = ch, .at = at, .flags = c->quality.flags, .nonfinite = nf,
+            tw_session_set_quality(d->session, ch, at, c->qw.q.flags);
+        tw_sink_quality q = {.ch = ch, .at = at, .flags = c->qw.q.flags, .nonfinite = nf,
                              .flat_stretches = tw_pipeline_get_flat_stretches(d->pl, ch)};
         TW_EACH_SINK(d, on_quality, &q);
         char text[96];
-        tw_quality_text(c->quality.flags, text, sizeof text);
-        tw_log(c->quality.flags ? TW_LOG_WARNING : TW_LOG_INFO,
+        tw_quality_text(c->qw.q.flags, text, sizeof text);
+        tw_log(c->qw.q.flags ? TW_LOG_WARNING : TW_LOG_INFO,
                "channel %d: signal quality %s (from sample %lld)", ch, text, (long long)at);
     }
 }
@@ -417,6 +392,7 @@ tw_dsp_thread *tw_dsp_thread_start(const tw_config *c, tw_ring *ring,
     if (d->sig_bin > 0 && d->sig_batch < 1)
         d->sig_batch = 1;
     for (int ch = 0; ch < channels; ch++) {
+        tw_quality_watch_init(&d->cs[ch].qw);
         d->x[ch] = malloc(d->xcap * sizeof(float));
         d->cs[ch].sig = malloc((d->sig_batch + 1) * sizeof(float));
         if (!d->x[ch] || !d->cs[ch].sig) {
