@@ -80,6 +80,10 @@ static json_t *common(tw_wire *w, int topic, int64_t sample, int in_session)
     json_object_set_new(o, "stream", json_string(w->stream));
     json_object_set_new(o, "seq", json_integer((json_int_t)w->seq[topic]++));
     json_object_set_new(o, "sample", json_integer(sample));
+    /* the input rate, so that any one message maps its samples to time
+     * (sig.* carry their own display rate under this name, and decim) */
+    if (topic < TW_T_SIG0)
+        json_object_set_new(o, "rate", json_real(w->rate));
     json_t *c = json_object();
     json_object_set_new(c, "sample", json_integer(w->anchor_sample));
     json_object_set_new(c, "realtime", json_real(tw_ts_s(&w->anchor_real)));

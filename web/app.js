@@ -89,7 +89,8 @@
   const uvText = (v) => (v == null ? '-' : Math.abs(v) >= 1000 ? fmt(v / 1000, 2) + ' mV' : fmt(v, 0) + ' µV');
   function clockTime(h, sample) {
     const c = h.clock;
-    const rate = st.rate || (h.onset_s && h.onset_sample ? h.onset_sample / h.onset_s : 0);
+    // (event rows only: a sig.* header's rate is its display rate)
+    const rate = h.rate || st.rate || (h.onset_s && h.onset_sample ? h.onset_sample / h.onset_s : 0);
     if (!c || !rate) return '';
     const t = new Date((c.realtime + (sample - c.sample) / rate) * 1000);
     const p = (n) => String(n).padStart(2, '0');
