@@ -231,17 +231,53 @@ static inline float ring(const float *r, const tw_ltrdet *q, int64_t t)
 
 enum { D_SMALL, D_BIG, D_LTR, D_PENDING };
 
+/* dst[0..n) = the ring r's samples s0 .. s0+n-1 (n <= rlen): two runs,
+ * no division per sample. */
+static void ring_copy(const tw_ltrdet *q, const float *r, int64_t s0, int64_t n, float *dst)
+{
+    size_t at = (size_t)((uint64_t)s0 % q->rlen), first = q->rlen - at;
+    if (first > (size_t)n)
+        first = (size_t)n;
+    memcpy(dst, r + at, first * sizeof *dst);
+    memcpy(dst + first, r, ((size_t)n - first) * sizeof *dst);
+}
+
 /* 1 when no MUAP-scale envelope lies in [b0, b1] (seen samples). */
 static int post_quiet(const tw_ltrdet *q, int64_t b0, int64_t b1)
 {
-    for (int64_t t = b0; t <= b1; t++)
-        if (ring(q->er, q, t) >= q->p.min_rms_uv)
+    if (b1 < b0)
+        return 1;
+    size_t at = (size_t)((uint64_t)b0 % q->rlen);
+    for (int64_t t = b0; t <= b1; t++) {
+        if (q->er[at] >= q->p.min_rms_uv)
             return 0;
+        if (++at == q->rlen)
+            at = 0;
+    }
     return 1;
 }
 
+/* First index j of the sorted win[0..n) with !(win[j] < v) (lower) or
+ * with win[j] > v (upper); n when there is none. Halving, the branch
+ * on the comparison turned into selects. */
+static inline unsigned bound(const float *win, unsigned n, float v, int upper)
+{
+    unsigned lo = 0;
+    while (n > 0) {
+        unsigned half = n / 2;
+        float w = win[lo + half];
+        int right = upper ? !(w > v) : w < v;
+        lo += right ? half + 1 : 0;
+        n = right ? n - half - 1 : half;
+    }
+    return lo;
+}
+
 /* Running median of x[0..n) over mw samples centred on each (the window
- * is clipped at the ends), into out; O(n mw) with a sorted window. */
+ * is clipped at the ends), into out, with a sorted window: a value leaves
+ * from the first place equal to it and enters after the last place not
+ * above it (binary searches), the values between move by one place
+ * (memmove): O(n log mw) comparisons, O(n mw) bytes moved. */
 static void median_filter(const float *x, float *out, int64_t n, unsigned mw, float *win)
 {
     int64_t h = (int64_t)mw / 2;
@@ -250,24 +286,30 @@ static void median_filter(const float *x, float *out, int64_t n, unsigned mw, fl
     int64_t out_lo = 0; /* first index still in the window */
     for (int64_t i = 0; i < n; i++) {
         int64_t lo = i - h < 0 ? 0 : i - h, hi = i + h > n - 1 ? n - 1 : i + h;
+        if (out_lo + 1 == lo && in_hi + 1 == hi) {
+            /* one leaves, one enters (the steady state): one move */
+            unsigned a = bound(win, wn, x[out_lo++], 0);
+            float v = x[++in_hi];
+            unsigned ub = bound(win, wn, v, 1);
+            unsigned b = ub - (a < ub); /* its place once win[a] left */
+            if (b >= a)
+                memmove(win + a, win + a + 1, (size_t)(b - a) * sizeof *win);
+            else
+                memmove(win + b + 1, win + b, (size_t)(a - b) * sizeof *win);
+            win[b] = v;
+        }
         /* remove first: the window never holds more than mw values */
         while (out_lo < lo) { /* remove x[out_lo++] */
-            float v = x[out_lo++];
-            unsigned j = 0;
-            while (j < wn && win[j] != v)
-                j++;
-            for (; j + 1 < wn; j++)
-                win[j] = win[j + 1];
+            unsigned j = bound(win, wn, x[out_lo++], 0);
+            memmove(win + j, win + j + 1, (size_t)(wn - j - 1) * sizeof *win);
             wn--;
         }
         while (in_hi < hi) { /* insert x[++in_hi] */
             float v = x[++in_hi];
-            unsigned j = wn++;
-            while (j > 0 && win[j - 1] > v) {
-                win[j] = win[j - 1];
-                j--;
-            }
+            unsigned j = bound(win, wn, v, 1);
+            memmove(win + j + 1, win + j, (size_t)(wn - j) * sizeof *win);
             win[j] = v;
+            wn++;
         }
         out[i] = wn & 1 ? win[wn / 2] : 0.5f * (win[wn / 2 - 1] + win[wn / 2]);
     }
@@ -296,8 +338,7 @@ static void residual(tw_ltrdet *q, int64_t from, int64_t to)
     int64_t n = s1 - s0 + 1;
     q->s0 = s0;
     q->s1 = s1;
-    for (int64_t i = 0; i < n; i++)
-        q->hs[i] = ring(q->zr, q, s0 + i);
+    ring_copy(q, q->zr, s0, n, q->hs);
     median_filter(q->hs, q->us, n, q->mw, q->mwin);
     for (int64_t i = 0; i < n; i++)
         q->rs[i] = q->hs[i] - q->us[i];
