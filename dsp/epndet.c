@@ -439,6 +439,9 @@ static int close_bin(tw_epndet *q, float sigma, tw_event *ev)
 int tw_epndet_step(tw_epndet *q, float y, float sigma, int hold, tw_event *ev)
 {
     int64_t t = q->k++;
+    /* the slot of sample t - eps_half (ylen > eps_half): no division */
+    unsigned sd_at = q->ypos >= q->eps_half ? q->ypos - q->eps_half
+                                            : q->ypos + q->ylen - q->eps_half;
     q->yring[q->ypos] = y;
     if (++q->ypos == q->ylen)
         q->ypos = 0;
@@ -467,7 +470,7 @@ int tw_epndet_step(tw_epndet *q, float y, float sigma, int hold, tw_event *ev)
         sd <= q->excl_until) {
         /* excluded */
     } else if (sd >= 0) {
-        double yc = q->yring[(uint64_t)sd % q->ylen];
+        double yc = q->yring[sd_at];
         if (yc > clip)
             yc = clip;
         if (yc < -clip)

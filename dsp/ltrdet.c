@@ -534,6 +534,7 @@ static int step(tw_ltrdet *q, float y, float z, float sigma, tw_event *ev)
     q->yr[q->rpos] = y;
     q->zr[q->rpos] = z;
     q->ur[q->rpos] = u;
+    unsigned at = q->rpos; /* == t % rlen */
     if (++q->rpos == q->rlen)
         q->rpos = 0;
     unsigned slot = q->slot;
@@ -552,7 +553,7 @@ static int step(tw_ltrdet *q, float y, float z, float sigma, tw_event *ev)
     if (sigma <= 0.0f || sigma_u <= 0.0f || t + 1 < (int64_t)q->w)
         return 0;
     float env = q->sum2 > 0.0 ? (float)sqrt(q->sum2 / q->w) : 0.0f;
-    q->er[(uint64_t)t % q->rlen] = env;
+    q->er[at] = env;
     float ay = fabsf(y);
     int out = 0;
 
