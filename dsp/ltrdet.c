@@ -2,6 +2,7 @@
 #include "ltrdet.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,12 +31,22 @@ struct tw_ltrdet {
     tw_noisefloor *floor_u;     /* noise floor of the MUAP band */
 
     float *u2;                  /* last w values of u^2 */
-    unsigned slot;              /* == k % w */
+    unsigned slot;              /* == (k + pn) % w */
     double sum2;                /* sum of u2 */
+    double wd;                  /* w */
 
-    float *yr, *ur, *er, *hr;        /* rings of y, u and the envelope, rlen samples */
-    float *zr;                  /* ring of z (broadband, steps intact) */
-    unsigned rlen, rpos;        /* rpos == k % rlen */
+    /* Rings of y, z (broadband, steps intact) and the envelope: the last
+     * rlen samples stepped, and up to TW_LTR_PREP prepared ahead (see
+     * tw_ltrdet_prepare), rcap slots. */
+    float *yr, *zr, *er;
+    unsigned rlen, rcap;
+    unsigned rpos;              /* == k % rcap */
+    unsigned wpos;              /* == (k + pn) % rcap: next front-end write */
+
+    /* Prepared ahead and not yet stepped: pn samples' MUAP band u and
+     * envelope from index pi on. */
+    float pu[TW_LTR_PREP], penv[TW_LTR_PREP];
+    unsigned pn, pi;
 
     int64_t k;                  /* samples seen */
     float bg;                   /* background envelope of u, uV RMS */
@@ -126,6 +137,8 @@ tw_ltrdet *tw_ltrdet_create(const tw_ltrdet_params *p)
     /* The rings hold the pre window, a whole burst of max_ms, the
      * envelope window, the hang and the post window. */
     q->rlen = (unsigned)(q->pre + q->max_len + 2 * q->w + q->hang + q->post + 8);
+    q->rcap = q->rlen + TW_LTR_PREP;
+    q->wd = (double)q->w;
     double hi = p->band_hi_hz < 0.45 * p->fs_hz ? p->band_hi_hz : 0.45 * p->fs_hz;
     double lo = p->band_lo_hz < hi / 2.0 ? p->band_lo_hz : hi / 2.0;
     q->hp = tw_sos_create_butter(TW_SOS_HIGHPASS, 2, lo, p->fs_hz);
@@ -143,12 +156,10 @@ tw_ltrdet *tw_ltrdet_create(const tw_ltrdet_params *p)
      * fine, and 200 samples per window cost a quarter of 800 */
     q->floor_u = tw_noisefloor_create_keep(p->fs_hz, 0.1, 50, 0.2, 200);
     q->u2 = calloc(q->w, sizeof *q->u2);
-    q->yr = calloc(q->rlen, sizeof *q->yr);
-    q->zr = calloc(q->rlen, sizeof *q->zr);
-    q->ur = calloc(q->rlen, sizeof *q->ur);
-    q->hr = calloc(q->rlen, sizeof *q->hr);
-    q->er = calloc(q->rlen, sizeof *q->er);
-    if (!q->hp || !q->lp || !q->floor_u || !q->u2 || !q->yr || !q->ur || !q->hr || !q->er ||
+    q->yr = calloc(q->rcap, sizeof *q->yr);
+    q->zr = calloc(q->rcap, sizeof *q->zr);
+    q->er = calloc(q->rcap, sizeof *q->er);
+    if (!q->hp || !q->lp || !q->floor_u || !q->u2 || !q->yr || !q->er ||
         !q->hp2 || !q->lp2 || !q->zr || !q->rs || !q->us || !q->hs || !q->mwin) {
         tw_ltrdet_destroy(q);
         return NULL;
@@ -173,8 +184,6 @@ void tw_ltrdet_destroy(tw_ltrdet *q)
     free(q->u2);
     free(q->yr);
     free(q->zr);
-    free(q->ur);
-    free(q->hr);
     free(q->er);
     free(q);
 }
@@ -185,12 +194,11 @@ void tw_ltrdet_reset(tw_ltrdet *q)
     tw_sos_reset(q->lp);
     tw_noisefloor_reset(q->floor_u);
     memset(q->u2, 0, q->w * sizeof *q->u2);
-    memset(q->yr, 0, q->rlen * sizeof *q->yr);
-    memset(q->zr, 0, q->rlen * sizeof *q->zr);
-    memset(q->ur, 0, q->rlen * sizeof *q->ur);
-    memset(q->hr, 0, q->rlen * sizeof *q->hr);
-    memset(q->er, 0, q->rlen * sizeof *q->er);
-    q->slot = q->rpos = 0;
+    memset(q->yr, 0, q->rcap * sizeof *q->yr);
+    memset(q->zr, 0, q->rcap * sizeof *q->zr);
+    memset(q->er, 0, q->rcap * sizeof *q->er);
+    q->slot = q->rpos = q->wpos = 0;
+    q->pn = q->pi = 0;
     q->sum2 = 0.0;
     q->k = 0;
     q->pend = 0;
@@ -226,16 +234,16 @@ static int notice(tw_ltrdet *q, float env, tw_event *ev)
 
 static inline float ring(const float *r, const tw_ltrdet *q, int64_t t)
 {
-    return r[(uint64_t)t % q->rlen];
+    return r[(uint64_t)t % q->rcap];
 }
 
 enum { D_SMALL, D_BIG, D_LTR, D_PENDING };
 
-/* dst[0..n) = the ring r's samples s0 .. s0+n-1 (n <= rlen): two runs,
+/* dst[0..n) = the ring r's samples s0 .. s0+n-1 (n <= rcap): two runs,
  * no division per sample. */
 static void ring_copy(const tw_ltrdet *q, const float *r, int64_t s0, int64_t n, float *dst)
 {
-    size_t at = (size_t)((uint64_t)s0 % q->rlen), first = q->rlen - at;
+    size_t at = (size_t)((uint64_t)s0 % q->rcap), first = q->rcap - at;
     if (first > (size_t)n)
         first = (size_t)n;
     memcpy(dst, r + at, first * sizeof *dst);
@@ -247,11 +255,11 @@ static int post_quiet(const tw_ltrdet *q, int64_t b0, int64_t b1)
 {
     if (b1 < b0)
         return 1;
-    size_t at = (size_t)((uint64_t)b0 % q->rlen);
+    size_t at = (size_t)((uint64_t)b0 % q->rcap);
     for (int64_t t = b0; t <= b1; t++) {
         if (q->er[at] >= q->p.min_rms_uv)
             return 0;
-        if (++at == q->rlen)
+        if (++at == q->rcap)
             at = 0;
     }
     return 1;
@@ -525,18 +533,17 @@ static int decide(tw_ltrdet *q, tw_event *ev, int embedded)
     return post_quiet(q, b0, b1) ? D_LTR : D_BIG;
 }
 
-static int step(tw_ltrdet *q, float y, float z, float sigma, tw_event *ev)
+/* What does not depend on the detector's state, for the next sample in
+ * the rings (y, z at wpos): the MUAP band u (*uo) and its RMS envelope
+ * over the last w samples (returned). */
+static inline float front(tw_ltrdet *q, float y, float z, float *uo)
 {
-    int64_t t = q->k++;
     float h = (float)tw_sos_step(q->hp, y);
     float u = (float)tw_sos_step(q->lp, h);
-    q->hr[q->rpos] = h;
-    q->yr[q->rpos] = y;
-    q->zr[q->rpos] = z;
-    q->ur[q->rpos] = u;
-    unsigned at = q->rpos; /* == t % rlen */
-    if (++q->rpos == q->rlen)
-        q->rpos = 0;
+    q->yr[q->wpos] = y;
+    q->zr[q->wpos] = z;
+    if (++q->wpos == q->rcap)
+        q->wpos = 0;
     unsigned slot = q->slot;
     q->slot = slot + 1 == q->w ? 0 : slot + 1;
     float u2 = u * u;
@@ -548,11 +555,45 @@ static int step(tw_ltrdet *q, float y, float z, float sigma, tw_event *ev)
             s += q->u2[i];
         q->sum2 = s;
     }
+    *uo = u;
+    return q->sum2 > 0.0 ? (float)sqrt(q->sum2 / q->wd) : 0.0f;
+}
+
+size_t tw_ltrdet_prepare(tw_ltrdet *q, const float *y, const float *z, size_t n)
+{
+    if (q->pn == 0)
+        q->pi = 0;
+    size_t room = TW_LTR_PREP - (q->pi + q->pn);
+    if (n > room)
+        n = room;
+    /* The samples are independent here: the envelope's division and
+     * square root of one overlap the next's (in step() each waited). */
+    float *pu = q->pu + q->pi + q->pn, *pe = q->penv + q->pi + q->pn;
+    for (size_t i = 0; i < n; i++)
+        pe[i] = front(q, y[i], z[i], &pu[i]);
+    q->pn += (unsigned)n;
+    return n;
+}
+
+static int step(tw_ltrdet *q, float y, float z, float sigma, tw_event *ev)
+{
+    int64_t t = q->k++;
+    float u, env;
+    if (q->pn > 0) {
+        u = q->pu[q->pi];
+        env = q->penv[q->pi];
+        q->pi++;
+        q->pn--;
+    } else {
+        env = front(q, y, z, &u);
+    }
+    unsigned at = q->rpos; /* == t % rcap */
+    if (++q->rpos == q->rcap)
+        q->rpos = 0;
     tw_noisefloor_step(q->floor_u, u, q->state != IDLE);
     float sigma_u = tw_noisefloor_get_sigma(q->floor_u);
     if (sigma <= 0.0f || sigma_u <= 0.0f || t + 1 < (int64_t)q->w)
         return 0;
-    float env = q->sum2 > 0.0 ? (float)sqrt(q->sum2 / q->w) : 0.0f;
     q->er[at] = env;
     float ay = fabsf(y);
     int out = 0;
