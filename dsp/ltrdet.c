@@ -29,6 +29,7 @@ struct tw_ltrdet {
     unsigned mw;                /* median window, samples (odd) */
     int64_t s0, s1;             /* the stretch held in rs/us/hs */
     tw_noisefloor *floor_u;     /* noise floor of the MUAP band */
+    float sigma_u;              /* its value (read when a window closes) */
 
     float *u2;                  /* last w values of u^2 */
     unsigned slot;              /* == (k + pn) % w */
@@ -193,6 +194,7 @@ void tw_ltrdet_reset(tw_ltrdet *q)
     tw_sos_reset(q->hp);
     tw_sos_reset(q->lp);
     tw_noisefloor_reset(q->floor_u);
+    q->sigma_u = tw_noisefloor_get_sigma(q->floor_u);
     memset(q->u2, 0, q->w * sizeof *q->u2);
     memset(q->yr, 0, q->rcap * sizeof *q->yr);
     memset(q->zr, 0, q->rcap * sizeof *q->zr);
@@ -402,7 +404,7 @@ static int decide(tw_ltrdet *q, tw_event *ev, int embedded)
         }
         pv = maxf(pv, fabsf(rs[t]));
     }
-    float sig_u = tw_noisefloor_get_sigma(q->floor_u);
+    float sig_u = q->sigma_u;
     float thr = maxf((float)q->p.onset_k * maxf(sig_u, q->bg),
                      (float)q->p.onset_frac * pu);
     if (pu <= thr)
@@ -598,8 +600,9 @@ static int step(tw_ltrdet *q, float y, float z, float sigma, tw_event *ev)
     unsigned at = q->rpos; /* == t % rcap */
     if (++q->rpos == q->rcap)
         q->rpos = 0;
-    tw_noisefloor_step(q->floor_u, u, q->state != IDLE);
-    float sigma_u = tw_noisefloor_get_sigma(q->floor_u);
+    if (tw_noisefloor_step(q->floor_u, u, q->state != IDLE))
+        q->sigma_u = tw_noisefloor_get_sigma(q->floor_u);
+    float sigma_u = q->sigma_u;
     if (sigma <= 0.0f || sigma_u <= 0.0f || t + 1 < (int64_t)q->w)
         return 0;
     q->er[at] = env;
