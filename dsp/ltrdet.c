@@ -9,6 +9,10 @@
 #include "noisefloor.h"
 #include "sos.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 enum { IDLE, OPEN, QUIET };
 
 #define TW_LTR_MED_MS 20.0    /* step-removing median window, ms */
@@ -544,9 +548,9 @@ static int decide(tw_ltrdet *q, tw_event *ev, int embedded)
 }
 
 /* What does not depend on the detector's state, for the next sample in
- * the rings (y, z at wpos): the MUAP band u (*uo) and its RMS envelope
- * over the last w samples (returned). */
-static inline float front(tw_ltrdet *q, float y, float z, float *uo)
+ * the rings (y, z at wpos): the MUAP band u (*uo) and the sum of its
+ * squares over the last w samples (returned; envelope() makes the RMS). */
+static inline double front_sum(tw_ltrdet *q, float y, float z, float *uo)
 {
     float h = (float)tw_sos_step(q->hp, y);
     float u = (float)tw_sos_step(q->lp, h);
@@ -566,7 +570,17 @@ static inline float front(tw_ltrdet *q, float y, float z, float *uo)
         q->sum2 = s;
     }
     *uo = u;
-    return q->sum2 > 0.0 ? (float)sqrt(q->sum2 / q->wd) : 0.0f;
+    return q->sum2;
+}
+
+static inline float envelope(const tw_ltrdet *q, double sum2)
+{
+    return sum2 > 0.0 ? (float)sqrt(sum2 / q->wd) : 0.0f;
+}
+
+static inline float front(tw_ltrdet *q, float y, float z, float *uo)
+{
+    return envelope(q, front_sum(q, y, z, uo));
 }
 
 size_t tw_ltrdet_prepare(tw_ltrdet *q, const float *y, const float *z, size_t n)
@@ -577,10 +591,28 @@ size_t tw_ltrdet_prepare(tw_ltrdet *q, const float *y, const float *z, size_t n)
     if (n > room)
         n = room;
     /* The samples are independent here: the envelope's division and
-     * square root of one overlap the next's (in step() each waited). */
+     * square root of one overlap the next's (in step() each waited),
+     * two at a time where SSE2 is there (IEEE division and square root
+     * are correctly rounded, packed or not: the same values). */
     float *pu = q->pu + q->pi + q->pn, *pe = q->penv + q->pi + q->pn;
+    double s2[TW_LTR_PREP];
     for (size_t i = 0; i < n; i++)
-        pe[i] = front(q, y[i], z[i], &pu[i]);
+        s2[i] = front_sum(q, y[i], z[i], &pu[i]);
+    size_t i = 0;
+#if defined(__SSE2__)
+    const __m128d wd = _mm_set1_pd(q->wd), zero = _mm_setzero_pd();
+    for (; i + 2 <= n; i += 2) {
+        __m128d v = _mm_loadu_pd(s2 + i);
+        __m128d r = _mm_and_pd(_mm_sqrt_pd(_mm_div_pd(v, wd)), _mm_cmpgt_pd(v, zero));
+        __m128 f = _mm_cvtpd_ps(r); /* lanes 0, 1 */
+        float two[4];
+        _mm_storeu_ps(two, f);
+        pe[i] = two[0];
+        pe[i + 1] = two[1];
+    }
+#endif
+    for (; i < n; i++)
+        pe[i] = envelope(q, s2[i]);
     q->pn += (unsigned)n;
     return n;
 }
