@@ -40,13 +40,17 @@ struct tw_ltrdet {
     double sum2;                /* sum of u2 */
     double wd;                  /* w */
 
-    /* Rings of y, z (broadband, steps intact) and the envelope: the last
+    /* Rings of z (broadband, steps intact) and the envelope: the last
      * rlen samples stepped, and up to TW_LTR_PREP prepared ahead (see
      * tw_ltrdet_prepare), rcap slots. */
-    float *yr, *zr, *er;
+    float *zr, *er;
     unsigned rlen, rcap;
     unsigned rpos;              /* == k % rcap */
     unsigned wpos;              /* == (k + pn) % rcap: next front-end write */
+    /* Ring of y: only the last w samples are read (a burst's peak when it
+     * opens), and those prepared ahead: ycap = w + TW_LTR_PREP slots. */
+    float *yr;
+    unsigned ycap, ywpos;       /* ywpos == (k + pn) % ycap */
 
     /* Prepared ahead and not yet stepped: pn samples' MUAP band u and
      * envelope from index pi on. */
@@ -161,7 +165,8 @@ tw_ltrdet *tw_ltrdet_create(const tw_ltrdet_params *p)
      * fine, and 200 samples per window cost a quarter of 800 */
     q->floor_u = tw_noisefloor_create_keep(p->fs_hz, 0.1, 50, 0.2, 200);
     q->u2 = calloc(q->w, sizeof *q->u2);
-    q->yr = calloc(q->rcap, sizeof *q->yr);
+    q->ycap = q->w + TW_LTR_PREP;
+    q->yr = calloc(q->ycap, sizeof *q->yr);
     q->zr = calloc(q->rcap, sizeof *q->zr);
     q->er = calloc(q->rcap, sizeof *q->er);
     if (!q->hp || !q->lp || !q->floor_u || !q->u2 || !q->yr || !q->er ||
@@ -200,10 +205,10 @@ void tw_ltrdet_reset(tw_ltrdet *q)
     tw_noisefloor_reset(q->floor_u);
     q->sigma_u = tw_noisefloor_get_sigma(q->floor_u);
     memset(q->u2, 0, q->w * sizeof *q->u2);
-    memset(q->yr, 0, q->rcap * sizeof *q->yr);
+    memset(q->yr, 0, q->ycap * sizeof *q->yr);
     memset(q->zr, 0, q->rcap * sizeof *q->zr);
     memset(q->er, 0, q->rcap * sizeof *q->er);
-    q->slot = q->rpos = q->wpos = 0;
+    q->slot = q->rpos = q->wpos = q->ywpos = 0;
     q->pn = q->pi = 0;
     q->sum2 = 0.0;
     q->k = 0;
@@ -554,7 +559,9 @@ static inline double front_sum(tw_ltrdet *q, float y, float z, float *uo)
 {
     float h = (float)tw_sos_step(q->hp, y);
     float u = (float)tw_sos_step(q->lp, h);
-    q->yr[q->wpos] = y;
+    q->yr[q->ywpos] = y;
+    if (++q->ywpos == q->ycap)
+        q->ywpos = 0;
     q->zr[q->wpos] = z;
     if (++q->wpos == q->rcap)
         q->wpos = 0;
@@ -665,7 +672,7 @@ static int step(tw_ltrdet *q, float y, float z, float sigma, tw_event *ev)
         q->env_n = 1;
         q->peak = 0.0f;
         for (int64_t i = t - q->w + 1; i <= t; i++)
-            q->peak = maxf(q->peak, fabsf(ring(q->yr, q, i)));
+            q->peak = maxf(q->peak, fabsf(q->yr[(uint64_t)i % q->ycap]));
         q->noticed = 0;
         return notice(q, env, ev);
     }
