@@ -34,7 +34,9 @@ struct tw_channel {
     double low, high;    /* band at the input rate, after clipping */
     double dc_r, dc_x1, dc_y1; /* DC blocker at the input rate */
     float *xs;           /* TW_CHUNK DC-removed samples */
-    float *ys;           /* TW_CHUNK / m + 1 decimated samples */
+    float *ys;           /* TW_CHUNK / m + 1 decimated samples, then
+                            conditioned (y) */
+    float *zs;           /* and the same before the band-pass (z) */
     double *ms;          /* their movement-path values */
     tw_condition *cond;  /* band-pass and mains, at the detector rate */
 
@@ -160,7 +162,8 @@ tw_channel *tw_channel_create(const tw_channel_params *p, unsigned *warn)
     q->xs = malloc(TW_CHUNK * sizeof *q->xs);
     q->ys = malloc((TW_CHUNK / q->m + 1) * sizeof *q->ys);
     q->ms = malloc((TW_CHUNK / q->m + 1) * sizeof *q->ms);
-    if (!q->xs || !q->ys || !q->ms)
+    q->zs = malloc((TW_CHUNK / q->m + 1) * sizeof *q->zs);
+    if (!q->xs || !q->ys || !q->ms || !q->zs)
         goto fail;
     if (q->m > 1) {
         unsigned hlen = 2 * q->m * TW_DECIM_SEMILEN + 1;
@@ -230,6 +233,7 @@ void tw_channel_destroy(tw_channel *q)
     free(q->xs);
     free(q->ys);
     free(q->ms);
+    free(q->zs);
     tw_decim_destroy(q->dec);
     tw_noisefloor_destroy(q->floor);
     tw_ltrdet_destroy(q->ltr);
@@ -437,11 +441,21 @@ static void decimate_detect(tw_channel *q, size_t c, sink_t *s)
     } else {
         tw_decim_execute_block(q->dec, q->xs, c, q->ys, q->ms, &nd);
     }
+    /* The conditioning does not depend on what is detected: all of the
+     * block first, then the LTR detector's own filters a block at a time
+     * (tw_ltrdet_prepare), then the detectors sample by sample. */
     for (size_t k = 0; k < nd; k++) {
         double dc;
         double y = tw_condition_step(q->cond, q->ys[k], &dc);
         double z = dc - tw_condition_get_mains_estimate(q->cond);
-        detect(q, (float)y, (float)z, q->ms[k], s);
+        q->ys[k] = (float)y;
+        q->zs[k] = (float)z;
+    }
+    for (size_t k0 = 0; k0 < nd;) {
+        size_t np = tw_ltrdet_prepare(q->ltr, q->ys + k0, q->zs + k0, nd - k0);
+        for (size_t k = k0; k < k0 + np; k++)
+            detect(q, q->ys[k], q->zs[k], q->ms[k], s);
+        k0 += np;
     }
 }
 

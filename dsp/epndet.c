@@ -75,6 +75,8 @@ struct tw_epndet {
     acc_t ep, pend;        /* episode, and bins since its last active one */
     float sigma0;
     double bg_neg_hz;      /* negative peaks per second outside episodes */
+    float thr_sigma;       /* the noise floor thr and eps_thr were made for */
+    float thr, eps_thr;    /* MEPP peak and endplate spike thresholds, uV */
     int bg_known;
 };
 
@@ -221,6 +223,7 @@ void tw_epndet_reset(tw_epndet *q)
     q->state = IDLE;
     q->cand_active = q->cand_gap = q->inactive_run = 0;
     q->bg_neg_hz = 0.0;
+    q->thr_sigma = 0.0f; /* none: thresholds are made for sigma > 0 */
     q->bg_known = 0;
     acc_clear(&q->ep);
     acc_clear(&q->pend);
@@ -439,6 +442,9 @@ static int close_bin(tw_epndet *q, float sigma, tw_event *ev)
 int tw_epndet_step(tw_epndet *q, float y, float sigma, int hold, tw_event *ev)
 {
     int64_t t = q->k++;
+    /* the slot of sample t - eps_half (ylen > eps_half): no division */
+    unsigned sd_at = q->ypos >= q->eps_half ? q->ypos - q->eps_half
+                                            : q->ypos + q->ylen - q->eps_half;
     q->yring[q->ypos] = y;
     if (++q->ypos == q->ylen)
         q->ypos = 0;
@@ -467,7 +473,7 @@ int tw_epndet_step(tw_epndet *q, float y, float sigma, int hold, tw_event *ev)
         sd <= q->excl_until) {
         /* excluded */
     } else if (sd >= 0) {
-        double yc = q->yring[(uint64_t)sd % q->ylen];
+        double yc = q->yring[sd_at];
         if (yc > clip)
             yc = clip;
         if (yc < -clip)
@@ -479,10 +485,14 @@ int tw_epndet_step(tw_epndet *q, float y, float sigma, int hold, tw_event *ev)
     }
 
     if (sigma > 0) {
-        float thr = (float)(q->p.peak_k * sigma);
-        float eps_thr = (float)(q->p.eps_k * sigma);
-        if (eps_thr < q->p.eps_min_uv)
-            eps_thr = (float)q->p.eps_min_uv;
+        if (sigma != q->thr_sigma) { /* the floor changes once a window */
+            q->thr_sigma = sigma;
+            q->thr = (float)(q->p.peak_k * sigma);
+            q->eps_thr = (float)(q->p.eps_k * sigma);
+            if (q->eps_thr < q->p.eps_min_uv)
+                q->eps_thr = (float)q->p.eps_min_uv;
+        }
+        float thr = q->thr, eps_thr = q->eps_thr;
         /* negative peaks (MEPP-like when within the clip) */
         if (q->in_neg) {
             if (y < q->neg_ext) {

@@ -2,11 +2,16 @@
 #include "ltrdet.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "noisefloor.h"
 #include "sos.h"
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 enum { IDLE, OPEN, QUIET };
 
@@ -28,14 +33,29 @@ struct tw_ltrdet {
     unsigned mw;                /* median window, samples (odd) */
     int64_t s0, s1;             /* the stretch held in rs/us/hs */
     tw_noisefloor *floor_u;     /* noise floor of the MUAP band */
+    float sigma_u;              /* its value (read when a window closes) */
 
     float *u2;                  /* last w values of u^2 */
-    unsigned slot;              /* == k % w */
+    unsigned slot;              /* == (k + pn) % w */
     double sum2;                /* sum of u2 */
+    double wd;                  /* w */
 
-    float *yr, *ur, *er, *hr;        /* rings of y, u and the envelope, rlen samples */
-    float *zr;                  /* ring of z (broadband, steps intact) */
-    unsigned rlen, rpos;        /* rpos == k % rlen */
+    /* Rings of z (broadband, steps intact) and the envelope: the last
+     * rlen samples stepped, and up to TW_LTR_PREP prepared ahead (see
+     * tw_ltrdet_prepare), rcap slots. */
+    float *zr, *er;
+    unsigned rlen, rcap;
+    unsigned rpos;              /* == k % rcap */
+    unsigned wpos;              /* == (k + pn) % rcap: next front-end write */
+    /* Ring of y: only the last w samples are read (a burst's peak when it
+     * opens), and those prepared ahead: ycap = w + TW_LTR_PREP slots. */
+    float *yr;
+    unsigned ycap, ywpos;       /* ywpos == (k + pn) % ycap */
+
+    /* Prepared ahead and not yet stepped: pn samples' MUAP band u and
+     * envelope from index pi on. */
+    float pu[TW_LTR_PREP], penv[TW_LTR_PREP];
+    unsigned pn, pi;
 
     int64_t k;                  /* samples seen */
     float bg;                   /* background envelope of u, uV RMS */
@@ -126,6 +146,8 @@ tw_ltrdet *tw_ltrdet_create(const tw_ltrdet_params *p)
     /* The rings hold the pre window, a whole burst of max_ms, the
      * envelope window, the hang and the post window. */
     q->rlen = (unsigned)(q->pre + q->max_len + 2 * q->w + q->hang + q->post + 8);
+    q->rcap = q->rlen + TW_LTR_PREP;
+    q->wd = (double)q->w;
     double hi = p->band_hi_hz < 0.45 * p->fs_hz ? p->band_hi_hz : 0.45 * p->fs_hz;
     double lo = p->band_lo_hz < hi / 2.0 ? p->band_lo_hz : hi / 2.0;
     q->hp = tw_sos_create_butter(TW_SOS_HIGHPASS, 2, lo, p->fs_hz);
@@ -143,12 +165,11 @@ tw_ltrdet *tw_ltrdet_create(const tw_ltrdet_params *p)
      * fine, and 200 samples per window cost a quarter of 800 */
     q->floor_u = tw_noisefloor_create_keep(p->fs_hz, 0.1, 50, 0.2, 200);
     q->u2 = calloc(q->w, sizeof *q->u2);
-    q->yr = calloc(q->rlen, sizeof *q->yr);
-    q->zr = calloc(q->rlen, sizeof *q->zr);
-    q->ur = calloc(q->rlen, sizeof *q->ur);
-    q->hr = calloc(q->rlen, sizeof *q->hr);
-    q->er = calloc(q->rlen, sizeof *q->er);
-    if (!q->hp || !q->lp || !q->floor_u || !q->u2 || !q->yr || !q->ur || !q->hr || !q->er ||
+    q->ycap = q->w + TW_LTR_PREP;
+    q->yr = calloc(q->ycap, sizeof *q->yr);
+    q->zr = calloc(q->rcap, sizeof *q->zr);
+    q->er = calloc(q->rcap, sizeof *q->er);
+    if (!q->hp || !q->lp || !q->floor_u || !q->u2 || !q->yr || !q->er ||
         !q->hp2 || !q->lp2 || !q->zr || !q->rs || !q->us || !q->hs || !q->mwin) {
         tw_ltrdet_destroy(q);
         return NULL;
@@ -173,8 +194,6 @@ void tw_ltrdet_destroy(tw_ltrdet *q)
     free(q->u2);
     free(q->yr);
     free(q->zr);
-    free(q->ur);
-    free(q->hr);
     free(q->er);
     free(q);
 }
@@ -184,13 +203,13 @@ void tw_ltrdet_reset(tw_ltrdet *q)
     tw_sos_reset(q->hp);
     tw_sos_reset(q->lp);
     tw_noisefloor_reset(q->floor_u);
+    q->sigma_u = tw_noisefloor_get_sigma(q->floor_u);
     memset(q->u2, 0, q->w * sizeof *q->u2);
-    memset(q->yr, 0, q->rlen * sizeof *q->yr);
-    memset(q->zr, 0, q->rlen * sizeof *q->zr);
-    memset(q->ur, 0, q->rlen * sizeof *q->ur);
-    memset(q->hr, 0, q->rlen * sizeof *q->hr);
-    memset(q->er, 0, q->rlen * sizeof *q->er);
-    q->slot = q->rpos = 0;
+    memset(q->yr, 0, q->ycap * sizeof *q->yr);
+    memset(q->zr, 0, q->rcap * sizeof *q->zr);
+    memset(q->er, 0, q->rcap * sizeof *q->er);
+    q->slot = q->rpos = q->wpos = q->ywpos = 0;
+    q->pn = q->pi = 0;
     q->sum2 = 0.0;
     q->k = 0;
     q->pend = 0;
@@ -226,22 +245,66 @@ static int notice(tw_ltrdet *q, float env, tw_event *ev)
 
 static inline float ring(const float *r, const tw_ltrdet *q, int64_t t)
 {
-    return r[(uint64_t)t % q->rlen];
+    return r[(uint64_t)t % q->rcap];
 }
 
 enum { D_SMALL, D_BIG, D_LTR, D_PENDING };
 
+/* dst[0..n) = the ring r's samples s0 .. s0+n-1 (n <= rcap): two runs,
+ * no division per sample. */
+static void ring_copy(const tw_ltrdet *q, const float *r, int64_t s0, int64_t n, float *dst)
+{
+    size_t at = (size_t)((uint64_t)s0 % q->rcap), first = q->rcap - at;
+    if (first > (size_t)n)
+        first = (size_t)n;
+    memcpy(dst, r + at, first * sizeof *dst);
+    memcpy(dst + first, r, ((size_t)n - first) * sizeof *dst);
+}
+
 /* 1 when no MUAP-scale envelope lies in [b0, b1] (seen samples). */
 static int post_quiet(const tw_ltrdet *q, int64_t b0, int64_t b1)
 {
-    for (int64_t t = b0; t <= b1; t++)
-        if (ring(q->er, q, t) >= q->p.min_rms_uv)
+    if (b1 < b0)
+        return 1;
+    size_t at = (size_t)((uint64_t)b0 % q->rcap);
+    for (int64_t t = b0; t <= b1; t++) {
+        if (q->er[at] >= q->p.min_rms_uv)
             return 0;
+        if (++at == q->rcap)
+            at = 0;
+    }
     return 1;
 }
 
+/* First index j of the sorted win[0..n) with !(win[j] < v) (lower) or
+ * with win[j] > v (upper), n when there is none: by sortedness, the count
+ * of values below v (not above v), taken every 8th value, then within the
+ * 8 from there. Independent comparisons, no chain of dependent loads as
+ * in a binary search. */
+static inline unsigned bound(const float *win, unsigned n, float v, int upper)
+{
+    unsigned c = 0;
+    if (upper) {
+        for (unsigned i = 7; i < n; i += 8)
+            c += win[i] <= v;
+        unsigned b = 8 * c, e = b + 8 < n ? b + 8 : n;
+        for (unsigned j = b; j < e; j++)
+            b += win[j] <= v;
+        return b;
+    }
+    for (unsigned i = 7; i < n; i += 8)
+        c += win[i] < v;
+    unsigned b = 8 * c, e = b + 8 < n ? b + 8 : n;
+    for (unsigned j = b; j < e; j++)
+        b += win[j] < v;
+    return b;
+}
+
 /* Running median of x[0..n) over mw samples centred on each (the window
- * is clipped at the ends), into out; O(n mw) with a sorted window. */
+ * is clipped at the ends), into out, with a sorted window: a value leaves
+ * from the first place equal to it and enters after the last place not
+ * above it (bound()), the values between move by one place (memmove):
+ * O(n (mw / 8 + 8)) comparisons, O(n mw) bytes moved. */
 static void median_filter(const float *x, float *out, int64_t n, unsigned mw, float *win)
 {
     int64_t h = (int64_t)mw / 2;
@@ -250,24 +313,30 @@ static void median_filter(const float *x, float *out, int64_t n, unsigned mw, fl
     int64_t out_lo = 0; /* first index still in the window */
     for (int64_t i = 0; i < n; i++) {
         int64_t lo = i - h < 0 ? 0 : i - h, hi = i + h > n - 1 ? n - 1 : i + h;
+        if (out_lo + 1 == lo && in_hi + 1 == hi) {
+            /* one leaves, one enters (the steady state): one move */
+            unsigned a = bound(win, wn, x[out_lo++], 0);
+            float v = x[++in_hi];
+            unsigned ub = bound(win, wn, v, 1);
+            unsigned b = ub - (a < ub); /* its place once win[a] left */
+            if (b >= a)
+                memmove(win + a, win + a + 1, (size_t)(b - a) * sizeof *win);
+            else
+                memmove(win + b + 1, win + b, (size_t)(a - b) * sizeof *win);
+            win[b] = v;
+        }
         /* remove first: the window never holds more than mw values */
         while (out_lo < lo) { /* remove x[out_lo++] */
-            float v = x[out_lo++];
-            unsigned j = 0;
-            while (j < wn && win[j] != v)
-                j++;
-            for (; j + 1 < wn; j++)
-                win[j] = win[j + 1];
+            unsigned j = bound(win, wn, x[out_lo++], 0);
+            memmove(win + j, win + j + 1, (size_t)(wn - j - 1) * sizeof *win);
             wn--;
         }
         while (in_hi < hi) { /* insert x[++in_hi] */
             float v = x[++in_hi];
-            unsigned j = wn++;
-            while (j > 0 && win[j - 1] > v) {
-                win[j] = win[j - 1];
-                j--;
-            }
+            unsigned j = bound(win, wn, v, 1);
+            memmove(win + j + 1, win + j, (size_t)(wn - j) * sizeof *win);
             win[j] = v;
+            wn++;
         }
         out[i] = wn & 1 ? win[wn / 2] : 0.5f * (win[wn / 2 - 1] + win[wn / 2]);
     }
@@ -296,8 +365,7 @@ static void residual(tw_ltrdet *q, int64_t from, int64_t to)
     int64_t n = s1 - s0 + 1;
     q->s0 = s0;
     q->s1 = s1;
-    for (int64_t i = 0; i < n; i++)
-        q->hs[i] = ring(q->zr, q, s0 + i);
+    ring_copy(q, q->zr, s0, n, q->hs);
     median_filter(q->hs, q->us, n, q->mw, q->mwin);
     for (int64_t i = 0; i < n; i++)
         q->rs[i] = q->hs[i] - q->us[i];
@@ -345,7 +413,7 @@ static int decide(tw_ltrdet *q, tw_event *ev, int embedded)
         }
         pv = maxf(pv, fabsf(rs[t]));
     }
-    float sig_u = tw_noisefloor_get_sigma(q->floor_u);
+    float sig_u = q->sigma_u;
     float thr = maxf((float)q->p.onset_k * maxf(sig_u, q->bg),
                      (float)q->p.onset_frac * pu);
     if (pu <= thr)
@@ -484,17 +552,19 @@ static int decide(tw_ltrdet *q, tw_event *ev, int embedded)
     return post_quiet(q, b0, b1) ? D_LTR : D_BIG;
 }
 
-static int step(tw_ltrdet *q, float y, float z, float sigma, tw_event *ev)
+/* What does not depend on the detector's state, for the next sample in
+ * the rings (y, z at wpos): the MUAP band u (*uo) and the sum of its
+ * squares over the last w samples (returned; envelope() makes the RMS). */
+static inline double front_sum(tw_ltrdet *q, float y, float z, float *uo)
 {
-    int64_t t = q->k++;
     float h = (float)tw_sos_step(q->hp, y);
     float u = (float)tw_sos_step(q->lp, h);
-    q->hr[q->rpos] = h;
-    q->yr[q->rpos] = y;
-    q->zr[q->rpos] = z;
-    q->ur[q->rpos] = u;
-    if (++q->rpos == q->rlen)
-        q->rpos = 0;
+    q->yr[q->ywpos] = y;
+    if (++q->ywpos == q->ycap)
+        q->ywpos = 0;
+    q->zr[q->wpos] = z;
+    if (++q->wpos == q->rcap)
+        q->wpos = 0;
     unsigned slot = q->slot;
     q->slot = slot + 1 == q->w ? 0 : slot + 1;
     float u2 = u * u;
@@ -506,12 +576,75 @@ static int step(tw_ltrdet *q, float y, float z, float sigma, tw_event *ev)
             s += q->u2[i];
         q->sum2 = s;
     }
-    tw_noisefloor_step(q->floor_u, u, q->state != IDLE);
-    float sigma_u = tw_noisefloor_get_sigma(q->floor_u);
+    *uo = u;
+    return q->sum2;
+}
+
+static inline float envelope(const tw_ltrdet *q, double sum2)
+{
+    return sum2 > 0.0 ? (float)sqrt(sum2 / q->wd) : 0.0f;
+}
+
+static inline float front(tw_ltrdet *q, float y, float z, float *uo)
+{
+    return envelope(q, front_sum(q, y, z, uo));
+}
+
+size_t tw_ltrdet_prepare(tw_ltrdet *q, const float *y, const float *z, size_t n)
+{
+    if (q->pn == 0)
+        q->pi = 0;
+    size_t room = TW_LTR_PREP - (q->pi + q->pn);
+    if (n > room)
+        n = room;
+    /* The samples are independent here: the envelope's division and
+     * square root of one overlap the next's (in step() each waited),
+     * two at a time where SSE2 is there (IEEE division and square root
+     * are correctly rounded, packed or not: the same values). */
+    float *pu = q->pu + q->pi + q->pn, *pe = q->penv + q->pi + q->pn;
+    double s2[TW_LTR_PREP];
+    for (size_t i = 0; i < n; i++)
+        s2[i] = front_sum(q, y[i], z[i], &pu[i]);
+    size_t i = 0;
+#if defined(__SSE2__)
+    const __m128d wd = _mm_set1_pd(q->wd), zero = _mm_setzero_pd();
+    for (; i + 2 <= n; i += 2) {
+        __m128d v = _mm_loadu_pd(s2 + i);
+        __m128d r = _mm_and_pd(_mm_sqrt_pd(_mm_div_pd(v, wd)), _mm_cmpgt_pd(v, zero));
+        __m128 f = _mm_cvtpd_ps(r); /* lanes 0, 1 */
+        float two[4];
+        _mm_storeu_ps(two, f);
+        pe[i] = two[0];
+        pe[i + 1] = two[1];
+    }
+#endif
+    for (; i < n; i++)
+        pe[i] = envelope(q, s2[i]);
+    q->pn += (unsigned)n;
+    return n;
+}
+
+static int step(tw_ltrdet *q, float y, float z, float sigma, tw_event *ev)
+{
+    int64_t t = q->k++;
+    float u, env;
+    if (q->pn > 0) {
+        u = q->pu[q->pi];
+        env = q->penv[q->pi];
+        q->pi++;
+        q->pn--;
+    } else {
+        env = front(q, y, z, &u);
+    }
+    unsigned at = q->rpos; /* == t % rcap */
+    if (++q->rpos == q->rcap)
+        q->rpos = 0;
+    if (tw_noisefloor_step(q->floor_u, u, q->state != IDLE))
+        q->sigma_u = tw_noisefloor_get_sigma(q->floor_u);
+    float sigma_u = q->sigma_u;
     if (sigma <= 0.0f || sigma_u <= 0.0f || t + 1 < (int64_t)q->w)
         return 0;
-    float env = q->sum2 > 0.0 ? (float)sqrt(q->sum2 / q->w) : 0.0f;
-    q->er[(uint64_t)t % q->rlen] = env;
+    q->er[at] = env;
     float ay = fabsf(y);
     int out = 0;
 
@@ -539,7 +672,7 @@ static int step(tw_ltrdet *q, float y, float z, float sigma, tw_event *ev)
         q->env_n = 1;
         q->peak = 0.0f;
         for (int64_t i = t - q->w + 1; i <= t; i++)
-            q->peak = maxf(q->peak, fabsf(ring(q->yr, q, i)));
+            q->peak = maxf(q->peak, fabsf(q->yr[(uint64_t)i % q->ycap]));
         q->noticed = 0;
         return notice(q, env, ev);
     }

@@ -52,6 +52,7 @@
 #ifndef TW_LTRDET_H
 #define TW_LTRDET_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "tw_dsp.h"
@@ -98,6 +99,17 @@ enum { TW_LTR_STARTED = 1, TW_LTR_ENDED = 2 };
  * TW_LTR_ENDED when an LTR is confirmed (*ev complete; indices in
  * detector samples). */
 int tw_ltrdet_step(tw_ltrdet *q, float y, float z, float sigma, tw_event *ev);
+
+/* Optional, for speed: run what does not depend on the detector's state
+ * (the MUAP band filters, the envelope, the rings) for the next samples
+ * ahead of tw_ltrdet_step, a block at a time. Prepares
+ * min(n, TW_LTR_PREP - samples prepared and not yet stepped) samples
+ * and returns how many; the next calls of tw_ltrdet_step then take them
+ * in order and must pass the same y and z (their sigma as before). The
+ * results are the same bit for bit as without. tw_ltrdet_reset drops
+ * what was prepared. */
+enum { TW_LTR_PREP = 256 }; /* samples prepared ahead, at most */
+size_t tw_ltrdet_prepare(tw_ltrdet *q, const float *y, const float *z, size_t n);
 
 /* End of input: decide on a burst still open or awaiting its post window.
  * Returns TW_LTR_ENDED with *ev filled, or 0. Idle afterwards. */

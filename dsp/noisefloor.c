@@ -8,21 +8,6 @@
 
 #define TW_NF_KEEP 1024 /* samples kept per window for its median, at most */
 
-struct tw_noisefloor {
-    size_t wlen;    /* samples per window */
-    size_t stride;  /* every stride-th sample is kept for the median */
-    size_t skip;    /* samples to skip before the next kept one */
-    size_t wn;      /* samples counted in the window */
-    float *win;     /* |x| of the current window */
-    size_t wpos;
-    int wbusy;      /* current window touched by an event */
-    float *hist;    /* ring of window sigmas */
-    unsigned hcap, hn, hpos;
-    float *scratch; /* hcap floats for selection */
-    double pct;
-    float sigma;
-};
-
 /* Moves the elements of v[lo .. hi) for which (strict ? x < p : x <= p)
  * to its front; returns where they end. Branch-free (Lomuto with an
  * unconditional swap): the comparisons of noise samples with a pivot are
@@ -148,16 +133,8 @@ static void close_window(tw_noisefloor *q)
     q->sigma = tw_select(q->scratch, q->hn, k);
 }
 
-int tw_noisefloor_step(tw_noisefloor *q, float x, int busy)
+int tw_noisefloor_end_window_(tw_noisefloor *q)
 {
-    if (q->skip == 0) {
-        q->win[q->wpos++] = fabsf(x); /* -0 -> +0 */
-        q->skip = q->stride;
-    }
-    q->skip--;
-    q->wbusy |= busy;
-    if (++q->wn < q->wlen)
-        return 0;
     q->wn = 0;
     q->skip = 0;
     /* A busy window is dropped unless no floor exists yet. */
@@ -178,4 +155,3 @@ void tw_noisefloor_execute_block(tw_noisefloor *q, const float *x, size_t n,
         tw_noisefloor_step(q, x[i], busy);
 }
 
-float tw_noisefloor_get_sigma(const tw_noisefloor *q) { return q->sigma; }

@@ -31,15 +31,16 @@ void tw_noisefloor_reset(tw_noisefloor *q);
 
 /* Feed one sample; busy != 0 means an event is in progress (the current
  * window will not count). Returns 1 when a window closed (the floor may
- * have changed), else 0. */
-int tw_noisefloor_step(tw_noisefloor *q, float x, int busy);
+ * have changed), else 0. (Inline below: it runs once a sample in every
+ * detector.) */
+static inline int tw_noisefloor_step(tw_noisefloor *q, float x, int busy);
 
 /* Feed a block (all with the same busy flag). */
 void tw_noisefloor_execute_block(tw_noisefloor *q, const float *x, size_t n,
                                  int busy);
 
 /* Current floor (sigma, same unit as x); 0 until the first window closed. */
-float tw_noisefloor_get_sigma(const tw_noisefloor *q);
+static inline float tw_noisefloor_get_sigma(const tw_noisefloor *q);
 
 /* Forget the history and measure afresh (keeps the current value until the
  * next window closes). */
@@ -47,5 +48,42 @@ void tw_noisefloor_recalibrate(tw_noisefloor *q);
 
 /* k-th smallest of v[0..n) (0-based), rearranging v. n > 0. */
 float tw_select(float *v, size_t n, size_t k);
+
+/* ---- inline implementation (the per-sample path) ---- */
+#include <math.h>
+
+struct tw_noisefloor {
+    size_t wlen;    /* samples per window */
+    size_t stride;  /* every stride-th sample is kept for the median */
+    size_t skip;    /* samples to skip before the next kept one */
+    size_t wn;      /* samples counted in the window */
+    float *win;     /* |x| of the current window */
+    size_t wpos;
+    int wbusy;      /* current window touched by an event */
+    float *hist;    /* ring of window sigmas */
+    unsigned hcap, hn, hpos;
+    float *scratch; /* hcap floats for selection */
+    double pct;
+    float sigma;
+};
+
+/* The window's end (noisefloor.c): closes or drops it; returns 1 when it
+ * closed. Not for callers. */
+int tw_noisefloor_end_window_(tw_noisefloor *q);
+
+static inline int tw_noisefloor_step(tw_noisefloor *q, float x, int busy)
+{
+    if (q->skip == 0) {
+        q->win[q->wpos++] = fabsf(x); /* -0 -> +0 */
+        q->skip = q->stride;
+    }
+    q->skip--;
+    q->wbusy |= busy;
+    if (++q->wn < q->wlen)
+        return 0;
+    return tw_noisefloor_end_window_(q);
+}
+
+static inline float tw_noisefloor_get_sigma(const tw_noisefloor *q) { return q->sigma; }
 
 #endif

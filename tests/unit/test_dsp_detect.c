@@ -26,6 +26,12 @@
  *  - tw_channel_max_events(n) bounds the events of every call (also for a
  *    parameter set made to produce as many events as possible); a too small
  *    array gives TW_EOVERFLOW and counts the loss;
+ *  - tw_ltrdet_prepare changes nothing: the LTR detector alone on the
+ *    scene (every 8th sample, 6 kHz) gives the same return masks and
+ *    events (memcmp) sample by sample whether it steps alone or with
+ *    samples prepared ahead in chunks of 1, 5, 100, 256 and 1000 (capped
+ *    at TW_LTR_PREP, part of them stepped before more are prepared), and
+ *    after tw_ltrdet_reset drops what was prepared;
  *  - tw_channel_execute_block makes no malloc/calloc/realloc/free call
  *    (counted by interposing them; skipped under ASan, which owns them);
  *  - bad parameters of every create (channel, ltrdet, epndet, condition)
@@ -552,6 +558,88 @@ static void test_block_size_invariance(void **state)
     tw_channel_destroy(q);
     if (!same)
         fail_msg("%s", msg);
+}
+
+/* The LTR detector alone over the scene at 6 kHz: stepped sample by
+ * sample (chunk 0), or with tw_ltrdet_prepare asked for `chunk` samples
+ * whenever fewer than chunk / 2 + 1 are prepared and waiting. Returns a
+ * hash of every return mask and event, and the count of events. */
+typedef struct {
+    uint64_t hash;
+    int events, started;
+} ltr_run_t;
+
+static void hash_bytes(uint64_t *h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++)
+        *h = (*h ^ b[i]) * 1099511628211ull; /* FNV-1a */
+}
+
+static ltr_run_t run_ltrdet(tw_ltrdet *q, const float *y, size_t n, size_t chunk)
+{
+    ltr_run_t r = {14695981039346656037ull, 0, 0};
+    size_t ready = 0; /* prepared and not yet stepped */
+    for (size_t i = 0; i < n; i++) {
+        if (chunk && ready < chunk / 2 + 1 && i + ready < n) {
+            size_t want = chunk < n - i - ready ? chunk : n - i - ready;
+            ready += tw_ltrdet_prepare(q, y + i + ready, y + i + ready, want);
+        }
+        tw_event e;
+        memset(&e, 0, sizeof e);
+        int f = tw_ltrdet_step(q, y[i], y[i], (float)NOISE_UV, &e);
+        if (ready)
+            ready--;
+        hash_bytes(&r.hash, &f, sizeof f);
+        if (f) {
+            hash_bytes(&r.hash, &e, sizeof e);
+            r.events += !!(f & TW_LTR_ENDED);
+            r.started += !!(f & TW_LTR_STARTED);
+        }
+    }
+    tw_event e;
+    memset(&e, 0, sizeof e);
+    int f = tw_ltrdet_flush(q, &e);
+    hash_bytes(&r.hash, &f, sizeof f);
+    if (f)
+        hash_bytes(&r.hash, &e, sizeof e);
+    return r;
+}
+
+static void test_ltrdet_prepare_same(void **state)
+{
+    (void)state;
+    const scene_t *s = &g_scene;
+    size_t n = s->n / 8;
+    float *y = tt_xmalloc(n * sizeof *y);
+    for (size_t i = 0; i < n; i++)
+        y[i] = s->x[8 * i];
+    tw_ltrdet_params p;
+    tw_ltrdet_params_default(&p, FS / 8);
+    tw_ltrdet *q = tw_ltrdet_create(&p);
+    assert_non_null(q);
+    ltr_run_t ref = run_ltrdet(q, y, n, 0);
+    printf("[ INFO     ] LTR detector alone at %.0f Hz: %d LTRs, %d onset notices\n", FS / 8,
+           ref.events, ref.started);
+    assert_true(ref.events >= 1);
+    static const size_t chunks[] = {1, 5, 100, 256, 1000};
+    for (size_t c = 0; c < sizeof chunks / sizeof chunks[0]; c++) {
+        tw_ltrdet_reset(q);
+        ltr_run_t r = run_ltrdet(q, y, n, chunks[c]);
+        if (r.hash != ref.hash)
+            fail_msg("prepared in chunks of %zu: %d LTRs, %d notices, not the same as "
+                     "stepping alone (%d, %d)", chunks[c], r.events, r.started, ref.events,
+                     ref.started);
+    }
+    /* samples prepared and then dropped by a reset change nothing */
+    tw_ltrdet_reset(q);
+    assert_int_equal(tw_ltrdet_prepare(q, y + 1000, y + 1000, 50), 50);
+    tw_ltrdet_reset(q);
+    ltr_run_t r = run_ltrdet(q, y, n, 0);
+    tw_ltrdet_destroy(q);
+    free(y);
+    if (r.hash != ref.hash)
+        fail_msg("after a reset that dropped prepared samples: not the same");
 }
 
 static void test_max_events_bound(void **state)
@@ -1111,6 +1199,7 @@ int main(void)
     const struct CMUnitTest scene_tests[] = {
         cmocka_unit_test(test_detection_scene),
         cmocka_unit_test(test_block_size_invariance),
+        cmocka_unit_test(test_ltrdet_prepare_same),
         cmocka_unit_test(test_max_events_bound),
         cmocka_unit_test(test_no_alloc_in_execute),
     };
