@@ -648,6 +648,8 @@ int tw_edfrec_close(tw_edfrec *r, tw_edfrec_stats *st, char *err, size_t errlen)
     if (!r)
         return TW_EDFREC_OK;
     if (!r->failed && r->pos > 0) {
+        /* the padding is no data: EDF+'s standard text marks where it ends */
+        tw_edfrec_annotate(r, (double)r->st.frames / r->rate, -1, TW_EDFREC_END_TEXT, NULL, 0);
         uint64_t pad = (uint64_t)(r->rate - r->pos);
         for (int c = 0; c < r->channels; c++)
             for (int i = r->pos; i < r->rate; i++)

@@ -74,6 +74,7 @@
 #define TW_EDFREC_PHYS_MAX 9999999.0 /* uV, largest phys_max_uv (8 header characters) */
 #define TW_EDFREC_TEXT_MAX 40      /* bytes of an annotation's text (EDFlib's limit) */
 #define TW_EDFREC_ANNOT_SIGNALS 4  /* annotation signals when params ask for 0 */
+#define TW_EDFREC_END_TEXT "Recording ends" /* annotation where zero padding begins */
 
 /* Return codes. */
 enum {
@@ -153,7 +154,9 @@ void tw_edfrec_get_stats(const tw_edfrec *r, tw_edfrec_stats *st);
 
 /* Finish: a last partial record is completed with zero frames (0 uV;
  * only when one is pending: a file whose frames fill whole records gets
- * none); EDFlib writes the record count and the annotations; any
+ * none), and then an annotation TW_EDFREC_END_TEXT (EDF+'s standard text)
+ * at the first padded frame says where the data end (readers such as
+ * `twitchd replay` stop there); EDFlib writes the record count and the annotations; any
  * annotations EDFlib could not store are packed in by tw_edf_repair's
  * writer; the file is fsync'd and the sidecar removed. After a storage
  * error the file is cut to the records that reached it and finalised the
