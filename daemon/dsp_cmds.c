@@ -22,6 +22,7 @@
 #include "edfrepair.h"
 #include "journal.h"
 #include "log.h"
+#include "rec_header.h"
 #include "utf8.h"
 
 #ifndef TW_VERSION
@@ -127,6 +128,10 @@ void tw_dsp_rec_annotate(tw_dsp_thread *d, int64_t sample, double dur_s, const c
     va_start(ap, fmt);
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
+    /* a session's recording ends at its stop: nothing runs past it */
+    if (d->closing && d->cfg.rec_mode == 1 && dur_s > 0 &&
+        (double)sample + dur_s * d->rate > (double)d->close_stop)
+        dur_s = sample < d->close_stop ? (double)(d->close_stop - sample) / d->rate : 0.0;
     tw_rec_thread_annotate(d->rec, sample, dur_s, text);
 }
 
@@ -183,12 +188,14 @@ static int rec_open(tw_dsp_thread *d, char *err, size_t errlen)
     char path[TW_EDFREC_PATH_MAX], stem[TW_SESSION_ID_MAX + 16];
     if (rec_path(d, path, sizeof path, stem, sizeof stem, err, errlen) != 0)
         return -1;
-    char lab[TW_WIRE_MAX_CH][24];
-    const char *labels[TW_WIRE_MAX_CH];
+    char lab[TW_WIRE_MAX_CH][TW_REC_LABEL_MAX], tra[TW_WIRE_MAX_CH][TW_REC_FIELD_MAX];
+    char pre[TW_WIRE_MAX_CH][TW_REC_FIELD_MAX];
+    const char *labels[TW_WIRE_MAX_CH], *trans[TW_WIRE_MAX_CH], *prefs[TW_WIRE_MAX_CH];
     for (int ch = 0; ch < d->nch; ch++) {
-        snprintf(lab[ch], sizeof lab[ch], "ch%d %s", ch,
-                 tw_config_electrode(c, ch) == TW_ELECTRODE_SURFACE ? "surface" : "needle");
+        tw_rec_header_channel(c, ch, lab[ch], tra[ch], pre[ch]); /* rec_header.h */
         labels[ch] = lab[ch];
+        trans[ch] = tra[ch];
+        prefs[ch] = pre[ch];
     }
     /* EDF+ header: the patient code is the subject; the recording field
      * is "Startdate DD-MMM-YYYY X X twitchd MUSCLE SIDE NOTES" (no admin
@@ -198,14 +205,9 @@ static int rec_open(tw_dsp_thread *d, char *err, size_t errlen)
      * for the muscle and the side). What does not fit is cut; the summary
      * and the journal have it all. */
     const json_t *meta = d->rec_meta;
-    char addl[512] = "";
-    static const char *const keys[] = {"muscle", "side", "notes"};
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-        const char *v = str(meta, keys[i]);
-        size_t l = strlen(addl);
-        if (v && *v && l < sizeof addl - 1)
-            snprintf(addl + l, sizeof addl - l, "%s%s", l ? " " : "", v);
-    }
+    char addl[512];
+    tw_rec_header_recording(str(meta, "muscle"), str(meta, "side"), str(meta, "notes"), addl,
+                            sizeof addl);
     tw_edfrec_params p;
     memset(&p, 0, sizeof p);
     p.path = path;
@@ -213,6 +215,8 @@ static int rec_open(tw_dsp_thread *d, char *err, size_t errlen)
     p.channels = d->nch;
     p.rate_hz = d->rate;
     p.labels = labels;
+    p.transducers = trans;
+    p.prefilters = prefs;
     p.phys_max_uv = c->full_scale_uv;
     p.patient_code = str(meta, "subject");
     p.equipment = "twitchd";
@@ -522,6 +526,7 @@ static json_t *session_stop_at(tw_dsp_thread *d, int64_t stop)
         return tw_control_error("session.stop: out of memory");
     char id[TW_SESSION_ID_MAX];
     snprintf(id, sizeof id, "%s", tw_session_get_id(d->session));
+    tw_dsp_rec_annotate(d, stop, -1, "session stop");
     if (d->cfg.rec_mode == 1) {
         /* the session's recording: every file it wrote, what is in none */
         rec_finish(d, stop);

@@ -335,6 +335,15 @@ static int set_signals(tw_edfrec *r, const tw_edfrec_params *p, char *err, size_
         bad |= edf_set_digital_minimum(r->h, c, r->dmin) != 0;
         bad |= edf_set_physical_dimension(r->h, c, "uV") != 0;
         bad |= edf_set_label(r->h, c, label) != 0;
+        char field[81];
+        if (p->transducers && p->transducers[c]) {
+            ascii_clean(field, sizeof field, p->transducers[c]);
+            bad |= edf_set_transducer(r->h, c, field) != 0;
+        }
+        if (p->prefilters && p->prefilters[c]) {
+            ascii_clean(field, sizeof field, p->prefilters[c]);
+            bad |= edf_set_prefilter(r->h, c, field) != 0;
+        }
     }
     if (bad) {
         tw_set_err(err, errlen, "recording %s: EDFlib refused a signal parameter", r->path);

@@ -89,6 +89,11 @@ typedef struct {
     int channels;              /* 1 .. TW_EDFREC_CH_MAX */
     double rate_hz;            /* Hz per channel: a whole number, 1 .. TW_EDFREC_RATE_MAX */
     const char *const *labels; /* channels entries (NULL, or a NULL entry: "ch<N>") */
+    const char *const *transducers; /* channels entries or NULL: EDF's transducer field
+                                       (80 characters, cleaned as header text) */
+    const char *const *prefilters;  /* channels entries or NULL: EDF's prefiltering field
+                                       (80 characters; "HP:..Hz" is read as a filter
+                                       applied to the data by MNE and others) */
     double phys_max_uv;        /* uV: range +-phys_max_uv, 1 .. TW_EDFREC_PHYS_MAX, rounded to 1 uV */
     /* Optional header fields (NULL or "": "X", unknown). */
     const char *patient_code;
