@@ -23,6 +23,7 @@
 #include "journal.h"
 #include "log.h"
 #include "rec_header.h"
+#include "report_worker.h"
 #include "utf8.h"
 
 #ifndef TW_VERSION
@@ -551,6 +552,8 @@ static json_t *session_stop_at(tw_dsp_thread *d, int64_t stop)
     }
     char path[TW_EDFREC_PATH_MAX + 32], err[512];
     int wrote = write_summary(d, id, sum, path, sizeof path, err, sizeof err);
+    if (wrote == 0 && d->cfg.rec_report)
+        tw_report_worker_queue(path, d->cfg.journal_dir, id); /* report_worker.h */
     json_t *body = json_deep_copy(sum);
     json_object_set_new(body, "state", json_string("stop"));
     journal_record(d, TW_T_EVT_SESSION, stop, body);
