@@ -100,6 +100,25 @@ static int select_signals(tw_edfsrc *s, const struct edf_hdr_struct *h, const ch
                           char *err, size_t errlen)
 {
     char labels[400];
+    if (spec && !strcmp(spec, TW_EDFSRC_AUTO)) {
+        /* every voltage signal at the rate of the first one */
+        long long per = -1;
+        for (int i = 0; i < h->edfsignals && s->channels < TW_MAX_CHANNELS; i++) {
+            const struct edf_param_struct *sp = &h->signalparam[i];
+            if (uv_per_unit(sp->physdimension) == 0.0)
+                continue;
+            if (per < 0)
+                per = sp->smp_in_datarecord;
+            if (sp->smp_in_datarecord == per)
+                s->sig[s->channels++] = i;
+        }
+        if (s->channels == 0) {
+            list_labels(h, labels, sizeof labels);
+            snprintf(err, errlen, "no signal in uV, mV, V or nV (signals: %s)", labels);
+            return -2;
+        }
+        return 0;
+    }
     if (!spec || !*spec) {
         if (h->edfsignals > TW_MAX_CHANNELS) {
             list_labels(h, labels, sizeof labels);

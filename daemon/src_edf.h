@@ -6,7 +6,9 @@
  *    all of them, else those `channels` names: a comma-separated list of
  *    0-based signal indices or labels (case-insensitive, surrounding
  *    spaces ignored; a label matches the whole label or its words after
- *    the type, so "ch0 needle" finds "EMG ch0 needle"). 1 ..
+ *    the type, so "ch0 needle" finds "EMG ch0 needle"); or, for
+ *    channels = TW_EDFSRC_AUTO, every voltage signal at the rate of the
+ *    first voltage signal (what `twitchd analyze` takes by default). 1 ..
  *    TW_MAX_CHANNELS signals, all at one rate: a whole number of Hz in
  *    [TW_MIN_RATE, TW_MAX_RATE] (samples per record / record duration).
  *  - Values: EDFlib's physical values (from the header's physical and
@@ -30,6 +32,8 @@
 #include <stdint.h>
 
 #include "sndsrc.h"
+
+#define TW_EDFSRC_AUTO "@voltage" /* channels: every voltage signal of the first's rate */
 
 typedef struct {
     double onset_s;    /* s from the first sample */
