@@ -232,8 +232,9 @@ static void histogram(FILE *f, const char *title, const char *unit, const double
     fprintf(f, "<line x1=\"%.0f\" x2=\"%.0f\" y1=\"%.0f\" y2=\"%.0f\" stroke=\"#333\"/>\n", x0,
             PLOT_W - 10, y0, y0);
     for (int b = 0; b <= HIST_BINS; b += 3)
-        fprintf(f, "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">%.3g</text>\n",
-                x0 + b * bw, y0 + 14, lo + b * w);
+        fprintf(f, "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"%s\">%.*f</text>\n",
+                x0 + b * bw, y0 + 14, b == HIST_BINS ? "end" : "middle",
+                fabs(hi) >= 100 ? 0 : 1, lo + b * w);
     fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"end\">", PLOT_W - 10, y0 + 30);
     esc(f, unit);
     fprintf(f, "</text><text x=\"4\" y=\"20\">%d</text><text x=\"4\" y=\"%.0f\">0</text>"
@@ -304,7 +305,9 @@ typedef struct {
     double frac, p2p, time_s, span_s;
 } epn_period;
 
-static epn_period period(const char *name, const json_t *o)
+/* nch: the channels whose EPN time the figures sum (time_s is channel
+ * time: the fraction is of span_s x nch). */
+static epn_period period(const char *name, const json_t *o, int nch)
 {
     epn_period p = {name, NAN, NAN, NAN, NAN};
     if (!json_is_object(o))
@@ -312,32 +315,33 @@ static epn_period period(const char *name, const json_t *o)
     p.span_s = nget(o, "span_s", NAN);
     p.time_s = nget(o, "time_s", NAN);
     p.p2p = nget(o, "p2p_uv", NAN);
-    p.frac = p.span_s > 0 ? 100.0 * p.time_s / p.span_s : NAN;
+    p.frac = p.span_s > 0 ? 100.0 * p.time_s / (p.span_s * nch) : NAN;
     return p;
 }
 
 static void epn_plot(FILE *f, const ctx *c)
 {
     const json_t *e = json_object_get(c->sum, "epn");
-    epn_period all = period("whole session", e);
-    epn_period b = period("before the first LTR", json_object_get(e, "before_first_ltr"));
+    epn_period all = period("whole session", e, c->nch);
+    epn_period b = period("before the first LTR", json_object_get(e, "before_first_ltr"), c->nch);
     epn_period a = {"after the first LTR", NAN, NAN, NAN, NAN};
     /* the rest of the session: totals minus "before" (p2p is time-weighted) */
     if (!isnan(b.span_s) && !isnan(all.span_s) && all.span_s - b.span_s > 0 &&
         nget(json_object_get(c->sum, "ltr"), "count", 0) > 0) {
         a.span_s = all.span_s - b.span_s;
         a.time_s = all.time_s - b.time_s;
-        a.frac = 100.0 * a.time_s / a.span_s;
+        a.frac = 100.0 * a.time_s / (a.span_s * c->nch);
         if (a.time_s > 1e-9 && !isnan(all.p2p))
             a.p2p = (all.p2p * all.time_s - (isnan(b.p2p) ? 0 : b.p2p * b.time_s)) / a.time_s;
     }
-    epn_period l = period("after the last LTR", json_object_get(e, "after_last_ltr"));
+    epn_period l = period("after the last LTR", json_object_get(e, "after_last_ltr"), c->nch);
     epn_period ps[4] = {b, a, l, all};
     fputs("<div class=\"row\">", f);
     for (int m = 0; m < 2; m++) {
         fprintf(f, "<figure><figcaption>%s</figcaption>\n<svg xmlns=\"http://www.w3.org/2000/svg\" "
                 "width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\">\n",
-                m ? "EPN amplitude (time-weighted p2p, uV)" : "EPN time (% of the period)",
+                m ? "EPN amplitude (time-weighted p2p, uV)"
+                  : "EPN time (% of the period, all channels)",
                 PLOT_W, PLOT_H, PLOT_W, PLOT_H);
         double top = m ? 1 : 100;
         for (int i = 0; i < 4; i++) {
@@ -363,10 +367,9 @@ static void epn_plot(FILE *f, const ctx *c)
                         x0 + i * bw + bw / 2, y0 - bh - 4, m ? 0 : 1, v);
         }
         fprintf(f, "<line x1=\"%.0f\" x2=\"%.0f\" y1=\"%.0f\" y2=\"%.0f\" stroke=\"#333\"/>"
-                "<text x=\"20\" y=\"%.0f\">LTR</text></svg></figure>\n", x0, PLOT_W - 20, y0, y0,
-                y0 + 30);
+                "</svg></figure>\n", x0, PLOT_W - 20, y0, y0);
     }
-    fputs("</div>\n<table><tr><th>period</th><th>span (s)</th><th>EPN time (s)</th>"
+    fputs("</div>\n<table><tr><th>period</th><th>span (s)</th><th>EPN channel time (s)</th>"
           "<th>EPN time (%)</th><th>EPN p2p (uV)</th></tr>\n", f);
     for (int i = 0; i < 4; i++) {
         fprintf(f, "<tr><td>%s</td>", ps[i].name);

@@ -90,6 +90,9 @@ try:
     visible = [s for s in figs if s.size["width"] > 100 and s.size["height"] > 50]
     if len(visible) < nch + 3:
         fail(f"only {len(visible)} plots have a visible size")
+    # the whole page in one screenshot
+    height = d.execute_script("return document.documentElement.scrollHeight")
+    d.set_window_size(1100, min(int(height) + 140, 6000))
     d.save_screenshot(shot)
     png = open(shot, "rb").read()
     import zlib, struct
