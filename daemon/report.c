@@ -17,8 +17,6 @@ json_t *tw_report_journal(const char *const *paths, int n, const char *id, long 
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    char needle[256];
-    snprintf(needle, sizeof needle, "\"session\":\"%s\"", id);
     char *line = NULL;
     size_t cap = 0;
     for (int i = 0; i < n; i++) {
@@ -47,7 +45,6 @@ json_t *tw_report_journal(const char *const *paths, int n, const char *id, long 
         fclose(f);
     }
     free(line);
-    (void)needle;
     return out;
 }
 

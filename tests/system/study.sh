@@ -73,8 +73,8 @@
 #    or "insertion: LABEL"), "LTR ch0 NuVpp" and "EPN ch0" per event
 #    journaled in the session (and "gap N samples" per gap), at onset
 #    (sample - start_sample) / 48000 within 1 ms (an event's onset before
-#    the start counts as 0), durations of events within 1 ms (an EPN's:
-#    the part of it within the session, so nothing runs past the data);
+#    the start counts as 0), durations of events within 1 ms (the part
+#    of the event within the session: nothing runs past the data);
 #  - samples: `twitchd synth --seed 4242` with the same [synth] keys
 #    writes a float WAV; every recorded sample from start_sample on equals
 #    WAV value x full_scale_uv (10000) within one quantisation step (BDF
@@ -713,7 +713,8 @@ def check_session(run, J, spans, stops, start_call, stop_call, marks_sent, statu
     for j in mine:
         on = max(j.get("onset_sample", 0) - start, 0) / RATE
         if j["topic"] == "evt.ltr":
-            du = (j["offset_sample"] - j["onset_sample"] + 1) / RATE
+            # cut at the stop too: no annotation runs past the data
+            du = (min(j["offset_sample"] + 1, stop) - j["onset_sample"]) / RATE
             want.append((f"LTR ch{j['channel']} {j['p2p_uv']:.0f}uVpp", on, du))
         elif j["topic"] == "evt.epn":
             # the part of the episode within the session (the file's data)

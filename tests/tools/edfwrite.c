@@ -59,7 +59,7 @@ int main(int argc, char **argv)
     edf_set_patientcode(h, "P07");
     edf_set_equipment(h, "OtherAmp_3000");
     float *in = malloc(sizeof *in * (size_t)rate * (size_t)nch);
-    double *x = malloc(sizeof *x * (size_t)rate);
+    double *x = malloc(sizeof *x * (size_t)(rate > ECG_HZ ? rate : ECG_HZ)); /* either signal */
     if (!in || !x)
         return 70;
     for (long long r = 0; r < records; r++) {
