@@ -8,7 +8,9 @@
  * files, which give all their channels; the
  * rest as replay: an EDF+/BDF+ file's insertion annotations
  * start trains, its "mark: ..." annotations are marks) and feeds a
- * tw_session covering the whole file, then writes, each through a
+ * tw_session covering the whole file (signal quality judged every 256
+ * frames as the daemon does: flat, non-finite, mains unlocked, noise
+ * high, signal low; not clipping, which needs the ADC's codes), then writes, each through a
  * temporary file renamed into place:
  *   OUT/NAME.events.jsonl  one event per line (docs/events.md), then
  *   OUT/NAME.summary.json  the session summary (docs/session-summary.md)

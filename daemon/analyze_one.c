@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "event_json.h"
 #include "pipeline.h"
+#include "quality.h"
 #include "session.h"
 #include "sndsrc.h"
 #include "src_edf.h"
@@ -59,12 +60,66 @@ int tw_analyze_done(const char *out_dir, const char *name, const char *path)
     return ok;
 }
 
+#define AN_QUALITY_BLOCK 256 /* frames per signal-quality judgement (the daemon's default block) */
+
 typedef struct {
     FILE *ev;
     tw_session *s;
     double fs;
     int write_error;
+    /* signal quality, judged as the daemon does (dsp_thread.c) but for
+     * clipping, which needs the raw ADC codes */
+    const tw_config *cfg;
+    int nch;
+    int64_t next;                       /* input index of the next frame */
+    tw_quality q[TW_MAX_CHANNELS];
+    uint64_t nonfinite_seen[TW_MAX_CHANNELS];
+    int64_t mains_search[TW_MAX_CHANNELS];
 } an_ctx;
+
+static void quality_step(an_ctx *a, tw_pipeline *pl, int64_t first, int64_t end)
+{
+    int64_t hold = (int64_t)(TW_QUALITY_HOLD_S * a->fs);
+    for (int ch = 0; ch < a->nch; ch++) {
+        unsigned seen = 0;
+        uint64_t nf = tw_pipeline_get_nonfinite(pl, ch);
+        if (tw_pipeline_is_flat(pl, ch))
+            seen |= TW_Q_FLAT;
+        if (nf > a->nonfinite_seen[ch])
+            seen |= TW_Q_NONFINITE;
+        if (a->cfg->mains == TW_CFG_MAINS_AUTO && tw_pipeline_get_mains_hz(pl, ch) <= 0.0) {
+            if (a->mains_search[ch] < 0)
+                a->mains_search[ch] = end;
+            if (end - a->mains_search[ch] > (int64_t)(2.0 * a->fs))
+                seen |= TW_Q_MAINS;
+        } else
+            a->mains_search[ch] = -1;
+        float fl = tw_pipeline_get_noise_uv(pl, ch);
+        if (fl > a->cfg->quality_noise_max_uv)
+            seen |= TW_Q_NOISE;
+        if (fl > 0.0f && fl < a->cfg->quality_noise_min_uv)
+            seen |= TW_Q_LOW;
+        a->nonfinite_seen[ch] = nf;
+        if (tw_quality_update(&a->q[ch], seen, first, end, hold))
+            tw_session_set_quality(a->s, ch, a->q[ch].since, a->q[ch].flags);
+    }
+}
+
+/* x[c][0..n) through the pipeline in AN_QUALITY_BLOCK steps, the quality
+ * judged after each. */
+static void feed(an_ctx *a, tw_pipeline *pl, float *const *x, size_t n)
+{
+    for (size_t done = 0; done < n;) {
+        size_t m = n - done < AN_QUALITY_BLOCK ? n - done : AN_QUALITY_BLOCK;
+        float *piece[TW_MAX_CHANNELS];
+        for (int c = 0; c < a->nch; c++)
+            piece[c] = x[c] + done;
+        tw_pipeline_process(pl, piece, m);
+        quality_step(a, pl, a->next, a->next + (int64_t)m);
+        a->next += (int64_t)m;
+        done += m;
+    }
+}
 
 static void on_event(void *user, const tw_event *e, int ch, const tw_train_info *tr)
 {
@@ -89,7 +144,8 @@ static json_t *subfield(const char *v, size_t n)
     for (size_t i = 0; i < n; i++)
         b[i] = v[i] == '_' ? ' ' : v[i];
     b[n] = '\0';
-    return json_string(b) ? json_string(b) : json_null();
+    json_t *s = json_string(b);
+    return s ? s : json_null();
 }
 
 /* The session's meta: the sidecar's row, else the EDF+ header's fields. */
@@ -165,7 +221,11 @@ int tw_analyze_one(const tw_config *cfg, const char *path, const char *channels,
     if (!tw_session_id_valid(id))
         snprintf(id, sizeof id, "recording");
     json_t *m = meta_of(meta, &src);
-    an_ctx a = {NULL, NULL, fs, 0};
+    an_ctx a = {NULL, NULL, fs, 0, cfg, nch, 0, {{0}}, {0}, {0}};
+    for (int c = 0; c < nch; c++) {
+        tw_quality_init(&a.q[c]);
+        a.mains_search[c] = -1;
+    }
     a.s = tw_session_create(id, m, nch, fs, 0, NULL, why, sizeof why);
     json_decref(m);
     a.ev = open_tmp(evp, evt, sizeof evt);
@@ -206,7 +266,7 @@ int tw_analyze_one(const tw_config *cfg, const char *path, const char *channels,
                 float *piece[TW_MAX_CHANNELS];
                 for (int c = 0; c < nch; c++)
                     piece[c] = buf[c] + done;
-                tw_pipeline_process(pl, piece, (size_t)(s - base - done));
+                feed(&a, pl, piece, (size_t)(s - base - done));
                 done = s - base;
             }
             if (ins) {
@@ -219,7 +279,7 @@ int tw_analyze_one(const tw_config *cfg, const char *path, const char *channels,
         for (int c = 0; c < nch; c++)
             piece[c] = buf[c] + done;
         if (done < n)
-            tw_pipeline_process(pl, piece, (size_t)(n - done));
+            feed(&a, pl, piece, (size_t)(n - done));
     }
     if (n < 0) {
         snprintf(err, errlen, "%s: %s", path, why);

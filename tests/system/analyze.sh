@@ -24,6 +24,9 @@
 #    leaves the summaries untouched; after `touch` of one source only that
 #    one is redone;
 #  - -j 1 gives the same tables as -j 2;
+#  - signal quality: a WAV with 3 s of exact zeros gets a "flat" stretch
+#    from within 60 ms of their start (flat is known after 50 ms) to
+#    their end in its summary, and 3 .. 6 s of quality_bad_s;
 #  - exit 64 without a path, 66 for a missing path.
 set -euo pipefail
 . "$(dirname "$0")/lib/common.bash" "$1" analyze.sh
@@ -126,6 +129,22 @@ rm study/broken.edf
 "$TW" analyze -q -j 2 --out out2 --meta meta.csv study || fail "-j 2"
 for t in events sessions trains; do cmp -s "out1/$t.csv" "out2/$t.csv" || fail "$t.csv differs"; done
 ok "the same events.csv, sessions.csv, trains.csv; exit 0 without the broken file"
+echo "analyze: signal quality"
+/usr/bin/python3 - study/S02/a.wav flat.wav <<'PY'
+import struct, sys
+d = bytearray(open(sys.argv[1], "rb").read())
+i = d.find(b"data")
+for k in range(5 * 48000, 8 * 48000):  # 3 s of exact zeros from 5 s
+    struct.pack_into("<f", d, i + 8 + 4 * k, 0.0)
+open(sys.argv[2], "wb").write(d)
+PY
+"$TW" analyze -q --out oq flat.wav || fail "analyze flat.wav"
+jq -e '[.quality.per_channel[0].stretches[] | select(.quality == ["flat"] and .start_s <= 5.06
+        and .stop_s >= 8)] | length == 1' oq/flat.wav.summary.json >/dev/null ||
+    fail "no flat stretch over 5 .. 8 s: $(jq -c .quality oq/flat.wav.summary.json)"
+bad=$(/usr/bin/python3 -c 'import csv,sys; print(next(csv.DictReader(open(sys.argv[1])))["quality_bad_s"])' oq/sessions.csv)
+/usr/bin/python3 -c "import sys; sys.exit(not 3 <= float('$bad') <= 6)" || fail "quality_bad_s $bad"
+ok "3 s of zeros: a flat stretch in the summary, quality_bad_s $bad s in sessions.csv"
 rc=0; "$TW" analyze >/dev/null 2>&1 || rc=$?; ((rc == 64)) || fail "no path: exit $rc"
 rc=0; "$TW" analyze --out o3 nothing-here >/dev/null 2>&1 || rc=$?; ((rc == 66)) || fail "missing: exit $rc"
 ok "exit 64 (no path), 66 (missing path)"
