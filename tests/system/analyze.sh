@@ -24,6 +24,8 @@
 #    leaves the summaries untouched; after `touch` of one source only that
 #    one is redone;
 #  - -j 1 gives the same tables as -j 2;
+#  - on a terminal (script(1), when installed) a progress bar redrawn in
+#    place with \r;
 #  - signal quality: a WAV with 3 s of exact zeros gets a "flat" stretch
 #    from within 60 ms of their start (flat is known after 50 ms) to
 #    their end in its summary, and 3 .. 6 s of quality_bad_s;
@@ -129,6 +131,14 @@ rm study/broken.edf
 "$TW" analyze -q -j 2 --out out2 --meta meta.csv study || fail "-j 2"
 for t in events sessions trains; do cmp -s "out1/$t.csv" "out2/$t.csv" || fail "$t.csv differs"; done
 ok "the same events.csv, sessions.csv, trains.csv; exit 0 without the broken file"
+if command -v script >/dev/null; then # a terminal (util-linux script): the progress bar
+    script -qec "$TW analyze -j 2 --redo --out opty study/S02" /dev/null >pty.out 2>&1 || true
+    tr '\r' '\n' <pty.out | grep -q '^twitchd analyze: \[#*  *\] 1/2' ||
+        fail "no progress bar on a terminal: $(tr '\r' '\n' <pty.out | head -3)"
+    grep -q $'\r' <(tr -d '\n' <pty.out) || fail "the progress bar does not redraw in place"
+    ok "a progress bar on a terminal (script(1))"
+fi
+
 echo "analyze: signal quality"
 /usr/bin/python3 - study/S02/a.wav flat.wav <<'PY'
 import struct, sys
