@@ -15,6 +15,9 @@
 #    histogram) equal the summary's, it prints to PDF;
 #  - the mark label is escaped (no raw "<b>" in the file);
 #  - the session holds LTRs and EPN (else the test proves little);
+#  - `twitchd analyze` of the session's BDF+ gives the live summary's
+#    LTRs, trains, insertions, marks and EPN episode count (details at
+#    the check);
 #  - `twitchd report` exits 65 on a JSON file that is not a summary (and
 #    names the key), 65 on a file that is not JSON (file:line), 66 on a
 #    missing file, 64 without a file; --help exits 0.
@@ -71,6 +74,50 @@ ok "labels escaped"
 
 /usr/bin/python3 "$REPO/tests/web/report.py" "$rep" "$sum" "$T/shot.png" || fail "report.py"
 [[ -n ${TW_REPORT_SHOT:-} ]] && cp "$T/shot.png" "$TW_REPORT_SHOT"
+
+echo "report: twitchd analyze of the session's BDF+ gives its summary"
+# The recording replayed cold (from the session's start, not the daemon's)
+# with its annotations: LTRs, trains (channel, insertion, onsets,
+# positions; rel_amp within 0.002: 24-bit steps), insertions and marks
+# (labels; samples within 3: EDF+ keeps onsets to 100 us = 4.8 samples)
+# and EPN episodes as the live summary has them; the duration within 3
+# samples ("Recording ends" is stored to 100 us too). A train the live
+# session found begun before its start is left out (its numbering began
+# before the file).
+"$TW" analyze -q --out "$T/an" "$(jq -r .summary.recording "$T/stop.json")" || fail "analyze"
+/usr/bin/python3 - "$T/stop.json" "$T"/an/*.summary.json <<'PY' || fail "analyze and live differ"
+import json, sys
+live = json.load(open(sys.argv[1]))["summary"]; s0 = live["start_sample"]
+an = json.load(open(sys.argv[2]))
+def fail(m): sys.exit("FAIL: " + m)
+if live["ltr"]["count"] != an["ltr"]["count"]:
+    fail(f"LTRs: live {live['ltr']['count']}, analyze {an['ltr']['count']}")
+key = lambda t: (t["channel"], t["insertion"], [(l["onset_sample"], l["train_index"]) for l in t["ltrs"]])
+lt = [t for t in live["trains"] if t["ltrs"][0]["train_index"] == 0]
+for t in lt:
+    for l in t["ltrs"]:
+        l["onset_sample"] -= s0
+at = {json.dumps(key(t)): t for t in an["trains"]}
+for t in lt:
+    m = at.get(json.dumps(key(t)))
+    if not m:
+        fail(f"live train {key(t)} not in analyze's {list(at)}")
+    for a, b in zip(t["ltrs"], m["ltrs"]):
+        if abs(a["rel_amp"] - b["rel_amp"]) > 0.002:
+            fail(f"rel_amp {a} vs {b}")
+for k in ("insertions", "marks"):
+    if [x["label"] for x in live[k]] != [x["label"] for x in an[k]] or any(
+            abs(x["sample"] - s0 - y["sample"]) > 3 for x, y in zip(live[k], an[k])):
+        fail(f"{k}: live {live[k]}, analyze {an[k]}")
+if live["epn"]["episodes"] != an["epn"]["episodes"]:
+    fail(f"EPN episodes: live {live['epn']['episodes']}, analyze {an['epn']['episodes']}")
+if abs(live["stop_sample"] - s0 - an["stop_sample"]) > 3:
+    fail(f"duration: live {live['stop_sample'] - s0}, analyze {an['stop_sample']} samples")
+print(f"  ok: {an['ltr']['count']} LTRs, {len(lt)} of {len(live['trains'])} trains compared equal, "
+      f"{len(an['insertions'])} insertions, {len(an['marks'])} marks, "
+      f"{an['epn']['episodes']} EPN episodes; EPN time {live['epn']['time_s']:.2f} s live, "
+      f"{an['epn']['time_s']:.2f} s from the file")
+PY
 
 echo "report: refusals"
 echo '{"type":"session"}' >"$T/notsum.json"
