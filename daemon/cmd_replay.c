@@ -15,17 +15,24 @@
 #include "log.h"
 #include "pipeline.h"
 #include "sndsrc.h"
+#include "src_edf.h"
 #include "tw_clock.h"
 
 #define REPLAY_BLOCK 4096 /* frames per read */
 
 static const char usage[] =
-    "usage: twitchd replay [-c FILE] [-o SECTION.KEY=VALUE]... [--realtime] FILE\n"
+    "usage: twitchd replay [-c FILE] [-o SECTION.KEY=VALUE]... [--realtime]\n"
+    "                      [--channels LIST] FILE\n"
     "\n"
     "Run the detectors over an audio file (WAV, FLAC, ... anything libsndfile\n"
-    "reads; 1-8 channels; 250 Hz - 192 kHz) and print one JSON object per\n"
-    "event per line on stdout (docs/events.md). Diagnostics go to stderr.\n"
+    "reads) or an EDF/EDF+/BDF/BDF+ file (1-8 channels; 250 Hz - 192 kHz) and\n"
+    "print one JSON object per event per line on stdout (docs/events.md).\n"
+    "Diagnostics go to stderr. An EDF/BDF file gives uV from its header\n"
+    "(input.full_scale_uv is not used); its \"insertion\" annotations start\n"
+    "insertion trains as live insertion marks do.\n"
     "\n"
+    "      --channels LIST   EDF/BDF: the signals to analyse, comma-separated\n"
+    "                        labels or 0-based indices (default: all)\n"
     "  -c, --config FILE     read this configuration file (default: built-in defaults)\n"
     "  -o SECTION.KEY=VALUE  override one setting, e.g. -o input.full_scale_uv=5000\n"
     "      --realtime        pace the file at real time (as a live source would)\n"
@@ -69,6 +76,48 @@ static void sleep_until(const struct timespec *t)
         ;
 }
 
+/* 1 when an EDF+ annotation is an insertion mark as twitchd records it
+ * ("insertion" or "insertion: LABEL"). */
+static int is_insertion(const char *text)
+{
+    return !strcmp(text, "insertion") || !strncmp(text, "insertion: ", 11);
+}
+
+/* The n frames just read: processed in pieces split at the insertion
+ * annotations they hold, each given to the pipeline at its sample (the
+ * live daemon marks an insertion between two blocks, before the sample
+ * it names). *next indexes the file's annotations (in onset order, as
+ * EDF+ stores them). */
+static void process_block(tw_pipeline *pl, const tw_sndsrc *src, float *const *buf, int nch,
+                          long n, size_t *next)
+{
+    int64_t base = src->read - n, done = 0;
+    const tw_edfsrc *e = src->edf;
+    while (e && *next < e->n_annots) {
+        const tw_edf_annot *a = &e->annots[*next];
+        int64_t s = tw_edfsrc_sample(e, a->onset_s);
+        if (s >= base + n)
+            break;
+        (*next)++;
+        if (!is_insertion(a->text))
+            continue;
+        if (s > base + done) {
+            float *piece[TW_MAX_CHANNELS];
+            for (int c = 0; c < nch; c++)
+                piece[c] = buf[c] + done;
+            tw_pipeline_process(pl, piece, (size_t)(s - base - done));
+            done = s - base;
+        }
+        tw_pipeline_insertion(pl, s < 0 ? 0 : s);
+    }
+    if (done < n) {
+        float *piece[TW_MAX_CHANNELS];
+        for (int c = 0; c < nch; c++)
+            piece[c] = buf[c] + done;
+        tw_pipeline_process(pl, piece, (size_t)(n - done));
+    }
+}
+
 int tw_cmd_replay(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -76,11 +125,13 @@ int tw_cmd_replay(int argc, char **argv)
         {"realtime", no_argument, NULL, 'r'},
         {"quiet", no_argument, NULL, 'q'},
         {"starts", no_argument, NULL, 's'},
+        {"channels", required_argument, NULL, 'C'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     tw_cli_config cc = {0};
     int realtime = 0, quiet = 0, starts = 0, o;
+    const char *channels = NULL;
     optind = 1;
     while ((o = getopt_long(argc, argv, "c:o:qh", opts, NULL)) != -1) {
         switch (o) {
@@ -94,6 +145,7 @@ int tw_cmd_replay(int argc, char **argv)
         case 'r': realtime = 1; break;
         case 'q': quiet = 1; break;
         case 's': starts = 1; break;
+        case 'C': channels = optarg; break;
         case 'h': fputs(usage, stdout); return 0;
         default: fputs(usage, stderr); return EX_USAGE;
         }
@@ -110,8 +162,8 @@ int tw_cmd_replay(int argc, char **argv)
 
     tw_sndsrc src;
     char err[512];
-    int orc = tw_sndsrc_open(&src, path, cfg.full_scale_uv, REPLAY_BLOCK, err,
-                             sizeof err);
+    int orc = tw_sndsrc_open_sel(&src, path, cfg.full_scale_uv, REPLAY_BLOCK, channels, err,
+                                 sizeof err);
     if (orc != 0) {
         fprintf(stderr, "twitchd replay: %s: %s\n", path, err);
         return orc == -1 ? EX_NOINPUT : EX_DATAERR;
@@ -139,6 +191,7 @@ int tw_cmd_replay(int argc, char **argv)
     if (realtime)
         setvbuf(stdout, NULL, _IOLBF, 0);
 
+    size_t next_ins = 0; /* the next insertion annotation (EDF+/BDF+) */
     int progress = !quiet && isatty(STDERR_FILENO);
     double t0 = tw_mono_s(), next_progress = t0 + 0.5;
     struct timespec deadline;
@@ -146,7 +199,7 @@ int tw_cmd_replay(int argc, char **argv)
     int rc = 0;
     long n;
     while ((n = tw_sndsrc_read(&src, buf, err, sizeof err)) > 0) {
-        tw_pipeline_process(pl, buf, (size_t)n);
+        process_block(pl, &src, buf, nch, n, &next_ins);
         if (ctx.write_error) {
             fprintf(stderr, "twitchd replay: cannot write to stdout\n");
             rc = EX_IOERR;

@@ -30,6 +30,7 @@
 #include "mq.h"
 #include "notify.h"
 #include "publish.h"
+#include "report_worker.h"
 #include "ring.h"
 #include "source.h"
 #include "tw_clock.h"
@@ -415,6 +416,7 @@ out:
         tw_mq_close(jq);
     tw_journal_thread_stop(jt);
     tw_journal_close(jn);
+    tw_report_worker_drain(); /* record.report: the reports still to make */
     if (pq)
         tw_mq_close(pq);
     tw_pub_stop(pub);

@@ -16,5 +16,7 @@ int tw_cmd_repair(int argc, char **argv);
 int tw_cmd_ctl(int argc, char **argv);
 int tw_cmd_keygen(int argc, char **argv);
 int tw_cmd_web(int argc, char **argv);
+int tw_cmd_report(int argc, char **argv);
+int tw_cmd_analyze(int argc, char **argv);
 
 #endif

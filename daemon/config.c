@@ -187,6 +187,8 @@ const tw_key tw_config_keys[] = {
      "directory of the recordings (EDF+/BDF+) and the session summaries"},
     {"record", "format", E, O(rec_format), 0, 0, "bdf", "", "edf|bdf",
      "EDF+ (16-bit) or BDF+ (24-bit) recordings"},
+    {"record", "report", E, O(rec_report), 0, 0, "false", "", "false|true",
+     "at session stop, also write the session's HTML report beside its summary (ID.report.html)"},
     {"record", "queue_blocks", I, O(rec_queue_blocks), 4, 100000, "2048", "blocks", NULL,
      "input blocks waiting for the recording thread before new ones are dropped (a gap in the file)"},
     {"web", "listen", S, O(web_listen), 1, 255, "127.0.0.1:8080", "", NULL,

@@ -95,6 +95,7 @@ typedef struct {
     char rec_dir[TW_KEY_STRLEN];
     tw_rec_format rec_format;
     int rec_queue_blocks;
+    int rec_report;            /* record.report: 0 false, 1 true (report_worker.h) */
     /* [web]: twitchd web, the live view in a browser */
     char web_listen[TW_KEY_STRLEN];
     char web_root[TW_KEY_STRLEN]; /* "": beside the binary (cmd_web.c) */

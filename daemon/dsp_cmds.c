@@ -21,6 +21,7 @@
 #include "edfrepair.h"
 #include "journal.h"
 #include "log.h"
+#include "report_worker.h"
 #include "utf8.h"
 #include "tw_clock.h"
 
@@ -128,6 +129,7 @@ static json_t *session_stop_at(tw_dsp_thread *d, int64_t stop)
         return tw_control_error("session.stop: out of memory");
     char id[TW_SESSION_ID_MAX];
     snprintf(id, sizeof id, "%s", tw_session_get_id(d->session));
+    tw_recorder_annotate(d->recorder, stop, -1, "session stop");
     const tw_rec_outage *o = tw_recorder_outage(d->recorder);
     if (d->cfg.rec_mode == TW_REC_SESSION) {
         /* the session's recording: every file it wrote, what is in none */
@@ -152,6 +154,8 @@ static json_t *session_stop_at(tw_dsp_thread *d, int64_t stop)
     }
     char path[TW_EDFREC_PATH_MAX + 32], err[512];
     int wrote = write_summary(d, id, sum, path, sizeof path, err, sizeof err);
+    if (wrote == 0 && d->cfg.rec_report)
+        tw_report_worker_queue(path, d->cfg.journal_dir, id); /* report_worker.h */
     json_t *body = json_deep_copy(sum);
     json_object_set_new(body, "state", json_string("stop"));
     tw_sink_session ss = {.id = id, .sample = stop, .started = 0, .record = body};

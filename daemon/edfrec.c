@@ -264,6 +264,15 @@ static int set_signals(tw_edfrec *r, const tw_edfrec_params *p, char *err, size_
         bad |= edf_set_digital_minimum(r->h, c, r->dmin) != 0;
         bad |= edf_set_physical_dimension(r->h, c, "uV") != 0;
         bad |= edf_set_label(r->h, c, label) != 0;
+        char field[81];
+        if (p->transducers && p->transducers[c]) {
+            ascii_clean(field, sizeof field, p->transducers[c]);
+            bad |= edf_set_transducer(r->h, c, field) != 0;
+        }
+        if (p->prefilters && p->prefilters[c]) {
+            ascii_clean(field, sizeof field, p->prefilters[c]);
+            bad |= edf_set_prefilter(r->h, c, field) != 0;
+        }
     }
     if (bad) {
         tw_set_err(err, errlen, "recording %s: EDFlib refused a signal parameter", r->path);
@@ -577,6 +586,8 @@ int tw_edfrec_close(tw_edfrec *r, tw_edfrec_stats *st, char *err, size_t errlen)
     if (!r)
         return TW_EDFREC_OK;
     if (!r->failed && r->pos > 0) {
+        /* the padding is no data: EDF+'s standard text marks where it ends */
+        tw_edfrec_annotate(r, (double)r->st.frames / r->rate, -1, TW_EDFREC_END_TEXT, NULL, 0);
         uint64_t pad = (uint64_t)(r->rate - r->pos);
         for (int c = 0; c < r->channels; c++)
             for (int i = r->pos; i < r->rate; i++)

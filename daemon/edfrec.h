@@ -75,6 +75,7 @@
 #define TW_EDFREC_RATE_MAX 1000000 /* Hz (and a 1 s record must fit EDFlib's limit) */
 #define TW_EDFREC_PHYS_MAX 9999999.0 /* uV, largest phys_max_uv (8 header characters) */
 #define TW_EDFREC_ANNOT_SIGNALS 4  /* annotation signals when params ask for 0 */
+#define TW_EDFREC_END_TEXT "Recording ends" /* annotation where zero padding begins */
 
 /* Return codes. */
 enum {
@@ -89,6 +90,11 @@ typedef struct {
     int channels;              /* 1 .. TW_EDFREC_CH_MAX */
     double rate_hz;            /* Hz per channel: a whole number, 1 .. TW_EDFREC_RATE_MAX */
     const char *const *labels; /* channels entries (NULL, or a NULL entry: "ch<N>") */
+    const char *const *transducers; /* channels entries or NULL: EDF's transducer field
+                                       (80 characters, cleaned as header text) */
+    const char *const *prefilters;  /* channels entries or NULL: EDF's prefiltering field
+                                       (80 characters; "HP:..Hz" is read as a filter
+                                       applied to the data by MNE and others) */
     double phys_max_uv;        /* uV: range +-phys_max_uv, 1 .. TW_EDFREC_PHYS_MAX, rounded to 1 uV */
     /* Optional header fields (NULL or "": "X", unknown). */
     const char *patient_code;
@@ -154,7 +160,9 @@ void tw_edfrec_get_stats(const tw_edfrec *r, tw_edfrec_stats *st);
 
 /* Finish: a last partial record is completed with zero frames (0 uV;
  * only when one is pending: a file whose frames fill whole records gets
- * none); EDFlib writes the record count and the annotations; any
+ * none), and then an annotation TW_EDFREC_END_TEXT (EDF+'s standard text)
+ * at the first padded frame says where the data end (readers such as
+ * `twitchd replay` stop there); EDFlib writes the record count and the annotations; any
  * annotations EDFlib could not store are packed in by tw_edf_repair's
  * writer; the file is fsync'd and the sidecar removed. After a storage
  * error the file is cut to the records that reached it and finalised the

@@ -28,7 +28,9 @@ static const char usage[] =
     "  sub [ENDPOINT] [TOPIC...]  print what a running daemon publishes\n"
     "  ctl COMMAND [KEY=VALUE...]  control a running daemon: sessions, marks, settings\n"
     "  list-devices     the audio input devices PortAudio sees\n"
-    "  replay FILE      run the detectors over an audio file, print events as JSON lines\n"
+    "  replay FILE      run the detectors over an audio or EDF+/BDF+ file, print events as JSON lines\n"
+    "  report SUMMARY   write a session's HTML report (timelines, trains, EPN, tables)\n"
+    "  analyze PATH...  re-analyse recordings and folders: events, summaries, CSV tables\n"
     "  synth OUT.wav    write a synthetic needle recording with its ground truth\n"
     "  check-config     check the configuration file\n"
     "  print-config     print a documented configuration file with every default\n"
@@ -71,6 +73,8 @@ int main(int argc, char **argv)
         {"ctl", tw_cmd_ctl},
         {"keygen", tw_cmd_keygen},
         {"web", tw_cmd_web},
+        {"report", tw_cmd_report},
+        {"analyze", tw_cmd_analyze},
     };
     if (argc < 2) {
         fputs(usage, stderr);

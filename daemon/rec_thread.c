@@ -165,6 +165,8 @@ static int write_annot(tw_rec_thread *t, int64_t sample, double dur_s, const cha
     char err[sizeof t->st.msg];
     int64_t k = sample - t->origin;
     double onset = k > 0 ? (double)k / t->rate : 0.0;
+    if (k < 0 && dur_s > 0) /* begun before the file: the part within it */
+        dur_s = dur_s + (double)k / t->rate > 0 ? dur_s + (double)k / t->rate : 0.0;
     if (tw_edfrec_annotate(t->r, onset, dur_s, text, err, sizeof err) != TW_EDFREC_OK) {
         stop_on_error(t, err);
         return -1;

@@ -91,7 +91,9 @@ tw_rec_thread *tw_rec_thread_start(const tw_edfrec_params *p, double queue_s, ch
 int tw_rec_thread_push(tw_rec_thread *t, const float *const *x, size_t n, int64_t first_sample);
 
 /* Queue an annotation at sample `sample`, duration_s seconds long (< 0:
- * no duration), text in UTF-8 (cut to TW_EDF_TEXT_MAX bytes). Returns
+ * no duration), text in UTF-8 (cut to TW_EDF_TEXT_MAX bytes). One
+ * that begins before the file's first sample is written at its start
+ * with the duration that lies within the file. Returns
  * 0, or -1 when the queue is full or the recording stopped (counted). */
 int tw_rec_thread_annotate(tw_rec_thread *t, int64_t sample, double duration_s, const char *text);
 

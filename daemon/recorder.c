@@ -9,6 +9,7 @@
 
 #include "journal.h"
 #include "log.h"
+#include "rec_header.h"
 #include "rec_thread.h"
 #include "session.h"
 #include "tw_clock.h"
@@ -105,12 +106,14 @@ static int rec_open(tw_recorder *r, int64_t next, const struct timespec *t, char
     char path[TW_EDFREC_PATH_MAX], stem[TW_SESSION_ID_MAX + 16];
     if (rec_path(r, t, path, sizeof path, stem, sizeof stem, err, errlen) != 0)
         return -1;
-    char lab[TW_MAX_CHANNELS][24];
-    const char *labels[TW_MAX_CHANNELS];
+    char lab[TW_MAX_CHANNELS][TW_REC_LABEL_MAX], tra[TW_MAX_CHANNELS][TW_REC_FIELD_MAX];
+    char pre[TW_MAX_CHANNELS][TW_REC_FIELD_MAX];
+    const char *labels[TW_MAX_CHANNELS], *trans[TW_MAX_CHANNELS], *prefs[TW_MAX_CHANNELS];
     for (int ch = 0; ch < r->nch; ch++) {
-        snprintf(lab[ch], sizeof lab[ch], "ch%d %s", ch,
-                 tw_config_electrode(c, ch) == TW_ELECTRODE_SURFACE ? "surface" : "needle");
+        tw_rec_header_channel(c, ch, lab[ch], tra[ch], pre[ch]); /* rec_header.h */
         labels[ch] = lab[ch];
+        trans[ch] = tra[ch];
+        prefs[ch] = pre[ch];
     }
     /* EDF+ header: the patient code is the subject; the recording field
      * is "Startdate DD-MMM-YYYY X X twitchd MUSCLE SIDE NOTES" (no admin
@@ -120,14 +123,9 @@ static int rec_open(tw_recorder *r, int64_t next, const struct timespec *t, char
      * for the muscle and the side). What does not fit is cut; the summary
      * and the journal have it all. */
     const json_t *meta = r->meta;
-    char addl[512] = "";
-    static const char *const keys[] = {"muscle", "side", "notes"};
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-        const char *v = str(meta, keys[i]);
-        size_t l = strlen(addl);
-        if (v && *v && l < sizeof addl - 1)
-            snprintf(addl + l, sizeof addl - l, "%s%s", l ? " " : "", v);
-    }
+    char addl[512];
+    tw_rec_header_recording(str(meta, "muscle"), str(meta, "side"), str(meta, "notes"), addl,
+                            sizeof addl);
     tw_edfrec_params p;
     memset(&p, 0, sizeof p);
     p.path = path;
@@ -135,6 +133,8 @@ static int rec_open(tw_recorder *r, int64_t next, const struct timespec *t, char
     p.channels = r->nch;
     p.rate_hz = r->rate;
     p.labels = labels;
+    p.transducers = trans;
+    p.prefilters = prefs;
     p.phys_max_uv = c->full_scale_uv;
     p.patient_code = str(meta, "subject");
     p.equipment = "twitchd";
@@ -281,8 +281,12 @@ void tw_recorder_block(tw_recorder *r, const float *const *x, int64_t first, siz
 
 void tw_recorder_annotate(tw_recorder *r, int64_t sample, double dur_s, const char *text)
 {
-    if (r->rec)
-        tw_rec_thread_annotate(r->rec, sample, dur_s, text);
+    if (!r->rec)
+        return;
+    /* a recording that ends at a stop sample (a session's): nothing runs past it */
+    if (r->until != INT64_MAX && dur_s > 0 && (double)sample + dur_s * r->rate > (double)r->until)
+        dur_s = sample < r->until ? (double)(r->until - sample) / r->rate : 0.0;
+    tw_rec_thread_annotate(r->rec, sample, dur_s, text);
 }
 
 /* The writer's news: a storage error (its file is closed, the outage

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "src_edf.h"
+
 /* libsndfile quietly believes the data when a header says otherwise (it
  * only notes it in its log, which no API reports): a chunk that claims
  * more bytes than the file has ("... (should be N)": the file was cut),
@@ -90,8 +92,37 @@ static int too_long(const SF_INFO *i, off_t size, char *err, size_t errlen)
     return 1;
 }
 
+/* An EDF/BDF file: src_edf.h behind this interface. */
+static int open_edf(tw_sndsrc *s, const char *path, size_t block_frames, const char *channels,
+                    char *err, size_t errlen)
+{
+    s->edf = calloc(1, sizeof *s->edf);
+    if (!s->edf) {
+        snprintf(err, errlen, "out of memory");
+        return -2;
+    }
+    int rc = tw_edfsrc_open(s->edf, path, channels, block_frames, err, errlen);
+    if (rc != 0) {
+        free(s->edf);
+        s->edf = NULL;
+        return rc;
+    }
+    s->info.channels = s->edf->channels;
+    s->info.samplerate = s->edf->rate;
+    s->info.frames = s->edf->frames;
+    s->scale = 1.0;
+    s->cap = block_frames;
+    return 0;
+}
+
 int tw_sndsrc_open(tw_sndsrc *s, const char *path, double full_scale_uv,
                    size_t block_frames, char *err, size_t errlen)
+{
+    return tw_sndsrc_open_sel(s, path, full_scale_uv, block_frames, NULL, err, errlen);
+}
+
+int tw_sndsrc_open_sel(tw_sndsrc *s, const char *path, double full_scale_uv,
+                       size_t block_frames, const char *channels, char *err, size_t errlen)
 {
     memset(s, 0, sizeof *s);
     struct stat st;
@@ -101,6 +132,12 @@ int tw_sndsrc_open(tw_sndsrc *s, const char *path, double full_scale_uv,
     }
     if (S_ISDIR(st.st_mode)) {
         snprintf(err, errlen, "is a directory, not an audio file");
+        return -2;
+    }
+    if (tw_edfsrc_probe(path))
+        return open_edf(s, path, block_frames, channels, err, errlen);
+    if (channels && *channels) {
+        snprintf(err, errlen, "choosing channels (--channels) needs an EDF/BDF file");
         return -2;
     }
     s->sf = sf_open(path, SFM_READ, &s->info);
@@ -140,6 +177,12 @@ fail:
 
 long tw_sndsrc_read(tw_sndsrc *s, float *const *out, char *err, size_t errlen)
 {
+    if (s->edf) {
+        long n = tw_edfsrc_read(s->edf, out, err, errlen);
+        if (n > 0)
+            s->read += n;
+        return n;
+    }
     int nch = s->info.channels;
     sf_count_t want = (sf_count_t)s->cap;
     if (s->read + want > s->info.frames)
@@ -170,12 +213,20 @@ void tw_sndsrc_close(tw_sndsrc *s)
 {
     if (s->sf)
         sf_close(s->sf);
+    if (s->edf) {
+        tw_edfsrc_close(s->edf);
+        free(s->edf);
+    }
     free(s->ibuf);
     memset(s, 0, sizeof *s);
 }
 
 void tw_sndsrc_describe(const tw_sndsrc *s, char *buf, size_t len)
 {
+    if (s->edf) {
+        snprintf(buf, len, "%s", tw_edfsrc_kind(s->edf));
+        return;
+    }
     SF_FORMAT_INFO fi;
     fi.format = s->info.format & SF_FORMAT_TYPEMASK;
     const char *major = sf_command(NULL, SFC_GET_FORMAT_INFO, &fi, sizeof fi) == 0

@@ -1,7 +1,11 @@
-/* sndsrc.h: audio files in (anything libsndfile reads), as microvolts.
+/* sndsrc.h: audio files in (anything libsndfile reads), as microvolts;
+ * and EDF/EDF+/BDF/BDF+ files (src_edf.h), recognised by their first
+ * bytes.
  *
  * Samples are read as float (libsndfile scales integer formats so that
- * digital full scale is 1.0) and multiplied by full_scale_uv. */
+ * digital full scale is 1.0) and multiplied by full_scale_uv. An EDF/BDF
+ * file's samples are its physical values in uV (full_scale_uv unused);
+ * its annotations are in edf->annots. */
 #ifndef TW_SNDSRC_H
 #define TW_SNDSRC_H
 
@@ -19,6 +23,7 @@ typedef struct {
     float *ibuf;        /* interleaved read buffer */
     size_t cap;         /* its capacity in frames */
     int64_t read;       /* frames read so far */
+    struct tw_edfsrc *edf; /* an EDF/BDF file (src_edf.h); NULL: libsndfile */
 } tw_sndsrc;
 
 /* Open path. On error returns -1 (cannot open: missing, no permission) or
@@ -27,6 +32,12 @@ typedef struct {
  * [TW_MIN_RATE, TW_MAX_RATE]. */
 int tw_sndsrc_open(tw_sndsrc *s, const char *path, double full_scale_uv,
                    size_t block_frames, char *err, size_t errlen);
+
+/* tw_sndsrc_open, choosing channels: for an EDF/BDF file, channels (NULL
+ * or "": all) is src_edf.h's list of labels or indices; for an audio file
+ * it must be NULL or "" (refused with -2 otherwise). */
+int tw_sndsrc_open_sel(tw_sndsrc *s, const char *path, double full_scale_uv,
+                       size_t block_frames, const char *channels, char *err, size_t errlen);
 
 /* Read up to s->cap frames into out[ch][0..n) in uV. Returns n (0 at the
  * end), or -1 with a reason (read error, or the file ended before the

@@ -56,7 +56,13 @@ tw_source *tw_source_open_file(const tw_config *c, char *err, size_t errlen)
         snprintf(err, errlen, "input.path %s: %s", c->path[0] ? c->path : "(empty)", why);
         return NULL;
     }
+    int edf = probe.edf != NULL;
     tw_sndsrc_close(&probe);
+    if (edf) {
+        snprintf(err, errlen, "input.path %s: an EDF/BDF file is read by `twitchd replay` and "
+                 "`twitchd analyze`, not as a live source", c->path);
+        return NULL;
+    }
     src_file *f = calloc(1, sizeof *f);
     if (!f) {
         snprintf(err, errlen, "out of memory");

@@ -1,4 +1,5 @@
-/* fuzz_sndsrc.c: the audio-file source (sndsrc.c over libsndfile): the
+/* fuzz_sndsrc.c: the audio-file source (sndsrc.c over libsndfile, and
+ * src_edf.c over EDFlib for a file that begins as EDF/BDF does): the
  * headers and bodies libsndfile accepts, the ones it rejects, and the
  * truncation checks of sndsrc itself.
  *
@@ -42,7 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FZ_CHECK(rc == 0 || rc == -1 || rc == -2, "open returned %d", rc);
     if (rc != 0) {
         FZ_CHECK(err[0] != '\0', "open failed (%d) without a reason", rc);
-        FZ_CHECK(s.sf == NULL, "open failed (%d) but kept the SNDFILE", rc);
+        FZ_CHECK(s.sf == NULL && s.edf == NULL, "open failed (%d) but kept the SNDFILE/EDF", rc);
         tw_sndsrc_close(&s);
         unlink(path);
         return 0;
@@ -52,7 +53,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FZ_CHECK(s.info.samplerate >= TW_MIN_RATE && s.info.samplerate <= TW_MAX_RATE, "rate %d",
              s.info.samplerate);
     FZ_CHECK(s.info.frames > 0, "frames %lld", (long long)s.info.frames);
-    FZ_CHECK(s.cap == BLOCK_FRAMES && s.ibuf != NULL, "cap %zu", s.cap);
+    /* an EDF/BDF file (src_edf.c) reads through EDFlib, not ibuf */
+    FZ_CHECK(s.cap == BLOCK_FRAMES && (s.ibuf != NULL) != (s.edf != NULL), "cap %zu", s.cap);
     char desc[128];
     tw_sndsrc_describe(&s, desc, sizeof desc);
     FZ_CHECK(desc[0] != '\0', "empty description");

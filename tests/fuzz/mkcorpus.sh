@@ -16,6 +16,7 @@
 #             each encoding, AIFF, AU, CAF, W64, RF64, FLAC, Ogg
 #             Vorbis/Opus, MP3, ...), ones sndsrc must refuse (9
 #             channels, rates out of range, no samples) and truncated ones;
+#             EDF+/BDF+ files (another system's, twitchd's) and cut ones;
 #   journal   day files with and without a partial last line (NUL bytes,
 #             a partial line longer than the 4 kB read-back block, ...),
 #             at lengths that reach all six scenarios of fuzz_journal.c.
@@ -318,6 +319,21 @@ open(sys.argv[2], "wb").write(b)
 PY
 printf 'RIFF\x24\x00\x00\x00WAVEfmt ' >"$d/garbage-riff.wav"
 printf 'not audio at all\n' >"$d/garbage-text"
+# EDF+ (src_edf.c through sndsrc): another system's file (tools/edfwrite:
+# "Resp" in %, "EMG trapezius" in mV, "ECG" at 500 Hz: refused as a whole,
+# as replay would without --channels), cut inside its records and inside
+# its header
+"$TW" synth -o rate=250 --seed 5 --seconds 2 "$d/t.wav" >/dev/null 2>&1
+"$B/tools/edfwrite" "$d/t.wav" "$d/edfplus-other.edf" 10000 0.5 >/dev/null 2>&1
+# and a BDF+ from twitchd's recorder (opens: one "EMG ch0 needle" signal)
+r=$(mktemp -d)
+"$TW" run -o input.source=file -o input.path="$d/t.wav" -o input.pace=fast \
+    -o journal.dir="$r/j" -o publish.endpoint="ipc://$r/p" -o control.endpoint="ipc://$r/c" \
+    -o record.dir="$r/rec" -o record.mode=always -o record.format=bdf >/dev/null 2>&1
+mv "$r"/rec/*.bdf "$d/bdfplus-twitchd.bdf"
+rm -rf "$r" "$d/t.wav"
+head -c 3000 "$d/edfplus-other.edf" >"$d/trunc-data.edf"
+head -c 200 "$d/edfplus-other.edf" >"$d/trunc-header.edf"
 
 # ---- journal -------------------------------------------------------------------
 d="$C/journal"

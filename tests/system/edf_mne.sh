@@ -113,6 +113,86 @@ check "$tmp/rec.edf" || fail "EDF+ at 48000 Hz"
 "$MAKE" "$tmp/rec.bdf" --rate 44100 --seconds 2.5 --seed 12 2>"$tmp/err" || fail "edfmake: $(cat "$tmp/err")"
 check "$tmp/rec.bdf" || fail "BDF+ at 44100 Hz"
 
+echo "edf_mne: a session recorded by the daemon, as other tools read it"
+# The daemon on its synthetic source (2 needle channels, filter.mains=50,
+# BDF+), session.start with a muscle and notes holding spaces, ~2.3 s,
+# session.stop. Then:
+#  - MNE read_raw_bdf(infer_types=True) without any warning: every
+#    channel typed "emg" (labels "EMG ch0 needle", "EMG ch1 needle");
+#    highpass 0 and lowpass rate/2 (the samples are raw: the prefilter
+#    field must not read as "HP:"/"LP:" filters);
+#  - EDFlib (tools/edfhdr): transducer "needle electrode", prefilter
+#    "raw ADC, no digital filter; analysis HP 10Hz LP 10000Hz mains 50Hz
+#    cancelled"; recording field subfields "upper_trapezius left
+#    eco_test"; annotations: "session start" at 0, "session stop" and
+#    "Recording ends" at the stop (the last record is padded after it),
+#    none beginning or running past the stop.
+dt=$tmp/daemon
+"$TW" run -o input.source=synth -o input.pace=realtime -o input.channels=2 \
+    -o synth.seed=4242 -o synth.epn_per_min=30 -o filter.mains=50 -o journal.dir="$dt/j" \
+    -o publish.endpoint="ipc://$dt.pub" -o control.endpoint="ipc://$dt.ctl" \
+    -o record.dir="$dt/rec" -o record.format=bdf 2>"$tmp/daemon.err" &
+pid=$!
+for _ in $(seq 1 100); do
+    "$TW" ctl -t 200 -e "ipc://$dt.ctl" status >/dev/null 2>&1 && break
+    kill -0 "$pid" 2>/dev/null || fail "daemon exited at start: $(tail -3 "$tmp/daemon.err")"
+    sleep 0.1
+done
+"$TW" ctl -e "ipc://$dt.ctl" session.start subject=S01 "muscle=upper trapezius" side=left \
+    "notes=eco test" >"$tmp/start.json" || fail "session.start"
+sleep 2.3
+"$TW" ctl -e "ipc://$dt.ctl" session.stop >"$tmp/stop.json" || fail "session.stop"
+kill -TERM "$pid"
+rc=0; wait "$pid" || rc=$?
+pid=
+((rc == 0)) || fail "daemon exit $rc"
+rec=$(jq -r .summary.recording "$tmp/stop.json")
+[[ -f $rec ]] || fail "no recording: $(cat "$tmp/stop.json")"
+"$B/tools/edfhdr" "$rec" >"$tmp/hdr.json" || fail "edfhdr $rec"
+"$PY" - "$rec" "$tmp/hdr.json" "$tmp/stop.json" <<'PY' || fail "the daemon's recording as MNE and EDFlib read it"
+import json, sys, warnings
+import mne
+path, hdr, stop = sys.argv[1], json.load(open(sys.argv[2])), json.load(open(sys.argv[3]))
+s = stop["summary"]
+dur = (s["stop_sample"] - s["start_sample"]) / s["rate_hz"]
+def fail(m):
+    sys.exit(f"{path}: {m}")
+with warnings.catch_warnings(record=True) as w:
+    warnings.simplefilter("always")
+    raw = mne.io.read_raw_bdf(path, infer_types=True, preload=True, verbose="warning")
+if w:
+    fail(f"MNE warned: {[str(x.message) for x in w]}")
+if raw.get_channel_types() != ["emg", "emg"]:
+    fail(f"channel types {raw.get_channel_types()} ({raw.ch_names}), want emg")
+if raw.info["highpass"] != 0 or raw.info["lowpass"] != raw.info["sfreq"] / 2:
+    fail(f"MNE read filters {raw.info['highpass']} .. {raw.info['lowpass']} Hz into raw samples")
+sig = hdr["signals"]
+if [x["label"] for x in sig] != ["EMG ch0 needle", "EMG ch1 needle"]:
+    fail(f"labels {[x['label'] for x in sig]}")
+for x in sig:
+    if x.get("transducer") != "needle electrode":
+        fail(f"transducer {x.get('transducer')!r}")
+    want = "raw ADC, no digital filter; analysis HP 10Hz LP 10000Hz mains 50Hz cancelled"
+    if x.get("prefilter") != want:
+        fail(f"prefilter {x.get('prefilter')!r}, want {want!r}")
+if hdr["recording_additional"] != "upper_trapezius left eco_test":
+    fail(f"recording field {hdr['recording_additional']!r}")
+a = hdr["annotations"]
+texts = [x["text"] for x in a]
+if texts[0] != "session start" or a[0]["onset"] != 0:
+    fail(f"first annotation {a[0]}")
+for t in ("session stop", "Recording ends"):
+    m = [x for x in a if x["text"] == t]
+    if len(m) != 1 or abs(m[0]["onset"] - dur) > 1e-4 + 1e-9:
+        fail(f"{t!r}: {m}, want one at {dur:.4f} s")
+for x in a:
+    if x["onset"] > dur + 1e-4 or x["onset"] + (x["duration"] or 0) > dur + 2e-4:
+        fail(f"annotation {x} runs past the stop at {dur:.4f} s")
+print(f"  ok: {path.split('/')[-1]}: MNE: emg x2, no warning; EDFlib: labels, transducer, "
+      f"prefilter, recording subfields; {len(a)} annotations within {dur:.4f} s, "
+      f"session stop and Recording ends there")
+PY
+
 echo "edf_mne: a recording killed with SIGKILL, then twitchd repair"
 for f in killed.edf killed.bdf; do
     rate=48000; [[ $f == *.bdf ]] && rate=44100

@@ -348,7 +348,7 @@ for mode in ("session", "always"):
     r2, h2 = read(second)
     n1, n2 = r1.n_times, r2.n_times
     for tag, r, h in (("first", r1, h1), ("second", r2, h2)):
-        check(r.info["sfreq"] == RATE and r.ch_names == ["ch0 needle"],
+        check(r.info["sfreq"] == RATE and r.ch_names == ["EMG ch0 needle"],
               f"{mode} {tag}: {r.info['sfreq']} Hz, {r.ch_names}")
         check(h["filetype"] == "BDF+" and h["records"] * RATE == r.n_times and
               h["signals"][0]["unit"] == "uV", f"{mode} {tag}: EDFlib: {h}")
@@ -394,7 +394,7 @@ for mode in ("session", "always"):
                   f"session summary ({tag}): {({k: v for k, v in s.items() if k.startswith('rec')})}")
         for tag, h in (("first", h1), ("second", h2)):
             check(h["patientcode"] == "FULL" and h["recording_additional"] ==
-                  "trapezius left disk full test", f"session {tag}: header {h}")
+                  "trapezius left disk_full_test", f"session {tag}: header {h}")  # EDF+ subfields
         check(r2._raw_extras[0]["subject_info"].get("id") == "FULL", "session: MNE subject id")
     # sts: the error while full, cleared after; never a journal error
     sts = [json.loads(l) for l in open(os.path.join(d, "sub.jsonl"))]

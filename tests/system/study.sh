@@ -61,17 +61,20 @@
 #    sidecar left; the summary's recording_files is [the file],
 #    recording_errors and recording_lost_samples 0; the EDF+ header read
 #    back with EDFlib (tools/edfhdr) and MNE: patient code = the subject
-#    sent, recording field "X X twitchd MUSCLE SIDE NOTES" (the start of
+#    sent, recording field "X X twitchd MUSCLE SIDE NOTES" (subfields:
+#    "_" for spaces inside each; the start of
 #    "MUSCLE SIDE NOTES", at least muscle and side, as much as EDFlib
 #    keeps), start date, time and subsecond = the summary's start_utc
 #    (MNE's meas_date and subject id too; for the crash the start line's
-#    clock); sfreq 48000; channel "ch0 needle"; whole 1 s records
+#    clock); sfreq 48000; channel "EMG ch0 needle"; whole 1 s records
 #    covering the session (padding < 1 s, zeros); annotations exactly
-#    "session start", every mark ("mark: LABEL"), insertion ("insertion"
+#    "session start", "session stop" at the stop, "Recording ends" there
+#    when the last record is padded, every mark ("mark: LABEL"), insertion ("insertion"
 #    or "insertion: LABEL"), "LTR ch0 NuVpp" and "EPN ch0" per event
 #    journaled in the session (and "gap N samples" per gap), at onset
 #    (sample - start_sample) / 48000 within 1 ms (an event's onset before
-#    the start counts as 0), durations of events within 1 ms;
+#    the start counts as 0), durations of events within 1 ms (the part
+#    of the event within the session: nothing runs past the data);
 #  - samples: `twitchd synth --seed 4242` with the same [synth] keys
 #    writes a float WAV; every recorded sample from start_sample on equals
 #    WAV value x full_scale_uv (10000) within one quantisation step (BDF
@@ -422,7 +425,8 @@ def utc_seconds(iso):
 def check_header(tag, path, raw, meta, start_utc):
     """The EDF+ header fields the daemon wrote from session.start, read back
     with EDFlib (tools/edfhdr) and MNE: patient code = subject; recording
-    field "X X twitchd MUSCLE SIDE NOTES" (EDFlib leaves about 32
+    field "X X twitchd MUSCLE SIDE NOTES", each an EDF+ subfield with
+    "_" for its spaces (EDFlib leaves about 32
     characters to the last part: what it keeps is the start of it, and at
     least muscle and side here); start date, time and subsecond = the
     summary's start_utc."""
@@ -434,9 +438,14 @@ def check_header(tag, path, raw, meta, start_utc):
     check(h["equipment"] == "twitchd" and h["admincode"] == "" and h["technician"] == "",
           f"{tag}: header equipment/admin/technician {h['equipment']!r} {h['admincode']!r} "
           f"{h['technician']!r}")
-    want = ascii_clean(" ".join(meta[k] for k in ("muscle", "side", "notes") if meta.get(k)))
+    # EDF+ subfields: spaces inside a value become "_"
+    sub = lambda k: ascii_clean(meta.get(k) or "X").replace(" ", "_")
+    keys = ["muscle", "side", "notes"]
+    while keys and not meta.get(keys[-1]):  # no trailing "X" subfields
+        keys.pop()
+    want = " ".join(sub(k) for k in keys)
     got = h["recording_additional"]
-    must = ascii_clean(" ".join(meta[k] for k in ("muscle", "side") if meta.get(k)))
+    must = " ".join(sub(k) for k in keys[:2])
     check(want.startswith(got) and got.startswith(must) and len(got) >= min(len(want), 30),
           f"{tag}: header recording field ends {got!r}, session.start sent {want!r}")
     t = utc_seconds(start_utc)
@@ -691,23 +700,25 @@ def check_session(run, J, spans, stops, start_call, stop_call, marks_sent, statu
           f"{tag}: summary recording fields {[(k, v) for k, v in summ.items() if k.startswith('rec')]}")
     n = raw.n_times
     check(raw.info["sfreq"] == RATE, f"{tag}: sfreq {raw.info['sfreq']}")
-    check(raw.ch_names == ["ch0 needle"], f"{tag}: channels {raw.ch_names}")
+    check(raw.ch_names == ["EMG ch0 needle"], f"{tag}: channels {raw.ch_names}")
     check(n % RATE == 0 and stop - start <= n < stop - start + RATE,
           f"{tag}: {n} samples for a session of {stop - start}")
     maxerr = check_samples(tag, raw, start, stop - start, fmt)
-    want = [("session start", 0.0, None)]
+    want = [("session start", 0.0, None), ("session stop", (stop - start) / RATE, None)]
+    if (stop - start) % RATE:  # the padded last record: where the data end
+        want.append(("Recording ends", (stop - start) / RATE, None))
     for c in marks_sent:
         l = argmap(c).get("label")
         want.append((c["cmd"] + (": " + l if l else ""), (c["reply"]["sample"] - start) / RATE, None))
     for j in mine:
         on = max(j.get("onset_sample", 0) - start, 0) / RATE
         if j["topic"] == "evt.ltr":
-            du = (j["offset_sample"] - j["onset_sample"] + 1) / RATE
+            # cut at the stop too: no annotation runs past the data
+            du = (min(j["offset_sample"] + 1, stop) - j["onset_sample"]) / RATE
             want.append((f"LTR ch{j['channel']} {j['p2p_uv']:.0f}uVpp", on, du))
         elif j["topic"] == "evt.epn":
-            du = (j["offset_sample"] - j["onset_sample"] + 1) / RATE
-            # an episode going on at the stop: its annotation ends with the file
-            du = min(du, n / RATE - on)
+            # the part of the episode within the session (the file's data)
+            du = (min(j["offset_sample"] + 1, stop) - max(j["onset_sample"], start)) / RATE
             want.append((f"EPN ch{j['channel']}", on, du))
         elif j["topic"] == "gap" and j["samples"] is not None:
             want.append((f"gap {j['samples']} samples", (j["sample"] - start) / RATE, None))
@@ -800,7 +811,7 @@ if check(len(st) == 1 and st[0]["state"] == "start", f"C: session lines {st}"):
     t0s = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t0)) + ".%03dZ" % int((t0 % 1) * 1000)
     check_header("crash", crash, raw, argmap(cstart), t0s)
     n = raw.n_times
-    check(raw.info["sfreq"] == RATE and raw.ch_names == ["ch0 needle"], "crash: rate/channels")
+    check(raw.info["sfreq"] == RATE and raw.ch_names == ["EMG ch0 needle"], "crash: rate/channels")
     check(n % RATE == 0 and n >= 2 * RATE, f"crash: {n} samples: want whole records, >= 2 s")
     maxerr = check_samples("crash", raw, start, n, "bdf")
     cc = [c for c in calls if c["run"] == "C" and c["cmd"] in ("mark", "insertion")]

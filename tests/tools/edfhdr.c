@@ -11,7 +11,7 @@
  *  subfields, trailing spaces removed), "start": "YYYY-MM-DDTHH:MM:SS" (the header's start date
  *  and time), "start_subsecond": seconds (0 <= x < 1, from the first
  *  record's time-keeping annotation), "records", "record_s",
- *  "signals": [{"label", "samples", "rate", "unit", "phys_min",
+ *  "signals": [{"label", "samples", "rate", "unit", "transducer", "prefilter", "phys_min",
  *  "phys_max"}] (annotation signals not included; label and unit
  *  without their padding),
  *  "annotations": [{"onset", "duration" (null: none), "text"}]}
@@ -83,6 +83,8 @@ int main(int argc, char **argv)
                                                   ((double)h->datarecord_duration /
                                                    EDFLIB_TIME_DIMENSION)));
         json_object_set_new(j, "unit", str(s->physdimension));
+        json_object_set_new(j, "transducer", str(s->transducer));
+        json_object_set_new(j, "prefilter", str(s->prefilter));
         json_object_set_new(j, "phys_min", json_real(s->phys_min));
         json_object_set_new(j, "phys_max", json_real(s->phys_max));
         json_array_append_new(sig, j);

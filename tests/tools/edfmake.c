@@ -212,6 +212,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "edfmake: %s\n", st.msg);
         return 73;
     }
+    if (n % (long)rate) /* a padded last record: the recorder marks where the data end */
+        json_array_append_new(ann, json_pack("{s:f, s:n, s:s}", "onset", (double)n / rate,
+                                             "duration", "text", TW_EDFREC_END_TEXT));
     if (write_expect(out, rate, frames, e0, e1, ann, bdf) != 0) {
         fprintf(stderr, "edfmake: cannot write %s.expect.*\n", out);
         return 73;

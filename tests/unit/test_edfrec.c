@@ -230,7 +230,13 @@ typedef struct {
  * within 100 us or absent, text equal to the cleaned text), in order. */
 static void expect_annotations(struct edf_hdr_struct *h, const ann *want, size_t n)
 {
-    if (h->annotations_in_file != (long long)n)
+    /* a padded last record: tw_edfrec_close adds TW_EDFREC_END_TEXT last */
+    if (h->annotations_in_file == (long long)n + 1) {
+        struct edf_annotation_struct e;
+        assert_int_equal(edf_get_annotation(h->handle, (int)n, &e), 0);
+        assert_string_equal(e.annotation, TW_EDFREC_END_TEXT);
+        assert_true(e.onset < h->datarecords_in_file * EDFLIB_TIME_DIMENSION);
+    } else if (h->annotations_in_file != (long long)n)
         fail_msg("%lld annotations in the file, want %zu", h->annotations_in_file, n);
     for (size_t i = 0; i < n; i++) {
         struct edf_annotation_struct a;
@@ -349,7 +355,7 @@ static void roundtrip(int bdf, double rate, uint64_t seed)
     assert_int_equal(st.records, recs);
     assert_int_equal(st.clipped, 4);
     assert_int_equal(st.padded, (uint64_t)(recs * (long long)rate) - n);
-    assert_int_equal(st.annotations, 5);
+    assert_int_equal(st.annotations, 5 + (st.padded > 0)); /* + TW_EDFREC_END_TEXT */
     assert_int_equal(st.error, 0);
     assert_false(exists(side));
 
@@ -745,7 +751,7 @@ static void test_thread_drops(void **state)
     }
     free(s0);
     /* one "gap N samples" per run, N its frames, at its first sample */
-    assert_int_equal(h->annotations_in_file, (long long)ngaps);
+    assert_int_equal(h->annotations_in_file, (long long)ngaps + (frames % 48000 != 0)); /* + end */
     size_t g = 0;
     for (int i = first_ok + 1; i <= last; i++) {
         if (!(ok[i] && !ok[i - 1]))
