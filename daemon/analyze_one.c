@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "event_json.h"
+#include "offline.h"
 #include "pipeline.h"
 #include "quality.h"
 #include "session.h"
@@ -60,65 +61,27 @@ int tw_analyze_done(const char *out_dir, const char *name, const char *path)
     return ok;
 }
 
-#define AN_QUALITY_BLOCK 256 /* frames per signal-quality judgement (the daemon's default block) */
-
 typedef struct {
     FILE *ev;
     tw_session *s;
     double fs;
     int write_error;
-    /* signal quality, judged as the daemon does (dsp_thread.c) but for
-     * clipping, which needs the raw ADC codes */
-    const tw_config *cfg;
-    int nch;
-    int64_t next;                       /* input index of the next frame */
-    tw_quality q[TW_MAX_CHANNELS];
-    uint64_t nonfinite_seen[TW_MAX_CHANNELS];
-    int64_t mains_search[TW_MAX_CHANNELS];
+    tw_offline off; /* the pipeline fed, the signal quality judged as live */
 } an_ctx;
 
-static void quality_step(an_ctx *a, tw_pipeline *pl, int64_t first, int64_t end)
+static void on_quality(void *user, int ch, int64_t at, unsigned flags)
 {
-    int64_t hold = (int64_t)(TW_QUALITY_HOLD_S * a->fs);
-    for (int ch = 0; ch < a->nch; ch++) {
-        unsigned seen = 0;
-        uint64_t nf = tw_pipeline_get_nonfinite(pl, ch);
-        if (tw_pipeline_is_flat(pl, ch))
-            seen |= TW_Q_FLAT;
-        if (nf > a->nonfinite_seen[ch])
-            seen |= TW_Q_NONFINITE;
-        if (a->cfg->mains == TW_CFG_MAINS_AUTO && tw_pipeline_get_mains_hz(pl, ch) <= 0.0) {
-            if (a->mains_search[ch] < 0)
-                a->mains_search[ch] = end;
-            if (end - a->mains_search[ch] > (int64_t)(2.0 * a->fs))
-                seen |= TW_Q_MAINS;
-        } else
-            a->mains_search[ch] = -1;
-        float fl = tw_pipeline_get_noise_uv(pl, ch);
-        if (fl > a->cfg->quality_noise_max_uv)
-            seen |= TW_Q_NOISE;
-        if (fl > 0.0f && fl < a->cfg->quality_noise_min_uv)
-            seen |= TW_Q_LOW;
-        a->nonfinite_seen[ch] = nf;
-        if (tw_quality_update(&a->q[ch], seen, first, end, hold))
-            tw_session_set_quality(a->s, ch, a->q[ch].since, a->q[ch].flags);
-    }
+    an_ctx *a = user;
+    tw_session_set_quality(a->s, ch, at, flags);
 }
 
-/* x[c][0..n) through the pipeline in AN_QUALITY_BLOCK steps, the quality
- * judged after each. */
-static void feed(an_ctx *a, tw_pipeline *pl, float *const *x, size_t n)
+static void on_annot(void *user, int64_t sample, int insertion, const char *label)
 {
-    for (size_t done = 0; done < n;) {
-        size_t m = n - done < AN_QUALITY_BLOCK ? n - done : AN_QUALITY_BLOCK;
-        float *piece[TW_MAX_CHANNELS];
-        for (int c = 0; c < a->nch; c++)
-            piece[c] = x[c] + done;
-        tw_pipeline_process(pl, piece, m);
-        quality_step(a, pl, a->next, a->next + (int64_t)m);
-        a->next += (int64_t)m;
-        done += m;
-    }
+    an_ctx *a = user;
+    if (insertion)
+        tw_session_add_insertion(a->s, sample, label);
+    else
+        tw_session_add_mark(a->s, sample, label);
 }
 
 static void on_event(void *user, const tw_event *e, int ch, const tw_train_info *tr)
@@ -127,7 +90,8 @@ static void on_event(void *user, const tw_event *e, int ch, const tw_train_info 
     if (e->is_start)
         return;
     char line[2048];
-    if (tw_event_format(e, ch, a->fs, tr, line, sizeof line) < 0 ||
+    unsigned q = tw_offline_quality(&a->off, ch, e->onset_sample, e->offset_sample);
+    if (tw_event_format(e, ch, a->fs, tr, q, line, sizeof line) < 0 ||
         fprintf(a->ev, "%s\n", line) < 0)
         a->write_error = 1;
     tw_session_add_event(a->s, e, ch, tr);
@@ -221,11 +185,9 @@ int tw_analyze_one(const tw_config *cfg, const char *path, const char *channels,
     if (!tw_session_id_valid(id))
         snprintf(id, sizeof id, "recording");
     json_t *m = meta_of(meta, &src);
-    an_ctx a = {NULL, NULL, fs, 0, cfg, nch, 0, {{0}}, {0}, {0}};
-    for (int c = 0; c < nch; c++) {
-        tw_quality_init(&a.q[c]);
-        a.mains_search[c] = -1;
-    }
+    an_ctx a;
+    memset(&a, 0, sizeof a);
+    a.fs = fs;
     a.s = tw_session_create(id, m, nch, fs, 0, NULL, why, sizeof why);
     json_decref(m);
     a.ev = open_tmp(evp, evt, sizeof evt);
@@ -246,41 +208,10 @@ int tw_analyze_one(const tw_config *cfg, const char *path, const char *channels,
     float *buf[TW_MAX_CHANNELS];
     for (int c = 0; c < nch; c++)
         buf[c] = mem + (size_t)c * AN_BLOCK;
-    size_t next = 0;
+    tw_offline_init(&a.off, pl, cfg, &src, on_annot, on_quality, &a);
     long n;
-    while ((n = tw_sndsrc_read(&src, buf, why, sizeof why)) > 0) {
-        int64_t base = src.read - n, done = 0;
-        const tw_edfsrc *e = src.edf;
-        while (e && next < e->n_annots) { /* annotations within this block */
-            const tw_edf_annot *an = &e->annots[next];
-            int64_t s = tw_edfsrc_sample(e, an->onset_s);
-            if (s >= base + n)
-                break;
-            next++;
-            int ins = !strcmp(an->text, "insertion") || !strncmp(an->text, "insertion: ", 11);
-            if (!ins && strncmp(an->text, "mark: ", 6))
-                continue;
-            if (s < 0)
-                s = 0;
-            if (s > base + done) {
-                float *piece[TW_MAX_CHANNELS];
-                for (int c = 0; c < nch; c++)
-                    piece[c] = buf[c] + done;
-                feed(&a, pl, piece, (size_t)(s - base - done));
-                done = s - base;
-            }
-            if (ins) {
-                tw_pipeline_insertion(pl, s);
-                tw_session_add_insertion(a.s, s, an->text[9] ? an->text + 11 : NULL);
-            } else
-                tw_session_add_mark(a.s, s, an->text + 6);
-        }
-        float *piece[TW_MAX_CHANNELS];
-        for (int c = 0; c < nch; c++)
-            piece[c] = buf[c] + done;
-        if (done < n)
-            feed(&a, pl, piece, (size_t)(n - done));
-    }
+    while ((n = tw_sndsrc_read(&src, buf, why, sizeof why)) > 0)
+        tw_offline_feed(&a.off, &src, buf, (size_t)n);
     if (n < 0) {
         snprintf(err, errlen, "%s: %s", path, why);
         rc = EX_DATAERR;

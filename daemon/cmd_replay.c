@@ -13,6 +13,7 @@
 #include "commands.h"
 #include "event_json.h"
 #include "log.h"
+#include "offline.h"
 #include "pipeline.h"
 #include "sndsrc.h"
 #include "src_edf.h"
@@ -46,6 +47,10 @@ typedef struct {
     int starts;
     long n_ltr, n_epn;
     int write_error;
+    tw_offline off; /* the pipeline fed, the signal quality judged */
+    double bad_s[TW_MAX_CHANNELS]; /* time in a bad quality state, s */
+    int64_t bad_since[TW_MAX_CHANNELS];
+    unsigned bad_flags[TW_MAX_CHANNELS]; /* every condition seen */
 } replay_ctx;
 
 static void on_event(void *user, const tw_event *e, int ch,
@@ -55,7 +60,8 @@ static void on_event(void *user, const tw_event *e, int ch,
     char line[2048];
     if (e->is_start && !r->starts)
         return;
-    if (tw_event_format(e, ch, r->fs, tr, line, sizeof line) < 0) {
+    unsigned q = e->is_start ? 0 : tw_offline_quality(&r->off, ch, e->onset_sample, e->offset_sample);
+    if (tw_event_format(e, ch, r->fs, tr, q, line, sizeof line) < 0) {
         tw_log(TW_LOG_ERR, "cannot encode an event");
         return;
     }
@@ -76,46 +82,14 @@ static void sleep_until(const struct timespec *t)
         ;
 }
 
-/* 1 when an EDF+ annotation is an insertion mark as twitchd records it
- * ("insertion" or "insertion: LABEL"). */
-static int is_insertion(const char *text)
+/* A channel's signal quality changed: its bad time is summed. */
+static void on_quality(void *user, int ch, int64_t at, unsigned flags)
 {
-    return !strcmp(text, "insertion") || !strncmp(text, "insertion: ", 11);
-}
-
-/* The n frames just read: processed in pieces split at the insertion
- * annotations they hold, each given to the pipeline at its sample (the
- * live daemon marks an insertion between two blocks, before the sample
- * it names). *next indexes the file's annotations (in onset order, as
- * EDF+ stores them). */
-static void process_block(tw_pipeline *pl, const tw_sndsrc *src, float *const *buf, int nch,
-                          long n, size_t *next)
-{
-    int64_t base = src->read - n, done = 0;
-    const tw_edfsrc *e = src->edf;
-    while (e && *next < e->n_annots) {
-        const tw_edf_annot *a = &e->annots[*next];
-        int64_t s = tw_edfsrc_sample(e, a->onset_s);
-        if (s >= base + n)
-            break;
-        (*next)++;
-        if (!is_insertion(a->text))
-            continue;
-        if (s > base + done) {
-            float *piece[TW_MAX_CHANNELS];
-            for (int c = 0; c < nch; c++)
-                piece[c] = buf[c] + done;
-            tw_pipeline_process(pl, piece, (size_t)(s - base - done));
-            done = s - base;
-        }
-        tw_pipeline_insertion(pl, s < 0 ? 0 : s);
-    }
-    if (done < n) {
-        float *piece[TW_MAX_CHANNELS];
-        for (int c = 0; c < nch; c++)
-            piece[c] = buf[c] + done;
-        tw_pipeline_process(pl, piece, (size_t)(n - done));
-    }
+    replay_ctx *r = user;
+    if (r->bad_since[ch] >= 0)
+        r->bad_s[ch] += (double)(at - r->bad_since[ch]) / r->fs;
+    r->bad_since[ch] = flags ? at : -1;
+    r->bad_flags[ch] |= flags;
 }
 
 int tw_cmd_replay(int argc, char **argv)
@@ -170,7 +144,12 @@ int tw_cmd_replay(int argc, char **argv)
     }
     int nch = src.info.channels;
     double fs = src.info.samplerate;
-    replay_ctx ctx = {fs, starts, 0, 0, 0};
+    replay_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.fs = fs;
+    ctx.starts = starts;
+    for (int c = 0; c < TW_MAX_CHANNELS; c++)
+        ctx.bad_since[c] = -1;
     tw_pipeline *pl = tw_pipeline_create(&cfg, nch, fs, REPLAY_BLOCK, on_event,
                                          &ctx, err, sizeof err);
     if (!pl) {
@@ -188,10 +167,10 @@ int tw_cmd_replay(int argc, char **argv)
     }
     for (int c = 0; c < nch; c++)
         buf[c] = mem + (size_t)c * REPLAY_BLOCK;
+    tw_offline_init(&ctx.off, pl, &cfg, &src, NULL, on_quality, &ctx);
     if (realtime)
         setvbuf(stdout, NULL, _IOLBF, 0);
 
-    size_t next_ins = 0; /* the next insertion annotation (EDF+/BDF+) */
     int progress = !quiet && isatty(STDERR_FILENO);
     double t0 = tw_mono_s(), next_progress = t0 + 0.5;
     struct timespec deadline;
@@ -199,7 +178,7 @@ int tw_cmd_replay(int argc, char **argv)
     int rc = 0;
     long n;
     while ((n = tw_sndsrc_read(&src, buf, err, sizeof err)) > 0) {
-        process_block(pl, &src, buf, nch, n, &next_ins);
+        tw_offline_feed(&ctx.off, &src, buf, (size_t)n);
         if (ctx.write_error) {
             fprintf(stderr, "twitchd replay: cannot write to stdout\n");
             rc = EX_IOERR;
@@ -257,6 +236,12 @@ int tw_cmd_replay(int argc, char **argv)
                         "samples; detection restarted after each)\n", path, c,
                         (unsigned long long)nf, nf == 1 ? "" : "s", (unsigned long long)fl,
                         fl == 1 ? "" : "es");
+            on_quality(&ctx, c, ctx.off.next, 0); /* a bad state still on ends here */
+            if (ctx.bad_flags[c]) {
+                char text[96];
+                fprintf(stderr, "twitchd replay: %s: channel %d: signal quality: %.1f s bad (%s)\n",
+                        path, c, ctx.bad_s[c], tw_quality_text(ctx.bad_flags[c], text, sizeof text));
+            }
             float nu = tw_pipeline_get_noise_uv(pl, c);
             if (nu > 0.0f && nu < cfg.quality_noise_min_uv)
                 fprintf(stderr, "twitchd replay: %s: channel %d: signal quality: signal low: noise "

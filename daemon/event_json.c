@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "quality.h"
+
 double tw_event_round(double v)
 {
     if (!isfinite(v) || v == 0.0)
@@ -83,12 +85,14 @@ json_t *tw_event_json(const tw_event *e, int ch, double fs_hz,
     return o;
 }
 
-int tw_event_format(const tw_event *e, int ch, double fs_hz,
-                    const tw_train_info *tr, char *buf, size_t len)
+int tw_event_format(const tw_event *e, int ch, double fs_hz, const tw_train_info *tr,
+                    unsigned quality, char *buf, size_t len)
 {
     json_t *o = tw_event_json(e, ch, fs_hz, tr);
     if (!o)
         return -1;
+    if (quality && !e->is_start)
+        json_object_set_new(o, "quality", tw_quality_json(quality));
     size_t n = json_dumpb(o, buf, len, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
     json_decref(o);
     if (n == 0 || n >= len)

@@ -24,9 +24,11 @@ double tw_event_round(double v);
 json_t *tw_event_json(const tw_event *e, int ch, double fs_hz,
                       const tw_train_info *tr);
 
-/* Encode as one compact line (no newline) into buf; returns the length, or
- * -1 when it does not fit or allocation failed. */
-int tw_event_format(const tw_event *e, int ch, double fs_hz,
-                    const tw_train_info *tr, char *buf, size_t len);
+/* Encode as one compact line (no newline) into buf, with "quality" (the
+ * TW_Q_* conditions of the bad stretches a final event overlaps; 0: none,
+ * no field) as the journal has it; returns the length, or -1 when it does
+ * not fit or allocation failed. */
+int tw_event_format(const tw_event *e, int ch, double fs_hz, const tw_train_info *tr,
+                    unsigned quality, char *buf, size_t len);
 
 #endif

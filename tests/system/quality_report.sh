@@ -16,6 +16,9 @@
 #     until 1 s after 8.2 s), with the samples of the journal's
 #     evt.quality records; bad_s is the sum of the stretches' durations,
 #     the total the same;
+#  1b. replay and analyze of the same file: their LTRs carry the same
+#     "quality" as live (the one over the clipping ["clipping"]), and
+#     replay's summary gives the bad time;
 #  3. a signal 1000 times too small (a 20 s synthetic file with EPN, seed
 #     31, its samples / 1000; the EPN records read peak_uv 0.0 before):
 #     replay prints EPN records and no amplitude 0.0 (peak_uv, p2p_uv, rms_uv, noise_uv
@@ -144,6 +147,32 @@ for b in bad:
 sys.exit(1 if bad else 0)
 PY
 ok "the LTR over the clipping carries [\"clipping\"] (journal and wire), clean ones nothing; the summary has both stretches and their time"
+
+# ---- 1b: replay and analyze judge quality as the daemon does ----
+echo "quality_report: replay and analyze of the same file"
+"$TW" replay "$T/faults.wav" >"$T/replay.jsonl" 2>"$T/replay.err" || fail "replay: $(cat "$T/replay.err")"
+grep -q "signal quality: .* s bad (.*clipping" "$T/replay.err" || fail "replay's summary: $(cat "$T/replay.err")"
+"$TW" analyze --out "$T/an" "$T/faults.wav" >/dev/null 2>"$T/an.err" || fail "analyze: $(cat "$T/an.err")"
+$PY - "$T/j" "$T/replay.jsonl" "$T/an" <<'PY' || fail "replay/analyze quality differs from live (above)"
+import glob, json, sys
+jdir, rep, an = sys.argv[1:4]
+live = {r["onset_sample"]: r.get("quality") for f in sorted(glob.glob(jdir + "/*.jsonl"))
+        for r in map(json.loads, open(f)) if r.get("topic") == "evt.ltr"}
+offline = {"replay": [json.loads(l) for l in open(rep)],
+           "analyze": [json.loads(l) for f in glob.glob(an + "/*.events.jsonl") for l in open(f)]}
+bad = []
+for name, evs in offline.items():
+    ltr = {e["onset_sample"]: e.get("quality") for e in evs if e["type"] == "ltr"}
+    if not any(q == ["clipping"] for q in ltr.values()):
+        bad.append("%s: no LTR carries clipping: %s" % (name, ltr))
+    for k, q in live.items():
+        if k in ltr and ltr[k] != q:
+            bad.append("%s: LTR at sample %d carries %s, live %s" % (name, k, ltr[k], q))
+for b in bad:
+    print("  " + b)
+assert not bad
+PY
+ok "replay's and analyze's LTRs carry the live quality (the clipping one [\"clipping\"]), and replay's summary gives the bad time"
 
 # ---- 3: a signal 1000 times too small ----
 echo "quality_report: a file's samples / 1000 (input.full_scale_uv 1000 times off)"

@@ -114,7 +114,7 @@ static tw_event epn_event(void)
 static json_t *roundtrip(const tw_event *e, int ch, double fs,
                          const tw_train_info *tr, char *line, size_t len)
 {
-    int n = tw_event_format(e, ch, fs, tr, line, len);
+    int n = tw_event_format(e, ch, fs, tr, 0, line, len);
     if (n < 0)
         fail_msg("tw_event_format returned %d", n);
     assert_int_equal((size_t)n, strlen(line));
@@ -418,23 +418,23 @@ static void test_small_buffer(void **state)
     char line[2048];
     tw_event e = ltr_event();
     tw_train_info tr = {0, 0, 1.0, -1, -1.0};
-    int n = tw_event_format(&e, 0, 48000, &tr, line, sizeof line);
+    int n = tw_event_format(&e, 0, 48000, &tr, 0, line, sizeof line);
     assert_true(n > 0);
     char *exact = malloc((size_t)n + 1);
     assert_non_null(exact);
     memset(exact, 'Z', (size_t)n + 1);
-    assert_int_equal(tw_event_format(&e, 0, 48000, &tr, exact, (size_t)n + 1), n);
+    assert_int_equal(tw_event_format(&e, 0, 48000, &tr, 0, exact, (size_t)n + 1), n);
     assert_memory_equal(exact, line, (size_t)n + 1);
     free(exact);
     /* One byte short: no room for the NUL. */
     char *shy = malloc((size_t)n);
     assert_non_null(shy);
-    assert_int_equal(tw_event_format(&e, 0, 48000, &tr, shy, (size_t)n), -1);
+    assert_int_equal(tw_event_format(&e, 0, 48000, &tr, 0, shy, (size_t)n), -1);
     free(shy);
     char tiny[16];
-    assert_int_equal(tw_event_format(&e, 0, 48000, &tr, tiny, sizeof tiny), -1);
-    assert_int_equal(tw_event_format(&e, 0, 48000, &tr, tiny, 1), -1);
-    assert_int_equal(tw_event_format(&e, 0, 48000, &tr, tiny, 0), -1);
+    assert_int_equal(tw_event_format(&e, 0, 48000, &tr, 0, tiny, sizeof tiny), -1);
+    assert_int_equal(tw_event_format(&e, 0, 48000, &tr, 0, tiny, 1), -1);
+    assert_int_equal(tw_event_format(&e, 0, 48000, &tr, 0, tiny, 0), -1);
 }
 
 /* ---- trains ------------------------------------------------------------- */
