@@ -587,7 +587,7 @@ def check_session(run, J, spans, stops, start_call, stop_call, marks_sent, statu
     fsum = json.load(open(spath))
     d = same(fsum, summ, "summary file vs reply")
     check(d is None, f"{tag}: {d}")
-    hdr = {"v", "topic", "stream", "seq", "sample", "clock", "session", "state"}
+    hdr = {"v", "topic", "stream", "seq", "sample", "rate", "clock", "session", "state"}
     body = {k: v for k, v in stop_line.items() if k not in hdr}
     d = same(body, summ, "stop line vs reply")
     check(d is None, f"{tag}: {d}")
