@@ -112,8 +112,14 @@ echo "replay_edf: 3 min at fast pace: live (file source) vs replay of its BDF+"
     "$T/long.wav" 2>/dev/null || fail "synth"
 "$TW" run -o input.source=file -o input.path="$T/long.wav" -o input.pace=fast -o input.ring_blocks=65536 \
     -o journal.dir="$T/lj" -o publish.endpoint="ipc://$T/lpub" -o control.endpoint="ipc://$T/lctl" \
-    -o record.dir="$T/lrec" -o record.mode=always -o record.format=bdf 2>>"$T/log" ||
+    -o record.dir="$T/lrec" -o record.mode=always -o record.format=bdf \
+    -o input.frames_per_buffer=8192 -o record.queue_blocks=1024 2>>"$T/log" ||
     fail "twitchd run on the WAV"
+# (at fast pace the recorder's queue, 1024 blocks of 8192 frames, holds
+# almost the whole run: a busy machine's disk writer drops no frame, else
+# the BDF+ would lack what live saw)
+grep -q "lrec/.*closed: 180 s, 0 frames dropped" "$T/log" ||
+    fail "the 3 min recording dropped frames: $(grep 'lrec/.*closed' "$T/log")"
 "$TW" replay -q "$T/long.wav" >"$T/long.wav.jsonl" || fail "replay of the WAV"
 "$TW" replay -q "$T"/lrec/*.bdf >"$T/long.bdf.jsonl" || fail "replay of the BDF+"
 /usr/bin/python3 - "$T" <<'PY' || fail "3 min: live and replay differ beyond the bound"
