@@ -37,12 +37,16 @@ EDF_OK     := $(shell printf '$(HASH)include <edflib.h>\nint main(void){return e
 PKG_OK     := $(shell $(PKG_CONFIG) --exists $(PKGS) 2>/dev/null && echo yes)
 
 CFLAGS_ALL  = $(CSTD) $(WARN) $(OPT) -DTW_VERSION='"$(VERSION)"' -DTW_INIH_VERSION='"$(shell $(PKG_CONFIG) --modversion inih 2>/dev/null)"' \
-              -Idsp -Idaemon $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null) $(CFLAGS)
+              -Idsp $(DAEMON_INC) $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null) $(CFLAGS)
 LDLIBS_ALL  = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lliquid -ledf -lm -lpthread $(LDLIBS)
 LDFLAGS_ALL = $(OPT) $(LDFLAGS)
 
 DSP_SRC    := $(wildcard dsp/*.c)
-DAEMON_SRC := $(filter-out daemon/main.c,$(wildcard daemon/*.c))
+# daemon/ holds one folder per stage (docs/architecture.md); every folder
+# is on the include path and every .c in it is built.
+DAEMON_DIRS := $(sort $(dir $(wildcard daemon/*/*.c daemon/*/*.h)))
+DAEMON_INC := $(patsubst %/,-I%,$(DAEMON_DIRS))
+DAEMON_SRC := $(filter-out daemon/cmd/main.c,$(wildcard daemon/*/*.c))
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 TOOL_SRC   := $(wildcard tests/tools/*.c)
 
@@ -92,7 +96,7 @@ $(B)/libtwitchd-daemon.a: $(DAEMON_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(B)/twitchd: $(B)/obj/daemon/main.o $(B)/libtwitchd-daemon.a $(B)/libtwitchdsp.a
+$(B)/twitchd: $(B)/obj/daemon/cmd/main.o $(B)/libtwitchd-daemon.a $(B)/libtwitchdsp.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
 
 $(B)/tests/%: tests/unit/%.c $(B)/libtwitchd-daemon.a $(B)/libtwitchdsp.a

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# control.sh BUILD_DIR: the control socket (daemon/control.c,
-# daemon/dsp_cmds.c) and its client `twitchd ctl`, against the live daemon
+# control.sh BUILD_DIR: the control socket (daemon/net/control.c,
+# daemon/engine/engine_cmds.c) and its client `twitchd ctl`, against the live daemon
 # on the synthetic source. Every command, and its errors.
 #
 # Checks:

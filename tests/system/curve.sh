@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # curve.sh BUILD_DIR: CURVE encryption with a ZAP allowlist on the publish
-# and control sockets (daemon/curve.c), `twitchd keygen`, and the client
+# and control sockets (daemon/net/curve.c), `twitchd keygen`, and the client
 # options of `twitchd sub` and `twitchd ctl`.
 #
 # Checks:

@@ -76,8 +76,8 @@ while read -r c; do
 done <"$tmp/cmds"
 ok "commands: $(tr '\n' ' ' <"$tmp/cmds")"
 # exit statuses: 0 and every EX_ constant of <sysexits.h> that daemon/
-# uses (daemon/tw_exit.h), as its value
-codes=$( (echo 0; grep -hoE '\bEX_[A-Z]+\b' "$REPO"/daemon/*.c | sort -u |
+# uses (daemon/base/tw_exit.h), as its value
+codes=$( (echo 0; grep -hoE '\bEX_[A-Z]+\b' "$REPO"/daemon/*/*.c | sort -u |
     while read -r n; do awk -v n="$n" '$1 == "#define" && $2 == n { print $3 }' /usr/include/sysexits.h; done) |
     sort -un)
 section "EXIT STATUS" "$M8" | awk 'prev == ".TP" && /^\.B [0-9]+$/ { print $2 } { prev = $0 }' | sort -un >"$tmp/codes"

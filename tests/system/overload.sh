@@ -15,7 +15,7 @@
 # the sawtooth wraps) shows which delivered sample each labelled index
 # really is. (That caught a bug: values after a gap that shared a sig
 # message with values before it were labelled as if no sample had been
-# lost; daemon/dsp_thread.c gap() now ends the message at a gap.)
+# lost; daemon/engine/engine.c gap() now ends the message at a gap.)
 #
 # Load: four busy loops per core, and the DSP thread (found as the one
 # thread of the daemon that sleeps in clock_nanosleep(CLOCK_MONOTONIC,

@@ -5,7 +5,7 @@
 # real time, so the ring overflows and gaps are logged: expected here).
 #
 # Gaps longer than 1 s restart the pipeline at the new index instead of
-# being filled (daemon/dsp_thread.c gap()), so the DSP thread keeps up.
+# being filled (daemon/engine/engine.c gap()), so the DSP thread keeps up.
 #
 # Checks:
 #  - the daemon starts on emg_test ("input: ALSA: emg_test (index 0),

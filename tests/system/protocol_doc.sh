@@ -12,8 +12,8 @@
 #    errors, the reply of session.stop waiting for its events, and the
 #    oversize behaviour (the 2 MiB bound, no reply beyond it) are there;
 #  - the exit statuses of `twitchd ctl`: those its code returns
-#    (daemon/cmd_ctl.c, from reply_status on: `return` and `rc =` with the
-#    EX_* values of <sysexits.h>, daemon/tw_exit.h), those
+#    (daemon/cmd/cmd_ctl.c, from reply_status on: `return` and `rc =` with the
+#    EX_* values of <sysexits.h>, daemon/base/tw_exit.h), those
 #    its --help lists, and those of the table in docs/protocol.md are the
 #    same set.
 set -euo pipefail
@@ -42,7 +42,7 @@ errors_doc = section(doc, "### Errors")
 # ---- every tw_control_error format ----
 conv = re.compile(r"%[-+ #0]*[0-9*]*(?:\.[0-9*]+)?(?:hh|h|ll|l|z|j|t|L)?[diouxXeEfgGcsp%]")
 n = 0
-for path in sorted(glob.glob(repo + "/daemon/*.c")):
+for path in sorted(glob.glob(repo + "/daemon/*/*.c")):
     src = open(path).read()
     for m in re.finditer(r"tw_control_error\(\s*((?:\"(?:[^\"\\]|\\.)*\"\s*)+)", src):
         fmt = "".join(re.findall(r"\"((?:[^\"\\]|\\.)*)\"", m.group(1)))
@@ -75,7 +75,7 @@ if "2 MiB" not in errors_doc or "no reply" not in errors_doc.lower():
     fails.append("the oversize behaviour (2 MiB, no reply beyond) is not documented")
 
 # ---- twitchd ctl exit statuses ----
-ctl = open(repo + "/daemon/cmd_ctl.c").read()
+ctl = open(repo + "/daemon/cmd/cmd_ctl.c").read()
 consts = {}
 for name, val in re.findall(r"#define (EX_\w+)\s+(\d+)", open("/usr/include/sysexits.h").read()):
     consts[name] = int(val)

@@ -474,7 +474,7 @@ def check_journal_lines(run, J):
         sid = s["id"]
         spans[sid] = (s["sample"], stops[sid]["sample"] if sid in stops else None)
     # membership: every line journaled while a session is open or stopping
-    # carries its id iff it belongs to it (session.h, dsp_cmds.c
+    # carries its id iff it belongs to it (session.h, engine_cmds.c
     # tw_dsp_in_session): an LTR by its onset in [start, stop); an EPN
     # episode when it reaches into the session (offset >= start, onset <
     # stop); marks, insertions and gaps by their sample in [start, stop).

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # sub_basic.sh BUILD_DIR: `twitchd sub`, the reference subscriber, end to
-# end against the real publisher (daemon/publish.c) driven by
+# end against the real publisher (daemon/out/publish.c) driven by
 # `BUILD_DIR/tests/test_publish --serve` (an sts heartbeat every 50 ms,
 # a scripted burst on SIGUSR1; see the end of tests/unit/test_publish.c).
 #

@@ -1,5 +1,5 @@
 /* edfmake.c: writes a test recording through the recorder's writer
- * thread (daemon/rec_thread.h) and what a reader must find in it.
+ * thread (daemon/record/rec_thread.h) and what a reader must find in it.
  *
  *   edfmake OUT.edf|OUT.bdf [--rate HZ] [--seconds S] [--seed N] [--hang]
  *

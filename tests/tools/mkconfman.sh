@@ -1,7 +1,7 @@
 #!/bin/sh
 # mkconfman.sh TWITCHD: write the manual page twitchd.conf(5) on stdout,
-# generated from `TWITCHD print-config` (the key table in daemon/config.c
-# and daemon/synth_keys.c), so that the page lists every key with its
+# generated from `TWITCHD print-config` (the key table in daemon/conf/config.c
+# and daemon/synth/synth_keys.c), so that the page lists every key with its
 # default, allowed range and meaning, and cannot drift from the program.
 #
 # `make install` runs it on the binary it installs; docs/man/twitchd.conf.5
@@ -28,7 +28,7 @@ printf '%s\n' "$cfg" | grep -q '^[a-z_0-9]* = ' || {
 cat <<'EOF'
 .\" twitchd.conf(5): GENERATED from `twitchd print-config` by
 .\" tests/tools/mkconfman.sh. Do not edit: change the key table in
-.\" daemon/config.c (or daemon/synth_keys.c) and regenerate with
+.\" daemon/conf/config.c (or daemon/synth/synth_keys.c) and regenerate with
 .\"   tests/tools/mkconfman.sh build/twitchd > docs/man/twitchd.conf.5
 .TH TWITCHD.CONF 5 "" "twitchd" "File Formats Manual"
 .nh

@@ -1,4 +1,4 @@
-/* test_config.c: the configuration (daemon/config.h, daemon/keytab.h).
+/* test_config.c: the configuration (daemon/conf/config.h, daemon/conf/keytab.h).
  *
  * What is asserted:
  *  - every default in tw_config_keys parses (tw_key_defaults returns 0,

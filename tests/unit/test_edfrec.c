@@ -1,6 +1,6 @@
-/* test_edfrec.c: the raw-signal recorder: daemon/edfrec.h (the EDF+/BDF+
- * writer over EDFlib), daemon/rec_thread.h (its writer thread) and
- * daemon/edfrepair.h (finishing files a crash left), on real files in a
+/* test_edfrec.c: the raw-signal recorder: daemon/record/edfrec.h (the EDF+/BDF+
+ * writer over EDFlib), daemon/record/rec_thread.h (its writer thread) and
+ * daemon/record/edfrepair.h (finishing files a crash left), on real files in a
  * fresh directory under $TMPDIR (or /tmp), removed after each test. Every
  * file is read back with EDFlib's own reader (edfopen_file_readonly,
  * edfread_physical_samples, edf_get_annotation).

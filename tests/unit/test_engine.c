@@ -1,4 +1,4 @@
-/* test_engine.c: the DSP engine (daemon/dsp_thread.c) fed through its
+/* test_engine.c: the DSP engine (daemon/engine/engine.c) fed through its
  * ring, watched through a test sink (sink.h) added to its table: a real
  * sink that records every call, beside the built-in wire and recording
  * sinks. The thread, the ring and the queues are the real ones; the input
@@ -24,7 +24,7 @@
  *  - on_status comes at least once (the last heartbeat at stop) with the
  *    samples processed; on_tick comes between blocks with a next sample
  *    that never goes back;
- *  - a session started and stopped through tw_dsp_thread_call (the control
+ *  - a session started and stopped through tw_engine_call (the control
  *    thread's way) comes as two on_session calls, started then stopped,
  *    with the id the replies give, the start before the stop; the journal
  *    queue holds the two evt.session records, and the summary file is in
@@ -45,7 +45,7 @@
 #include <time.h>
 
 #include "config.h"
-#include "dsp_thread.h"
+#include "engine.h"
 #include "mq.h"
 #include "ring.h"
 #include "sink.h"
@@ -200,7 +200,7 @@ static void test_engine_feeds_sinks(void **state)
     assert_non_null(jq);
     assert_non_null(pq);
     char err[256] = "";
-    tw_dsp_thread *d = tw_dsp_thread_start(&c, ring, RATE, NCH, jq, pq, NULL, NULL, &sink, 1, err,
+    tw_engine *d = tw_engine_start(&c, ring, RATE, NCH, jq, pq, NULL, NULL, &sink, 1, err,
                                            sizeof err);
     if (!d)
         fail_msg("start: %s", err);
@@ -236,7 +236,7 @@ static void test_engine_feeds_sinks(void **state)
             json_t *req = b == SESSION_FROM ? json_pack("{s:s, s:s}", "cmd", "session.start",
                                                         "subject", "S01")
                                             : json_pack("{s:s}", "cmd", "session.stop");
-            json_t *rep = tw_dsp_thread_call(d, req, 20000);
+            json_t *rep = tw_engine_call(d, req, 20000);
             if (!rep || !json_is_true(json_object_get(rep, "ok")))
                 fail_msg("%s: no or bad reply", b == SESSION_FROM ? "start" : "stop");
             snprintf(reply_id[b == SESSION_TO], sizeof reply_id[0], "%s",
@@ -248,13 +248,13 @@ static void test_engine_feeds_sinks(void **state)
     tw_synth_destroy(syn);
     /* wait until it has all, then stop (drains, flushes, last heartbeat) */
     double until = tw_mono_s() + 60.0;
-    while (tw_dsp_thread_get_samples(d) < written && tw_mono_s() < until) {
+    while (tw_engine_get_samples(d) < written && tw_mono_s() < until) {
         struct timespec ms = {0, 5000000};
         nanosleep(&ms, NULL);
     }
-    assert_int_equal(tw_dsp_thread_get_samples(d), written);
-    uint64_t events = tw_dsp_thread_get_events(d);
-    tw_dsp_thread_stop(d);
+    assert_int_equal(tw_engine_get_samples(d), written);
+    uint64_t events = tw_engine_get_events(d);
+    tw_engine_stop(d);
 
     /* samples: contiguous but for the gap */
     int64_t next = 0, seen = 0;
@@ -353,7 +353,7 @@ static void test_too_many_sinks(void **state)
     tw_sink s[TW_MAX_SINKS];
     memset(s, 0, sizeof s);
     char err[256] = "";
-    assert_null(tw_dsp_thread_start(&c, ring, RATE, NCH, jq, pq, NULL, NULL, s, TW_MAX_SINKS - 1,
+    assert_null(tw_engine_start(&c, ring, RATE, NCH, jq, pq, NULL, NULL, s, TW_MAX_SINKS - 1,
                                     err, sizeof err));
     assert_non_null(strstr(err, "sinks"));
     tw_mq_destroy(jq);

@@ -1,5 +1,5 @@
-/* test_event_json.c: the event encoder (daemon/event_json.h) and the
- * insertion-train bookkeeping (daemon/trains.h).
+/* test_event_json.c: the event encoder (daemon/out/event_json.h) and the
+ * insertion-train bookkeeping (daemon/engine/trains.h).
  *
  * What is asserted:
  *  - tw_event_format of an LTR and of an EPN event gives one line (no

@@ -1,4 +1,4 @@
-/* test_journal.c: the event journal (daemon/journal.h), on real files in a
+/* test_journal.c: the event journal (daemon/out/journal.h), on real files in a
  * fresh directory under $TMPDIR (or /tmp), removed at the end of each test.
  *
  * What is asserted:

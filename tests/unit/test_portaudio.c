@@ -1,5 +1,5 @@
-/* test_portaudio.c: the PortAudio source (daemon/src_portaudio.c) and
- * `twitchd list-devices` (daemon/cmd_devices.c) through the REAL capture
+/* test_portaudio.c: the PortAudio source (daemon/acquire/src_portaudio.c) and
+ * `twitchd list-devices` (daemon/cmd/cmd_devices.c) through the REAL capture
  * path: PortAudio 19.6 -> ALSA -> the ALSA `file` plugin reading a fixture
  * (tier 1 of docs/testing-without-hardware.md). No mocks.
  *

@@ -1,4 +1,4 @@
-/* test_publish.c: the publisher thread (daemon/publish.h) over real
+/* test_publish.c: the publisher thread (daemon/out/publish.h) over real
  * ZeroMQ sockets (TCP on 127.0.0.1 with an ephemeral port, IPC in a
  * temporary directory; ZMQ_LINGER=0 on every test socket).
  *

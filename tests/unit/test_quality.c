@@ -1,4 +1,4 @@
-/* test_quality.c: the signal-quality state of a channel (daemon/quality.h).
+/* test_quality.c: the signal-quality state of a channel (daemon/engine/quality.h).
  *
  * What is asserted (blocks of 100 samples, hold 1000 samples):
  *  - a condition seen in a block starts a state at the block's FIRST

@@ -1,5 +1,5 @@
 /* test_rec_outage.c: the recording's outage state machine
- * (daemon/rec_outage.h), driven as recorder.c drives it.
+ * (daemon/record/rec_outage.h), driven as recorder.c drives it.
  *
  * What is asserted:
  *  - reset: no outage, nothing lost, no error, a retry due at once;

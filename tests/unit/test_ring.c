@@ -1,5 +1,5 @@
 /* test_ring.c: the single-producer / single-consumer block ring
- * (daemon/ring.h).
+ * (daemon/acquire/ring.h).
  *
  * What is asserted:
  *  - bad parameters of tw_ring_create give NULL (slots 0, 1, 65537;

@@ -1,4 +1,4 @@
-/* test_session.c: the session bookkeeping and its summary (daemon/session.h,
+/* test_session.c: the session bookkeeping and its summary (daemon/session/session.h,
  * docs/session-summary.md).
  *
  * What is asserted:

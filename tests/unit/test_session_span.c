@@ -1,5 +1,5 @@
 /* test_session_span.c: the samples an open session owns and when its stop
- * is final (daemon/session_span.h).
+ * is final (daemon/session/session_span.h).
  *
  * What is asserted:
  *  - the hold time from the default configuration is the longer of the

@@ -1,5 +1,5 @@
-/* test_synth.c: the synthetic needle-EMG source (daemon/synth.h) and its
- * PRNG (daemon/rng.h).
+/* test_synth.c: the synthetic needle-EMG source (daemon/synth/synth.h) and its
+ * PRNG (daemon/base/rng.h).
  *
  * What is asserted:
  *  - rng: known xoshiro256** outputs for a splitmix64-seeded state,

@@ -1,4 +1,4 @@
-/* test_web_hub.c: the fan-out of `twitchd web` (daemon/web_hub.h).
+/* test_web_hub.c: the fan-out of `twitchd web` (daemon/webview/web_hub.h).
  *
  * What is asserted:
  *  - parameters: 0 clients, 0 or oversized queues, a hello over

@@ -1,5 +1,5 @@
 /* test_web_wire.c: what `twitchd web` does to messages and requests
- * besides the fan-out: SSE records (daemon/web_sse.h), the endpoint it
+ * besides the fan-out: SSE records (daemon/webview/web_sse.h), the endpoint it
  * connects to (web_sub.h), web.listen (web_http.h) and the forwarding of
  * control requests (web_ctl.h, against a real ZeroMQ REP socket).
  *

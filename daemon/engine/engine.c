@@ -1,6 +1,6 @@
-/* dsp_thread.c: see dsp_thread.h. */
-#include "dsp_thread.h"
-#include "dsp_priv.h"
+/* engine.c: see engine.h. */
+#include "engine.h"
+#include "engine_priv.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -26,7 +26,7 @@
 
 static void on_event(void *user, const tw_event *e, int ch, const tw_train_info *tr)
 {
-    tw_dsp_thread *d = user;
+    tw_engine *d = user;
     tw_sink_event ev = {.e = e, .ch = ch, .train = tr};
     if (e->is_start) { /* onset notices */
         ev.in_session = 1;
@@ -45,7 +45,7 @@ static void on_event(void *user, const tw_event *e, int ch, const tw_train_info 
         tw_session_add_event(d->session, e, ch, tr);
 }
 
-static void flush_sig(tw_dsp_thread *d, int ch)
+static void flush_sig(tw_engine *d, int ch)
 {
     chan_stats *c = &d->cs[ch];
     if (c->sig_n == 0)
@@ -55,7 +55,7 @@ static void flush_sig(tw_dsp_thread *d, int ch)
 }
 
 /* Statistics and the display stream for one block (uV, per channel). */
-static void observe(tw_dsp_thread *d, int64_t first, size_t n)
+static void observe(tw_engine *d, int64_t first, size_t n)
 {
     float clip = (float)(TW_CLIP_LEVEL * d->scale);
     for (int ch = 0; ch < d->nch; ch++) {
@@ -85,13 +85,13 @@ static void observe(tw_dsp_thread *d, int64_t first, size_t n)
     }
 }
 
-static void flush_merged(tw_dsp_thread *d);
+static void flush_merged(tw_engine *d);
 
 /* The signal-quality state of each channel after a block ending before
  * sample `end` (quality.h): a change goes to the journal and the
  * subscribers as an evt.quality record, to the recording as an
  * annotation, and to the log. */
-static void quality_step(tw_dsp_thread *d, int64_t first, int64_t end)
+static void quality_step(tw_engine *d, int64_t first, int64_t end)
 {
     for (int ch = 0; ch < d->nch; ch++) {
         chan_stats *c = &d->cs[ch];
@@ -117,11 +117,11 @@ static void quality_step(tw_dsp_thread *d, int64_t first, int64_t end)
     }
 }
 
-static void heartbeat(tw_dsp_thread *d)
+static void heartbeat(tw_engine *d)
 {
     flush_merged(d);
     d->beat_gaps = 0;
-    json_t *o = tw_dsp_status(d);
+    json_t *o = tw_engine_status(d);
     for (int ch = 0; ch < d->nch; ch++) {
         d->cs[ch].sum2 = 0.0;
         d->cs[ch].n = 0;
@@ -135,7 +135,7 @@ static void heartbeat(tw_dsp_thread *d)
  * pipeline as the last value held (its filters ride through), a long one
  * (over TW_GAP_RESTART_S) restarts it at the new index. Either way every
  * later index stays true. */
-static void flush_merged(tw_dsp_thread *d)
+static void flush_merged(tw_engine *d)
 {
     if (d->merged_n == 0)
         return;
@@ -151,7 +151,7 @@ static void flush_merged(tw_dsp_thread *d)
     d->merged_samples = 0;
 }
 
-static void gap(tw_dsp_thread *d, int64_t count, tw_gap_cause why)
+static void gap(tw_engine *d, int64_t count, tw_gap_cause why)
 {
     const char *cause = tw_gap_cause_text(why);
     /* a sig.<ch> message holds contiguous values only: send what came
@@ -202,7 +202,7 @@ static void gap(tw_dsp_thread *d, int64_t count, tw_gap_cause why)
     }
 }
 
-static void process(tw_dsp_thread *d, const tw_block *b)
+static void process(tw_engine *d, const tw_block *b)
 {
     /* the source marks its first block after a restart; the owner's note
      * covers sources that cannot */
@@ -256,21 +256,21 @@ static void process(tw_dsp_thread *d, const tw_block *b)
  * (check_closing), once the events that began before the stop are final. */
 static json_t *run_cmd(void *user, const json_t *req) { return tw_dsp_cmd(user, req); }
 
-static void check_closing(tw_dsp_thread *d)
+static void check_closing(tw_engine *d)
 {
     if (!d->session || !tw_session_span_due(&d->span, d->next, tw_mono_s()))
         return;
     tw_mailbox_reply_late(&d->mbox, d->close_call, tw_dsp_finish_stop(d));
 }
 
-json_t *tw_dsp_thread_call(tw_dsp_thread *d, const json_t *req, int timeout_ms)
+json_t *tw_engine_call(tw_engine *d, const json_t *req, int timeout_ms)
 {
     return tw_mailbox_call(&d->mbox, req, timeout_ms);
 }
 
 static void *run(void *arg)
 {
-    tw_dsp_thread *d = arg;
+    tw_engine *d = arg;
     /* Test-only fault switch (config.h, test_stall_dsp_s): stall this loop
      * after that many seconds, so that a test can see the watchdog stop. */
     double stall_at = d->cfg.test_stall_dsp_s > 0 ? tw_ts_s(&d->t0) + d->cfg.test_stall_dsp_s : 0.0;
@@ -334,7 +334,7 @@ static void *run(void *arg)
     return NULL;
 }
 
-tw_dsp_thread *tw_dsp_thread_start(const tw_config *c, tw_ring *ring,
+tw_engine *tw_engine_start(const tw_config *c, tw_ring *ring,
                                    double rate, int channels, tw_mq *journal_q,
                                    tw_mq *publish_q, tw_status_fn status,
                                    void *status_user, const tw_sink *extra, int n_extra,
@@ -349,7 +349,7 @@ tw_dsp_thread *tw_dsp_thread_start(const tw_config *c, tw_ring *ring,
                  TW_MAX_SINKS - 2);
         return NULL;
     }
-    tw_dsp_thread *d = calloc(1, sizeof *d);
+    tw_engine *d = calloc(1, sizeof *d);
     if (!d) {
         snprintf(err, errlen, "out of memory");
         return NULL;
@@ -372,7 +372,7 @@ tw_dsp_thread *tw_dsp_thread_start(const tw_config *c, tw_ring *ring,
     d->recorder = tw_recorder_create(c, channels, rate, d->xcap);
     if (!d->recorder) {
         snprintf(err, errlen, "out of memory");
-        tw_dsp_thread_stop(d);
+        tw_engine_stop(d);
         return NULL;
     }
     tw_wire_init(&d->wire, rate, channels);
@@ -397,7 +397,7 @@ tw_dsp_thread *tw_dsp_thread_start(const tw_config *c, tw_ring *ring,
         d->cs[ch].sig = malloc((d->sig_batch + 1) * sizeof(float));
         if (!d->x[ch] || !d->cs[ch].sig) {
             snprintf(err, errlen, "out of memory");
-            tw_dsp_thread_stop(d);
+            tw_engine_stop(d);
             return NULL;
         }
     }
@@ -416,13 +416,13 @@ tw_dsp_thread *tw_dsp_thread_start(const tw_config *c, tw_ring *ring,
     if (rc != 0) {
         snprintf(err, errlen, "cannot start the DSP thread: %s", strerror(rc));
         d->th = 0;
-        tw_dsp_thread_stop(d);
+        tw_engine_stop(d);
         return NULL;
     }
     return d;
 }
 
-void tw_dsp_thread_stop(tw_dsp_thread *d)
+void tw_engine_stop(tw_engine *d)
 {
     if (!d)
         return;
@@ -442,9 +442,9 @@ void tw_dsp_thread_stop(tw_dsp_thread *d)
     free(d);
 }
 
-void tw_dsp_thread_note_restart(tw_dsp_thread *d) { atomic_store(&d->restart, 1); }
-uint64_t tw_dsp_thread_get_events(const tw_dsp_thread *d) { return atomic_load(&((tw_dsp_thread *)d)->events); }
-int64_t tw_dsp_thread_get_samples(const tw_dsp_thread *d) { return atomic_load(&((tw_dsp_thread *)d)->samples); }
-double tw_dsp_thread_get_last_block(const tw_dsp_thread *d) { return atomic_load(&((tw_dsp_thread *)d)->last_block); }
+void tw_engine_note_restart(tw_engine *d) { atomic_store(&d->restart, 1); }
+uint64_t tw_engine_get_events(const tw_engine *d) { return atomic_load(&((tw_engine *)d)->events); }
+int64_t tw_engine_get_samples(const tw_engine *d) { return atomic_load(&((tw_engine *)d)->samples); }
+double tw_engine_get_last_block(const tw_engine *d) { return atomic_load(&((tw_engine *)d)->last_block); }
 
-int tw_dsp_thread_is_done(const tw_dsp_thread *d) { return atomic_load(&((tw_dsp_thread *)d)->done); }
+int tw_engine_is_done(const tw_engine *d) { return atomic_load(&((tw_engine *)d)->done); }

@@ -10,7 +10,7 @@
  *     call it directly.
  *   - tw_control_start() runs the socket in its own thread, which only
  *     receives, calls tw_control_handle() and replies. The executor (the
- *     daemon: tw_dsp_thread_call) does the work.
+ *     daemon: tw_engine_call) does the work.
  *
  * A malformed, unknown or oversized request gets an error reply naming
  * the problem and changes nothing; the thread goes on. A message over

@@ -1,5 +1,5 @@
-/* dsp_cmds.c: control requests and sessions, run by the DSP thread
- * (dsp_priv.h); the recording is recorder.c's. A request arrives checked by control.c (its
+/* engine_cmds.c: control requests and sessions, run by the DSP thread
+ * (engine_priv.h); the recording is recorder.c's. A request arrives checked by control.c (its
  * keys and value types); what needs the daemon's state (an open session,
  * the configuration's ranges) is checked here. Every state change that
  * matters for the data (session start and stop, marks, insertions,
@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "control.h"
-#include "dsp_priv.h"
+#include "engine_priv.h"
 #include "edfrepair.h"
 #include "journal.h"
 #include "log.h"
@@ -45,7 +45,7 @@ static const char *str(const json_t *req, const char *key)
 }
 
 /* CLOCK_REALTIME of sample s, from the wire's clock anchor. */
-static struct timespec realtime_of(const tw_dsp_thread *d, int64_t s)
+static struct timespec realtime_of(const tw_engine *d, int64_t s)
 {
     return tw_wire_realtime(&d->wire, s);
 }
@@ -58,7 +58,7 @@ static int ensure_dir(const char *dir, char *err, size_t errlen)
 
 /* ---- recording (recorder.h) ---------------------------------------- */
 
-void tw_dsp_rec_apply_mode(tw_dsp_thread *d)
+void tw_dsp_rec_apply_mode(tw_engine *d)
 {
     if (d->cfg.rec_mode == TW_REC_ALWAYS && !tw_recorder_wanted(d->recorder)) {
         struct timespec t = realtime_of(d, d->next);
@@ -73,7 +73,7 @@ void tw_dsp_rec_apply_mode(tw_dsp_thread *d)
  * reader never sees half a summary and no file is ever replaced; when
  * the name is taken, ID.summary-K.json (K = 2, 3, ...). path gets the
  * name written. 0, or -1 with err. */
-static int write_summary(tw_dsp_thread *d, const char *id, json_t *sum, char *path,
+static int write_summary(tw_engine *d, const char *id, json_t *sum, char *path,
                          size_t plen, char *err, size_t errlen)
 {
     if (ensure_dir(d->cfg.rec_dir, err, errlen) != 0)
@@ -113,7 +113,7 @@ static int write_summary(tw_dsp_thread *d, const char *id, json_t *sum, char *pa
     return -1;
 }
 
-int tw_dsp_in_session(const tw_dsp_thread *d, const tw_event *e)
+int tw_dsp_in_session(const tw_engine *d, const tw_event *e)
 {
     if (!d->session)
         return 0;
@@ -121,7 +121,7 @@ int tw_dsp_in_session(const tw_dsp_thread *d, const tw_event *e)
 }
 
 /* Close the session at sample stop (exclusive): summary, journal, file. */
-static json_t *session_stop_at(tw_dsp_thread *d, int64_t stop)
+static json_t *session_stop_at(tw_engine *d, int64_t stop)
 {
     struct timespec now = realtime_of(d, stop);
     json_t *sum = tw_session_summary(d->session, stop, &now);
@@ -206,7 +206,7 @@ static int id_in_dir(const char *dir, const char *id)
  * file in record.dir is named by it (an earlier run), ".K" is added
  * (K = 2, 3, ...: "20260314T092653Z-S01.2"). 0, or -1 when no suffix is
  * free or the clock is out of range. */
-static int new_session_id(tw_dsp_thread *d, const struct timespec *t, const char *subject,
+static int new_session_id(tw_engine *d, const struct timespec *t, const char *subject,
                           char *id, size_t len)
 {
     char base[TW_SESSION_ID_MAX];
@@ -226,7 +226,7 @@ static int new_session_id(tw_dsp_thread *d, const struct timespec *t, const char
     return -1;
 }
 
-static json_t *session_start(tw_dsp_thread *d, const json_t *req)
+static json_t *session_start(tw_engine *d, const json_t *req)
 {
     if (d->session)
         return tw_control_error("session.start: session %s is open (stop it first)",
@@ -279,7 +279,7 @@ static json_t *session_start(tw_dsp_thread *d, const json_t *req)
  * active window; an LTR's longest burst and its post window), or 1.5 x
  * that in wall time when the input stalls. Returns NULL: the reply comes
  * from tw_dsp_finish_stop. */
-static json_t *session_stop(tw_dsp_thread *d)
+static json_t *session_stop(tw_engine *d)
 {
     if (!d->session)
         return tw_control_error("session.stop: no session is open");
@@ -293,7 +293,7 @@ static json_t *session_stop(tw_dsp_thread *d)
     return NULL;
 }
 
-json_t *tw_dsp_finish_stop(tw_dsp_thread *d)
+json_t *tw_dsp_finish_stop(tw_engine *d)
 {
     /* an EPN episode still going is ended here: its time up to the stop
      * is the session's; if the EPN goes on, a new episode begins after */
@@ -301,7 +301,7 @@ json_t *tw_dsp_finish_stop(tw_dsp_thread *d)
     return session_stop_at(d, d->span.stop);
 }
 
-void tw_dsp_close_all(tw_dsp_thread *d)
+void tw_dsp_close_all(tw_engine *d)
 {
     /* end of input: every event is final (the pipeline was flushed) */
     if (d->session)
@@ -313,7 +313,7 @@ void tw_dsp_close_all(tw_dsp_thread *d)
 
 /* A journaled mark at the current sample (kind: "mark", "insertion",
  * "set", "recalibrate"). */
-static json_t *mark(tw_dsp_thread *d, int topic, const char *kind, const char *label)
+static json_t *mark(tw_engine *d, int topic, const char *kind, const char *label)
 {
     int64_t s = d->next;
     json_t *body = json_object();
@@ -334,7 +334,7 @@ static json_t *mark(tw_dsp_thread *d, int topic, const char *kind, const char *l
     return r;
 }
 
-static json_t *cmd_mark(tw_dsp_thread *d, const json_t *req)
+static json_t *cmd_mark(tw_engine *d, const json_t *req)
 {
     const char *label = str(req, "label");
     if (d->session && !d->span.closing)
@@ -342,7 +342,7 @@ static json_t *cmd_mark(tw_dsp_thread *d, const json_t *req)
     return mark(d, TW_T_EVT_MARK, "mark", label);
 }
 
-static json_t *cmd_insertion(tw_dsp_thread *d, const json_t *req)
+static json_t *cmd_insertion(tw_engine *d, const json_t *req)
 {
     const char *label = str(req, "label");
     tw_pipeline_insertion(d->pl, d->next);
@@ -351,7 +351,7 @@ static json_t *cmd_insertion(tw_dsp_thread *d, const json_t *req)
     return mark(d, TW_T_EVT_INSERTION, "insertion", label);
 }
 
-static json_t *cmd_recalibrate(tw_dsp_thread *d)
+static json_t *cmd_recalibrate(tw_engine *d)
 {
     json_t *before = json_array();
     for (int ch = 0; ch < d->nch; ch++)
@@ -373,7 +373,7 @@ static int runtime_section(const char *sec)
     return !strcmp(sec, "detect") || !strcmp(sec, "ltr") || !strcmp(sec, "epn");
 }
 
-static json_t *cmd_set(tw_dsp_thread *d, const json_t *req)
+static json_t *cmd_set(tw_engine *d, const json_t *req)
 {
     tw_config nc = d->cfg;
     tw_config_errors errs;
@@ -503,7 +503,7 @@ static json_t *config_json(const tw_config *c)
     return o;
 }
 
-static json_t *cmd_snapshot(tw_dsp_thread *d, const json_t *req)
+static json_t *cmd_snapshot(tw_engine *d, const json_t *req)
 {
     const json_t *nv = json_object_get(req, "events");
     unsigned want = TW_SNAPSHOT_EVENTS;
@@ -548,10 +548,10 @@ static json_t *cmd_snapshot(tw_dsp_thread *d, const json_t *req)
     return r;
 }
 
-static json_t *cmd_status(tw_dsp_thread *d)
+static json_t *cmd_status(tw_engine *d)
 {
     json_t *r = ok_reply();
-    json_t *s = tw_dsp_status(d);
+    json_t *s = tw_engine_status(d);
     json_object_update(r, s);
     json_decref(s);
     json_object_set_new(r, "stream", json_string(d->wire.stream));
@@ -559,7 +559,7 @@ static json_t *cmd_status(tw_dsp_thread *d)
     return r;
 }
 
-json_t *tw_dsp_cmd(tw_dsp_thread *d, const json_t *req)
+json_t *tw_dsp_cmd(tw_engine *d, const json_t *req)
 {
     const char *c = str(req, "cmd");
     if (!c)

@@ -22,7 +22,7 @@
 #include "commands.h"
 #include "control.h"
 #include "curve.h"
-#include "dsp_thread.h"
+#include "engine.h"
 #include "edfrepair.h"
 #include "journal.h"
 #include "journal_thread.h"
@@ -142,14 +142,14 @@ static int open_rec_dir(const tw_config *cfg)
 
 /* The control socket's executor: every request runs in the DSP thread. */
 typedef struct {
-    tw_dsp_thread *dsp;
+    tw_engine *dsp;
     int timeout_ms;
 } ctl_ctx;
 
 static json_t *ctl_exec(void *user, const json_t *req)
 {
     ctl_ctx *c = user;
-    return tw_dsp_thread_call(c->dsp, req, c->timeout_ms);
+    return tw_engine_call(c->dsp, req, c->timeout_ms);
 }
 
 static unsigned pow2(unsigned v)
@@ -201,7 +201,7 @@ int tw_cmd_run(int argc, char **argv)
     tw_mq *jq = NULL, *pq = NULL;
     tw_pub *pub = NULL;
     tw_journal_thread *jt = NULL;
-    tw_dsp_thread *dsp = NULL;
+    tw_engine *dsp = NULL;
     tw_control *ctl = NULL;
     tw_curve *curve = NULL;
     static status_ctx st;
@@ -271,7 +271,7 @@ int tw_cmd_run(int argc, char **argv)
     st.jt = jt;
     st.pub = pub;
     set_status(&st, src->desc, "running");
-    dsp = tw_dsp_thread_start(&cfg, ring, rate, nch, jq, pq, add_status, &st, NULL, 0, err,
+    dsp = tw_engine_start(&cfg, ring, rate, nch, jq, pq, add_status, &st, NULL, 0, err,
                               sizeof err);
     if (!dsp) {
         tw_log(TW_LOG_ERR, "%s", err);
@@ -329,14 +329,14 @@ int tw_cmd_run(int argc, char **argv)
     while (!g_stop) {
         sleep_ns(TW_TICK_NS);
         /* READY=1 once audio flows through the pipeline; STATUS= every 5 s */
-        if (tw_mono_s() >= next_status || (!ready && tw_dsp_thread_get_last_block(dsp) > 0)) {
+        if (tw_mono_s() >= next_status || (!ready && tw_engine_get_last_block(dsp) > 0)) {
             char line[400];
             pthread_mutex_lock(&st.mu);
             snprintf(line, sizeof line, "%s; %s; %llu events; %.0f s of input", st.state,
-                     st.desc, (unsigned long long)tw_dsp_thread_get_events(dsp),
-                     (double)tw_dsp_thread_get_samples(dsp) / rate);
+                     st.desc, (unsigned long long)tw_engine_get_events(dsp),
+                     (double)tw_engine_get_samples(dsp) / rate);
             pthread_mutex_unlock(&st.mu);
-            if (!ready && tw_dsp_thread_get_last_block(dsp) > 0) {
+            if (!ready && tw_engine_get_last_block(dsp) > 0) {
                 tw_notify_ready(line);
                 ready = 1;
             } else {
@@ -348,7 +348,7 @@ int tw_cmd_run(int argc, char **argv)
             g_hup = 0;
             tw_journal_thread_reopen(jt);
         }
-        if (tw_dsp_thread_is_done(dsp)) {
+        if (tw_engine_is_done(dsp)) {
             tw_log(TW_LOG_INFO, "input: %g s processed (input.duration_s)", cfg.duration_s);
             break;
         }
@@ -387,7 +387,7 @@ int tw_cmd_run(int argc, char **argv)
                 src = NULL;
             }
             if (src && tw_source_start(src, ring) == 0) {
-                tw_dsp_thread_note_restart(dsp);
+                tw_engine_note_restart(dsp);
                 set_status(&st, src->desc, "running");
                 tw_notify_status("running; %s (back after %d tries)", src->desc, tries);
                 tw_log(TW_LOG_INFO, "input: back after %d tr%s: %s", tries,
@@ -411,7 +411,7 @@ out:
     tw_control_stop(ctl); /* no request may wait on a DSP thread that is gone */
     if (src)
         tw_source_stop(src);
-    tw_dsp_thread_stop(dsp);
+    tw_engine_stop(dsp);
     if (jq)
         tw_mq_close(jq);
     tw_journal_thread_stop(jt);

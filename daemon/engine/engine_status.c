@@ -1,7 +1,7 @@
-/* dsp_status.c: the status body of the heartbeats and of the `status`
- * request (dsp_priv.h): levels since the last heartbeat, counters, the
+/* engine_status.c: the status body of the heartbeats and of the `status`
+ * request (engine_priv.h): levels since the last heartbeat, counters, the
  * session, the recording, and what the owner adds. In the DSP thread. */
-#include "dsp_priv.h"
+#include "engine_priv.h"
 
 #include <math.h>
 #include <time.h>
@@ -10,7 +10,7 @@
 #include "tw_clock.h"
 
 /* The status body (levels since the last heartbeat). */
-json_t *tw_dsp_status(tw_dsp_thread *d)
+json_t *tw_engine_status(tw_engine *d)
 {
     json_t *o = json_object();
     struct timespec now;

@@ -1,14 +1,14 @@
-/* dsp_priv.h: the DSP engine's state, shared by its three files, whose
+/* engine_priv.h: the DSP engine's state, shared by its three files, whose
  * calls go one way:
- *   dsp_thread.c  the data path: ring -> pipeline -> sinks (sink.h);
+ *   engine.c  the data path: ring -> pipeline -> sinks (sink.h);
  *                 the loop, the call mailbox; calls the two below
- *   dsp_cmds.c    control requests and sessions; calls dsp_status.c,
+ *   engine_cmds.c    control requests and sessions; calls engine_status.c,
  *                 the wire sink (out.h) and the recorder (recorder.h)
- *   dsp_status.c  the status body
+ *   engine_status.c  the status body
  * Only the DSP thread touches it, except the fields marked atomic and the
  * mailbox (mailbox.h). */
-#ifndef TW_DSP_PRIV_H
-#define TW_DSP_PRIV_H
+#ifndef TW_ENGINE_PRIV_H
+#define TW_ENGINE_PRIV_H
 
 #include <jansson.h>
 #include <pthread.h>
@@ -17,7 +17,7 @@
 #include <time.h>
 
 #include "config.h"
-#include "dsp_thread.h"
+#include "engine.h"
 #include "mailbox.h"
 #include "mq.h"
 #include "pipeline.h"
@@ -46,7 +46,7 @@ typedef struct {
     tw_quality_watch qw; /* its signal quality (qw.q: the state, its stretches) */
 } chan_stats;
 
-struct tw_dsp_thread {
+struct tw_engine {
     tw_config cfg;         /* own copy: `set` changes it */
     tw_ring *ring;
     tw_status_fn status;
@@ -84,7 +84,7 @@ struct tw_dsp_thread {
     _Atomic int64_t samples;
     _Atomic double last_block;
 
-    tw_mailbox mbox;       /* control requests (tw_dsp_thread_call), run between blocks */
+    tw_mailbox mbox;       /* control requests (tw_engine_call), run between blocks */
 
     tw_session *session;   /* the open session, or NULL */
     char last_id_base[TW_SESSION_ID_MAX]; /* the latest session id of this run, without */
@@ -108,16 +108,16 @@ struct tw_dsp_thread {
                 (d)->sinks[k_].name((d)->sinks[k_].ctx, __VA_ARGS__);  \
     } while (0)
 
-/* dsp_cmds.c: a control request, in the DSP thread (reply: new ref). */
-json_t *tw_dsp_cmd(tw_dsp_thread *d, const json_t *req);
-/* dsp_status.c: the status body of heartbeats and of `status` (new ref). */
-json_t *tw_dsp_status(tw_dsp_thread *d);
-void tw_dsp_close_all(tw_dsp_thread *d); /* end of run: stop session and recording */
-/* dsp_cmds.c: a pending session.stop is due: its reply (new ref). */
-json_t *tw_dsp_finish_stop(tw_dsp_thread *d);
-/* dsp_cmds.c: 1 when the final event e belongs to the open session. */
-int tw_dsp_in_session(const tw_dsp_thread *d, const tw_event *e);
-void tw_dsp_rec_apply_mode(tw_dsp_thread *d); /* start/stop per record.mode */
+/* engine_cmds.c: a control request, in the DSP thread (reply: new ref). */
+json_t *tw_dsp_cmd(tw_engine *d, const json_t *req);
+/* engine_status.c: the status body of heartbeats and of `status` (new ref). */
+json_t *tw_engine_status(tw_engine *d);
+void tw_dsp_close_all(tw_engine *d); /* end of run: stop session and recording */
+/* engine_cmds.c: a pending session.stop is due: its reply (new ref). */
+json_t *tw_dsp_finish_stop(tw_engine *d);
+/* engine_cmds.c: 1 when the final event e belongs to the open session. */
+int tw_dsp_in_session(const tw_engine *d, const tw_event *e);
+void tw_dsp_rec_apply_mode(tw_engine *d); /* start/stop per record.mode */
 
 
 #endif

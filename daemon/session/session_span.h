@@ -1,6 +1,6 @@
 /* session_span.h: the samples an open session owns, and when its stop
- * becomes final. Pure: no clock, no I/O; the engine (dsp_cmds.c,
- * dsp_thread.c) passes the sample it processes next and CLOCK_MONOTONIC
+ * becomes final. Pure: no clock, no I/O; the engine (engine_cmds.c,
+ * engine.c) passes the sample it processes next and CLOCK_MONOTONIC
  * seconds.
  *
  * A session owns the samples from its start on. session.stop sets the

@@ -1,5 +1,5 @@
 /* sink.h: a consumer of what the DSP engine produces. The engine
- * (dsp_thread.c) keeps a table of sinks and calls each one's callbacks,
+ * (engine.c) keeps a table of sinks and calls each one's callbacks,
  * in table order, in the DSP thread, as the data path produces:
  *
  *   on_samples  each input block, in uV (raw: scaled, not conditioned),
@@ -17,7 +17,7 @@
  *
  * Built in: the wire sink (out.h: journal, then publisher) and the
  * recording sink (sink_record.c). A new consumer (an audio monitor, a
- * file of events) is one more tw_sink handed to tw_dsp_thread_start.
+ * file of events) is one more tw_sink handed to tw_engine_start.
  *
  * Contract: callbacks run in the DSP thread and must not block (hand work
  * to a queue or a thread of the sink's own, as the journal and the
