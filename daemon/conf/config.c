@@ -1,6 +1,10 @@
 /* config.c: see config.h. The key table below is the single source of the
- * keys, their ranges and defaults: config/twitchd.conf and the tests are
- * checked against it. */
+ * keys, their ranges and their default text: config/twitchd.conf and the
+ * tests are checked against it. The detectors' keys point into the dsp
+ * library's parameter struct (tw_config.det), whose defaults and checks
+ * are the library's: test_config fails where a row's default text or
+ * range is not what the library has (test_defaults_parse,
+ * test_ranges_match_dsp). */
 #include "config.h"
 
 #include <errno.h>
@@ -54,7 +58,7 @@ const tw_key tw_config_keys[] = {
      "device lost: longest wait between restarts (backoff doubles from 0.1 s)"},
     {"channel", "electrodes", S, O(electrodes), 1, 255, "needle", "", NULL,
      "electrode per channel, comma-separated needle|surface; the last repeats"},
-    {"filter", "dc_hz", D, O(dc_hz), 0.01, 5, "0.5", "Hz", NULL,
+    {"filter", "dc_hz", D, O(det.cond.dc_hz), 0.01, 5, "0.5", "Hz", NULL,
      "DC removal corner frequency"},
     {"filter", "needle_low_hz", D, O(needle_low_hz), 0.5, 1000, "10", "Hz", NULL,
      "needle channels: band-pass low edge"},
@@ -67,95 +71,95 @@ const tw_key tw_config_keys[] = {
     {"filter", "mains", E, O(mains), 0, 0, "auto", "", "off|50|60|auto",
      "line frequency whose fundamental and harmonics are cancelled; auto "
      "finds 50 or 60 Hz from the signal within 1 s (again after a restart)"},
-    {"filter", "mains_tau_s", D, O(mains_tau_s), 0.05, 60, "0.2", "s", NULL,
+    {"filter", "mains_tau_s", D, O(det.cond.mains_tau_s), 0.05, 60, "0.2", "s", NULL,
      "mains canceller adaptation time constant"},
-    {"filter", "mains_clip_k", D, O(mains_clip_k), 2, 100, "4", "x", NULL,
+    {"filter", "mains_clip_k", D, O(det.cond.mains_clip_k), 2, 100, "4", "x", NULL,
      "mains canceller: residual clipped at this multiple of its mean |value|"},
-    {"detect", "det_rate_hz", D, O(det_rate_hz), 1000, 20000, "6000", "Hz", NULL,
+    {"detect", "det_rate_hz", D, O(det.det_rate_hz), 1000, 20000, "6000", "Hz", NULL,
      "detectors run at about this rate (input decimated by an integer)"},
-    {"detect", "floor_window_s", D, O(floor_window_s), 0.02, 2, "0.1", "s", NULL,
+    {"detect", "floor_window_s", D, O(det.floor_window_s), 0.02, 2, "0.1", "s", NULL,
      "noise floor: window over which one MAD estimate is made"},
-    {"detect", "floor_history", I, O(floor_history), 5, 1000, "50", "windows",
+    {"detect", "floor_history", I, O(det.floor_history), 5, 1000, "50", "windows",
      NULL, "noise floor: windows remembered"},
-    {"detect", "floor_pct", D, O(floor_pct), 0, 0.5, "0.2", "", NULL,
+    {"detect", "floor_pct", D, O(det.floor_pct), 0, 0.5, "0.2", "", NULL,
      "noise floor: quantile of the remembered windows used (quiet ones)"},
-    {"detect", "mv_lp_hz", D, O(mv_lp_hz), 2, 20, "8", "Hz", NULL,
+    {"detect", "mv_lp_hz", D, O(det.mv_lp_hz), 2, 20, "8", "Hz", NULL,
      "needle movement detector: upper edge of the movement band"},
-    {"detect", "mv_k", D, O(mv_k), 3, 100, "10", "x noise", NULL,
+    {"detect", "mv_k", D, O(det.mv_k), 3, 100, "10", "x noise", NULL,
      "needle movement detector: threshold on the change of slope (20 ms change minus the one 20 ms before)"},
-    {"detect", "mv_min_uv", D, O(mv_min_uv), 0, 10000, "20", "uV", NULL,
+    {"detect", "mv_min_uv", D, O(det.mv_min_uv), 0, 10000, "20", "uV", NULL,
      "needle movement detector: and at least this change of slope (steps are tens of uV to mV)"},
-    {"detect", "mv_max_ms", D, O(mv_max_ms), 10, 1000, "60", "ms", NULL,
+    {"detect", "mv_max_ms", D, O(det.mv_max_ms), 10, 1000, "60", "ms", NULL,
      "a movement up to this long before an LTR is its trigger (LTRs come 5-50 ms after)"},
-    {"detect", "flinch_max_ms", D, O(flinch_max_ms), 10, 2000, "300", "ms", NULL,
+    {"detect", "flinch_max_ms", D, O(det.flinch_max_ms), 10, 2000, "300", "ms", NULL,
      "a burst whose only movement came mv_max_ms..this long before is a flinch"},
     {"detect", "train_gap_s", D, O(train_gap_s), 0.1, 60, "3", "s", NULL,
      "LTRs closer than this belong to one insertion train"},
-    {"ltr", "band_lo_hz", D, O(ltr_band_lo_hz), 5, 200, "35", "Hz", NULL,
+    {"ltr", "band_lo_hz", D, O(det.ltr.band_lo_hz), 5, 200, "35", "Hz", NULL,
      "MUAP band low edge (MUAP energy lies at 35-330 Hz)"},
-    {"ltr", "band_hi_hz", D, O(ltr_band_hi_hz), 100, 2000, "330", "Hz", NULL,
+    {"ltr", "band_hi_hz", D, O(det.ltr.band_hi_hz), 100, 2000, "330", "Hz", NULL,
      "MUAP band high edge"},
-    {"ltr", "env_ms", D, O(ltr_env_ms), 1, 100, "20", "ms", NULL,
+    {"ltr", "env_ms", D, O(det.ltr.env_ms), 1, 100, "20", "ms", NULL,
      "RMS envelope window of the MUAP band"},
-    {"ltr", "on_k", D, O(ltr_on_k), 2, 100, "8", "x noise", NULL,
+    {"ltr", "on_k", D, O(det.ltr.on_k), 2, 100, "8", "x noise", NULL,
      "burst opens above this multiple of the MUAP-band noise floor..."},
-    {"ltr", "rel_k", D, O(ltr_rel_k), 1, 100, "4", "x background", NULL,
+    {"ltr", "rel_k", D, O(det.ltr.rel_k), 1, 100, "4", "x background", NULL,
      "...and of the background envelope (EPN, ongoing activity)"},
-    {"ltr", "off_ratio", D, O(ltr_off_ratio), 0.1, 1, "0.5", "", NULL,
+    {"ltr", "off_ratio", D, O(det.ltr.off_ratio), 0.1, 1, "0.5", "", NULL,
      "burst closes below this fraction of its opening threshold"},
-    {"ltr", "hang_ms", D, O(ltr_hang_ms), 0, 200, "40", "ms", NULL,
+    {"ltr", "hang_ms", D, O(det.ltr.hang_ms), 0, 200, "40", "ms", NULL,
      "gaps shorter than this inside a burst are bridged"},
-    {"ltr", "min_ms", D, O(ltr_min_ms), 1, 1000, "15", "ms", NULL,
+    {"ltr", "min_ms", D, O(det.ltr.min_ms), 1, 1000, "15", "ms", NULL,
      "shortest strong part of an LTR (above onset_frac x peak; bursts last 20-300 ms)"},
-    {"ltr", "max_ms", D, O(ltr_max_ms), 10, 5000, "400", "ms", NULL,
+    {"ltr", "max_ms", D, O(det.ltr.max_ms), 10, 5000, "400", "ms", NULL,
      "longest LTR; longer bursts are voluntary activity"},
-    {"ltr", "min_peak_uv", D, O(ltr_min_peak_uv), 10, 5000, "250", "uV", NULL,
+    {"ltr", "min_peak_uv", D, O(det.ltr.min_peak_uv), 10, 5000, "250", "uV", NULL,
      "least peak amplitude (MUAPs are 0.3-3 mV at the needle; a weak LTR's 0.2-0.4 mV)"},
-    {"ltr", "band_frac", D, O(ltr_band_frac), 0, 1, "0.35", "", NULL,
+    {"ltr", "band_frac", D, O(det.ltr.band_frac), 0, 1, "0.35", "", NULL,
      "least fraction of the burst's energy (needle steps removed) in the MUAP band: insertion spikes spread above it"},
-    {"ltr", "band_frac_hp", D, O(ltr_band_frac_hp), 0, 1, "1", "", NULL,
+    {"ltr", "band_frac_hp", D, O(det.ltr.band_frac_hp), 0, 1, "1", "", NULL,
      "or: least fraction of its energy above band_lo_hz in the MUAP band (1: this test is off)"},
-    {"ltr", "min_rms_uv", D, O(ltr_min_rms_uv), 1, 5000, "80", "uV", NULL,
+    {"ltr", "min_rms_uv", D, O(det.ltr.min_rms_uv), 1, 5000, "80", "uV", NULL,
      "least RMS of the burst in the MUAP band (dense MUAPs of 0.3-3 mV)"},
-    {"ltr", "min_turns", I, O(ltr_min_turns), 0, 1000, "7", "turns", NULL,
+    {"ltr", "min_turns", I, O(det.ltr.min_turns), 0, 1000, "7", "turns", NULL,
      "least turns (reversals over a tenth of the peak): LTRs are polyphasic"},
-    {"ltr", "pre_ms", D, O(ltr_pre_ms), 0, 5000, "300", "ms", NULL,
+    {"ltr", "pre_ms", D, O(det.ltr.pre_ms), 0, 5000, "300", "ms", NULL,
      "no other MUAP-scale burst may end this long before an LTR..."},
-    {"ltr", "post_ms", D, O(ltr_post_ms), 0, 2000, "150", "ms", NULL,
+    {"ltr", "post_ms", D, O(det.ltr.post_ms), 0, 2000, "150", "ms", NULL,
      "...nor start this long after it (else it is voluntary firing)"},
-    {"ltr", "bg_tau_s", D, O(ltr_bg_tau_s), 0.05, 60, "1", "s", NULL,
+    {"ltr", "bg_tau_s", D, O(det.ltr.bg_tau_s), 0.05, 60, "1", "s", NULL,
      "background envelope time constant"},
-    {"ltr", "onset_k", D, O(ltr_onset_k), 1, 50, "4", "x", NULL,
+    {"ltr", "onset_k", D, O(det.ltr.onset_k), 1, 50, "4", "x", NULL,
      "onset/offset: first/last sample above this multiple of max(noise, background)..."},
-    {"ltr", "onset_frac", D, O(ltr_onset_frac), 0, 1, "0.15", "", NULL,
+    {"ltr", "onset_frac", D, O(det.ltr.onset_frac), 0, 1, "0.15", "", NULL,
      "...and above this fraction of the burst's peak"},
-    {"epn", "peak_k", D, O(epn_peak_k), 2, 10, "3.5", "x noise", NULL,
+    {"epn", "peak_k", D, O(det.epn.peak_k), 2, 10, "3.5", "x noise", NULL,
      "MEPP peak threshold"},
-    {"epn", "clip_uv", D, O(epn_clip_uv), 20, 1000, "100", "uV", NULL,
+    {"epn", "clip_uv", D, O(det.epn.clip_uv), 20, 1000, "100", "uV", NULL,
      "samples are clipped here for the statistics (MEPPs are 10-50 uV, rarely 100)"},
-    {"epn", "bin_ms", D, O(epn_bin_ms), 10, 500, "50", "ms", NULL,
+    {"epn", "bin_ms", D, O(det.epn.bin_ms), 10, 500, "50", "ms", NULL,
      "statistics bin"},
-    {"epn", "win_bins", I, O(epn_win_bins), 1, 50, "4", "bins", NULL,
+    {"epn", "win_bins", I, O(det.epn.win_bins), 1, 50, "4", "bins", NULL,
      "bins in the decision window"},
-    {"epn", "skew_min", D, O(epn_skew_min), 0, 5, "0.25", "", NULL,
+    {"epn", "skew_min", D, O(det.epn.skew_min), 0, 5, "0.25", "", NULL,
      "least negative skewness of the window (EPN is negatively skewed)"},
-    {"epn", "z_on", D, O(epn_z_on), 1, 20, "4", "sd", NULL,
+    {"epn", "z_on", D, O(det.epn.z_on), 1, 20, "4", "sd", NULL,
      "least significance of that skewness (skewness / sqrt(6 / n))"},
-    {"epn", "var_min", D, O(epn_var_min), 1, 10, "1.15", "x noise", NULL,
+    {"epn", "var_min", D, O(det.epn.var_min), 1, 10, "1.15", "x noise", NULL,
      "least variance of the window, as a multiple of the noise floor's"},
-    {"epn", "episode_min_rate_hz", D, O(epn_ep_min_rate_hz), 0, 1000, "30", "/s", NULL,
+    {"epn", "episode_min_rate_hz", D, O(det.epn.ep_min_rate_hz), 0, 1000, "30", "/s", NULL,
      "an episode is reported when its MEPP rate as a whole reaches this (MEPPs: 100-1000 /s; voluntary firing and fibrillation lean a few windows at 10-40 /s)"},
-    {"epn", "min_rate_hz", D, O(epn_min_rate_hz), 0, 1000, "30", "/s", NULL,
+    {"epn", "min_rate_hz", D, O(det.epn.min_rate_hz), 0, 1000, "30", "/s", NULL,
      "least rate of negative peaks (MEPPs come at 100-1000 /s)"},
-    {"epn", "confirm_ms", D, O(epn_confirm_ms), 0, 5000, "150", "ms", NULL,
+    {"epn", "confirm_ms", D, O(det.epn.confirm_ms), 0, 5000, "150", "ms", NULL,
      "active this long before an episode is declared"},
-    {"epn", "release_ms", D, O(epn_release_ms), 0, 10000, "400", "ms", NULL,
+    {"epn", "release_ms", D, O(det.epn.release_ms), 0, 10000, "400", "ms", NULL,
      "inactive this long before an episode ends"},
-    {"epn", "min_ms", D, O(epn_min_ms), 0, 60000, "500", "ms", NULL,
+    {"epn", "min_ms", D, O(det.epn.min_ms), 0, 60000, "500", "ms", NULL,
      "shortest episode reported"},
-    {"epn", "eps_k", D, O(epn_eps_k), 3, 100, "10", "x noise", NULL,
+    {"epn", "eps_k", D, O(det.epn.eps_k), 3, 100, "10", "x noise", NULL,
      "endplate spike: peak-to-peak threshold..."},
-    {"epn", "eps_min_uv", D, O(epn_eps_min_uv), 10, 2000, "80", "uV", NULL,
+    {"epn", "eps_min_uv", D, O(det.epn.eps_min_uv), 10, 2000, "80", "uV", NULL,
      "...and at least this (MEPPs are 10-50 uV, endplate spikes 100-200)"},
     {"quality", "noise_max_uv", D, O(quality_noise_max_uv), 1, 1000, "25", "uV", NULL,
      "a noise floor above this is reported as 'noise high' (needle EMG: about 10 uV)"},
@@ -231,6 +235,11 @@ void tw_config_defaults(tw_config *c)
 {
     memset(c, 0, sizeof *c);
     tw_key_defaults(tw_config_keys, tw_config_nkeys, c);
+    /* The detectors' and the synthetic source's parameters start from
+     * their own defaults: the key table's default text of their keys
+     * repeats those (for print-config and the manual), and test_config
+     * fails where it does not. */
+    tw_channel_params_default(&c->det, 0.0, TW_ELECTRODE_NEEDLE);
     tw_synth_params_default(&c->synth);
 }
 
@@ -530,9 +539,9 @@ int tw_config_check(const tw_config *c, tw_config_errors *err)
                   c->surface_low_hz, c->surface_high_hz);
         n++;
     }
-    if (c->flinch_max_ms < c->mv_max_ms) {
+    if (c->det.flinch_max_ms < c->det.mv_max_ms) {
         add_error(err, "detect.flinch_max_ms '%g' must not be below detect.mv_max_ms '%g'",
-                  c->flinch_max_ms, c->mv_max_ms);
+                  c->det.flinch_max_ms, c->det.mv_max_ms);
         n++;
     }
     char why[256];
@@ -540,9 +549,9 @@ int tw_config_check(const tw_config *c, tw_config_errors *err)
         add_error(err, "synth.%s", why);
         n++;
     }
-    if (c->ltr_min_ms >= c->ltr_max_ms) {
+    if (c->det.ltr.min_ms >= c->det.ltr.max_ms) {
         add_error(err, "ltr.min_ms '%g' must be below ltr.max_ms '%g'",
-                  c->ltr_min_ms, c->ltr_max_ms);
+                  c->det.ltr.min_ms, c->det.ltr.max_ms);
         n++;
     }
     return n;
@@ -571,54 +580,16 @@ void tw_config_channel_params(const tw_config *c, int ch, double fs_hz,
                               tw_channel_params *p)
 {
     tw_electrode el = tw_config_electrode(c, ch);
-    tw_channel_params_default(p, fs_hz, el);
-    p->cond.dc_hz = c->dc_hz;
+    tw_channel_params d; /* what no key sets: the rate, the electrode, EPN on needles */
+    tw_channel_params_default(&d, fs_hz, el);
+    *p = c->det;
+    p->electrode = d.electrode;
+    p->epn_enable = d.epn_enable;
+    p->cond.fs_hz = d.cond.fs_hz;
+    p->ltr.fs_hz = d.ltr.fs_hz;
+    p->epn.fs_hz = d.epn.fs_hz;
     p->cond.low_hz = el == TW_ELECTRODE_SURFACE ? c->surface_low_hz : c->needle_low_hz;
     p->cond.high_hz = el == TW_ELECTRODE_SURFACE ? c->surface_high_hz : c->needle_high_hz;
     static const double mains_hz[] = {0.0, 50.0, 60.0, TW_MAINS_AUTO};
     p->cond.mains_hz = mains_hz[c->mains];
-    p->cond.mains_tau_s = c->mains_tau_s;
-    p->cond.mains_clip_k = c->mains_clip_k;
-    p->det_rate_hz = c->det_rate_hz;
-    p->floor_window_s = c->floor_window_s;
-    p->floor_history = (unsigned)c->floor_history;
-    p->floor_pct = c->floor_pct;
-    p->mv_lp_hz = c->mv_lp_hz;
-    p->mv_k = c->mv_k;
-    p->mv_min_uv = c->mv_min_uv;
-    p->mv_max_ms = c->mv_max_ms;
-    p->flinch_max_ms = c->flinch_max_ms;
-    p->ltr.min_turns = c->ltr_min_turns;
-    p->ltr.band_lo_hz = c->ltr_band_lo_hz;
-    p->ltr.band_hi_hz = c->ltr_band_hi_hz;
-    p->ltr.band_frac = c->ltr_band_frac;
-    p->ltr.band_frac_hp = c->ltr_band_frac_hp;
-    p->ltr.min_rms_uv = c->ltr_min_rms_uv;
-    p->ltr.pre_ms = c->ltr_pre_ms;
-    p->ltr.post_ms = c->ltr_post_ms;
-    p->ltr.onset_frac = c->ltr_onset_frac;
-    p->ltr.env_ms = c->ltr_env_ms;
-    p->ltr.on_k = c->ltr_on_k;
-    p->ltr.rel_k = c->ltr_rel_k;
-    p->ltr.off_ratio = c->ltr_off_ratio;
-    p->ltr.hang_ms = c->ltr_hang_ms;
-    p->ltr.min_ms = c->ltr_min_ms;
-    p->ltr.max_ms = c->ltr_max_ms;
-    p->ltr.min_peak_uv = c->ltr_min_peak_uv;
-    p->ltr.bg_tau_s = c->ltr_bg_tau_s;
-    p->ltr.onset_k = c->ltr_onset_k;
-    p->epn.peak_k = c->epn_peak_k;
-    p->epn.bin_ms = c->epn_bin_ms;
-    p->epn.clip_uv = c->epn_clip_uv;
-    p->epn.skew_min = c->epn_skew_min;
-    p->epn.var_min = c->epn_var_min;
-    p->epn.win_bins = (unsigned)c->epn_win_bins;
-    p->epn.min_rate_hz = c->epn_min_rate_hz;
-    p->epn.ep_min_rate_hz = c->epn_ep_min_rate_hz;
-    p->epn.z_on = c->epn_z_on;
-    p->epn.confirm_ms = c->epn_confirm_ms;
-    p->epn.release_ms = c->epn_release_ms;
-    p->epn.min_ms = c->epn_min_ms;
-    p->epn.eps_k = c->epn_eps_k;
-    p->epn.eps_min_uv = c->epn_eps_min_uv;
 }

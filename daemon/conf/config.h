@@ -52,31 +52,20 @@ typedef struct {
     /* [channel] */
     char electrodes[TW_KEY_STRLEN]; /* "needle,surface": per channel, the
                                        last one repeats */
-    /* [filter] */
-    double dc_hz;
+    /* [filter]: the band-pass edges of each electrode type and the line
+     * frequency; set into det.cond per channel (tw_config_channel_params) */
     double needle_low_hz, needle_high_hz;
     double surface_low_hz, surface_high_hz;
     int mains;                 /* TW_CFG_MAINS_*: the choice's index */
-    double mains_tau_s, mains_clip_k;
+    /* The detectors' parameters ([filter] dc_hz, mains_tau_s and
+     * mains_clip_k; [detect] but train_gap_s; [ltr]; [epn]): the dsp
+     * library's own struct, which the key table points into. Its defaults
+     * are the library's (tw_channel_params_default); the rate, the
+     * electrode and what follows from it, the band edges and the line
+     * frequency are set per channel by tw_config_channel_params. */
+    tw_channel_params det;
     /* [detect] */
-    double det_rate_hz;
-    double floor_window_s;
-    int floor_history;
-    double floor_pct;
-    double mv_lp_hz, mv_k, mv_min_uv, mv_max_ms, flinch_max_ms;
-    int ltr_min_turns;
     double train_gap_s;
-    /* [ltr] */
-    double ltr_band_lo_hz, ltr_band_hi_hz, ltr_band_frac, ltr_band_frac_hp, ltr_min_rms_uv, ltr_pre_ms,
-        ltr_post_ms, ltr_onset_frac;
-    double ltr_env_ms, ltr_on_k, ltr_rel_k, ltr_off_ratio, ltr_hang_ms;
-    double ltr_min_ms, ltr_max_ms, ltr_min_peak_uv, ltr_bg_tau_s,
-        ltr_onset_k;
-    /* [epn] */
-    double epn_peak_k, epn_bin_ms, epn_clip_uv, epn_skew_min, epn_var_min;
-    int epn_win_bins;
-    double epn_min_rate_hz, epn_ep_min_rate_hz, epn_z_on, epn_confirm_ms, epn_release_ms,
-        epn_min_ms, epn_eps_k, epn_eps_min_uv;
     /* [quality] */
     double quality_noise_max_uv;
     double quality_noise_min_uv; /* 0: off */

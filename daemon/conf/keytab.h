@@ -21,7 +21,8 @@
 
 typedef enum {
     TW_KT_DOUBLE, /* double, range [min, max] */
-    TW_KT_INT,    /* int, range [min, max] */
+    TW_KT_INT,    /* int, range [min, max]; or unsigned where min >= 0 (the
+                     dsp's counts: C lets an int lvalue reach an unsigned) */
     TW_KT_ENUM,   /* int index into choices "a|b|c" */
     TW_KT_STRING, /* char[TW_KEY_STRLEN]; min/max bound the length in characters,
                      and it fits TW_KEY_STRLEN bytes */

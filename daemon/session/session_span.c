@@ -5,8 +5,10 @@
 
 double tw_session_span_hold_s(const tw_config *c)
 {
-    double epn_ms = c->epn_release_ms + c->epn_win_bins * c->epn_bin_ms;
-    double ltr_ms = c->ltr_max_ms + c->ltr_hang_ms + c->ltr_post_ms + c->ltr_env_ms;
+    const tw_epndet_params *e = &c->det.epn;
+    const tw_ltrdet_params *l = &c->det.ltr;
+    double epn_ms = e->release_ms + e->win_bins * e->bin_ms;
+    double ltr_ms = l->max_ms + l->hang_ms + l->post_ms + l->env_ms;
     return ((epn_ms > ltr_ms ? epn_ms : ltr_ms) + TW_STOP_MARGIN_MS) * 1e-3;
 }
 

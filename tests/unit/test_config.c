@@ -6,10 +6,15 @@
  *    exactly the table: each section.key as `key = default` under its
  *    [section], no key the table lacks; loading that file over the
  *    defaults gives no error and changes nothing;
- *  - the defaults agree with the dsp library's: tw_config_channel_params
+ *  - the defaults agree with the dsp library's: each detector key's
+ *    default text is the value tw_channel_params_default gives its field
+ *    (tw_config_defaults takes them from there); tw_config_channel_params
  *    of the default config equals tw_channel_params_default field by
  *    field (cond, ltr, epn and the rest), for needle (the default) and
  *    surface (electrodes = surface), at 48 kHz and at 250 Hz .. 192 kHz;
+ *  - the ranges agree with the dsp library's: for each detector key and
+ *    band edge, a channel is made with the value at either end of the
+ *    key's range and refused with the next value outside it;
  *  - file errors have the exact shape
  *    `PATH:LINE: section.key 'value': reason (allowed RANGE)`: out of
  *    range, not a number, not a whole number (int key), bad enum, bad
@@ -140,6 +145,10 @@ static void test_defaults_parse(void **state)
     (void)state;
     tw_config c;
     memset(&c, 0, sizeof c);
+    /* The detectors' fields that no key sets (the rate, the electrode, the
+     * band, the line frequency) as tw_config_defaults has them; every key's
+     * field comes from its default text below. */
+    tw_channel_params_default(&c.det, 0.0, TW_ELECTRODE_NEEDLE);
     assert_int_equal(tw_key_defaults(tw_config_keys, tw_config_nkeys, &c), 0);
     for (size_t i = 0; i < tw_config_nkeys; i++) {
         const tw_key *k = &tw_config_keys[i];
@@ -161,6 +170,17 @@ static void test_defaults_parse(void **state)
     assert_int_equal(tw_synth_params_default(&c.synth), 0);
     tw_config d;
     tw_config_defaults(&d);
+    /* tw_config_defaults takes the detectors' values from the dsp library
+     * (tw_channel_params_default): each key's default text is that value. */
+    for (size_t i = 0; i < tw_config_nkeys; i++) {
+        const tw_key *k = &tw_config_keys[i];
+        char text[TW_KEY_STRLEN], dsp[TW_KEY_STRLEN];
+        tw_key_format(k, &c, text, sizeof text);
+        tw_key_format(k, &d, dsp, sizeof dsp);
+        if (strcmp(text, dsp) != 0)
+            fail_msg("%s.%s: the key table's default '%s' is not the dsp library's '%s'",
+                     k->section, k->key, k->def, dsp);
+    }
     assert_memory_equal(&c, &d, sizeof c);
     tw_config_errors err;
     memset(&err, 0, sizeof err);
@@ -318,6 +338,73 @@ static void test_defaults_match_dsp(void **state)
     }
 }
 
+/* ---- the key table's ranges are the dsp library's ----------------------- */
+
+/* A channel at 48 kHz from c's channel 0 (or 1, surface) can be made. */
+static int channel_ok(const tw_config *c, int surface)
+{
+    tw_channel_params p;
+    tw_config_channel_params(c, surface, 48000, &p);
+    tw_channel *q = tw_channel_create(&p, NULL);
+    tw_channel_destroy(q);
+    return q != NULL;
+}
+
+static void test_ranges_match_dsp(void **state)
+{
+    (void)state;
+    /* For a key whose range the library checks together with another
+     * key's, that other key is moved out of the way first. */
+    static const struct {
+        const char *key, *partner;
+    } partners[] = {
+        {"detect.mv_max_ms", "detect.flinch_max_ms=2000"},
+        {"detect.flinch_max_ms", "detect.mv_max_ms=10"},
+        {"ltr.min_ms", "ltr.max_ms=5000"},
+        {"ltr.max_ms", "ltr.min_ms=1"},
+        {"filter.needle_high_hz", "filter.needle_low_hz=0.5"},
+        {"filter.surface_high_hz", "filter.surface_low_hz=0.5"},
+        {"filter.surface_low_hz", "filter.surface_high_hz=50000"},
+    };
+    const size_t det0 = offsetof(tw_config, det), det1 = det0 + sizeof(tw_channel_params);
+    tw_config_errors err;
+    memset(&err, 0, sizeof err);
+    int checked = 0;
+    for (size_t i = 0; i < tw_config_nkeys; i++) {
+        const tw_key *k = &tw_config_keys[i];
+        int band = strcmp(k->section, "filter") == 0 &&
+                   (strstr(k->key, "_low_hz") || strstr(k->key, "_high_hz"));
+        if (!(k->offset >= det0 && k->offset < det1) && !band)
+            continue;
+        int surface = strncmp(k->key, "surface_", 8) == 0;
+        char name[128];
+        snprintf(name, sizeof name, "%s.%s", k->section, k->key);
+        /* The edges, and the next value outside each. */
+        double lo_out = k->type == TW_KT_INT ? k->min - 1 : nextafter(k->min, -INFINITY);
+        double hi_out = k->type == TW_KT_INT ? k->max + 1 : nextafter(k->max, INFINITY);
+        const double vals[4] = {k->min, k->max, lo_out, hi_out};
+        for (int j = 0; j < 4; j++) {
+            tw_config c;
+            tw_config_defaults(&c);
+            if (surface)
+                assert_int_equal(tw_config_override(&c, "channel.electrodes=needle,surface", &err), 0);
+            for (size_t m = 0; m < sizeof partners / sizeof partners[0]; m++)
+                if (strcmp(partners[m].key, name) == 0)
+                    assert_int_equal(tw_config_override(&c, partners[m].partner, &err), 0);
+            char *f = (char *)&c + k->offset;
+            if (k->type == TW_KT_INT)
+                *(int *)f = (int)vals[j];
+            else
+                *(double *)f = vals[j];
+            if (channel_ok(&c, surface) != (j < 2))
+                fail_msg("%s = %.17g: the key table %s it, the dsp library %s it", name,
+                         vals[j], j < 2 ? "allows" : "refuses", j < 2 ? "refuses" : "allows");
+        }
+        checked++;
+    }
+    assert_int_equal(checked, 49); /* 45 detector keys and the 4 band edges */
+}
+
 /* ---- error shapes ------------------------------------------------------ */
 
 static void test_error_out_of_range(void **state)
@@ -347,7 +434,7 @@ static void test_error_out_of_range(void **state)
                    "[input]\nfull_scale_uv = 1\n[filter]\ndc_hz = 5\n[epn]\nwin_bins = 50\n",
                    &c, &err, path, sizeof path);
     assert_int_equal(rc, 0);
-    assert_true(c.full_scale_uv == 1.0 && c.dc_hz == 5.0 && c.epn_win_bins == 50);
+    assert_true(c.full_scale_uv == 1.0 && c.det.cond.dc_hz == 5.0 && c.det.epn.win_bins == 50);
 }
 
 static void test_error_not_a_number(void **state)
@@ -360,7 +447,7 @@ static void test_error_not_a_number(void **state)
                        sizeof path);
     expect_one(&err, rc, path,
                "%s:2: filter.dc_hz 'abc': not a number (allowed 0.01 .. 5 Hz)");
-    assert_true(c.dc_hz == 0.5);
+    assert_true(c.det.cond.dc_hz == 0.5);
 
     rc = load_text("nan2.conf", "[ltr]\nmin_peak_uv = 200uV\n", &c, &err, path,
                    sizeof path);
@@ -388,13 +475,13 @@ static void test_error_not_whole(void **state)
                        path, sizeof path);
     expect_one(&err, rc, path,
                "%s:2: detect.floor_history '7.5': not a whole number (allowed 5 .. 1000 windows)");
-    assert_int_equal(c.floor_history, 50);
+    assert_int_equal(c.det.floor_history, 50);
 
     /* 7.0 is a whole number. */
     rc = load_text("int2.conf", "[detect]\nfloor_history = 7.0\n", &c, &err,
                    path, sizeof path);
     assert_int_equal(rc, 0);
-    assert_int_equal(c.floor_history, 7);
+    assert_int_equal(c.det.floor_history, 7);
 }
 
 static void test_error_bad_enum(void **state)
@@ -656,7 +743,7 @@ static void test_several_errors_one_pass(void **state)
         assert_string_equal(err.msg[i], w);
     }
     /* The good keys between the bad ones were applied. */
-    assert_true(c.dc_hz == 1.0);
+    assert_true(c.det.cond.dc_hz == 1.0);
     assert_int_equal(c.pace, 1);
 
     /* More errors than are kept: all counted. */
@@ -775,8 +862,8 @@ static void test_cross_key(void **state)
     c.needle_high_hz = 10;
     c.surface_low_hz = 450;
     c.surface_high_hz = 20;
-    c.ltr_min_ms = 500;
-    c.ltr_max_ms = 400;
+    c.det.ltr.min_ms = 500;
+    c.det.ltr.max_ms = 400;
     assert_int_equal(tw_config_check(&c, &err), 3);
     assert_int_equal(err.total, 3);
     assert_string_equal(err.msg[0],
@@ -829,6 +916,7 @@ int main(void)
         cmocka_unit_test(test_defaults_parse),
         cmocka_unit_test(test_conf_file_matches_table),
         cmocka_unit_test(test_defaults_match_dsp),
+        cmocka_unit_test(test_ranges_match_dsp),
         cmocka_unit_test(test_error_out_of_range),
         cmocka_unit_test(test_error_not_a_number),
         cmocka_unit_test(test_error_not_whole),

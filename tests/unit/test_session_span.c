@@ -47,12 +47,12 @@ static void test_hold(void **state)
     (void)state;
     static tw_config c;
     tw_config_defaults(&c);
-    double epn_ms = c.epn_release_ms + c.epn_win_bins * c.epn_bin_ms;
-    double ltr_ms = c.ltr_max_ms + c.ltr_hang_ms + c.ltr_post_ms + c.ltr_env_ms;
+    double epn_ms = c.det.epn.release_ms + c.det.epn.win_bins * c.det.epn.bin_ms;
+    double ltr_ms = c.det.ltr.max_ms + c.det.ltr.hang_ms + c.det.ltr.post_ms + c.det.ltr.env_ms;
     double want = ((epn_ms > ltr_ms ? epn_ms : ltr_ms) + TW_STOP_MARGIN_MS) * 1e-3;
     assert_true(fabs(tw_session_span_hold_s(&c) - want) < 1e-12);
     assert_true(want > TW_STOP_MARGIN_MS * 1e-3);
-    c.epn_release_ms = 10000.0; /* 10 s: the EPN delay rules */
+    c.det.epn.release_ms = 10000.0; /* 10 s: the EPN delay rules */
     assert_true(tw_session_span_hold_s(&c) >= 10.0 + TW_STOP_MARGIN_MS * 1e-3);
 }
 
