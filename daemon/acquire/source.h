@@ -18,15 +18,20 @@
 typedef enum {
     TW_SRC_RUNNING = 0,
     TW_SRC_ENDED = 1,   /* file source: all of it delivered */
-    TW_SRC_FAILED = 2,  /* stream error / device gone: see last error */
+    TW_SRC_FAILED = 2,  /* stream error / device gone: state() says why */
 } tw_source_state;
 
 typedef struct tw_source tw_source;
 
+/* Errors follow docs/architecture.md, "Errors": a one-line reason in the
+ * caller's err (errlen bytes). start() writes one when it returns -1;
+ * state() when it returns TW_SRC_FAILED (a source that fails in a thread
+ * of its own keeps the reason until state() hands it over; "" when there
+ * is none). */
 struct tw_source_ops {
-    int (*start)(tw_source *s, tw_ring *r);      /* 0 or -1 (err set) */
+    int (*start)(tw_source *s, tw_ring *r, char *err, size_t errlen); /* 0 or -1 */
     void (*stop)(tw_source *s);                  /* idempotent, joins */
-    tw_source_state (*state)(tw_source *s);
+    tw_source_state (*state)(tw_source *s, char *err, size_t errlen);
     void (*destroy)(tw_source *s);
 };
 
@@ -36,7 +41,6 @@ struct tw_source {
     int channels;
     unsigned frames_per_block;
     char desc[256];          /* e.g. "ALSA: emg_test (index 3), 48000 Hz, 2 ch, float32" */
-    char err[256];           /* last error, one line */
 };
 
 /* Open (not start) the source input.source names. NULL with a one-line
@@ -53,9 +57,15 @@ tw_source *tw_source_open_synth(const tw_config *c, char *err, size_t errlen);
 int tw_pa_find_device(const tw_config *c, char *err, size_t errlen);
 const char *tw_pa_format_name(int format); /* "float32" .. "int32" */
 
-static inline int tw_source_start(tw_source *s, tw_ring *r) { return s->ops->start(s, r); }
+static inline int tw_source_start(tw_source *s, tw_ring *r, char *err, size_t errlen)
+{
+    return s->ops->start(s, r, err, errlen);
+}
 static inline void tw_source_stop(tw_source *s) { s->ops->stop(s); }
-static inline tw_source_state tw_source_get_state(tw_source *s) { return s->ops->state(s); }
+static inline tw_source_state tw_source_get_state(tw_source *s, char *err, size_t errlen)
+{
+    return s->ops->state(s, err, errlen);
+}
 static inline void tw_source_destroy(tw_source *s)
 {
     if (s)

@@ -25,7 +25,7 @@ static long fill(tw_src_thread *t, float *buf, unsigned frames)
         return 0;
     sf_count_t got = sf_readf_float(f->sf, buf, want);
     if (got < want) {
-        snprintf(t->base.err, sizeof t->base.err, "read error: %s",
+        snprintf(t->why, sizeof t->why, "read error: %s",
                  sf_strerror(f->sf));
         return got > 0 ? got : -1;
     }

@@ -76,6 +76,7 @@ typedef struct {
     double stall_s;
     long host_err_code;     /* Pa_GetLastHostErrorInfo at start() */
     char host_err_text[128];
+    char why[256];          /* why it failed (state()), one line */
 } pa_src;
 
 /* ---- the callback (real-time: nothing that may block) ---- */
@@ -292,22 +293,26 @@ int tw_pa_find_device(const tw_config *c, char *err, size_t errlen)
 
 /* ---- the source ---- */
 
-static void set_err(pa_src *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void set_err(pa_src *p, const char *fmt, ...)
+/* The source has failed (state() found it): the reason, kept for every
+ * later state(). */
+static void set_failed(pa_src *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_failed(pa_src *p, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(p->base.err, sizeof p->base.err, fmt, ap);
+    vsnprintf(p->why, sizeof p->why, fmt, ap);
     va_end(ap);
+    p->failed = 1;
 }
 
-static int open_stream(pa_src *p)
+static int open_stream(pa_src *p, char *err, size_t errlen)
 {
     PaError e = Pa_OpenStream(&p->stream, &p->in, NULL, p->base.rate, p->fpb,
                               paClipOff | paDitherOff, pa_callback, p);
     if (e != paNoError) {
         p->stream = NULL;
-        set_err(p, "%s: cannot open the stream: %s", p->base.desc, Pa_GetErrorText(e));
+        snprintf(err, errlen, "%s: cannot open the stream: %s", p->base.desc,
+                 Pa_GetErrorText(e));
         return -1;
     }
     return 0;
@@ -325,24 +330,24 @@ static void pa_stop(tw_source *s)
     p->stream = NULL;
 }
 
-static int pa_start(tw_source *s, tw_ring *r)
+static int pa_start(tw_source *s, tw_ring *r, char *err, size_t errlen)
 {
     pa_src *p = (pa_src *)s;
     if (p->failed) {
-        set_err(p, "%s: the source failed; destroy and open it again", p->base.desc);
+        snprintf(err, errlen, "%s: the source failed; destroy and open it again", p->base.desc);
         return -1;
     }
     if (p->running) {
-        set_err(p, "%s: already started", p->base.desc);
+        snprintf(err, errlen, "%s: already started", p->base.desc);
         return -1;
     }
     if (!r || tw_ring_get_channels(r) != (unsigned)p->base.channels ||
         tw_ring_get_max_frames(r) < p->fpb) {
-        set_err(p, "ring does not fit the source (%u ch and %u frames needed)",
-                (unsigned)p->base.channels, p->fpb);
+        snprintf(err, errlen, "ring does not fit the source (%u ch and %u frames needed)",
+                 (unsigned)p->base.channels, p->fpb);
         return -1;
     }
-    if (!p->stream && open_stream(p) != 0)
+    if (!p->stream && open_stream(p, err, errlen) != 0)
         return -1;
     p->ring = r;
     p->seen_frames = tw_ring_get_written_frames(r) + tw_ring_get_dropped_frames(r);
@@ -354,7 +359,8 @@ static int pa_start(tw_source *s, tw_ring *r)
              he && he->errorText ? he->errorText : "");
     PaError e = Pa_StartStream(p->stream); /* the callback runs from here on */
     if (e != paNoError) {
-        set_err(p, "%s: cannot start the stream: %s", p->base.desc, Pa_GetErrorText(e));
+        snprintf(err, errlen, "%s: cannot start the stream: %s", p->base.desc,
+                 Pa_GetErrorText(e));
         Pa_CloseStream(p->stream);
         p->stream = NULL;
         return -1;
@@ -363,28 +369,26 @@ static int pa_start(tw_source *s, tw_ring *r)
     return 0;
 }
 
-static tw_source_state pa_state(tw_source *s)
+/* FAILED once the stream is seen to have failed (p->why says why). */
+static tw_source_state check_stream(pa_src *p)
 {
-    pa_src *p = (pa_src *)s;
     if (p->failed)
         return TW_SRC_FAILED;
     if (!p->running || !p->stream)
         return TW_SRC_RUNNING;
     PaError a = Pa_IsStreamActive(p->stream);
     if (a < 0) {
-        set_err(p, "%s: stream error: %s", p->base.desc, Pa_GetErrorText(a));
-        p->failed = 1;
+        set_failed(p, "%s: stream error: %s", p->base.desc, Pa_GetErrorText(a));
     } else if (a == 0) {
         /* PortAudio keeps the last host error globally: name it only when
          * it is new since start() */
         const PaHostErrorInfo *he = Pa_GetLastHostErrorInfo();
         if (he && he->errorCode != 0 && he->errorText && he->errorText[0] &&
             (he->errorCode != p->host_err_code || strcmp(he->errorText, p->host_err_text) != 0))
-            set_err(p, "%s: the stream stopped by itself (device lost?): host error %ld: %s",
-                    p->base.desc, he->errorCode, he->errorText);
+            set_failed(p, "%s: the stream stopped by itself (device lost?): host error %ld: %s",
+                       p->base.desc, he->errorCode, he->errorText);
         else
-            set_err(p, "%s: the stream stopped by itself (device lost?)", p->base.desc);
-        p->failed = 1;
+            set_failed(p, "%s: the stream stopped by itself (device lost?)", p->base.desc);
     } else {
         uint64_t f = tw_ring_get_written_frames(p->ring) + tw_ring_get_dropped_frames(p->ring);
         struct timespec now;
@@ -395,13 +399,20 @@ static tw_source_state pa_state(tw_source *s)
         } else {
             double idle = (double)(now.tv_sec - p->seen_at.tv_sec) +
                           (now.tv_nsec - p->seen_at.tv_nsec) * 1e-9;
-            if (idle > p->stall_s) {
-                set_err(p, "%s: no input for %.1f s (device stalled)", p->base.desc, idle);
-                p->failed = 1;
-            }
+            if (idle > p->stall_s)
+                set_failed(p, "%s: no input for %.1f s (device stalled)", p->base.desc, idle);
         }
     }
     return p->failed ? TW_SRC_FAILED : TW_SRC_RUNNING;
+}
+
+static tw_source_state pa_state(tw_source *s, char *err, size_t errlen)
+{
+    pa_src *p = (pa_src *)s;
+    tw_source_state st = check_stream(p);
+    if (st == TW_SRC_FAILED)
+        snprintf(err, errlen, "%s", p->why);
+    return st;
 }
 
 static void pa_destroy(tw_source *s)
@@ -451,7 +462,7 @@ tw_source *tw_source_open_portaudio(const tw_config *c, char *err, size_t errlen
         return NULL;
     }
     p->pa_init = 1;
-    char why[sizeof p->base.err];
+    char why[256];
     p->dev = tw_pa_find_device(c, why, sizeof why);
     if (p->dev < 0) {
         snprintf(err, errlen, "%s", why);

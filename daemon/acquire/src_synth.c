@@ -19,7 +19,7 @@ static long fill(tw_src_thread *t, float *buf, unsigned frames)
     src_synth *s = (src_synth *)t;
     int rc = tw_synth_render(s->syn, buf, frames);
     if (rc < 0) {
-        snprintf(t->base.err, sizeof t->base.err, "synth: %s", tw_synth_strerror(rc));
+        snprintf(t->why, sizeof t->why, "synth: %s", tw_synth_strerror(rc));
         return -1;
     }
     size_t n = (size_t)frames * (size_t)t->base.channels;

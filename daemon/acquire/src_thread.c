@@ -74,7 +74,7 @@ void tw_src_thread_fini(tw_src_thread *t)
     t->buf = NULL;
 }
 
-int tw_src_thread_start(tw_source *s, tw_ring *r)
+int tw_src_thread_start(tw_source *s, tw_ring *r, char *err, size_t errlen)
 {
     tw_src_thread *t = (tw_src_thread *)s;
     t->ring = r;
@@ -82,7 +82,7 @@ int tw_src_thread_start(tw_source *s, tw_ring *r)
     atomic_store(&t->state, TW_SRC_RUNNING);
     int rc = pthread_create(&t->th, NULL, run, t);
     if (rc != 0) {
-        snprintf(s->err, sizeof s->err, "cannot start the source thread: %s", strerror(rc));
+        snprintf(err, errlen, "cannot start the source thread: %s", strerror(rc));
         return -1;
     }
     t->started = 1;
@@ -99,7 +99,11 @@ void tw_src_thread_stop(tw_source *s)
     t->started = 0;
 }
 
-tw_source_state tw_src_thread_state(tw_source *s)
+tw_source_state tw_src_thread_state(tw_source *s, char *err, size_t errlen)
 {
-    return (tw_source_state)atomic_load(&((tw_src_thread *)s)->state);
+    tw_src_thread *t = (tw_src_thread *)s;
+    tw_source_state st = (tw_source_state)atomic_load(&t->state);
+    if (st == TW_SRC_FAILED)
+        snprintf(err, errlen, "%s", t->why);
+    return st;
 }

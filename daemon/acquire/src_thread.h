@@ -16,7 +16,7 @@ typedef struct tw_src_thread tw_src_thread;
 
 /* Fill buf (frames x channels, interleaved, digital full-scale units).
  * Returns frames filled (< frames only at the end), 0 at the end, or -1
- * on error (with a reason in s->err). */
+ * on error (with a reason in t->why). Runs in the source's thread. */
 typedef long (*tw_src_fill_fn)(tw_src_thread *t, float *buf, unsigned frames);
 
 struct tw_src_thread {
@@ -29,6 +29,9 @@ struct tw_src_thread {
     int started;
     atomic_int stop;
     atomic_int state;          /* tw_source_state */
+    char why[256];             /* the fill's reason for TW_SRC_FAILED, one line:
+                                  written by the thread before it stores
+                                  the state, read by state() after */
 };
 
 /* Set up the buffer (base.rate, channels, frames_per_block must be set;
@@ -38,8 +41,8 @@ int tw_src_thread_init(tw_src_thread *t, tw_src_fill_fn fill, int realtime);
 /* Free the buffer (after stop). */
 void tw_src_thread_fini(tw_src_thread *t);
 
-int tw_src_thread_start(tw_source *s, tw_ring *r);
+int tw_src_thread_start(tw_source *s, tw_ring *r, char *err, size_t errlen);
 void tw_src_thread_stop(tw_source *s); /* joins; idempotent */
-tw_source_state tw_src_thread_state(tw_source *s);
+tw_source_state tw_src_thread_state(tw_source *s, char *err, size_t errlen);
 
 #endif

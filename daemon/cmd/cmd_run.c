@@ -310,8 +310,8 @@ int tw_cmd_run(int argc, char **argv)
     }
 
     /* 5. start acquiring, then supervise */
-    if (tw_source_start(src, ring) != 0) {
-        tw_log(TW_LOG_ERR, "input: %s", src->err);
+    if (tw_source_start(src, ring, err, sizeof err) != 0) {
+        tw_log(TW_LOG_ERR, "input: %s", err);
         rc = EX_UNAVAILABLE;
         goto out;
     }
@@ -354,7 +354,8 @@ int tw_cmd_run(int argc, char **argv)
         }
         if (tries > 0 && tw_mono_s() - up_since > TW_RETRY_RESET_S)
             tries = 0; /* it has stayed up: the next loss starts afresh */
-        tw_source_state s = tw_source_get_state(src);
+        err[0] = '\0';
+        tw_source_state s = tw_source_get_state(src, err, sizeof err);
         if (s == TW_SRC_ENDED) {
             /* file delivered: let the DSP thread drain the ring, then stop */
             while (tw_ring_get_fill(ring) > 0 && !g_stop)
@@ -366,8 +367,8 @@ int tw_cmd_run(int argc, char **argv)
             continue;
         /* device lost: report, retry with backoff, resume with a gap */
         set_status(&st, NULL, "device lost");
-        tw_log(TW_LOG_ERR, "input: %s; retrying", src->err[0] ? src->err : "stream stopped");
-        tw_notify_status("device lost (%s); retrying", src->err[0] ? src->err : "stream stopped");
+        tw_log(TW_LOG_ERR, "input: %s; retrying", err[0] ? err : "stream stopped");
+        tw_notify_status("device lost (%s); retrying", err[0] ? err : "stream stopped");
         for (;;) {
             if (cfg.retry_max > 0 && tries >= cfg.retry_max) {
                 tw_log(TW_LOG_ERR, "input: giving up after %d tries", tries);
@@ -386,7 +387,7 @@ int tw_cmd_run(int argc, char **argv)
                 tw_source_destroy(src);
                 src = NULL;
             }
-            if (src && tw_source_start(src, ring) == 0) {
+            if (src && tw_source_start(src, ring, err, sizeof err) == 0) {
                 tw_engine_note_restart(dsp);
                 set_status(&st, src->desc, "running");
                 tw_notify_status("running; %s (back after %d tries)", src->desc, tries);
@@ -396,8 +397,7 @@ int tw_cmd_run(int argc, char **argv)
                 backoff = 0.1;
                 break;
             }
-            tw_log(TW_LOG_WARNING, "input: retry %d failed: %s", tries,
-                   src ? src->err : err);
+            tw_log(TW_LOG_WARNING, "input: retry %d failed: %s", tries, err);
             backoff = backoff * 2 > cfg.retry_max_s ? cfg.retry_max_s : backoff * 2;
         }
     }

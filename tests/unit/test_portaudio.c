@@ -282,8 +282,9 @@ static void consume_check(tw_source *s, tw_ring *r, int fmt, unsigned ch, unsign
     while (got < n) {
         const tw_block *b = tw_ring_peek(r);
         if (!b) {
-            if (tw_source_get_state(s) != TW_SRC_RUNNING)
-                fail_msg("source failed after %ld frames: %s", got, s->err);
+            char why[256] = "";
+            if (tw_source_get_state(s, why, sizeof why) != TW_SRC_RUNNING)
+                fail_msg("source failed after %ld frames: %s", got, why);
             if (tw_mono_s() - t0 > 10.0)
                 fail_msg("timeout: %ld of %ld frames in 10 s", got, n);
             sleep_ms(1);
@@ -346,22 +347,22 @@ static void test_capture(void **state)
     assert_int_equal(s->frames_per_block, (unsigned)p->fpb);
     assert_non_null(strstr(s->desc, "emg_test"));
     assert_non_null(strstr(s->desc, fmt_name[p->fmt]));
-    assert_int_equal(tw_source_get_state(s), TW_SRC_RUNNING); /* not started yet */
+    assert_int_equal(tw_source_get_state(s, err, sizeof err), TW_SRC_RUNNING); /* not started yet */
     /* room for all frames read: no drop can touch them */
     tw_ring *r = tw_ring_create(1024, (unsigned)p->fpb, (unsigned)p->ch);
     assert_non_null(r);
     quiet_begin();
-    int rc = tw_source_start(s, r);
+    int rc = tw_source_start(s, r, err, sizeof err);
     quiet_end();
     if (rc != 0)
-        fail_msg("start: %s", s->err);
+        fail_msg("start: %s", err);
     consume_check(s, r, p->fmt, (unsigned)p->ch, (unsigned)p->fpb, 0, READ_FRAMES, 0);
-    assert_int_equal(tw_source_get_state(s), TW_SRC_RUNNING);
+    assert_int_equal(tw_source_get_state(s, err, sizeof err), TW_SRC_RUNNING);
     double t = tw_mono_s();
     tw_source_stop(s);
     tw_source_stop(s); /* idempotent */
     assert_true(tw_mono_s() - t < 2.0);
-    assert_int_equal(tw_source_get_state(s), TW_SRC_RUNNING); /* stopped by us: not failed */
+    assert_int_equal(tw_source_get_state(s, err, sizeof err), TW_SRC_RUNNING); /* stopped by us: not failed */
     quiet_begin();
     tw_source_destroy(s);
     quiet_end();
@@ -383,11 +384,11 @@ static void test_restart(void **state)
     assert_non_null(r);
     /* first start: no RESTART flag */
     quiet_begin();
-    int rc = tw_source_start(s, r);
+    int rc = tw_source_start(s, r, err, sizeof err);
     quiet_end();
     assert_int_equal(rc, 0);
-    assert_int_not_equal(tw_source_start(s, r), 0); /* already started */
-    assert_non_null(strstr(s->err, "already started"));
+    assert_int_not_equal(tw_source_start(s, r, err, sizeof err), 0); /* already started */
+    assert_non_null(strstr(err, "already started"));
     consume_check(s, r, F_FLOAT32, CH, FPB, 0, N, 0);
     tw_source_stop(s);
     while (tw_ring_peek(r)) /* what the callback wrote before stop */
@@ -395,10 +396,10 @@ static void test_restart(void **state)
     /* the same source again */
     int64_t next = (int64_t)(tw_ring_get_written_frames(r) + tw_ring_get_dropped_frames(r));
     quiet_begin();
-    rc = tw_source_start(s, r);
+    rc = tw_source_start(s, r, err, sizeof err);
     quiet_end();
     if (rc != 0)
-        fail_msg("start after stop: %s", s->err);
+        fail_msg("start after stop: %s", err);
     consume_check(s, r, F_FLOAT32, CH, FPB, next, N, 1);
     tw_source_stop(s);
     quiet_begin();
@@ -412,7 +413,7 @@ static void test_restart(void **state)
     if (!s)
         fail_msg("reopen: %s", err);
     quiet_begin();
-    rc = tw_source_start(s, r);
+    rc = tw_source_start(s, r, err, sizeof err);
     quiet_end();
     assert_int_equal(rc, 0);
     consume_check(s, r, F_FLOAT32, CH, FPB, next, N, 1);
@@ -435,10 +436,10 @@ static void test_start_bad_ring(void **state)
     tw_ring *r2 = tw_ring_create(8, 255, 2); /* blocks too small */
     assert_non_null(r1);
     assert_non_null(r2);
-    assert_int_equal(tw_source_start(s, r1), -1);
-    assert_non_null(strstr(s->err, "ring"));
-    assert_int_equal(tw_source_start(s, r2), -1);
-    assert_int_equal(tw_source_start(s, NULL), -1);
+    assert_int_equal(tw_source_start(s, r1, err, sizeof err), -1);
+    assert_non_null(strstr(err, "ring"));
+    assert_int_equal(tw_source_start(s, r2, err, sizeof err), -1);
+    assert_int_equal(tw_source_start(s, NULL, err, sizeof err), -1);
     quiet_begin();
     tw_source_destroy(s);
     quiet_end();
@@ -607,8 +608,8 @@ static int child_main(const char *mode)
     }
     tw_ring *r = tw_ring_create(64, 256, 1);
     double t0 = tw_mono_s();
-    if (!r || tw_source_start(s, r) != 0) {
-        printf("child %s: start: %s\n", mode, s->err);
+    if (!r || tw_source_start(s, r, err, sizeof err) != 0) {
+        printf("child %s: start: %s\n", mode, r ? err : "no ring");
         return 1;
     }
     tw_source_state st = TW_SRC_RUNNING;
@@ -616,20 +617,21 @@ static int child_main(const char *mode)
     while (tw_mono_s() - t0 < limit + 2.0) {
         for (const tw_block *b; (b = tw_ring_peek(r)); tw_ring_release(r))
             frames += b->frames;
-        st = tw_source_get_state(s);
+        err[0] = '\0';
+        st = tw_source_get_state(s, err, sizeof err);
         if (st != TW_SRC_RUNNING)
             break;
         sleep_ms(5);
     }
     double dt = tw_mono_s() - t0;
     printf("child %s: state %d after %.3f s, %llu frames read: %s\n", mode, (int)st, dt,
-           (unsigned long long)frames, s->err);
+           (unsigned long long)frames, err);
     int bad = 0;
     const char *want = stall ? "(device stalled)" : "stopped by itself";
     if (st != TW_SRC_FAILED || dt > limit) {
         printf("child %s: FAIL: not TW_SRC_FAILED within %.1f s\n", mode, limit);
         bad = 1;
-    } else if (!strstr(s->err, want) || strchr(s->err, '\n')) {
+    } else if (!strstr(err, want) || strchr(err, '\n')) {
         printf("child %s: FAIL: the reason lacks '%s' or is not one line\n", mode, want);
         bad = 1;
     }
@@ -637,11 +639,12 @@ static int child_main(const char *mode)
         printf("child %s: FAIL: no frame arrived before the failure\n", mode);
         bad = 1;
     }
-    if (tw_source_get_state(s) != TW_SRC_FAILED) {
+    char again[256] = "";
+    if (tw_source_get_state(s, again, sizeof again) != TW_SRC_FAILED) {
         printf("child %s: FAIL: FAILED did not stay\n", mode);
         bad = 1;
     }
-    if (tw_source_start(s, r) == 0) {
+    if (tw_source_start(s, r, again, sizeof again) == 0) {
         printf("child %s: FAIL: start() after FAILED worked\n", mode);
         bad = 1;
     }
