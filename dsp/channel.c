@@ -279,8 +279,6 @@ void tw_channel_restart_at(tw_channel *q, int64_t index)
     q->origin = index;
 }
 
-void tw_channel_recalibrate(tw_channel *q) { tw_noisefloor_recalibrate(q->floor); }
-
 /* detector-rate sample index -> input sample index */
 static int64_t to_input(const tw_channel *q, int64_t k)
 {
@@ -655,7 +653,6 @@ unsigned tw_channel_get_decimation(const tw_channel *q) { return q->m; }
 double tw_channel_get_detector_rate(const tw_channel *q) { return q->fd; }
 double tw_channel_get_low_hz(const tw_channel *q) { return q->low; }
 double tw_channel_get_high_hz(const tw_channel *q) { return q->high; }
-double tw_channel_get_detector_high_hz(const tw_channel *q) { return tw_condition_get_high_hz(q->cond); }
 float tw_channel_get_noise_uv(const tw_channel *q) { return tw_noisefloor_get_sigma(q->floor); }
 double tw_channel_get_mains_hz(const tw_channel *q) { return tw_condition_get_mains_hz(q->cond); }
 uint64_t tw_channel_get_lost_events(const tw_channel *q) { return q->lost; }

@@ -88,9 +88,6 @@ double tw_channel_get_detector_rate(const tw_channel *q);
 /* The band at the input rate, after clipping to what the rate holds (Hz). */
 double tw_channel_get_low_hz(const tw_channel *q);
 double tw_channel_get_high_hz(const tw_channel *q);
-/* The band's high edge as the detectors see it: at most 0.45 x the
- * detector rate (the decimator cuts at 0.4 x). */
-double tw_channel_get_detector_high_hz(const tw_channel *q);
 float tw_channel_get_noise_uv(const tw_channel *q);  /* at detector rate */
 /* The input guard (tw_channel_execute_block): non-finite or absurd samples
  * replaced by 0 so far; flat stretches seen (>= 50 ms of identical
@@ -107,8 +104,5 @@ int64_t tw_channel_get_samples(const tw_channel *q); /* samples fed */
  * next sample fed had input index `index`: after a long gap in the input,
  * without feeding it. Events keep true indices. */
 void tw_channel_restart_at(tw_channel *q, int64_t index);
-
-/* Re-measure the noise floor from now on. */
-void tw_channel_recalibrate(tw_channel *q);
 
 #endif

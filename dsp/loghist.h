@@ -5,7 +5,6 @@
 #define TW_LOGHIST_H
 
 #include <math.h>
-#include <string.h>
 
 #define TW_LOGHIST_BINS 48 /* 4 decades x 12 */
 
@@ -13,8 +12,6 @@ typedef struct {
     unsigned n[TW_LOGHIST_BINS];
     unsigned total;
 } tw_loghist;
-
-static inline void tw_loghist_clear(tw_loghist *h) { memset(h, 0, sizeof *h); }
 
 static inline void tw_loghist_add(tw_loghist *h, float a_uv)
 {

@@ -223,7 +223,6 @@ int tw_ltrdet_is_holding(const tw_ltrdet *q)
 {
     return q->state == OPEN && q->peak >= q->p.min_peak_uv;
 }
-float tw_ltrdet_get_background(const tw_ltrdet *q) { return q->bg; }
 
 static inline float maxf(float a, float b) { return a > b ? a : b; }
 

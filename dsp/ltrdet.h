@@ -121,7 +121,4 @@ int tw_ltrdet_is_busy(const tw_ltrdet *q);
  * detectors should not read this stretch as background. */
 int tw_ltrdet_is_holding(const tw_ltrdet *q);
 
-/* Background envelope in the MUAP band (uV RMS). */
-float tw_ltrdet_get_background(const tw_ltrdet *q);
-
 #endif

@@ -112,13 +112,6 @@ void tw_noisefloor_reset(tw_noisefloor *q)
     q->sigma = 0.0f;
 }
 
-void tw_noisefloor_recalibrate(tw_noisefloor *q)
-{
-    q->hn = q->hpos = 0;
-    q->wpos = q->wn = q->skip = 0;
-    q->wbusy = 0;
-}
-
 static void close_window(tw_noisefloor *q)
 {
     float med = tw_select(q->win, q->wpos, q->wpos / 2);

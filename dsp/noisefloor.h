@@ -42,10 +42,6 @@ void tw_noisefloor_execute_block(tw_noisefloor *q, const float *x, size_t n,
 /* Current floor (sigma, same unit as x); 0 until the first window closed. */
 static inline float tw_noisefloor_get_sigma(const tw_noisefloor *q);
 
-/* Forget the history and measure afresh (keeps the current value until the
- * next window closes). */
-void tw_noisefloor_recalibrate(tw_noisefloor *q);
-
 /* k-th smallest of v[0..n) (0-based), rearranging v. n > 0. */
 float tw_select(float *v, size_t n, size_t k);
 

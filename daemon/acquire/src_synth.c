@@ -17,9 +17,9 @@ typedef struct {
 static long fill(tw_src_thread *t, float *buf, unsigned frames)
 {
     src_synth *s = (src_synth *)t;
-    int rc = tw_synth_render(s->syn, buf, frames);
-    if (rc < 0) {
-        snprintf(t->why, sizeof t->why, "synth: %s", tw_synth_strerror(rc));
+    char why[128];
+    if (tw_synth_render(s->syn, buf, frames, why, sizeof why) != 0) {
+        snprintf(t->why, sizeof t->why, "synth: %s", why);
         return -1;
     }
     size_t n = (size_t)frames * (size_t)t->base.channels;

@@ -17,7 +17,8 @@ static uint64_t now_us(void)
     return (uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u;
 }
 
-uint64_t tw_notify_watchdog_usec(void)
+/* The watchdog period systemd asked for, in microseconds (0: none). */
+static uint64_t watchdog_usec(void)
 {
     uint64_t v = atomic_load(&g_wd_usec);
     if (v == UINT64_MAX) {
@@ -52,7 +53,7 @@ void tw_notify_stopping(void)
 
 void tw_notify_watchdog(void)
 {
-    uint64_t period = tw_notify_watchdog_usec();
+    uint64_t period = watchdog_usec();
     if (period == 0)
         return;
     uint64_t t = now_us();

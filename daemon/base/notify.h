@@ -15,7 +15,4 @@ void tw_notify_stopping(void);
 /* WATCHDOG=1, at most once per half the watchdog period; call it from the
  * loop whose progress it vouches for. */
 void tw_notify_watchdog(void);
-/* The watchdog period systemd asked for, in microseconds (0: none). */
-uint64_t tw_notify_watchdog_usec(void);
-
 #endif

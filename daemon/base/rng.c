@@ -142,10 +142,3 @@ double tw_rng_loguniform(tw_rng *r, double lo, double hi)
 {
     return lo * exp(log(hi / lo) * tw_rng_uniform(r));
 }
-
-double tw_rng_poisson_interval(tw_rng *r, double rate_hz)
-{
-    if (!(rate_hz > 0.0))
-        return INFINITY;
-    return tw_rng_exp(r, 1.0 / rate_hz);
-}

@@ -77,9 +77,4 @@ double tw_rng_lognormal(tw_rng *r, double median, double sigma);
 /* Log-uniform in [lo, hi), 0 < lo <= hi. */
 double tw_rng_loguniform(tw_rng *r, double lo, double hi);
 
-/* Seconds until the next event of a Poisson process of `rate_hz` events
- * per second (an exponential interval of mean 1/rate_hz). Returns
- * INFINITY when rate_hz <= 0. */
-double tw_rng_poisson_interval(tw_rng *r, double rate_hz);
-
 #endif

@@ -314,10 +314,9 @@ int tw_cmd_synth(int argc, char **argv)
     for (int64_t done = 0; done < total;) {
         size_t n = (size_t)(total - done < BLOCK_FRAMES ? total - done
                                                         : BLOCK_FRAMES);
-        int r = tw_synth_render(s, fb, n);
-        if (r != 0) {
-            fprintf(stderr, "twitchd synth: render: %s\n",
-                    tw_synth_strerror(r));
+        char why[128];
+        if (tw_synth_render(s, fb, n, why, sizeof why) != 0) {
+            fprintf(stderr, "twitchd synth: render: %s\n", why);
             rc = EX_SOFTWARE;
             goto done;
         }

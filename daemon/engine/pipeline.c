@@ -157,13 +157,11 @@ int tw_pipeline_flush(tw_pipeline *p)
 
 tw_event_cb tw_pipeline_get_callback(const tw_pipeline *p) { return p->cb; }
 void *tw_pipeline_get_user(const tw_pipeline *p) { return p->user; }
-int tw_pipeline_get_channels(const tw_pipeline *p) { return p->nch; }
 float tw_pipeline_get_noise_uv(const tw_pipeline *p, int ch) { return tw_channel_get_noise_uv(p->ch[ch]); }
 double tw_pipeline_get_mains_hz(const tw_pipeline *p, int ch) { return tw_channel_get_mains_hz(p->ch[ch]); }
 uint64_t tw_pipeline_get_nonfinite(const tw_pipeline *p, int ch) { return tw_channel_get_nonfinite(p->ch[ch]); }
 uint64_t tw_pipeline_get_flat_stretches(const tw_pipeline *p, int ch) { return tw_channel_get_flat_stretches(p->ch[ch]); }
 int tw_pipeline_is_flat(const tw_pipeline *p, int ch) { return tw_channel_is_flat(p->ch[ch]); }
-const tw_channel *tw_pipeline_get_channel(const tw_pipeline *p, int ch) { return p->ch[ch]; }
 
 void tw_pipeline_insertion(tw_pipeline *p, int64_t sample)
 {

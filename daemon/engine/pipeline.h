@@ -50,7 +50,6 @@ void tw_pipeline_restart_at(tw_pipeline *p, int64_t index);
 
 tw_event_cb tw_pipeline_get_callback(const tw_pipeline *p);
 void *tw_pipeline_get_user(const tw_pipeline *p);
-int tw_pipeline_get_channels(const tw_pipeline *p);
 float tw_pipeline_get_noise_uv(const tw_pipeline *p, int ch);
 /* Line frequency cancelled on channel ch, Hz; 0: off or not found yet. */
 double tw_pipeline_get_mains_hz(const tw_pipeline *p, int ch);
@@ -59,6 +58,5 @@ double tw_pipeline_get_mains_hz(const tw_pipeline *p, int ch);
 uint64_t tw_pipeline_get_nonfinite(const tw_pipeline *p, int ch);
 uint64_t tw_pipeline_get_flat_stretches(const tw_pipeline *p, int ch);
 int tw_pipeline_is_flat(const tw_pipeline *p, int ch);
-const tw_channel *tw_pipeline_get_channel(const tw_pipeline *p, int ch);
 
 #endif

@@ -132,7 +132,9 @@ int tw_curve_read_keyfile(const char *path, char *pub, char *sec, char *err, siz
     return 0;
 }
 
-int tw_curve_read_public(const char *arg, char *pub, char *err, size_t errlen)
+/* A public key given on a command line: 40 Z85 characters, or a file
+ * holding one (.pub or .key). 0, or -1 with err set. */
+static int read_public(const char *arg, char *pub, char *err, size_t errlen)
 {
     if (strlen(arg) == TW_CURVE_KEYLEN && z85_key(arg) && access(arg, F_OK) != 0) {
         memcpy(pub, arg, TW_CURVE_KEYLEN + 1);
@@ -350,8 +352,10 @@ void tw_curve_free(tw_curve *c)
     free(c);
 }
 
-int tw_curve_client(void *sock, const char *server_pub, const char *pub, const char *sec,
-                    char *err, size_t errlen)
+/* Make sock a CURVE client of the server with public key server_pub,
+ * using the client's own key pair. 0, or -1 with err set. */
+static int set_client(void *sock, const char *server_pub, const char *pub, const char *sec,
+                      char *err, size_t errlen)
 {
     if (zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, server_pub, TW_CURVE_KEYLEN + 1) != 0 ||
         zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, pub, TW_CURVE_KEYLEN + 1) != 0 ||
@@ -372,10 +376,10 @@ int tw_curve_client_opts(void *sock, const char *server_arg, const char *key_fil
         return -1;
     }
     char spub[TW_CURVE_KEYLEN + 1], pub[TW_CURVE_KEYLEN + 1], sec[TW_CURVE_KEYLEN + 1];
-    if (tw_curve_read_public(server_arg, spub, err, errlen) != 0 ||
+    if (read_public(server_arg, spub, err, errlen) != 0 ||
         tw_curve_read_keyfile(key_file, pub, sec, err, errlen) != 0)
         return -1;
-    int rc = tw_curve_client(sock, spub, pub, sec, err, errlen);
+    int rc = set_client(sock, spub, pub, sec, err, errlen);
     explicit_bzero(sec, sizeof sec);
     return rc;
 }

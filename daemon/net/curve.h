@@ -55,15 +55,6 @@ void tw_curve_free(tw_curve *c);
  * has). 0, or -1 with err set. */
 int tw_curve_read_keyfile(const char *path, char *pub, char *sec, char *err, size_t errlen);
 
-/* A public key given on a command line: 40 Z85 characters, or a file
- * holding one (.pub or .key). 0, or -1 with err set. */
-int tw_curve_read_public(const char *arg, char *pub, char *err, size_t errlen);
-
-/* Make sock a CURVE client of the server with public key server_pub,
- * using the client's own key pair. 0, or -1 with err set. */
-int tw_curve_client(void *sock, const char *server_pub, const char *pub, const char *sec,
-                    char *err, size_t errlen);
-
 /* The client options of `twitchd sub` and `twitchd ctl`: server_arg
  * (--curve-server: the daemon's public key or its .pub file) and key_file
  * (--curve-key: the client's key pair); both or neither. Neither: 0, sock

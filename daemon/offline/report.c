@@ -1,4 +1,4 @@
-/* report.c: tw_report_journal, tw_report_write, tw_report_make (report.h). */
+/* report.c: tw_report_make (report.h) and what it reads and writes. */
 #define _GNU_SOURCE /* getline */
 #include "report.h"
 
@@ -9,8 +9,13 @@
 #include <string.h>
 #include <unistd.h>
 
-json_t *tw_report_journal(const char *const *paths, int n, const char *id, long *bad,
-                          char *err, size_t errlen)
+/* The journal records of session id from the JSONL files paths[0..n):
+ * the lines whose "session" is id (events, marks, insertions, gaps) in
+ * file order. A missing file is skipped; a line that is not JSON is
+ * skipped and counted in *bad (may be NULL). Returns a new array, or NULL
+ * with a reason (out of memory). */
+static json_t *journal_records(const char *const *paths, int n, const char *id, long *bad,
+                               char *err, size_t errlen)
 {
     json_t *out = json_array();
     if (!out) {
@@ -48,7 +53,9 @@ json_t *tw_report_journal(const char *const *paths, int n, const char *id, long 
     return out;
 }
 
-int tw_report_write(const char *path, const char *html, char *err, size_t errlen)
+/* Write the HTML to path through path.tmp renamed into place. 0, or -1
+ * with a reason naming the path. */
+static int write_html(const char *path, const char *html, char *err, size_t errlen)
 {
     char tmp[4200];
     if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) {
@@ -138,7 +145,7 @@ int tw_report_make(const char *summary_path, const char *journal_dir, const char
     char **files;
     int nf = journal_files(journal_dir, &files);
     long bad = 0;
-    json_t *recs = tw_report_journal((const char *const *)files, nf, id, &bad, err, errlen);
+    json_t *recs = journal_records((const char *const *)files, nf, id, &bad, err, errlen);
     for (int i = 0; i < nf; i++)
         free(files[i]);
     free(files);
@@ -165,7 +172,7 @@ int tw_report_make(const char *summary_path, const char *journal_dir, const char
         else
             snprintf(path, sizeof path, "%s.html", summary_path);
     }
-    int rc = tw_report_write(path, html, err, errlen) == 0 ? 0 : -3;
+    int rc = write_html(path, html, err, errlen) == 0 ? 0 : -3;
     free(html);
     if (rc == 0 && out_used)
         snprintf(out_used, out_len, "%s", path);

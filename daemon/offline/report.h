@@ -18,24 +18,13 @@
 #include <jansson.h>
 #include <stddef.h>
 
-/* The journal records of session id from the JSONL files paths[0..n):
- * the lines whose "session" is id (events, marks, insertions, gaps) in
- * file order. A missing file is skipped; a line that is not JSON is
- * skipped and counted in *bad (may be NULL). Returns a new array, or NULL
- * with a reason (out of memory). */
-json_t *tw_report_journal(const char *const *paths, int n, const char *id, long *bad,
-                          char *err, size_t errlen);
-
 /* The HTML of the report (malloc'd, NUL-terminated): summary is a session
- * summary object, records the array above (may be empty: EPN episodes,
+ * summary object, records the session's journal records (events, marks,
+ * insertions, gaps, in file order; may be empty: EPN episodes,
  * gaps and LTR latencies then come out as "not in the journal"). NULL
  * with a reason when the summary lacks a field it needs (named) or memory
  * runs out. */
 char *tw_report_html(const json_t *summary, const json_t *records, char *err, size_t errlen);
-
-/* Write the HTML to path through path.tmp renamed into place. 0, or -1
- * with a reason naming the path. */
-int tw_report_write(const char *path, const char *html, char *err, size_t errlen);
 
 /* The summary file at summary_path, the journal files of journal_dir
  * (twitchd-*.jsonl) -> the report at out_path (NULL: summary_path with

@@ -22,13 +22,15 @@ void tw_out_fini(tw_out *o)
     }
 }
 
-void tw_out_publish(tw_out *o, tw_msg *m)
+/* Publish m; journal (then publish) m, keeping its header. NULL m (an
+ * allocation failed): nothing. */
+static void publish(tw_out *o, tw_msg *m)
 {
     if (m)
         tw_mq_push(o->pq, m); /* a full queue drops and counts: never blocks */
 }
 
-void tw_out_journal(tw_out *o, tw_msg *m)
+static void journal(tw_out *o, tw_msg *m)
 {
     if (!m)
         return;
@@ -42,23 +44,23 @@ static void on_event(void *ctx, const tw_sink_event *ev)
 {
     tw_out *o = ctx;
     if (ev->e->is_start) /* onset notices go straight out */
-        tw_out_publish(o, tw_wire_event(o->wire, ev->e, ev->ch, ev->train, 0, 1));
+        publish(o, tw_wire_event(o->wire, ev->e, ev->ch, ev->train, 0, 1));
     else /* full events are journaled first */
-        tw_out_journal(o, tw_wire_event(o->wire, ev->e, ev->ch, ev->train, ev->quality,
+        journal(o, tw_wire_event(o->wire, ev->e, ev->ch, ev->train, ev->quality,
                                         ev->in_session));
 }
 
 static void on_display(void *ctx, int ch, int64_t first, double rate, const float *v, size_t n)
 {
     tw_out *o = ctx;
-    tw_out_publish(o, tw_wire_sig(o->wire, ch, first, rate, v, n));
+    publish(o, tw_wire_sig(o->wire, ch, first, rate, v, n));
 }
 
 static void on_gap(void *ctx, const tw_sink_gap *g)
 {
     tw_out *o = ctx;
     if (g->record)
-        tw_out_journal(o, tw_wire_gap(o->wire, g->first, g->count, g->cause));
+        journal(o, tw_wire_gap(o->wire, g->first, g->count, g->cause));
 }
 
 static void on_quality(void *ctx, const tw_sink_quality *q)
@@ -72,27 +74,27 @@ static void on_quality(void *ctx, const tw_sink_quality *q)
     json_object_set_new(body, "quality", tw_quality_json(q->flags));
     json_object_set_new(body, "nonfinite", json_integer((json_int_t)q->nonfinite));
     json_object_set_new(body, "flat_stretches", json_integer((json_int_t)q->flat_stretches));
-    tw_out_journal(o, tw_wire_record(o->wire, TW_T_EVT_QUALITY, q->at, body, 1));
+    journal(o, tw_wire_record(o->wire, TW_T_EVT_QUALITY, q->at, body, 1));
 }
 
 static void on_session(void *ctx, const tw_sink_session *s)
 {
     tw_out *o = ctx;
-    tw_out_journal(o, tw_wire_record(o->wire, TW_T_EVT_SESSION, s->sample,
+    journal(o, tw_wire_record(o->wire, TW_T_EVT_SESSION, s->sample,
                                      json_incref((json_t *)s->record), 1));
 }
 
 static void on_mark(void *ctx, const tw_sink_mark *m)
 {
     tw_out *o = ctx;
-    tw_out_journal(o, tw_wire_record(o->wire, m->topic, m->sample, json_incref((json_t *)m->record),
+    journal(o, tw_wire_record(o->wire, m->topic, m->sample, json_incref((json_t *)m->record),
                                      m->in_session));
 }
 
 static void on_status(void *ctx, int64_t sample, const json_t *body)
 {
     tw_out *o = ctx;
-    tw_out_publish(o, tw_wire_sts(o->wire, sample, json_incref((json_t *)body)));
+    publish(o, tw_wire_sts(o->wire, sample, json_incref((json_t *)body)));
 }
 
 tw_sink tw_out_sink(tw_out *o)

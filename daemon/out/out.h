@@ -24,11 +24,6 @@ typedef struct {
 void tw_out_init(tw_out *o, tw_wire *wire, tw_mq *jq, tw_mq *pq);
 void tw_out_fini(tw_out *o); /* frees the kept headers */
 
-/* Journal (then publish) m, keeping its header; publish m. NULL m (an
- * allocation failed): nothing. */
-void tw_out_journal(tw_out *o, tw_msg *m);
-void tw_out_publish(tw_out *o, tw_msg *m);
-
 /* The sink feeding o. */
 tw_sink tw_out_sink(tw_out *o);
 

@@ -134,12 +134,6 @@ static void *pub_main(void *arg)
     return NULL;
 }
 
-tw_pub *tw_pub_start(const char *endpoints, int sndhwm, tw_mq *in,
-                     char *err, size_t errlen)
-{
-    return tw_pub_start_curve(endpoints, sndhwm, in, NULL, err, errlen);
-}
-
 tw_pub *tw_pub_start_curve(const char *endpoints, int sndhwm, tw_mq *in, tw_curve *curve,
                            char *err, size_t errlen)
 {

@@ -12,7 +12,7 @@
  * others nothing. libzmq does not count those per-subscriber drops, so
  * the daemon cannot either; what it counts is below (tw_pub_stats).
  *
- * Threads: tw_pub_start creates and binds the socket, then hands it to
+ * Threads: tw_pub_start_curve creates and binds the socket, then hands it to
  * the publisher thread (pthread_create is the full memory barrier that
  * libzmq asks for when a socket changes thread); from then on only that
  * thread touches it, up to zmq_close. tw_pub_get_stats and
@@ -58,6 +58,8 @@ typedef struct {
  *   for that subscriber, 1 .. 1000000 (publish.sndhwm).
  * in: the queue to consume; not owned (the caller destroys it after
  *   tw_pub_stop).
+ * curve: NULL, or the socket is a CURVE server whose clients the
+ *   allowlist admits (curve.h).
  * err, errlen: on failure, one line naming the endpoint and the reason,
  *   e.g. "endpoint 'tcp://127.0.0.1:5556': cannot bind: Address already
  *   in use". May be NULL/0.
@@ -66,12 +68,8 @@ typedef struct {
  * failure: nothing stays bound, no file is left behind, no thread runs).
  */
 typedef struct tw_curve tw_curve;
-/* The same, and with curve non-NULL the socket is a CURVE server whose
- * clients the allowlist admits (curve.h). */
 tw_pub *tw_pub_start_curve(const char *endpoints, int sndhwm, tw_mq *in, tw_curve *curve,
                            char *err, size_t errlen);
-tw_pub *tw_pub_start(const char *endpoints, int sndhwm, tw_mq *in,
-                     char *err, size_t errlen);
 
 /* Stop: closes `in` (tw_mq_close; harmless if the caller already did, as
  * the daemon should, after its last push), lets the thread send what is

@@ -11,6 +11,8 @@
  */
 #include "synth_priv.h"
 
+#include "log.h"
+
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -20,20 +22,6 @@
 
 /* RNG stream numbers: stream = channel * 16 + purpose. */
 enum { STREAM_EVENTS = 1, STREAM_NOISE = 2, STREAM_BACKGROUND = 3, STREAM_PINK = 4 };
-
-const char *tw_synth_strerror(int rc)
-{
-    switch (rc) {
-    case 0:
-        return "success";
-    case TW_SYNTH_EINVAL:
-        return "invalid argument";
-    case TW_SYNTH_ENOMEM:
-        return "out of memory";
-    default:
-        return "unknown error";
-    }
-}
 
 const char *tw_synth_type_name(int type)
 {
@@ -415,14 +403,6 @@ tw_synth *tw_synth_create(const tw_synth_params *p)
     return s;
 }
 
-int tw_synth_reset(tw_synth *s)
-{
-    if (!s)
-        return TW_SYNTH_EINVAL;
-    stop(s);
-    return start(s) == 0 ? 0 : TW_SYNTH_ENOMEM;
-}
-
 void tw_synth_destroy(tw_synth *s)
 {
     if (!s)
@@ -439,25 +419,19 @@ uint64_t tw_synth_get_seed(const tw_synth *s)
     return s->seed;
 }
 
-int tw_synth_get_channels(const tw_synth *s)
+int tw_synth_render(tw_synth *s, float *out, size_t frames, char *err, size_t errlen)
 {
-    return s->nch;
-}
-
-int64_t tw_synth_get_position(const tw_synth *s)
-{
-    return s->pos;
-}
-
-int tw_synth_render(tw_synth *s, float *out, size_t frames)
-{
-    if (!s || (!out && frames))
-        return TW_SYNTH_EINVAL;
+    if (!s || (!out && frames)) {
+        tw_set_err(err, errlen, "invalid argument");
+        return -1;
+    }
     while (frames > 0) {
         if (s->blk_start < 0 || s->pos >= s->blk_start + TW_SYNTH_BLOCK) {
             gen_block(s, s->blk_start < 0 ? 0 : s->blk_start + TW_SYNTH_BLOCK);
-            if (s->oom)
-                return TW_SYNTH_ENOMEM;
+            if (s->oom) {
+                tw_set_err(err, errlen, "out of memory");
+                return -1;
+            }
         }
         size_t avail = (size_t)(s->blk_start + TW_SYNTH_BLOCK - s->pos);
         size_t n = frames < avail ? frames : avail;

@@ -23,9 +23,10 @@
  *   ahead and rendered from a list of active waveform instances.
  *   Allocation happens in create and, rarely, when an internal list grows
  *   to a new high-water mark during render.
- * - Functions return 0 or a negative TW_SYNTH_E* code (tw_synth_strerror);
- *   tw_synth_create returns NULL on bad parameters. Nothing here prints
- *   or exits. One object must be used by one thread at a time.
+ * - tw_synth_render returns 0, or -1 with a one-line reason in the
+ *   caller's err (docs/architecture.md, "Errors"); tw_synth_create
+ *   returns NULL on bad parameters. Nothing here prints or exits. One
+ *   object must be used by one thread at a time.
  *
  * The schedule: each channel is a sequence of non-overlapping segments
  * (an EPN episode, an LTR insertion train, or one distractor), separated
@@ -49,10 +50,6 @@
 /* Frames per internal generation block. */
 #define TW_SYNTH_BLOCK 1024
 
-
-/* Errors (negative return values). */
-#define TW_SYNTH_EINVAL (-1) /* bad argument */
-#define TW_SYNTH_ENOMEM (-2) /* allocation failed */
 
 /* `format` choices (used by `twitchd synth` when writing a file). */
 enum { TW_SYNTH_FMT_FLOAT = 0, TW_SYNTH_FMT_INT16 = 1, TW_SYNTH_FMT_INT24 = 2 };
@@ -181,15 +178,10 @@ tw_synth *tw_synth_create(const tw_synth_params *p);
  * always in 1 .. INT_MAX so it can be passed back as `seed`). */
 uint64_t tw_synth_get_seed(const tw_synth *s);
 
-/* Channels (a copy of the parameter). */
-int tw_synth_get_channels(const tw_synth *s);
-
-/* Frames rendered so far. */
-int64_t tw_synth_get_position(const tw_synth *s);
-
 /* Render the next `frames` interleaved frames (channels floats each) into
- * out, in uV at the electrode. Returns 0 or TW_SYNTH_EINVAL/ENOMEM. */
-int tw_synth_render(tw_synth *s, float *out, size_t frames);
+ * out, in uV at the electrode. Returns 0, or -1 with "invalid argument"
+ * or "out of memory" in err (errlen bytes; err may be NULL). */
+int tw_synth_render(tw_synth *s, float *out, size_t frames, char *err, size_t errlen);
 
 /* Move up to cap truth records into out and return how many. A record is
  * returned once its offset has been rendered (offset_sample <= position)
@@ -207,14 +199,9 @@ size_t tw_synth_pop_truth(tw_synth *s, tw_synth_truth *out, size_t cap);
  * least the position. Call tw_synth_pop_truth first. */
 size_t tw_synth_flush_truth(tw_synth *s, tw_synth_truth *out, size_t cap);
 
-/* Restart from sample 0 with the same seed: the output repeats. */
-int tw_synth_reset(tw_synth *s);
-
 void tw_synth_destroy(tw_synth *s);
 
 /* "ltr", "epn", "distractor" or "?". */
 const char *tw_synth_type_name(int type);
-
-const char *tw_synth_strerror(int rc);
 
 #endif

@@ -58,7 +58,7 @@ static int make_file(const char *path, int channels, int seconds, int seed)
     long total = (long)seconds * 48000;
     for (long done = 0; done < total;) {
         long n = total - done < BLOCK ? total - done : BLOCK;
-        tw_synth_render(s, buf, (size_t)n);
+        tw_synth_render(s, buf, (size_t)n, NULL, 0);
         for (long i = 0; i < n * channels; i++)
             buf[i] /= 10000.0f; /* uV -> digital, full scale 10000 uV */
         sf_writef_float(sf, buf, n);

@@ -221,7 +221,7 @@ static void test_engine_feeds_sinks(void **state)
     int nblocks = SECONDS * RATE / BLOCK;
     int64_t written = 0;
     for (int b = 0; b < nblocks; b++) {
-        assert_int_equal(tw_synth_render(syn, buf, BLOCK), 0);
+        assert_int_equal(tw_synth_render(syn, buf, BLOCK, NULL, 0), 0);
         for (size_t i = 0; i < BLOCK * NCH; i++)
             buf[i] /= (float)c.full_scale_uv;
         int64_t lost = b == LOSS_AT ? LOSS : 0;

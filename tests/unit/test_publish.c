@@ -304,9 +304,9 @@ static void test_fanout_tcp_ipc_and_stalled_subscriber(void **state)
     tw_mq *q = tw_mq_create(8192);
     assert_non_null(q);
     char err[512];
-    tw_pub *p = tw_pub_start(list, FAN_HWM, q, err, sizeof err);
+    tw_pub *p = tw_pub_start_curve(list, FAN_HWM, q, NULL, err, sizeof err);
     if (!p)
-        fail_msg("tw_pub_start(%s): %s", list, err);
+        fail_msg("tw_pub_start_curve(%s): %s", list, err);
 
     char ep[4][TW_PUB_ENDPOINT_LEN];
     assert_int_equal(tw_pub_get_endpoints(p, ep, 4), 2);
@@ -443,7 +443,7 @@ static void throughput(size_t payload_floats, const char *what)
     tw_mq *q = tw_mq_create(N_THROUGHPUT + 64);
     assert_non_null(q);
     char err[256];
-    tw_pub *p = tw_pub_start("tcp://127.0.0.1:*", 10000, q, err, sizeof err);
+    tw_pub *p = tw_pub_start_curve("tcp://127.0.0.1:*", 10000, q, NULL, err, sizeof err);
     if (!p)
         fail_msg("%s", err);
     char ep[1][TW_PUB_ENDPOINT_LEN];
@@ -548,10 +548,10 @@ static void expect_fail(const char *list, int hwm, tw_mq *q, const char *needle1
                         const char *needle2)
 {
     char err[512] = "untouched";
-    tw_pub *p = tw_pub_start(list, hwm, q, err, sizeof err);
+    tw_pub *p = tw_pub_start_curve(list, hwm, q, NULL, err, sizeof err);
     if (p) {
         tw_pub_stop(p);
-        fail_msg("tw_pub_start('%s') succeeded", list ? list : "(null)");
+        fail_msg("tw_pub_start_curve('%s') succeeded", list ? list : "(null)");
     }
     printf("'%s': %s\n", list ? list : "(null)", err);
     if (needle1 && !strstr(err, needle1))
@@ -587,7 +587,7 @@ static void test_bad_endpoints(void **state)
     make_tmpdir(dir, sizeof dir);
 
     /* a port already taken */
-    tw_pub *p = tw_pub_start("tcp://127.0.0.1:*", 10, q, err, sizeof err);
+    tw_pub *p = tw_pub_start_curve("tcp://127.0.0.1:*", 10, q, NULL, err, sizeof err);
     assert_non_null(p);
     char ep[1][TW_PUB_ENDPOINT_LEN];
     tw_pub_get_endpoints(p, ep, 1);
@@ -598,7 +598,7 @@ static void test_bad_endpoints(void **state)
     snprintf(path, sizeof path, "%s/busy.sock", dir);
     snprintf(list, sizeof list, "ipc://%s", path);
     tw_mq *q2 = tw_mq_create(16);
-    tw_pub *p2 = tw_pub_start(list, 10, q2, err, sizeof err);
+    tw_pub *p2 = tw_pub_start_curve(list, 10, q2, NULL, err, sizeof err);
     if (!p2)
         fail_msg("%s", err);
     expect_fail(list, 10, q, list, "in use");
@@ -657,7 +657,7 @@ static void test_bad_endpoints(void **state)
     assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
     close(fd); /* the file stays, nobody listens */
     snprintf(list, sizeof list, "ipc://%s", path);
-    p = tw_pub_start(list, 10, q, err, sizeof err);
+    p = tw_pub_start_curve(list, 10, q, NULL, err, sizeof err);
     if (!p)
         fail_msg("stale socket file not replaced: %s", err);
     assert_int_equal(stat(path, &st), 0);
@@ -677,7 +677,7 @@ static void test_stop_drains_queue(void **state)
     enum { N = 2000 };
     tw_mq *q = tw_mq_create(N + 64);
     char err[256];
-    tw_pub *p = tw_pub_start("tcp://127.0.0.1:*", N + 64, q, err, sizeof err);
+    tw_pub *p = tw_pub_start_curve("tcp://127.0.0.1:*", N + 64, q, NULL, err, sizeof err);
     if (!p)
         fail_msg("%s", err);
     char ep[1][TW_PUB_ENDPOINT_LEN];
@@ -724,7 +724,7 @@ static void test_start_stop_cycles(void **state)
     int fds = count_fds();
     for (int i = 0; i < 20; i++) {
         tw_mq *q = tw_mq_create(16);
-        tw_pub *p = tw_pub_start(list, 100, q, err, sizeof err);
+        tw_pub *p = tw_pub_start_curve(list, 100, q, NULL, err, sizeof err);
         if (!p)
             fail_msg("cycle %d: %s", i, err);
         tw_mq_push(q, tw_msg_new("sts", "{}", 2));
@@ -808,7 +808,7 @@ static int serve(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     tw_mq *q = tw_mq_create(1024);
     char err[512];
-    tw_pub *p = tw_pub_start(list, 1000, q, err, sizeof err);
+    tw_pub *p = tw_pub_start_curve(list, 1000, q, NULL, err, sizeof err);
     if (!p) {
         fprintf(stderr, "test_publish --serve: %s\n", err);
         tw_mq_destroy(q);
