@@ -16,7 +16,8 @@
  *   - its duration lies in [min_ms, max_ms],
  *   - its peak |y| reaches min_peak_uv (MUAP scale),
  *   - it is polyphasic: at least min_turns turns (reversals of more than
- *     a tenth of its peak; an electrode pop has one),
+ *     max(4 x the noise floor, a tenth of its peak) from the last extreme;
+ *     an electrode pop has one),
  *   - at least band_frac of its energy lies in the MUAP band, or at least
  *     band_frac_hp of its energy above band_lo_hz (1: off), and its RMS
  *     in that band reaches min_rms_uv (MUAPs of 0.3-3 mV firing densely;

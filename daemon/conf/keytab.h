@@ -5,7 +5,9 @@
  * each lives (offsetof), its type, its inclusive range, its default (as the
  * text a user would write), unit and a one-line description. The same table
  * feeds the INI parser, the -o parser, the documentation checks and the
- * defaults, so they cannot drift.
+ * defaults, so they cannot drift. (Where the struct is a library's, as the
+ * configuration's detector parameters are, the library's defaults are
+ * taken and the table's text is checked against them: config.c.)
  *
  * Contract: nothing here allocates; string fields are fixed char arrays of
  * TW_KEY_STRLEN bytes in the target struct.

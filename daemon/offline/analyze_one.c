@@ -10,7 +10,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli.h"
 #include "event_json.h"
 #include "offline.h"
 #include "pipeline.h"
@@ -18,6 +17,7 @@
 #include "session.h"
 #include "sndsrc.h"
 #include "src_edf.h"
+#include "tw_exit.h"
 
 #define AN_BLOCK 4096 /* frames per read */
 

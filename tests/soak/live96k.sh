@@ -5,8 +5,8 @@
 # dummy driver (jackd -r 96000 -C 8, a unique server name, real-time
 # priority when allowed: it stands for the sound card's clock) clocks the
 # ALSA jack plugin under the ALSA file plugin, which reads the fixture
-# (tests/soak/alsa-tier2-8ch.conf; docs: testing-without-hardware, tier
-# 2), and `twitchd run -o input.source=portaudio` captures it through
+# (tests/soak/alsa-tier2-8ch.conf; docs/testing-without-hardware.md,
+# tier 2), and `twitchd run -o input.source=portaudio` captures it through
 # PortAudio at normal priority, as the service does.
 #
 # The fixture: a seeded synthetic recording (`twitchd synth`, 8 channels

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The real PortAudio capture path, end to end, without a sound card: a
 # synthetic recording is fed as raw float32 through ALSA's file plugin
-# (docs: testing-without-hardware, tier 1) into `twitchd run`, and the
+# (docs/testing-without-hardware.md, tier 1) into `twitchd run`, and the
 # journal must hold exactly the events `twitchd replay` finds in the same
 # file (same samples, same pipeline, other block sizes). $1: build dir.
 set -euo pipefail

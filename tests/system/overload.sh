@@ -4,7 +4,7 @@
 # overflow visibly, never silently (issue 8, faults).
 #
 # The daemon captures through the real PortAudio -> ALSA path paced at real
-# time (docs: testing-without-hardware, tier 2): a JACK server with the
+# time (docs/testing-without-hardware.md, tier 2): a JACK server with the
 # dummy driver (unique name, real-time priority when allowed: it stands
 # for the sound card's hardware clock, which a busy CPU does not slow)
 # clocks the ALSA jack plugin, under the ALSA file plugin that reads the

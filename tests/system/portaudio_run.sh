@@ -14,7 +14,7 @@
 #  - a device that goes away and comes back, mid-stream, with events
 #    flowing: 30 s of synthetic EMG (LTRs, EPN; raw float32) through the
 #    ALSA file plugin paced at real time by a JACK server with the dummy
-#    driver (testing-without-hardware tier 2: the ALSA configuration is
+#    driver (docs/testing-without-hardware.md, tier 2: the ALSA configuration is
 #    written here; jackd2 needed), and
 #    tests/data/enodev_shim.c, compiled here (skipped without cc) and
 #    preloaded, makes ALSA return -ENODEV from 3 s to 5 s after capture

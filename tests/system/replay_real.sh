@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # replay_real.sh BUILD_DIR: `twitchd replay` over the real recordings in
-# ${TWITCHD_REAL_DATA:-/work/shared/data/real} (see its README.md: none of
-# them holds endplate noise or an LTR). Skipped, with a message, when the
+# ${TWITCHD_REAL_DATA:-REPO/../shared/data/real} (not part of the
+# repository: README.md, "Licence of the test recordings"; none of them
+# holds endplate noise or an LTR). Skipped, with a message, when the
 # directory is absent.
 #
 # Each *.wav is replayed at its native rate with its scale, from the unit
@@ -16,7 +17,7 @@ set -euo pipefail
 B=${1:?usage: replay_real.sh BUILD_DIR}
 TW="$B/twitchd"
 [[ -x $TW ]] || { echo "FAIL: $TW is missing (build it first)" >&2; exit 1; }
-DATA=${TWITCHD_REAL_DATA:-/work/shared/data/real}
+DATA=${TWITCHD_REAL_DATA:-$(cd "$(dirname "$0")/../.." && pwd)/../shared/data/real}
 if [[ ! -d $DATA ]]; then
     echo "replay_real: SKIP: no real recordings at $DATA (set TWITCHD_REAL_DATA)"
     exit 0

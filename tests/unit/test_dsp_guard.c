@@ -19,7 +19,7 @@
  *     lone bad sample;
  *   - the sample count (tw_channel_get_samples) is the input's.
  * The events on the rest of a file are compared with the clean file's in
- * tests/system/guard_events.sh.
+ * tests/system/guard_quality.sh.
  */
 #include <setjmp.h>
 #include <stdarg.h>
