@@ -335,6 +335,9 @@ static void movement(tw_channel *q, double m)
         float now = mf - q->mv_base;
         if (now * q->mv_step > 0.0f && fabsf(now) >= 0.5f * fabsf(q->mv_step)) {
             q->mv_hist[q->mv_n++ % TW_MV_HIST] = q->mv_start;
+            tw_ltrdet_note_movement(q->ltr, q->mv_start,
+                                    (int64_t)(q->p.mv_max_ms * 1e-3 * q->fd + 0.5),
+                                    (int64_t)q->mv_d);
             /* a step settles over 80-300 ms (the amplifier is AC-coupled):
              * its return is not a new movement */
             q->mv_refr = k + (int64_t)(TW_MV_REFRACTORY_MS * 1e-3 * q->fd + 0.5);

@@ -72,6 +72,11 @@ struct tw_ltrdet {
     double env_sum;             /* sum of the envelope while open */
     long env_n;
     int64_t last_big_end;       /* end of the last MUAP-scale burst */
+    /* needle movements (tw_ltrdet_note_movement): their onsets, and the
+     * window around a burst's onset in which one elicits it */
+    int64_t mv[TW_LTR_MV_HIST];
+    unsigned mv_n;
+    int64_t mv_before, mv_after;
     /* An LTR at the start of a sustained stretch whose post window was
      * not seen yet when the stretch became too long: decided once it is. */
     int pend;
@@ -216,6 +221,27 @@ void tw_ltrdet_reset(tw_ltrdet *q)
     q->bg = q->bg_y = 0.0f;
     q->state = IDLE;
     q->last_big_end = INT64_MIN / 2;
+    q->mv_n = 0;
+}
+
+void tw_ltrdet_note_movement(tw_ltrdet *q, int64_t sample, int64_t before, int64_t after)
+{
+    q->mv[q->mv_n++ % TW_LTR_MV_HIST] = sample;
+    q->mv_before = before;
+    q->mv_after = after;
+}
+
+/* 1 if a needle movement noted lies from mv_before before `on` to
+ * mv_after after it: the burst was elicited by the needle. */
+static int elicited(const tw_ltrdet *q, int64_t on)
+{
+    unsigned n = q->mv_n < TW_LTR_MV_HIST ? q->mv_n : TW_LTR_MV_HIST;
+    for (unsigned i = 0; i < n; i++) {
+        int64_t d = on - q->mv[i];
+        if (d >= -q->mv_after && d <= q->mv_before)
+            return 1;
+    }
+    return 0;
 }
 
 int tw_ltrdet_is_busy(const tw_ltrdet *q) { return q->state != IDLE; }
@@ -517,7 +543,11 @@ static int decide(tw_ltrdet *q, tw_event *ev, int embedded)
     if (ev->peak_uv < q->p.min_peak_uv || !in_band ||
         urms < q->p.min_rms_uv || len < q->min_len || turns < q->p.min_turns)
         return D_SMALL;
-    if (len > q->max_len || on - q->last_big_end < q->pre)
+    /* Voluntary firing is a train of bursts: one this soon after another
+     * MUAP-scale burst is part of it, unless the needle elicited it (in
+     * fast-in/fast-out needling, hits 0.1-2 s apart each bring an LTR). */
+    int needled = elicited(q, on);
+    if (len > q->max_len || (!needled && on - q->last_big_end < q->pre))
         return D_BIG;
     if (!embedded)
         return D_LTR; /* the post window was watched live (QUIET) */
@@ -530,6 +560,8 @@ static int decide(tw_ltrdet *q, tw_event *ev, int embedded)
      * Earlier than the residual's stretch, the burst was not open, and a
      * MUAP-scale burst there set last_big_end (checked above). */
     int64_t a = on - q->pre > q->s0 ? on - q->pre : q->s0;
+    if (needled)
+        a = on - q->gap; /* no pre window to check */
     double e2 = 0.0;
     for (int64_t t = a; t < on - q->gap; t++) {
         e2 += (double)us[t] * us[t];

@@ -116,6 +116,14 @@ size_t tw_ltrdet_prepare(tw_ltrdet *q, const float *y, const float *z, size_t n)
  * Returns TW_LTR_ENDED with *ev filled, or 0. Idle afterwards. */
 int tw_ltrdet_flush(tw_ltrdet *q, tw_event *ev);
 
+/* A needle movement began at detector sample `sample` (the channel's
+ * movement detector, once confirmed). A burst whose onset lies from
+ * `before` samples after such a movement to `after` samples before it
+ * was elicited by the needle: it is not judged as part of a train of
+ * voluntary bursts (pre_ms). The last TW_LTR_MV_HIST are kept. */
+enum { TW_LTR_MV_HIST = 8 };
+void tw_ltrdet_note_movement(tw_ltrdet *q, int64_t sample, int64_t before, int64_t after);
+
 /* 1 while a burst is open or awaiting its decision. */
 int tw_ltrdet_is_busy(const tw_ltrdet *q);
 /* 1 while a MUAP-scale burst (peak >= min_peak_uv) is open: other
