@@ -549,6 +549,11 @@ int tw_config_check(const tw_config *c, tw_config_errors *err)
         add_error(err, "synth.%s", why);
         n++;
     }
+    if (c->det.ltr.band_lo_hz >= c->det.ltr.band_hi_hz) {
+        add_error(err, "ltr.band_lo_hz '%g' must be below ltr.band_hi_hz '%g'",
+                  c->det.ltr.band_lo_hz, c->det.ltr.band_hi_hz);
+        n++;
+    }
     if (c->det.ltr.min_ms >= c->det.ltr.max_ms) {
         add_error(err, "ltr.min_ms '%g' must be below ltr.max_ms '%g'",
                   c->det.ltr.min_ms, c->det.ltr.max_ms);

@@ -871,6 +871,15 @@ static void test_cross_key(void **state)
     assert_string_equal(err.msg[1],
                         "filter.surface_low_hz '450' must be below filter.surface_high_hz '20'");
     assert_string_equal(err.msg[2], "ltr.min_ms '500' must be below ltr.max_ms '400'");
+
+    /* The MUAP band's edges, each in its own range, crossed: the
+     * detector would refuse them (channel set-up) with no key named. */
+    memset(&err, 0, sizeof err);
+    tw_config_defaults(&c);
+    c.det.ltr.band_lo_hz = 200;
+    c.det.ltr.band_hi_hz = 100;
+    assert_int_equal(tw_config_check(&c, &err), 1);
+    assert_string_equal(err.msg[0], "ltr.band_lo_hz '200' must be below ltr.band_hi_hz '100'");
 }
 
 /* ---- electrodes per channel --------------------------------------------- */
