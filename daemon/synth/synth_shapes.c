@@ -72,7 +72,8 @@ void tw_shape_move(tw_inst *in, tw_rng *r, double rate, double step_uv,
                    double rise_min_ms, double rise_max_ms, double p_over)
 {
     double rise = MS(tw_rng_loguniform(r, rise_min_ms, rise_max_ms));
-    double tau = MS(tw_rng_range(r, 80.0, 300.0));
+    /* it settles back over 50-500 ms (to ~3 %: 3.5 tau) */
+    double tau = MS(tw_rng_loguniform(r, 50.0 / 3.5, 500.0 / 3.5));
     double over = tw_rng_bernoulli(r, p_over) ? tw_rng_range(r, 0.1, 0.4) : 0.0;
     inst_init(in, TW_IK_MOVE, step_uv, rise + (over > 0 ? 24.0 : 8.0) * tau);
     in->p[0] = (float)rise;
@@ -109,18 +110,20 @@ void tw_shape_psw(tw_inst *in, tw_rng *r, double rate, double amp_uv)
     in->p[2] = (float)t2;
 }
 
-/* Brief insertion spike: one Gaussian derivative, sigma 0.12-0.3 ms
- * (1-2.4 ms of support), either polarity. */
+/* Brief insertion spike of 0.5-3 ms (log-uniform), either polarity:
+ * biphasic (a Gaussian derivative) or triphasic (a Mexican hat), half
+ * each; its visible extent (+-2.5 sigma) is the drawn duration. */
 void tw_shape_spike(tw_inst *in, tw_rng *r, double rate, double amp_uv)
 {
-    double sig = MS(tw_rng_range(r, 0.12, 0.3));
+    double dur = MS(tw_rng_loguniform(r, 0.5, 3.0));
+    double sig = dur / 5.0;
     if (sig < 0.25)
         sig = 0.25;
     double sign = tw_rng_bernoulli(r, 0.5) ? 1.0 : -1.0;
+    int type = tw_rng_bernoulli(r, 0.5) ? TW_SC_GDERIV : TW_SC_MEXHAT;
     inst_init(in, TW_IK_SUM, sign * fabs(amp_uv), 8.0 * sig);
     in->ncomp = 1;
-    in->comp[0] = (tw_comp){(float)(4.0 * sig), (float)sig, 1.0f,
-                            TW_SC_GDERIV};
+    in->comp[0] = (tw_comp){(float)(4.0 * sig), (float)sig, 1.0f, type};
 }
 
 int32_t tw_unit_max_len(double rate)
