@@ -15,6 +15,8 @@
 
 enum { IDLE, OPEN, QUIET };
 
+#define TW_LTR_EDGE_MS 2.0     /* a needle-step edge: the median moves this fast, ms */
+#define TW_LTR_EDGE_PAD_MS 3.0 /* and its transient is blanked this much beyond, ms */
 #define TW_LTR_MED_MS 20.0    /* step-removing median window, ms */
 #define TW_LTR_PREROLL_MS 40.0 /* offline band filters settle over this, ms */
 #define TW_LTR_ONSET_HALF_MS 2.0 /* onset: local band share over +-this, ms */
@@ -30,6 +32,7 @@ struct tw_ltrdet {
     /* decide(): a candidate's stretch with needle steps removed (see
      * residual()), its MUAP band and above band_lo_hz; rlen samples each */
     float *rs, *us, *hs, *mwin;
+    float *md;                  /* the running median of z (residual()) */
     unsigned mw;                /* median window, samples (odd) */
     int64_t s0, s1;             /* the stretch held in rs/us/hs */
     tw_noisefloor *floor_u;     /* noise floor of the MUAP band */
@@ -165,6 +168,7 @@ tw_ltrdet *tw_ltrdet_create(const tw_ltrdet_params *p)
     q->rs = calloc(q->rlen, sizeof *q->rs);
     q->us = calloc(q->rlen, sizeof *q->us);
     q->hs = calloc(q->rlen, sizeof *q->hs);
+    q->md = calloc(q->rlen, sizeof *q->md);
     q->mwin = calloc(q->mw, sizeof *q->mwin);
     /* its thresholds are multiples of 4 to 8: a floor a few % low is
      * fine, and 200 samples per window cost a quarter of 800 */
@@ -175,7 +179,7 @@ tw_ltrdet *tw_ltrdet_create(const tw_ltrdet_params *p)
     q->zr = calloc(q->rcap, sizeof *q->zr);
     q->er = calloc(q->rcap, sizeof *q->er);
     if (!q->hp || !q->lp || !q->floor_u || !q->u2 || !q->yr || !q->er ||
-        !q->hp2 || !q->lp2 || !q->zr || !q->rs || !q->us || !q->hs || !q->mwin) {
+        !q->hp2 || !q->lp2 || !q->zr || !q->rs || !q->us || !q->hs || !q->md || !q->mwin) {
         tw_ltrdet_destroy(q);
         return NULL;
     }
@@ -194,6 +198,7 @@ void tw_ltrdet_destroy(tw_ltrdet *q)
     free(q->rs);
     free(q->us);
     free(q->hs);
+    free(q->md);
     free(q->mwin);
     tw_noisefloor_destroy(q->floor_u);
     free(q->u2);
@@ -391,9 +396,9 @@ static void residual(tw_ltrdet *q, int64_t from, int64_t to)
     q->s0 = s0;
     q->s1 = s1;
     ring_copy(q, q->zr, s0, n, q->hs);
-    median_filter(q->hs, q->us, n, q->mw, q->mwin);
+    median_filter(q->hs, q->md, n, q->mw, q->mwin);
     for (int64_t i = 0; i < n; i++)
-        q->rs[i] = q->hs[i] - q->us[i];
+        q->rs[i] = q->hs[i] - q->md[i];
     tw_sos_reset(q->hp2);
     for (int64_t i = 0; i < n; i++)
         q->hs[i] = (float)tw_sos_step(q->hp2, q->rs[i]);
@@ -406,6 +411,49 @@ static void residual(tw_ltrdet *q, int64_t from, int64_t to)
     tw_sos_reset(q->lp2);
     for (int64_t i = n - 1; i >= 0; i--)
         q->us[i] = (float)tw_sos_step(q->lp2, q->us[i]);
+}
+
+/* The step-removed residual is wrong at a fast needle step's corners: a
+ * median cannot follow a step that rises in 2-5 ms and settles over
+ * 50-500 ms through its sharp apex, and what it leaves there (up to
+ * half a window on either side of the edge) is a MUAP-band transient of
+ * the step's own making, with the insertion spikes on it. An LTR begins
+ * 5-50 ms after the needle hit, so nothing of it is lost by not reading
+ * there: wherever the median itself moves by half the burst's MUAP-band
+ * peak or more within TW_LTR_EDGE_MS and stays moved, the same way, by
+ * the whole peak or more half a median window either side (a step that
+ * fast and that large makes transients of that size; MUAPs come and go,
+ * and barely move a median of 20 ms), the residual and its bands are
+ * zeroed, half a median window and TW_LTR_EDGE_PAD_MS either side.
+ * Returns the samples zeroed. */
+static int64_t blank_edges(tw_ltrdet *q, float pu)
+{
+    int64_t n = q->s1 - q->s0 + 1;
+    int64_t e = (int64_t)(TW_LTR_EDGE_MS * 1e-3 * q->p.fs_hz / 2.0 + 0.5);
+    int64_t pad = (int64_t)q->mw / 2 + (int64_t)(TW_LTR_EDGE_PAD_MS * 1e-3 * q->p.fs_hz + 0.5);
+    if (e < 1)
+        e = 1;
+    int64_t h = (int64_t)q->mw / 2;
+    float lim = 0.5f * pu;
+    int64_t blanked = 0, cover = -1; /* zeroed up to here */
+    for (int64_t i = h; i + h < n; i++) {
+        float fast = q->md[i + e] - q->md[i - e];
+        if (fabsf(fast) < lim)
+            continue;
+        float held = q->md[i + h] - q->md[i - h];
+        if (fabsf(held) < pu || held * fast < 0.0f)
+            continue;
+        int64_t a = i - e - pad > cover + 1 ? i - e - pad : cover + 1;
+        int64_t b = i + e + pad < n - 1 ? i + e + pad : n - 1;
+        if (a < 0)
+            a = 0;
+        for (int64_t t = a; t <= b; t++) {
+            q->rs[t] = q->us[t] = q->hs[t] = 0.0f;
+            blanked++;
+        }
+        cover = b;
+    }
+    return blanked;
 }
 
 /* Features of the burst [on, off] from the step-removed residual of the
@@ -430,6 +478,10 @@ static int decide(tw_ltrdet *q, tw_event *ev, int embedded)
      * and the needle step (removed) do not set it. */
     int64_t pk = from;
     float pv = 0.0f, pu = 0.0f;
+    for (int64_t t = from; t <= to; t++)
+        pu = maxf(pu, fabsf(us[t]));
+    blank_edges(q, pu);
+    pu = 0.0f;
     for (int64_t t = from; t <= to; t++) {
         float a = fabsf(us[t]);
         if (a > pu) {
