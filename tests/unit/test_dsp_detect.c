@@ -1193,6 +1193,94 @@ static void test_condition_low_edge(void **state)
         fail_msg("%d of %d valid low edges fail (see sos: low fc/fs designs)", bad, total);
 }
 
+/* Quick jabs (fast-in/fast-out needling): a step of 1-4 mV either way
+ * rising in 2-5 ms and settling with tau 14-40 ms (over 50-140 ms),
+ * with 5-15 insertion spikes of 0.5-3 ms and 100-800 uV in its first
+ * 30 ms, alone or followed 10-30 ms after the hit by an LTR. The step's
+ * apex is not an LTR, however fast; the LTR after it is found once, its
+ * onset within 20 ms: the step's corners are not read up to half a
+ * median window (10 ms) and 3 ms past them, so an LTR starting sooner is
+ * dated from there, and a 3 ms insertion spike just before a burst can
+ * pass for its first MUAP. */
+static void test_quick_jab(void **state)
+{
+    (void)state;
+    uint64_t seed = tt_seed("quick jabs", 0x1AB5);
+    tt_rng r;
+    tt_rng_seed(&r, seed);
+    scene_t s;
+    memset(&s, 0, sizeof s);
+    const double gap_s = 1.5;
+    const int jabs = 12;
+    s.n = (size_t)((jabs + 1) * gap_s * FS);
+    s.x = tt_xcalloc(s.n, sizeof *s.x);
+    for (size_t i = 0; i < s.n; i++)
+        s.x[i] = (float)(NOISE_UV * tt_gauss(&r));
+    int64_t hit[16];
+    for (int j = 0; j < jabs; j++) {
+        size_t at = (size_t)((j + 0.7) * gap_s * FS);
+        hit[j] = (int64_t)at;
+        double step = tt_uniform(&r, 1000.0, 4000.0) * (tt_u01(&r) < 0.5 ? -1.0 : 1.0);
+        double rise = tt_uniform(&r, 2e-3, 5e-3) * FS, tau = tt_uniform(&r, 14e-3, 40e-3) * FS;
+        for (size_t i = 0; at + i < s.n && i < (size_t)(rise + 12.0 * tau); i++) {
+            double t = (double)i;
+            double v = t < rise ? 0.5 * (1.0 - cos(M_PI * t / rise)) : exp(-(t - rise) / tau);
+            s.x[at + i] += (float)(step * v);
+        }
+        int nsp = 5 + (int)tt_index(&r, 11);
+        for (int k = 0; k < nsp; k++) {
+            double sig = tt_uniform(&r, 0.5e-3, 3e-3) * FS / 5.0;
+            double a = tt_uniform(&r, 100.0, 800.0) * (tt_u01(&r) < 0.5 ? -1.0 : 1.0);
+            size_t c = at + (size_t)(tt_uniform(&r, 0.0, 30e-3) * FS);
+            for (int64_t i = -(int64_t)(4 * sig); i <= (int64_t)(4 * sig); i++) {
+                double u = (double)i / sig;
+                if (c + (size_t)i < s.n)
+                    s.x[c + (size_t)i] += (float)(a * u * exp(0.5 - 0.5 * u * u));
+            }
+        }
+        if (j % 2 == 1)
+            add_ltr(&s, &r, at + (size_t)(tt_uniform(&r, 10e-3, 30e-3) * FS), 0);
+    }
+    tw_channel *q = needle_channel(0);
+    evlist_t l;
+    run_channel(q, s.x, s.n, 4096, &l);
+    const int64_t ms = (int64_t)(FS / 1000.0);
+    int failures = 0, ltrs = 0;
+    for (size_t k = 0; k < l.n; k++) {
+        const tw_event *e = &l.ev[k];
+        if (e->type != TW_EVT_LTR)
+            continue;
+        ltrs++;
+        int matched = 0;
+        for (int i = 0; i < s.nltr; i++)
+            if (overlaps(e->onset_sample, e->offset_sample, s.ltr[i].on, s.ltr[i].off, 0)) {
+                matched = 1;
+                double don = (double)(e->onset_sample - s.ltr[i].on) / ms;
+                if (fabs(don) > 20.0) {
+                    printf("[ DETAIL   ] LTR %d after a jab: onset off by %.2f ms\n", i, don);
+                    failures++;
+                }
+            }
+        if (!matched) {
+            int j = 0;
+            while (j + 1 < jabs && hit[j + 1] <= e->onset_sample)
+                j++;
+            print_event("not an LTR", e);
+            printf("[ DETAIL   ] an LTR %.1f ms after jab %d (no LTR there)\n",
+                   (double)(e->onset_sample - hit[j]) / ms, j);
+            failures++;
+        }
+    }
+    printf("[ INFO     ] seed %" PRIu64 ": %d jabs, %d with an LTR; %d LTRs reported\n", seed,
+           jabs, s.nltr, ltrs);
+    if (ltrs < s.nltr)
+        failures++;
+    tw_channel_destroy(q);
+    free(l.ev);
+    free(s.x);
+    assert_int_equal(failures, 0);
+}
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -1214,6 +1302,7 @@ int main(void)
         cmocka_unit_test(test_bad_params_channel),
         cmocka_unit_test(test_rate_sweep),
         cmocka_unit_test(test_condition_low_edge),
+        cmocka_unit_test(test_quick_jab),
     };
     int rc = cmocka_run_group_tests_name("dsp_detect_scene", scene_tests, setup_scene,
                                          teardown_scene);
