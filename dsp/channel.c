@@ -322,7 +322,7 @@ static void movement(tw_channel *q, double m)
     float d = mf - base;
     /* A movement starts where the slope changes: the change of d over
      * mv_d. The slow return of an earlier step (an exponential settling
-     * over 80-300 ms) has a large d but a slowly changing one. */
+     * over 50-500 ms) has a large d but a slowly changing one. */
     float jerk = d - q->mv_dring[slot];
     q->mv_dring[slot] = d;
     tw_noisefloor_step(q->mv_floor, d, 0);
@@ -338,7 +338,7 @@ static void movement(tw_channel *q, double m)
             tw_ltrdet_note_movement(q->ltr, q->mv_start,
                                     (int64_t)(q->p.mv_max_ms * 1e-3 * q->fd + 0.5),
                                     (int64_t)q->mv_d);
-            /* a step settles over 80-300 ms (the amplifier is AC-coupled):
+            /* a step settles over 50-500 ms (the amplifier is AC-coupled):
              * its return is not a new movement */
             q->mv_refr = k + (int64_t)(TW_MV_REFRACTORY_MS * 1e-3 * q->fd + 0.5);
         }

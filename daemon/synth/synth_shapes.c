@@ -63,7 +63,7 @@ void tw_shape_eps(tw_inst *in, tw_rng *r, double rate, double amp_uv,
 /* Needle movement: a step whose rise (raised cosine) follows the needle's
  * speed, 2-5 ms for a quick jab up to 25-60 ms for a slow advance (drawn
  * log-uniform in [rise_min_ms, rise_max_ms]), then exponential settling
- * with tau 80-300 ms; with probability p_over it settles through an
+ * with tau 14-143 ms (settled over 50-500 ms); with probability p_over it settles through an
  * overshoot of 10-40 % of the step, a slower opposite lobe (tau x 3):
  * v = (1 + o) e^(-t/tau) - o e^(-t/(3 tau)). Energy mostly below 20 Hz,
  * to ~100 Hz for a fast rise. The support ends at 8 tau (x 3 with an
