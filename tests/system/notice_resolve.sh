@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# tw-test: exclusive (run alone by tests/run.sh: A loads the CPU at fast pace, B measures wall time)
 # notice_resolve.sh BUILD_DIR: every onset notice on the wire is followed
 # by exactly one record or one evt.cancel with the same id (issue 15),
 # through detector settings changed at run time, a session, a
