@@ -67,13 +67,14 @@ void tw_channel_reset(tw_channel *q);
  * the order they arose. With emit_starts, every notice (is_start) is
  * followed, in this call or a later one, by exactly one final event or
  * one rejection (reject != 0) of the same type and cand: an LTR within
- * ltr.max_ms + ltr.env_ms + max(ltr.hang_ms, ltr.env_ms) + ltr.post_ms of
- * input after the notice's onset, an EPN episode within epn.release_ms +
- * epn.win_bins x epn.bin_ms after its window last showed EPN (plus the
- * decimator's delay), or at the latest by a flush or the restart after a
- * flat stretch. A final event resolving a notice may have another onset
- * (refined: from one detector sample before the notice's onset to
- * ltr.max_ms + ltr.env_ms after it; EPN: the same). Returns TW_OK, or
+ * 2 ltr.env_ms + ltr.max_ms + ltr.hang_ms + 2 ltr.post_ms of input after
+ * the notice's onset, an EPN episode within epn.release_ms +
+ * (epn.win_bins + 1) x epn.bin_ms after its offset, later only while
+ * MUAP-scale bursts hold the EPN detector (plus the decimator's delay),
+ * or at the latest by a flush or the restart after a flat stretch. A
+ * final LTR resolving a notice may have another onset (refined: from one
+ * detector sample before the notice's onset to ltr.max_ms + ltr.hang_ms +
+ * ltr.post_ms + ltr.env_ms after it); an EPN episode's is its notice's. Returns TW_OK, or
  * TW_EOVERFLOW when more than cap events arose (the surplus is lost and
  * counted; size ev with tw_channel_max_events to rule it out). */
 int tw_channel_execute_block(tw_channel *q, const float *x, size_t n,

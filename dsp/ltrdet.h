@@ -106,8 +106,11 @@ enum { TW_LTR_STARTED = 1, TW_LTR_ENDED = 2, TW_LTR_REJECTED = 4 };
  *                    and one pending): tw_ltrdet_rejected, each with
  *                    its cand and reject reason (tw_dsp.h).
  * Every candidate is resolved exactly once, by ENDED or REJECTED, within
- * max_ms + env_ms + max(hang_ms, env_ms) + post_ms of its notice's onset
- * (or by tw_ltrdet_flush). Indices are in detector samples. */
+ * 2 env_ms + max_ms + hang_ms + 2 post_ms of its notice's onset (a burst
+ * that resumes after a pause until it is too long, whose start then
+ * waits for its post window), or by tw_ltrdet_flush. An LTR's onset lies
+ * from one sample before its notice's to max_ms + hang_ms + post_ms +
+ * env_ms after it. Indices are in detector samples. */
 int tw_ltrdet_step(tw_ltrdet *q, float y, float z, float sigma, tw_event *ev);
 
 /* The notice of the last TW_LTR_STARTED (valid until the next step). */
