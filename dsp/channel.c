@@ -73,6 +73,9 @@ struct tw_channel {
     int64_t flat_samples; /* input samples in them */
 
     int ltr_in_epn;      /* EPN was active when the open burst began */
+    /* candidate numbers of the detectors before their last reset by a
+     * restart (tw_event.cand goes on across restarts) */
+    uint64_t ltr_base, epn_base;
     int64_t n_in, k;     /* input samples, detector samples (since origin) */
     int64_t origin;      /* input index of n_in == 0 (tw_channel_restart_at) */
     uint64_t lost;
@@ -264,6 +267,7 @@ void tw_channel_reset(tw_channel *q)
     q->mv_refr = 0;
     q->mv_pending = 0;
     q->ltr_in_epn = 0;
+    q->ltr_base = q->epn_base = 0;
     q->n_in = q->k = 0;
     q->origin = 0;
     q->lost = 0;
@@ -273,9 +277,19 @@ void tw_channel_reset(tw_channel *q)
     q->flat_samples = 0;
 }
 
+/* tw_channel_reset, the candidate numbers going on. */
+static void reset_keep_numbers(tw_channel *q)
+{
+    uint64_t ltr = q->ltr_base + tw_ltrdet_get_candidates(q->ltr);
+    uint64_t epn = q->epn_base + (q->epn ? tw_epndet_get_candidates(q->epn) : 0);
+    tw_channel_reset(q);
+    q->ltr_base = ltr;
+    q->epn_base = epn;
+}
+
 void tw_channel_restart_at(tw_channel *q, int64_t index)
 {
-    tw_channel_reset(q);
+    reset_keep_numbers(q);
     q->origin = index;
 }
 
@@ -299,6 +313,9 @@ static void emit(tw_channel *q, sink_t *s, const tw_event *e)
     if (s->n < s->cap) {
         tw_event *o = &s->ev[s->n++];
         *o = *e;
+        /* numbered only when notices go out */
+        o->cand = !q->p.emit_starts || e->cand == 0 ? 0
+                  : e->cand + (e->type == TW_EVT_LTR ? q->ltr_base : q->epn_base);
         o->onset_sample = to_input(q, e->onset_sample);
         o->offset_sample = to_input(q, e->offset_sample);
         o->emitted_sample = q->origin + q->k * (int64_t)q->m;
@@ -364,6 +381,94 @@ static void movement(tw_channel *q, double m)
     }
 }
 
+/* What the EPN detector returned (f: TW_EPN_*, e its event). Rejections
+ * are emitted only when notices are: a candidate without a notice needs
+ * none. */
+static void epn_out(tw_channel *q, int f, tw_event *e, sink_t *s)
+{
+    if ((f & TW_EPN_STARTED) && q->p.emit_starts) {
+        e->is_start = 1;
+        emit(q, s, e);
+    }
+    if ((f & TW_EPN_ENDED) || ((f & TW_EPN_REJECTED) && q->p.emit_starts))
+        emit(q, s, e);
+}
+
+/* The LTR detector's rejections of its last step or flush. */
+static void ltr_rejected(tw_channel *q, sink_t *s)
+{
+    const tw_event *r;
+    size_t n = tw_ltrdet_rejected(q->ltr, &r);
+    for (size_t i = 0; i < n && q->p.emit_starts; i++) {
+        tw_event e = r[i];
+        e.in_epn = (float)q->ltr_in_epn;
+        emit(q, s, &e);
+    }
+}
+
+/* A confirmed LTR e: its needle movement and latency, then emitted, or
+ * turned down as a flinch. */
+static void ltr_final(tw_channel *q, tw_event *e, sink_t *s)
+{
+    e->in_epn = (float)q->ltr_in_epn;
+    /* The needle movement that elicited it: the latest one from
+     * mv_max_ms before the onset to just after it (the movement
+     * detector sees a step up to mv_d late). A movement only earlier,
+     * mv_max_ms to flinch_max_ms before, with none closer, means a
+     * flinch: a voluntary reaction 80-200 ms after the needle. */
+    int64_t lat = (int64_t)(q->p.mv_max_ms * 1e-3 * q->fd + 0.5);
+    int64_t flinch = (int64_t)(q->p.flinch_max_ms * 1e-3 * q->fd + 0.5);
+    int64_t mv = -1;
+    int early = 0;
+    unsigned n = q->mv_n < TW_MV_HIST ? q->mv_n : TW_MV_HIST;
+    /* timing is taken from the reported onset, the burst's first
+     * MUAP (needle steps and insertion spikes before it are not part
+     * of it): latency_ms then lies in [0, mv_max_ms] */
+    int64_t start = e->onset_sample;
+    for (unsigned i = 0; i < n; i++) {
+        int64_t m = q->mv_hist[(q->mv_n - 1 - i) % TW_MV_HIST];
+        int64_t d = start - m;
+        if (d >= -(int64_t)q->mv_d && d <= lat) {
+            if (m > mv)
+                mv = m;
+        } else if (d > lat && d <= flinch) {
+            early = 1;
+        }
+    }
+    if (mv >= 0) {
+        e->movement_sample = mv;
+        e->latency_ms = (float)((double)(e->onset_sample - mv) * 1e3 / q->fd);
+        if (e->latency_ms < 0) /* the step seen up to mv_d late */
+            e->latency_ms = 0;
+        /* lat is mv_max_ms rounded to a detector sample */
+        if (e->latency_ms > (float)q->p.mv_max_ms)
+            e->latency_ms = (float)q->p.mv_max_ms;
+    }
+    if (mv >= 0 || !early) {
+        emit(q, s, e);
+    } else if (q->p.emit_starts && e->cand) {
+        e->reject = TW_REJ_FLINCH;
+        emit(q, s, e);
+    }
+}
+
+/* What the LTR detector returned (f: TW_LTR_*, e its final event). */
+static void ltr_out(tw_channel *q, int f, tw_event *e, sink_t *s)
+{
+    if (f & TW_LTR_STARTED) {
+        q->ltr_in_epn = q->epn && tw_epndet_is_active(q->epn);
+        if (q->p.emit_starts) {
+            tw_event n = *tw_ltrdet_notice(q->ltr);
+            n.is_start = 1;
+            emit(q, s, &n);
+        }
+    }
+    if (f & TW_LTR_REJECTED)
+        ltr_rejected(q, s);
+    if (f & TW_LTR_ENDED)
+        ltr_final(q, e, s);
+}
+
 static void detect(tw_channel *q, float y, float z, double m, sink_t *s)
 {
     tw_event e;
@@ -374,57 +479,12 @@ static void detect(tw_channel *q, float y, float z, double m, sink_t *s)
 
     if (q->epn) {
         int f = tw_epndet_step(q->epn, y, sigma, tw_ltrdet_is_holding(q->ltr), &e);
-        if ((f & TW_EPN_STARTED) && q->p.emit_starts) {
-            e.is_start = 1;
-            emit(q, s, &e);
-        }
-        if (f & TW_EPN_ENDED)
-            emit(q, s, &e);
+        if (f)
+            epn_out(q, f, &e, s);
     }
-
     int f = tw_ltrdet_step(q->ltr, y, z, sigma, &e);
-    if (f & TW_LTR_STARTED) {
-        q->ltr_in_epn = q->epn && tw_epndet_is_active(q->epn);
-        if (q->p.emit_starts) {
-            e.is_start = 1;
-            emit(q, s, &e);
-        }
-    }
-    if (f & TW_LTR_ENDED) {
-        e.in_epn = (float)q->ltr_in_epn;
-        /* The needle movement that elicited it: the latest one from
-         * mv_max_ms before the onset to just after it (the movement
-         * detector sees a step up to mv_d late). A movement only earlier,
-         * mv_max_ms to flinch_max_ms before, with none closer, means a
-         * flinch: a voluntary reaction 80-200 ms after the needle. */
-        int64_t lat = (int64_t)(q->p.mv_max_ms * 1e-3 * q->fd + 0.5);
-        int64_t flinch = (int64_t)(q->p.flinch_max_ms * 1e-3 * q->fd + 0.5);
-        int64_t mv = -1;
-        int early = 0;
-        unsigned n = q->mv_n < TW_MV_HIST ? q->mv_n : TW_MV_HIST;
-        /* timing is taken from the reported onset, the burst's first
-         * MUAP (needle steps and insertion spikes before it are not part
-         * of it): latency_ms then lies in [0, mv_max_ms] */
-        int64_t start = e.onset_sample;
-        for (unsigned i = 0; i < n; i++) {
-            int64_t m = q->mv_hist[(q->mv_n - 1 - i) % TW_MV_HIST];
-            int64_t d = start - m;
-            if (d >= -(int64_t)q->mv_d && d <= lat) {
-                if (m > mv)
-                    mv = m;
-            } else if (d > lat && d <= flinch) {
-                early = 1;
-            }
-        }
-        if (mv >= 0) {
-            e.movement_sample = mv;
-            e.latency_ms = (float)((double)(e.onset_sample - mv) * 1e3 / q->fd);
-            if (e.latency_ms < 0) /* the step seen up to mv_d late */
-                e.latency_ms = 0;
-        }
-        if (mv >= 0 || !early)
-            emit(q, s, &e);
-    }
+    if (f)
+        ltr_out(q, f, &e, s);
     q->k++;
 }
 
@@ -489,18 +549,32 @@ static void process(tw_channel *q, const float *x, size_t n, sink_t *sp)
  * mains canceller and the noise floor learn the signal again (within
  * about a second) instead of the stretch's zeros or full-scale DC. The
  * guard's counters are kept. */
-static void restart_after_flat(tw_channel *q, int64_t at, sink_t *s)
+/* End of input for both detectors: every candidate is resolved (an LTR
+ * decided without its post window, with neither movement nor flinch
+ * check; an EPN episode ended at its last bin that leaned to EPN). */
+static void flush_detectors(tw_channel *q, sink_t *s)
 {
     tw_event e;
-    if (tw_ltrdet_flush(q->ltr, &e) & TW_LTR_ENDED) {
+    int f = tw_ltrdet_flush(q->ltr, &e);
+    if (f & TW_LTR_ENDED) {
         e.in_epn = (float)q->ltr_in_epn;
         emit(q, s, &e);
     }
-    if (q->epn && (tw_epndet_flush(q->epn, &e) & TW_EPN_ENDED))
-        emit(q, s, &e);
+    if (f & TW_LTR_REJECTED)
+        ltr_rejected(q, s);
+    if (q->epn) {
+        f = tw_epndet_flush(q->epn, &e);
+        if (f)
+            epn_out(q, f, &e, s);
+    }
+}
+
+static void restart_after_flat(tw_channel *q, int64_t at, sink_t *s)
+{
+    flush_detectors(q, s);
     uint64_t nonfinite = q->nonfinite, flats = q->flats, lost = q->lost;
     int64_t flat_samples = q->flat_samples, origin = q->origin + at;
-    tw_channel_reset(q);
+    reset_keep_numbers(q);
     q->origin = origin;
     q->nonfinite = nonfinite;
     q->flats = flats;
@@ -640,7 +714,9 @@ size_t tw_channel_max_events(const tw_channel *q, size_t n)
 {
     /* An LTR needs hang_ms + 1 sample from opening to closing, an EPN
      * transition happens only when a bin closes; each gives at most a
-     * start notice and an end. */
+     * start notice and an end (a final event or a rejection), and a
+     * block may end up to two LTR candidates begun before it (the open
+     * one and one pending). */
     size_t nd = n / q->m + 1;
     size_t hang = (size_t)(q->p.ltr.hang_ms * 1e-3 * q->fd + 0.5) + 1;
     size_t bin = (size_t)(q->p.epn.bin_ms * 1e-3 * q->fd + 0.5);
@@ -649,7 +725,7 @@ size_t tw_channel_max_events(const tw_channel *q, size_t n)
     /* plus what a restart after a flat stretch closes (an LTR and an EPN
      * episode), at most once per TW_FLAT_MS of input */
     size_t flats = n / (size_t)(q->flat_min > 0 ? q->flat_min : 1) + 1;
-    return 2 * (nd / hang + 1) + 2 * (nd / bin + 1) + 2 + 2 * flats;
+    return 2 * (nd / hang + 1) + 2 * (nd / bin + 1) + 4 + 3 * flats;
 }
 
 unsigned tw_channel_get_decimation(const tw_channel *q) { return q->m; }
@@ -666,8 +742,9 @@ int tw_channel_flush_epn(tw_channel *q, tw_event *ev, size_t cap, size_t *nev)
     sink_t s = {ev, cap, 0};
     uint64_t lost0 = q->lost;
     tw_event e;
-    if (q->epn && (tw_epndet_flush(q->epn, &e) & TW_EPN_ENDED))
-        emit(q, &s, &e);
+    int f = q->epn ? tw_epndet_flush(q->epn, &e) : 0;
+    if (f)
+        epn_out(q, f, &e, &s);
     if (nev)
         *nev = s.n;
     return q->lost != lost0 ? TW_EOVERFLOW : TW_OK;
@@ -677,13 +754,7 @@ int tw_channel_flush(tw_channel *q, tw_event *ev, size_t cap, size_t *nev)
 {
     sink_t s = {ev, cap, 0};
     uint64_t lost0 = q->lost;
-    tw_event e;
-    if (tw_ltrdet_flush(q->ltr, &e) & TW_LTR_ENDED) {
-        e.in_epn = (float)q->ltr_in_epn;
-        emit(q, &s, &e);
-    }
-    if (q->epn && (tw_epndet_flush(q->epn, &e) & TW_EPN_ENDED))
-        emit(q, &s, &e);
+    flush_detectors(q, &s);
     if (nev)
         *nev = s.n;
     return q->lost != lost0 ? TW_EOVERFLOW : TW_OK;

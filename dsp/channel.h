@@ -62,22 +62,35 @@ tw_channel *tw_channel_create(const tw_channel_params *p, unsigned *warn);
 void tw_channel_destroy(tw_channel *q);
 void tw_channel_reset(tw_channel *q);
 
-/* Feed n samples (uV). Finished events (and onset notices if enabled) are
- * written to ev[0 .. *nev). Returns TW_OK, or TW_EOVERFLOW when more than
- * cap events arose (the surplus is lost and counted; size ev with
- * tw_channel_max_events to rule it out). */
+/* Feed n samples (uV). Finished events (and, if emit_starts, onset
+ * notices and rejections) are written to ev[0 .. *nev), each channel's in
+ * the order they arose. With emit_starts, every notice (is_start) is
+ * followed, in this call or a later one, by exactly one final event or
+ * one rejection (reject != 0) of the same type and cand: an LTR within
+ * 2 ltr.env_ms + ltr.max_ms + ltr.hang_ms + 2 ltr.post_ms of input after
+ * the notice's onset, an EPN episode within epn.release_ms +
+ * (epn.win_bins + 1) x epn.bin_ms after its offset, later only while
+ * MUAP-scale bursts hold the EPN detector (plus the decimator's delay),
+ * or at the latest by a flush or the restart after a flat stretch. A
+ * final LTR resolving a notice may have another onset (refined: from one
+ * detector sample before the notice's onset to ltr.max_ms + ltr.hang_ms +
+ * ltr.post_ms + ltr.env_ms after it); an EPN episode's is its notice's. Returns TW_OK, or
+ * TW_EOVERFLOW when more than cap events arose (the surplus is lost and
+ * counted; size ev with tw_channel_max_events to rule it out). */
 int tw_channel_execute_block(tw_channel *q, const float *x, size_t n,
                              tw_event *ev, size_t cap, size_t *nev);
 
-/* End an EPN episode in progress now (a session boundary): its event is
- * delivered as at the end of input, and the detector goes on, so an
- * episode that continues is found again as a new one. LTR detection is
- * not touched. Same returns as tw_channel_flush. */
+/* End an EPN episode in progress now (a session boundary): its event (or
+ * its rejection) is delivered as at the end of input, and the detector
+ * goes on, so an episode that continues is found again as a new one. LTR
+ * detection is not touched. Same returns as tw_channel_flush. */
 int tw_channel_flush_epn(tw_channel *q, tw_event *ev, size_t cap, size_t *nev);
 
 /* End of input: events still in progress are finished now (an EPN episode
  * ends at the last sample that showed it; an LTR is decided without its
- * post window). At most 2 events. Same returns as execute_block. */
+ * post window), and with emit_starts every candidate noticed is resolved
+ * (one open when another pending was confirmed is turned down as
+ * TW_REJ_STOPPED). At most 3 events. Same returns as execute_block. */
 int tw_channel_flush(tw_channel *q, tw_event *ev, size_t cap, size_t *nev);
 
 /* An upper bound on the events a block of n samples can produce. */
@@ -102,7 +115,9 @@ uint64_t tw_channel_get_lost_events(const tw_channel *q);
 int64_t tw_channel_get_samples(const tw_channel *q); /* samples fed */
 /* Start afresh (every state reset, the noise floor re-measured) as if the
  * next sample fed had input index `index`: after a long gap in the input,
- * without feeding it. Events keep true indices. */
+ * without feeding it. Events keep true indices. Candidates in progress
+ * are dropped unresolved (the caller cancels their notices: pipeline.c);
+ * candidate numbers go on. */
 void tw_channel_restart_at(tw_channel *q, int64_t index);
 
 #endif

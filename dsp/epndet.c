@@ -69,6 +69,8 @@ struct tw_epndet {
     int64_t excl_until;    /* shape statistics skip samples up to here */
 
     int state;
+    uint64_t seq;          /* episodes confirmed (noticed) since create/reset */
+    uint64_t cand;         /* the confirmed episode's number, 0: none */
     int64_t run_start;     /* first bin of the candidate/episode */
     int64_t last_lean;     /* last bin whose own statistics lean to EPN */
     unsigned cand_active, cand_gap, inactive_run;
@@ -221,6 +223,7 @@ void tw_epndet_reset(tw_epndet *q)
     q->eps_dead = 0;
     q->excl_until = -1000000;
     q->state = IDLE;
+    q->seq = q->cand = 0;
     q->cand_active = q->cand_gap = q->inactive_run = 0;
     q->bg_neg_hz = 0.0;
     q->thr_sigma = 0.0f; /* none: thresholds are made for sigma > 0 */
@@ -230,6 +233,7 @@ void tw_epndet_reset(tw_epndet *q)
 }
 
 int tw_epndet_is_busy(const tw_epndet *q) { return q->state != IDLE; }
+uint64_t tw_epndet_get_candidates(const tw_epndet *q) { return q->seq; }
 int tw_epndet_is_active(const tw_epndet *q) { return q->state == ACTIVE; }
 
 static const bin_t *ring_bin(const tw_epndet *q, int64_t idx)
@@ -353,6 +357,35 @@ static int episode_ok(const tw_epndet *q, const tw_event *ev)
              ev->eps_median_uv >= TW_EPN_MUAP_P2P_UV);
 }
 
+/* The confirmed episode [run_start, off] (bins) is over: *ev is filled
+ * and it is reported (TW_EPN_ENDED) or turned down (TW_EPN_REJECTED, with
+ * the reason: too short, too few MEPPs, a motor unit firing). */
+static int resolve(tw_epndet *q, int64_t off, tw_event *ev)
+{
+    uint64_t cand = q->cand;
+    q->cand = 0;
+    fill_event(q, ev, q->run_start, off, &q->ep);
+    ev->cand = cand;
+    if (off - q->run_start + 1 < (int64_t)q->min_bins)
+        ev->reject = TW_REJ_SHORT;
+    else if (!episode_ok(q, ev))
+        ev->reject = ev->mepp_rate_hz < q->p.ep_min_rate_hz ? TW_REJ_MEPP_RATE
+                                                            : TW_REJ_VOLUNTARY;
+    else
+        return TW_EPN_ENDED;
+    return TW_EPN_REJECTED;
+}
+
+/* An episode is confirmed: its notice, numbered. */
+static int confirm(tw_epndet *q, int64_t b, tw_event *ev)
+{
+    q->state = ACTIVE;
+    q->cand = ++q->seq;
+    fill_event(q, ev, q->run_start, b, NULL);
+    ev->cand = q->cand;
+    return TW_EPN_STARTED;
+}
+
 /* A bin closed: decide, and move the state machine. */
 static int close_bin(tw_epndet *q, float sigma, tw_event *ev)
 {
@@ -393,11 +426,8 @@ static int close_bin(tw_epndet *q, float sigma, tw_event *ev)
             acc_clear(&q->pend);
             for (int64_t i = s; i <= b; i++)
                 acc_add_bin(&q->ep, ring_bin(q, i));
-            if (q->confirm_bins <= 1) {
-                q->state = ACTIVE;
-                fill_event(q, ev, q->run_start, b, NULL);
-                out |= TW_EPN_STARTED;
-            }
+            if (q->confirm_bins <= 1)
+                out |= confirm(q, b, ev);
         }
         break;
     case CANDIDATE:
@@ -409,11 +439,8 @@ static int close_bin(tw_epndet *q, float sigma, tw_event *ev)
             q->inactive_run = 0;
             acc_merge(&q->ep, &q->pend);
             acc_clear(&q->pend);
-            if (q->state == CANDIDATE && ++q->cand_active >= q->confirm_bins) {
-                q->state = ACTIVE;
-                fill_event(q, ev, q->run_start, b, NULL);
-                out |= TW_EPN_STARTED;
-            }
+            if (q->state == CANDIDATE && ++q->cand_active >= q->confirm_bins)
+                out |= confirm(q, b, ev);
         } else if (ws == W_INACTIVE) {
             if (q->state == CANDIDATE) {
                 if (++q->cand_gap > 2)
@@ -424,11 +451,7 @@ static int close_bin(tw_epndet *q, float sigma, tw_event *ev)
                     off = b - (int64_t)q->inactive_run;
                 if (off < q->run_start)
                     off = q->run_start;
-                if (off - q->run_start + 1 >= (int64_t)q->min_bins) {
-                    fill_event(q, ev, q->run_start, off, &q->ep);
-                    if (episode_ok(q, ev))
-                        out |= TW_EPN_ENDED;
-                }
+                out |= resolve(q, off, ev);
                 q->state = IDLE;
             }
         }
@@ -580,8 +603,5 @@ int tw_epndet_flush(tw_epndet *q, tw_event *ev)
     acc_merge(&q->ep, &q->pend);
     acc_clear(&q->pend);
     q->state = IDLE;
-    if (off - q->run_start + 1 < (int64_t)q->min_bins)
-        return 0;
-    fill_event(q, ev, q->run_start, off, &q->ep);
-    return episode_ok(q, ev) ? TW_EPN_ENDED : 0;
+    return resolve(q, off, ev);
 }

@@ -62,21 +62,33 @@ typedef struct tw_epndet tw_epndet;
 
 tw_epndet *tw_epndet_create(const tw_epndet_params *p); /* NULL: bad params */
 void tw_epndet_destroy(tw_epndet *q);
+/* Idle, as created: candidate numbers start again from 1, and a
+ * confirmed episode is dropped without being resolved (flush first). */
 void tw_epndet_reset(tw_epndet *q);
 
-enum { TW_EPN_STARTED = 1, TW_EPN_ENDED = 2 };
+enum { TW_EPN_STARTED = 1, TW_EPN_ENDED = 2, TW_EPN_REJECTED = 4 };
 
 /* Feed one sample y (uV) with the current noise floor sigma (uV; 0 = not
  * known yet: nothing is detected); hold != 0 while a burst is in progress
- * (its bins count neither way). Returns a mask of TW_EPN_STARTED (an
- * episode was confirmed: *ev holds its onset) and TW_EPN_ENDED (*ev holds
- * the finished episode with all features; indices in detector samples). */
+ * (its bins count neither way). Returns one of TW_EPN_STARTED (an
+ * episode was confirmed, a candidate numbered from 1: *ev holds its
+ * onset and cand), TW_EPN_ENDED (*ev holds the finished episode with all
+ * features and the cand of its notice) and TW_EPN_REJECTED (*ev holds a
+ * confirmed episode turned down when it ended, with its features, cand
+ * and reject reason: shorter than min_ms, a MEPP rate below
+ * ep_min_rate_hz, a motor unit firing). Every confirmed episode is
+ * resolved once, by ENDED or REJECTED, release_ms (+ a bin) after its
+ * window last showed EPN, or by tw_epndet_flush. Indices in detector
+ * samples. */
 int tw_epndet_step(tw_epndet *q, float y, float sigma, int hold, tw_event *ev);
 
 /* End of input: a confirmed episode still going is finished now (its
- * offset is the last bin that leaned to EPN). Returns TW_EPN_ENDED with
- * *ev filled, or 0. The detector is idle afterwards. */
+ * offset is the last bin that leaned to EPN). Returns TW_EPN_ENDED or
+ * TW_EPN_REJECTED with *ev filled, or 0. The detector is idle afterwards. */
 int tw_epndet_flush(tw_epndet *q, tw_event *ev);
+
+/* Candidates (confirmed episodes) numbered since create or reset. */
+uint64_t tw_epndet_get_candidates(const tw_epndet *q);
 
 /* 1 while an episode is confirmed or a candidate is building up. */
 int tw_epndet_is_busy(const tw_epndet *q);

@@ -68,6 +68,15 @@ struct tw_ltrdet {
     int state;
     int too_long;
     int noticed;                /* onset notice sent for this burst */
+    /* Candidates: those noticed are numbered (seq, never reset), and
+     * each is resolved once: an LTR (TW_LTR_ENDED) or a rejection
+     * (TW_LTR_REJECTED, its reason from decide's `why`). */
+    uint64_t seq;               /* candidates noticed since create/reset */
+    uint64_t cand;              /* the open burst's number, 0: not noticed */
+    tw_event note;              /* the latest notice (TW_LTR_STARTED) */
+    tw_event rej[2];            /* rejections of the last step or flush */
+    unsigned nrej;
+    int why;                    /* tw_reject of decide's last D_SMALL / D_BIG */
     float thr_on, thr_off;
     float sigma0, bgy0;
     int64_t open_t, last_above;
@@ -223,6 +232,8 @@ void tw_ltrdet_reset(tw_ltrdet *q)
     q->sum2 = 0.0;
     q->k = 0;
     q->pend = 0;
+    q->seq = q->cand = 0;
+    q->nrej = 0;
     q->bg = q->bg_y = 0.0f;
     q->state = IDLE;
     q->last_big_end = INT64_MIN / 2;
@@ -250,6 +261,7 @@ static int elicited(const tw_ltrdet *q, int64_t on)
 }
 
 int tw_ltrdet_is_busy(const tw_ltrdet *q) { return q->state != IDLE; }
+uint64_t tw_ltrdet_get_candidates(const tw_ltrdet *q) { return q->seq; }
 int tw_ltrdet_is_holding(const tw_ltrdet *q)
 {
     return q->state == OPEN && q->peak >= q->p.min_peak_uv;
@@ -259,18 +271,50 @@ static inline float maxf(float a, float b) { return a > b ? a : b; }
 
 /* The onset notice: once per burst, when it first reaches MUAP scale
  * (peak and envelope), with its provisional onset. */
-static int notice(tw_ltrdet *q, float env, tw_event *ev)
+static int notice(tw_ltrdet *q, float env)
 {
     if (q->noticed || q->peak < q->p.min_peak_uv || env < q->p.min_rms_uv)
         return 0;
     q->noticed = 1;
+    q->cand = ++q->seq;
+    tw_event *ev = &q->note;
     memset(ev, 0, sizeof *ev);
     ev->type = TW_EVT_LTR;
+    ev->cand = q->cand;
     ev->onset_sample = q->open_t - q->w + 1;
     ev->offset_sample = q->k - 1;
     ev->movement_sample = -1;
     ev->latency_ms = -1.0f;
     return TW_LTR_STARTED;
+}
+
+/* Candidate `cand` (0: never noticed, nothing to report) was turned down
+ * for `why`; ev holds what it was judged on. Returns TW_LTR_REJECTED or
+ * 0. At most two per step: the open burst and the one pending. */
+static int reject(tw_ltrdet *q, uint64_t cand, const tw_event *ev, int why)
+{
+    if (cand == 0 || q->nrej >= sizeof q->rej / sizeof q->rej[0])
+        return 0;
+    tw_event *r = &q->rej[q->nrej++];
+    *r = *ev;
+    r->type = TW_EVT_LTR;
+    r->cand = cand;
+    r->reject = why;
+    return TW_LTR_REJECTED;
+}
+
+/* The open burst's span as far as it is known, for a rejection that
+ * decide() did not measure. */
+static void burst_span(const tw_ltrdet *q, tw_event *ev)
+{
+    memset(ev, 0, sizeof *ev);
+    ev->type = TW_EVT_LTR;
+    ev->onset_sample = q->open_t - q->w + 1;
+    ev->offset_sample = q->last_above > q->open_t ? q->last_above : q->open_t;
+    ev->noise_uv = q->sigma0;
+    ev->peak_uv = q->peak;
+    ev->movement_sample = -1;
+    ev->latency_ms = -1.0f;
 }
 
 static inline float ring(const float *r, const tw_ltrdet *q, int64_t t)
@@ -480,7 +524,7 @@ static int decide(tw_ltrdet *q, tw_event *ev, int embedded)
     float pv = 0.0f, pu = 0.0f;
     for (int64_t t = from; t <= to; t++)
         pu = maxf(pu, fabsf(us[t]));
-    blank_edges(q, pu);
+    int64_t blanked = blank_edges(q, pu);
     pu = 0.0f;
     for (int64_t t = from; t <= to; t++) {
         float a = fabsf(us[t]);
@@ -493,8 +537,11 @@ static int decide(tw_ltrdet *q, tw_event *ev, int embedded)
     float sig_u = q->sigma_u;
     float thr = maxf((float)q->p.onset_k * maxf(sig_u, q->bg),
                      (float)q->p.onset_frac * pu);
-    if (pu <= thr)
+    if (pu <= thr) {
+        burst_span(q, ev);
+        q->why = blanked > 0 ? TW_REJ_MOVEMENT : TW_REJ_SMALL;
         return D_SMALL;
+    }
     /* The walk crosses gaps up to 3 hang_ms: the MUAPs of an asynchronous
      * burst (2-10 units firing 1-4 times each over 20-300 ms) can be that
      * far apart when few units fire. */
@@ -593,14 +640,22 @@ static int decide(tw_ltrdet *q, tw_event *ev, int embedded)
     int in_band = frac >= q->p.band_frac || frac_hp >= q->p.band_frac_hp;
     double urms = sqrt(su2 / (double)len);
     if (ev->peak_uv < q->p.min_peak_uv || !in_band ||
-        urms < q->p.min_rms_uv || len < q->min_len || turns < q->p.min_turns)
+        urms < q->p.min_rms_uv || len < q->min_len || turns < q->p.min_turns) {
+        q->why = ev->peak_uv < q->p.min_peak_uv ? TW_REJ_SMALL
+                 : !in_band                     ? TW_REJ_BAND
+                 : urms < q->p.min_rms_uv       ? TW_REJ_SMALL
+                 : len < q->min_len             ? TW_REJ_SHORT
+                                                : TW_REJ_TURNS;
         return D_SMALL;
+    }
     /* Voluntary firing is a train of bursts: one this soon after another
      * MUAP-scale burst is part of it, unless the needle elicited it (in
      * fast-in/fast-out needling, hits 0.1-2 s apart each bring an LTR). */
     int needled = elicited(q, on);
-    if (len > q->max_len || (!needled && on - q->last_big_end < q->pre))
+    if (len > q->max_len || (!needled && on - q->last_big_end < q->pre)) {
+        q->why = len > q->max_len ? TW_REJ_LONG : TW_REJ_VOLUNTARY;
         return D_BIG;
+    }
     if (!embedded)
         return D_LTR; /* the post window was watched live (QUIET) */
     /* Inside a sustained stretch, isolated: no MUAP-scale activity in the
@@ -620,8 +675,10 @@ static int decide(tw_ltrdet *q, tw_event *ev, int embedded)
         if (t - (int64_t)q->w >= a)
             e2 -= (double)us[t - q->w] * us[t - q->w];
         if (t - a + 1 >= (int64_t)q->w &&
-            e2 >= (double)q->w * q->p.min_rms_uv * q->p.min_rms_uv)
+            e2 >= (double)q->w * q->p.min_rms_uv * q->p.min_rms_uv) {
+            q->why = TW_REJ_VOLUNTARY;
             return D_BIG;
+        }
     }
     int64_t b0 = off + q->w + q->gap, b1 = off + q->w + q->post;
     if (b1 > q->k - 1) {
@@ -632,7 +689,10 @@ static int decide(tw_ltrdet *q, tw_event *ev, int embedded)
         q->pend_b1 = b1;
         return D_PENDING;
     }
-    return post_quiet(q, b0, b1) ? D_LTR : D_BIG;
+    if (post_quiet(q, b0, b1))
+        return D_LTR;
+    q->why = TW_REJ_VOLUNTARY;
+    return D_BIG;
 }
 
 /* What does not depend on the detector's state, for the next sample in
@@ -757,13 +817,14 @@ static int step(tw_ltrdet *q, float y, float z, float sigma, tw_event *ev)
         for (int64_t i = t - q->w + 1; i <= t; i++)
             q->peak = maxf(q->peak, fabsf(q->yr[(uint64_t)i % q->ycap]));
         q->noticed = 0;
-        return notice(q, env, ev);
+        q->cand = 0;
+        return notice(q, env);
     }
     case OPEN:
         q->peak = maxf(q->peak, ay);
         q->env_sum += env;
         q->env_n++;
-        out = notice(q, env, ev);
+        out = notice(q, env);
         if (env > q->thr_off)
             q->last_above = t;
         if (t - q->open_t > q->max_len) {
@@ -777,14 +838,31 @@ static int step(tw_ltrdet *q, float y, float z, float sigma, tw_event *ev)
             q->state = IDLE;
             /* An LTR at its start (the needle reaching an active locus
              * often brings EPN and an LTR at once) is still one. */
+            uint64_t cand = q->cand;
+            q->cand = 0;
+            ev->cand = 0;
             switch (decide(q, ev, 1)) {
             case D_LTR:
                 q->last_big_end = ev->offset_sample;
+                ev->cand = cand;
                 return out | TW_LTR_ENDED;
             case D_PENDING:
-            case D_BIG:
+                q->pend_ev.cand = cand;
                 q->last_big_end = t;
                 break;
+            case D_BIG:
+                q->last_big_end = t;
+                if (q->why == TW_REJ_VOLUNTARY) { /* its start, not isolated */
+                    out |= reject(q, cand, ev, TW_REJ_VOLUNTARY);
+                    break;
+                }
+                /* fall through */
+            default: { /* D_SMALL: no LTR at its start either */
+                tw_event r;
+                burst_span(q, &r); /* the whole burst, max_ms long */
+                out |= reject(q, cand, &r, TW_REJ_LONG);
+                break;
+            }
             }
             return out;
         }
@@ -807,15 +885,22 @@ static int step(tw_ltrdet *q, float y, float z, float sigma, tw_event *ev)
          * calmed down: letting it resume would swallow the next LTR. */
         if (!q->too_long && t - q->last_above < q->hang + q->post)
             return 0;
+        ev->cand = 0;
         switch (decide(q, ev, 0)) {
         case D_LTR:
             out = TW_LTR_ENDED;
             q->last_big_end = ev->offset_sample;
+            ev->cand = q->cand;
             break;
         case D_BIG:
             q->last_big_end = q->last_above;
+            out = reject(q, q->cand, ev, q->why);
+            break;
+        default: /* D_SMALL */
+            out = reject(q, q->cand, ev, q->why);
             break;
         }
+        q->cand = 0;
         q->state = IDLE;
         return out;
     }
@@ -824,6 +909,7 @@ static int step(tw_ltrdet *q, float y, float z, float sigma, tw_event *ev)
 
 int tw_ltrdet_step(tw_ltrdet *q, float y, float z, float sigma, tw_event *ev)
 {
+    q->nrej = 0;
     int out = step(q, y, z, sigma, ev);
     if (out & TW_LTR_ENDED)
         return out; /* a pending decision waits one more sample */
@@ -832,31 +918,55 @@ int tw_ltrdet_step(tw_ltrdet *q, float y, float z, float sigma, tw_event *ev)
         if (post_quiet(q, q->pend_b0, q->pend_b1)) {
             *ev = q->pend_ev;
             out |= TW_LTR_ENDED;
+        } else {
+            out |= reject(q, q->pend_ev.cand, &q->pend_ev, TW_REJ_VOLUNTARY);
         }
     }
     return out;
 }
 
+const tw_event *tw_ltrdet_notice(const tw_ltrdet *q) { return &q->note; }
+
+size_t tw_ltrdet_rejected(const tw_ltrdet *q, const tw_event **ev)
+{
+    *ev = q->rej;
+    return q->nrej;
+}
+
 int tw_ltrdet_flush(tw_ltrdet *q, tw_event *ev)
 {
+    q->nrej = 0;
     /* a pending LTR at the start of a stretch: what of its post window
-     * was seen decides (an open burst is then dropped: both at once is
-     * the end of input inside a sustained stretch) */
+     * was seen decides (an open burst is then dropped unjudged: both at
+     * once is the end of input inside a sustained stretch) */
     if (q->pend) {
         q->pend = 0;
         int64_t b1 = q->k - 1 < q->pend_b1 ? q->k - 1 : q->pend_b1;
         if (post_quiet(q, q->pend_b0, b1)) {
             *ev = q->pend_ev;
+            int out = TW_LTR_ENDED;
+            if (q->state != IDLE) {
+                tw_event r;
+                burst_span(q, &r);
+                out |= reject(q, q->cand, &r, TW_REJ_STOPPED);
+            }
+            q->cand = 0;
             q->state = IDLE;
-            return TW_LTR_ENDED;
+            return out;
         }
+        reject(q, q->pend_ev.cand, &q->pend_ev, TW_REJ_VOLUNTARY);
     }
+    int out = q->nrej ? TW_LTR_REJECTED : 0;
     if (q->state == IDLE)
-        return 0;
+        return out;
     /* the post window cannot be watched any more: decide on what is there */
+    ev->cand = 0;
     int d = decide(q, ev, 0);
     q->state = IDLE;
+    uint64_t cand = q->cand;
+    q->cand = 0;
     if (d != D_LTR)
-        return 0;
-    return TW_LTR_ENDED;
+        return out | reject(q, cand, ev, q->why);
+    ev->cand = cand;
+    return out | TW_LTR_ENDED;
 }

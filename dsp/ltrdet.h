@@ -87,19 +87,38 @@ typedef struct tw_ltrdet tw_ltrdet;
 
 tw_ltrdet *tw_ltrdet_create(const tw_ltrdet_params *p); /* NULL: bad params */
 void tw_ltrdet_destroy(tw_ltrdet *q);
+/* Idle, as created: candidate numbers start again from 1, and a
+ * candidate open now is dropped without being resolved (flush first). */
 void tw_ltrdet_reset(tw_ltrdet *q);
 
-enum { TW_LTR_STARTED = 1, TW_LTR_ENDED = 2 };
+enum { TW_LTR_STARTED = 1, TW_LTR_ENDED = 2, TW_LTR_REJECTED = 4 };
 
 /* Feed one sample y (uV, conditioned: band-passed, mains removed), the
  * same sample z before the band-pass (DC and mains removed, broadband:
  * needle steps keep their shape; candidates are judged on it, see above)
- * and the noise floor sigma of y (uV, 0 = unknown: nothing is detected). Returns a mask: TW_LTR_STARTED when an
- * open burst first reaches MUAP scale (*ev holds its provisional onset; it
- * may yet be rejected),
- * TW_LTR_ENDED when an LTR is confirmed (*ev complete; indices in
- * detector samples). */
+ * and the noise floor sigma of y (uV, 0 = unknown: nothing is detected).
+ * Returns a mask of:
+ *   TW_LTR_STARTED   an open burst first reached MUAP scale: a candidate,
+ *                    numbered (cand, from 1); tw_ltrdet_notice gives its
+ *                    notice with the provisional onset;
+ *   TW_LTR_ENDED     an LTR is confirmed: *ev complete, with the cand of
+ *                    its notice (0 if it had none);
+ *   TW_LTR_REJECTED  candidates turned down (at most two: the open burst
+ *                    and one pending): tw_ltrdet_rejected, each with
+ *                    its cand and reject reason (tw_dsp.h).
+ * Every candidate is resolved exactly once, by ENDED or REJECTED, within
+ * 2 env_ms + max_ms + hang_ms + 2 post_ms of its notice's onset (a burst
+ * that resumes after a pause until it is too long, whose start then
+ * waits for its post window), or by tw_ltrdet_flush. An LTR's onset lies
+ * from one sample before its notice's to max_ms + hang_ms + post_ms +
+ * env_ms after it. Indices are in detector samples. */
 int tw_ltrdet_step(tw_ltrdet *q, float y, float z, float sigma, tw_event *ev);
+
+/* The notice of the last TW_LTR_STARTED (valid until the next step). */
+const tw_event *tw_ltrdet_notice(const tw_ltrdet *q);
+/* The rejections of the last step or flush: *ev points at them (valid
+ * until the next call); returns how many (0 .. 2). */
+size_t tw_ltrdet_rejected(const tw_ltrdet *q, const tw_event **ev);
 
 /* Optional, for speed: run what does not depend on the detector's state
  * (the MUAP band filters, the envelope, the rings) for the next samples
@@ -113,7 +132,9 @@ enum { TW_LTR_PREP = 256 }; /* samples prepared ahead, at most */
 size_t tw_ltrdet_prepare(tw_ltrdet *q, const float *y, const float *z, size_t n);
 
 /* End of input: decide on a burst still open or awaiting its post window.
- * Returns TW_LTR_ENDED with *ev filled, or 0. Idle afterwards. */
+ * Returns TW_LTR_ENDED with *ev filled and/or TW_LTR_REJECTED (noticed
+ * candidates turned down, tw_ltrdet_rejected; one dropped unjudged is
+ * TW_REJ_STOPPED), or 0. Idle afterwards: no candidate is left open. */
 int tw_ltrdet_flush(tw_ltrdet *q, tw_event *ev);
 
 /* A needle movement began at detector sample `sample` (the channel's
@@ -123,6 +144,9 @@ int tw_ltrdet_flush(tw_ltrdet *q, tw_event *ev);
  * voluntary bursts (pre_ms). The last TW_LTR_MV_HIST are kept. */
 enum { TW_LTR_MV_HIST = 8 };
 void tw_ltrdet_note_movement(tw_ltrdet *q, int64_t sample, int64_t before, int64_t after);
+
+/* Candidates numbered since create or reset (the last cand given). */
+uint64_t tw_ltrdet_get_candidates(const tw_ltrdet *q);
 
 /* 1 while a burst is open or awaiting its decision. */
 int tw_ltrdet_is_busy(const tw_ltrdet *q);

@@ -29,6 +29,38 @@ typedef enum {
     TW_EVT_EPN = 2, /* endplate noise episode */
 } tw_event_type;
 
+/* Why a candidate that got an onset notice was turned down
+ * (tw_event.reject). Codes only: their names are given in one place,
+ * tw_reject_name (daemon/out/event_json.c, docs/protocol.md). */
+typedef enum {
+    TW_REJ_NONE = 0,    /* not a rejection: a notice or a final event */
+    TW_REJ_SMALL,       /* LTR: its peak below min_peak_uv, its MUAP-band RMS
+                           below min_rms_uv, or no MUAP-band peak above the
+                           onset threshold once needle steps are removed */
+    TW_REJ_BAND,        /* LTR: too little of its energy in the MUAP band
+                           (band_frac, band_frac_hp): insertion spikes */
+    TW_REJ_SHORT,       /* LTR shorter than min_ms; EPN shorter than min_ms */
+    TW_REJ_TURNS,       /* LTR: fewer than min_turns turns (not polyphasic) */
+    TW_REJ_LONG,        /* LTR: longer than max_ms (sustained activity), and
+                           its start alone is no LTR */
+    TW_REJ_VOLUNTARY,   /* LTR: not isolated (another MUAP-scale burst
+                           within pre_ms before or post_ms after: voluntary
+                           firing is a train of them); EPN: spikes as
+                           regular and as large as a motor unit firing */
+    TW_REJ_FLINCH,      /* LTR: a needle movement only mv_max_ms ..
+                           flinch_max_ms before it (the patient's reaction) */
+    TW_REJ_MEPP_RATE,   /* EPN: its MEPP rate below ep_min_rate_hz */
+    TW_REJ_MOVEMENT,    /* LTR: nothing above the onset threshold once a
+                           quick needle step's corners are not read (the
+                           step and its insertion spikes, ltrdet.c) */
+    TW_REJ_STOPPED,     /* not judged: the input ended (a flush, a flat
+                           stretch, a pipeline rebuilt) while it was open */
+    TW_REJ_RESTART,     /* not judged: the caller restarted the channel
+                           (tw_channel_restart_at) while it was open; given
+                           by the caller (daemon/engine/pipeline.c) */
+    TW_REJ_COUNT
+} tw_reject;
+
 /* One detected event. Amplitudes are measured on the conditioned signal
  * (DC removed, band-passed, mains cancelled) at the detector rate (see
  * tw_channel_get_detector_rate), in uV. */
@@ -36,6 +68,20 @@ typedef struct {
     tw_event_type type;
     int is_start;          /* 1: an onset notice (offset and features not
                               final; an LTR notice may still be rejected) */
+    int reject;            /* tw_reject: not 0 for a candidate whose notice
+                              was emitted and that was turned down (is_start
+                              0; the features are those it was judged on,
+                              as far as the detector measured them) */
+    uint64_t cand;         /* candidate number, from 1, per channel and
+                              type: a notice, and the final event or the
+                              rejection that resolves it, carry the same.
+                              tw_channel_reset numbers from 1 again; the
+                              channel's restarts (after a flat stretch,
+                              tw_channel_restart_at) do not. 0: no notice
+                              was emitted for it */
+    uint64_t id;           /* for the caller's bookkeeping (the daemon's
+                              pipeline.c: unique in its stream); the dsp
+                              leaves it 0 */
     int64_t onset_sample;  /* first sample of the event, input rate */
     int64_t offset_sample; /* last sample of the event, input rate */
     int64_t emitted_sample; /* input sample being processed when the
@@ -66,5 +112,12 @@ typedef struct {
     float eps_cv;         /* coefficient of variation of their intervals */
     float skewness;       /* sample skewness of the episode (EPN < 0) */
 } tw_event;
+
+/* 1 for a final event (an LTR or EPN record): neither an onset notice nor
+ * a rejection. */
+static inline int tw_event_is_final(const tw_event *e)
+{
+    return !e->is_start && e->reject == TW_REJ_NONE;
+}
 
 #endif

@@ -17,6 +17,10 @@
  * no heartbeat came for 2.5 periods (at least 2.5 s): a daemon that dies
  * shows "no data" within 3 s with the default 1 s heartbeat.
  *
+ * Onset notices (evt.start.*) are drawn at once, and resolved by their
+ * "id": the final record replaces the notice; a cancellation (evt.cancel)
+ * leaves it dimmed, its reason in the trace's title on hover.
+ *
  * For tests: each event row carries data-stream, data-topic, data-seq,
  * data-sample (and data-session, data-channel); #ltr-count carries
  * data-count and data-session; #conn carries data-state (live | nodata);
@@ -44,7 +48,8 @@
   const AUDIO_RATE_MIN = 8000;  // Hz: display samples are upsampled to at least this
   const AUDIO_FULL_UV = 200;    // uV that play at full scale (LTRs clip: a crack)
   const AUDIO_HP_HZ = 100;      // high-pass of the listen path (DC, drift, hum)
-  const NOTICE_S = 1.5;         // an LTR onset notice is drawn this long (then its record replaces it, or it was not an LTR)
+  const NOTICE_S = 1.5;         // an LTR onset notice is drawn this long unless resolved (its record or cancel comes within 0.8 s)
+  const HOVER_PX = 5;           // a cancelled notice this close to the pointer gives the trace its title
   const LABEL_ROWS = 3;
   const MAINS_TAU_S = 0.2;      // display mains canceller time constant (as filter.mains_tau_s)         // rows of LTR labels above a trace (they would overlap)
   const LIST_TOPICS = ['evt.ltr', 'evt.epn', 'evt.mark', 'evt.insertion', 'evt.session', 'gap'];
@@ -80,6 +85,11 @@
     electrodes: [],
     messages: 0,
     bad: 0,
+    notices: 0,             // onset notices received
+    cancels: 0,             // evt.cancel received...
+    cancelsMatched: 0,      // ...that dimmed a notice drawn here
+    firstNotice: null,      // id of the first notice of this stream seen here
+    unmatched: [],          // ids of the others (their notice came before the page; at most 64)
     mains: 50,              // Hz, filter.mains of the daemon (from the snapshot; 0: off)
   };
 
@@ -169,7 +179,7 @@
       this.head = -1;       // value index after the newest value (value k covers samples k*decim ..)
       this.edge = null;     // value index at the right edge (smoothed)
       this.scale = 100;     // uV at half height (auto)
-      this.spans = [];      // {kind, s0, s1 (null: open), label, onset}
+      this.spans = [];      // {kind, s0, s1 (null: open), label, onset, id, cancelled: reason, x}
       this.noise = [];      // {s, uv}
       this.sts = null;
       this.el = document.createElement('div');
@@ -184,6 +194,14 @@
       this.banner.hidden = true;
       this.banner.dataset.quality = 'ok';
       this.el.append(this.canvas, this.label, this.banner);
+      // a cancelled notice under the pointer: its reason as the title
+      this.canvas.addEventListener('mousemove', (ev) => {
+        const r = this.canvas.getBoundingClientRect(), x = ev.clientX - r.left;
+        let best = null;
+        for (const sp of this.spans)
+          if (sp.cancelled && sp.x != null && Math.abs(sp.x - x) <= HOVER_PX && (!best || Math.abs(sp.x - x) < Math.abs(best.x - x))) best = sp;
+        this.canvas.title = best ? best.title : '';
+      });
       const box = $('traces');
       const after = [...box.querySelectorAll('.trace')].find((e) => Number(e.dataset.channel) > ch);
       box.insertBefore(this.el, after || null);
@@ -326,8 +344,8 @@
         if (sp.kind !== 'epn' && sp.kind !== 'gap' && sp.kind !== 'ltr') continue;
         const xa = xOfS(sp.s0), xb = xOfS(sp.s1 == null ? edgeS : sp.s1 + 1);
         if (xb < 0 || xa > W) continue;
-        g.globalAlpha = sp.kind === 'ltr' ? 0.28 : sp.kind === 'epn' ? (sp.s1 == null ? 0.14 : 0.2) : 0.3;
-        g.fillStyle = C[sp.kind];
+        g.globalAlpha = sp.cancelled ? 0.08 : sp.kind === 'ltr' ? 0.28 : sp.kind === 'epn' ? (sp.s1 == null ? 0.14 : 0.2) : 0.3;
+        g.fillStyle = sp.cancelled ? C.muted : C[sp.kind];
         g.fillRect(xa, 0, Math.max(2 * dpr, xb - xa), H);
       }
       g.globalAlpha = 1;
@@ -348,6 +366,7 @@
       this.labelEnd.fill(-Infinity);
       for (const sp of this.spans) {
         const x = xOfS(sp.s0);
+        if (sp.cancelled) sp.x = x >= 0 && x <= W ? x / dpr : null;   // CSS px, for the hover
         if (x < -200 * dpr || x > W) continue;
         if (sp.kind === 'ltr') {
           g.fillStyle = C.ltr; g.fillRect(Math.round(x), 0, Math.max(1, 2 * dpr), H);
@@ -357,6 +376,13 @@
           const tw = g.measureText(sp.label).width;
           this.labelEnd[row] = x + 4 * dpr + tw + 6 * dpr;
           g.fillText(sp.label, x + 4 * dpr, (28 + 14 * row) * dpr);
+        } else if (sp.kind === 'notice' && sp.cancelled) {
+          // turned down: dimmed while on screen, the reason on hover
+          g.globalAlpha = 0.45;
+          g.strokeStyle = C.muted; g.setLineDash([2 * dpr, 4 * dpr]);
+          g.beginPath(); g.moveTo(Math.round(x) + 0.5, 0); g.lineTo(Math.round(x) + 0.5, H); g.stroke();
+          g.setLineDash([]);
+          g.globalAlpha = 1;
         } else if (sp.kind === 'notice' && edgeS - sp.s0 < NOTICE_S * this.rate * this.decim) {
           g.strokeStyle = C.ltr; g.setLineDash([3 * dpr, 3 * dpr]);
           g.beginPath(); g.moveTo(Math.round(x) + 0.5, 0); g.lineTo(Math.round(x) + 0.5, H); g.stroke();
@@ -367,7 +393,7 @@
           g.fillText(sp.label, x + 4 * dpr, H - 16 * dpr);
         } else if (sp.kind === 'epn') {
           const xe = sp.s1 == null ? W : xOfS(sp.s1);
-          if (xe > 60 * dpr) { g.fillStyle = C.epn; g.fillText(sp.label, Math.max(x, 0) + 4 * dpr, H - 32 * dpr); }
+          if (xe > 60 * dpr) { g.fillStyle = sp.cancelled ? C.muted : C.epn; g.fillText(sp.label, Math.max(x, 0) + 4 * dpr, H - 32 * dpr); }
         }
       }
     }
@@ -659,7 +685,9 @@
     if (h.topic === 'evt.ltr') {
       const c = chan(h.channel);
       if (c) {
-        c.spans = c.spans.filter((s) => !(s.kind === 'notice' && s.s0 >= h.onset_sample - 0.5 * (st.rate || 48000) && s.s0 <= h.offset_sample));
+        // its notice (same id; a record without an id: a notice near its onset) is replaced
+        c.spans = c.spans.filter((s) => !(s.kind === 'notice' && (h.id != null ? s.id === h.id
+          : s.s0 >= h.onset_sample - 0.5 * (st.rate || 48000) && s.s0 <= h.offset_sample)));
         c.addSpan({ kind: 'ltr', s0: h.onset_sample, s1: h.offset_sample, label: `LTR ${uvText(h.p2p_uv)} ×${fmt(h.rel_amp, 2)}` });
       }
       if (st.session && h.session === st.session.id) countLtr(h);
@@ -667,7 +695,8 @@
     } else if (h.topic === 'evt.epn') {
       const c = chan(h.channel);
       if (c) {
-        const open = c.spans.find((s) => s.kind === 'epn' && s.s1 == null && s.onset === h.onset_sample);
+        const open = c.spans.find((s) => s.kind === 'epn' && s.s1 == null &&
+          (h.id != null && s.id != null ? s.id === h.id : s.onset === h.onset_sample));
         const label = `EPN ${fmt(h.mepp_rate_hz, 0)}/s`;
         if (open) { open.s1 = h.offset_sample; open.label = label; } else c.addSpan({ kind: 'epn', s0: h.onset_sample, s1: h.offset_sample, onset: h.onset_sample, label });
       }
@@ -701,10 +730,36 @@
     if (h.topic === 'evt.start.epn') {
       // one episode at a time per channel: an older one still open never got its record
       for (const sp of c.spans) if (sp.kind === 'epn' && sp.s1 == null) sp.s1 = Math.max(sp.s0, h.onset_sample - 1);
-      c.addSpan({ kind: 'epn', s0: h.onset_sample, s1: null, onset: h.onset_sample, label: 'EPN…' });
+      c.addSpan({ kind: 'epn', s0: h.onset_sample, s1: null, onset: h.onset_sample, id: h.id, label: 'EPN…' });
     }
     else
-      c.addSpan({ kind: 'notice', s0: h.onset_sample });
+      c.addSpan({ kind: 'notice', s0: h.onset_sample, id: h.id });
+    st.notices++;
+    if (st.firstNotice == null && h.stream === st.stream) st.firstNotice = h.id;
+  }
+
+  /* a notice turned down (evt.cancel, same id): dimmed, its reason and
+     what it was judged on in the title */
+  function onCancel(h) {
+    st.cancels++;
+    const c = h.stream === st.stream ? chan(h.channel) : null;
+    if (!c || h.id == null) return;
+    const sp = c.spans.find((s) => s.id === h.id && (s.kind === 'notice' || s.kind === 'epn') && !s.cancelled);
+    if (!sp) { pushCapped(st.unmatched, h.id, 64); return; }   // its notice came before this page
+    const f = h.features || {};
+    const what = [];
+    if (f.duration_ms != null) what.push(`${fmt(f.duration_ms, 0)} ms`);
+    if (f.peak_uv) what.push(`peak ${uvText(f.peak_uv)}`);
+    if (f.turns) what.push(`${f.turns} turns`);
+    if (f.mepp_rate_hz != null) what.push(`MEPP ${fmt(f.mepp_rate_hz, 0)}/s`);
+    const reason = String(h.reason);
+    sp.cancelled = reason;
+    sp.title = `${h.type === 'epn' ? 'EPN' : 'LTR'} notice cancelled: ${reason}${what.length ? ' (' + what.join(', ') + ')' : ''}`;
+    if (sp.kind === 'epn') {
+      sp.s1 = Math.max(sp.s0, f.offset_sample != null ? f.offset_sample : Math.round(h.emitted_s * (st.rate || 48000)));
+      sp.label = `EPN ✕ ${reason}`;
+    }
+    st.cancelsMatched++;
   }
 
   /* ---------- insertion trains ---------- */
@@ -773,6 +828,7 @@
     st.stream = id;
     streamOrder(id);
     st.seq.clear();
+    st.firstNotice = null;
     if (restarted) {
       eachChan((c) => c.reset());
       st.session = null;
@@ -809,6 +865,7 @@
     if (t === 'sts') onSts(h);
     else if (t.startsWith('sig.')) onSig(h);
     else if (t.startsWith('evt.start.')) onStart(h);
+    else if (t === 'evt.cancel') onCancel(h);
     else onRecord(h, false);
   }
 
@@ -926,7 +983,11 @@
         webHbAgeS: (performance.now() - st.webHbAt) / 1000, sseOpen: st.sseOpen,
         audio: audio.ctx ? { state: audio.ctx.state, rate: audio.ctx.sampleRate, channel: audio.ch, blocks: audio.blocks,
           aheadS: audio.next - audio.ctx.currentTime } : null,
-        chans: chans.filter(Boolean).map((c) => ({ ch: c.ch, rate: c.rate, cap: c.cap, head: c.head, spans: c.spans.length, noise: c.noise.length })),
+        notices: st.notices, cancels: st.cancels, cancelsMatched: st.cancelsMatched,
+        firstNotice: st.firstNotice, unmatched: st.unmatched.slice(),
+        chans: chans.filter(Boolean).map((c) => ({ ch: c.ch, rate: c.rate, cap: c.cap, head: c.head, spans: c.spans.length, noise: c.noise.length,
+          openNotices: c.spans.filter((s) => s.kind === 'notice' && !s.cancelled).map((s) => s.id),
+          cancelled: c.spans.filter((s) => s.cancelled).map((s) => ({ id: s.id, kind: s.kind, reason: s.cancelled, x: s.x })) })),
       };
     },
   };

@@ -53,7 +53,8 @@ static const char usage[] =
     "  TOPIC           topic prefixes to subscribe to, e.g. evt. or sig.0\n"
     "                  (default: everything)\n"
     "      --samples   add \"samples\": [...] (the float32 values) to sig.* messages\n"
-    "      --final     print final records only, no onset notices (evt.start.*)\n"
+    "      --final     print final records only: no onset notices (evt.start.*)\n"
+    "                  nor their cancellations (evt.cancel)\n"
     "      --count N   exit 0 after printing N messages\n"
     "      --timeout S exit 1 when nothing arrives for S seconds (default: wait)\n"
     "      --curve-server KEY  the daemon's CURVE public key (40 Z85 characters, or\n"
@@ -245,7 +246,8 @@ static void tracker_free(tracker *tr)
 }
 
 /* Print one message (2 or 3 frames). 1 printed, 0 skipped (reported, or
- * a provisional message with `final`), -1 stdout failed. */
+ * with `final` a provisional message: a notice or its cancellation), -1
+ * stdout failed. */
 static int print_msg(tracker *tr, zmq_msg_t *fr, int nfr, int samples, int final)
 {
     char topic[256];
@@ -261,7 +263,7 @@ static int print_msg(tracker *tr, zmq_msg_t *fr, int nfr, int samples, int final
         return 0;
     }
     check_seq(tr, topic, obj);
-    if (final && !strncmp(topic, "evt.start.", 10)) {
+    if (final && (!strncmp(topic, "evt.start.", 10) || !strcmp(topic, "evt.cancel"))) {
         json_decref(obj);
         return 0; /* followed (seq), not printed */
     }

@@ -179,6 +179,8 @@ const tw_key tw_config_keys[] = {
      "directory of the JSON Lines event journal (one file per UTC day)"},
     {"journal", "fsync_s", D, O(journal_fsync_s), 0, 3600, "1", "s", NULL,
      "journal fsync interval (0: after every line)"},
+    {"journal", "rejected", E, O(journal_rejected), 0, 0, "false", "", "false|true",
+     "also journal evt.cancel: each onset notice turned down, why, and the features it was judged on"},
     {"control", "endpoint", S, O(ctl_endpoint), 0, 255, "ipc:///run/twitchd/control", "", NULL,
      "ZeroMQ REP endpoint of the control socket (ipc:// sockets get mode 0660; empty: no control socket)"},
     {"control", "max_request_bytes", I, O(ctl_max_request), 256, 1048576, "65536", "bytes", NULL,

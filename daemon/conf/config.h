@@ -76,6 +76,7 @@ typedef struct {
     /* [journal] */
     char journal_dir[TW_KEY_STRLEN];
     double journal_fsync_s;
+    int journal_rejected;      /* journal.rejected: 0 false, 1 true: evt.cancel journaled too */
     /* [control] */
     char ctl_endpoint[TW_KEY_STRLEN];
     int ctl_max_request, ctl_timeout_ms;

@@ -45,6 +45,14 @@ static void on_event(void *user, const tw_event *e, int ch, const tw_train_info 
         tw_session_add_event(d->session, e, ch, tr);
 }
 
+/* A notice resolved without a final event (pipeline.h): published like
+ * the notice, with the open session's id as notices have it. */
+static void on_cancel(void *user, const tw_cancel *c)
+{
+    tw_engine *d = user;
+    TW_EACH_SINK(d, on_cancel, c);
+}
+
 static void flush_sig(tw_engine *d, int ch)
 {
     chan_stats *c = &d->cs[ch];
@@ -369,6 +377,7 @@ tw_engine *tw_engine_start(const tw_config *c, tw_ring *ring,
         free(d);
         return NULL;
     }
+    tw_pipeline_set_cancel(d->pl, on_cancel);
     d->recorder = tw_recorder_create(c, channels, rate, d->xcap);
     if (!d->recorder) {
         snprintf(err, errlen, "out of memory");
@@ -377,6 +386,7 @@ tw_engine *tw_engine_start(const tw_config *c, tw_ring *ring,
     }
     tw_wire_init(&d->wire, rate, channels);
     tw_out_init(&d->out, &d->wire, journal_q, publish_q);
+    d->out.journal_rejected = c->journal_rejected;
     d->rec_sink.rec = d->recorder;
     d->rec_sink.mode = c->rec_mode;
     d->rec_sink.rate = rate;

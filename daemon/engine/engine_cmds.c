@@ -467,7 +467,7 @@ static json_t *cmd_set(tw_engine *d, const json_t *req)
         goto out;
     }
     tw_pipeline_flush(d->pl);
-    tw_pipeline_copy_trains(np, d->pl);
+    tw_pipeline_carry_over(np, d->pl);
     tw_pipeline_destroy(d->pl);
     d->pl = np;
     tw_pipeline_restart_at(d->pl, d->next);

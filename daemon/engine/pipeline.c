@@ -8,6 +8,16 @@
 #include "log.h"
 #include "sndsrc.h"
 
+#define TW_OPEN_MAX 8 /* notices awaiting resolution per channel: the
+                         LTR detector has two candidates at most, EPN one */
+
+typedef struct {
+    tw_event_type type;
+    uint64_t cand;  /* the channel's number (tw_event.cand) */
+    uint64_t id;    /* the pipeline's */
+    int64_t onset;  /* the notice's onset_sample */
+} open_notice;
+
 struct tw_pipeline {
     int nch;
     double fs;
@@ -18,7 +28,11 @@ struct tw_pipeline {
     size_t ev_cap;
     struct ord { int64_t key; int ch; size_t i; } *order;
     tw_event_cb cb;
+    tw_cancel_cb cancel;
     void *user;
+    uint64_t next_id;   /* the next candidate id, from 1 */
+    open_notice open[TW_MAX_CHANNELS][TW_OPEN_MAX]; /* notices not yet resolved */
+    int nopen[TW_MAX_CHANNELS];
 };
 
 tw_pipeline *tw_pipeline_create(const tw_config *c, int channels, double fs_hz,
@@ -39,6 +53,7 @@ tw_pipeline *tw_pipeline_create(const tw_config *c, int channels, double fs_hz,
     p->fs = fs_hz;
     p->cb = cb;
     p->user = user;
+    p->next_id = 1;
     for (int i = 0; i < channels; i++) {
         tw_channel_params cp;
         unsigned warn = 0;
@@ -89,6 +104,58 @@ void tw_pipeline_destroy(tw_pipeline *p)
     free(p);
 }
 
+void tw_pipeline_set_cancel(tw_pipeline *p, tw_cancel_cb cb) { p->cancel = cb; }
+
+static void cancel(tw_pipeline *p, int ch, const open_notice *n, int64_t emitted,
+                   tw_reject why, const tw_event *e)
+{
+    if (!p->cancel)
+        return;
+    tw_cancel c = {.ch = ch, .type = n->type, .id = n->id, .onset = n->onset,
+                   .emitted = emitted, .reason = why, .e = e};
+    p->cancel(p->user, &c);
+}
+
+/* The open notice of channel ch for (type, cand), taken out of the table
+ * into *n; 0 when there is none. */
+static int take(tw_pipeline *p, int ch, tw_event_type type, uint64_t cand, open_notice *n)
+{
+    if (cand == 0)
+        return 0;
+    for (int i = 0; i < p->nopen[ch]; i++) {
+        open_notice *o = &p->open[ch][i];
+        if (o->type == type && o->cand == cand) {
+            *n = *o;
+            memmove(o, o + 1, (size_t)(p->nopen[ch] - i - 1) * sizeof *o);
+            p->nopen[ch]--;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* A notice goes out: its id, kept until it is resolved. */
+static void notice(tw_pipeline *p, int ch, tw_event *e)
+{
+    e->id = p->next_id++;
+    if (p->nopen[ch] == TW_OPEN_MAX) { /* cannot happen: the oldest goes */
+        cancel(p, ch, &p->open[ch][0], e->emitted_sample, TW_REJ_STOPPED, NULL);
+        memmove(&p->open[ch][0], &p->open[ch][1], (TW_OPEN_MAX - 1) * sizeof p->open[ch][0]);
+        p->nopen[ch]--;
+    }
+    p->open[ch][p->nopen[ch]++] = (open_notice){.type = e->type, .cand = e->cand, .id = e->id,
+                                                .onset = e->onset_sample};
+}
+
+/* Every notice of channel ch still open is cancelled for `why`. */
+static void cancel_open(tw_pipeline *p, int ch, tw_reject why)
+{
+    int64_t at = tw_channel_get_samples(p->ch[ch]);
+    for (int i = 0; i < p->nopen[ch]; i++)
+        cancel(p, ch, &p->open[ch][i], at, why, NULL);
+    p->nopen[ch] = 0;
+}
+
 static int by_offset(const void *a, const void *b)
 {
     const struct ord *x = a, *y = b;
@@ -118,19 +185,48 @@ static int deliver(tw_pipeline *p, float *const *x, size_t n, int flush)
             p->ev_ch[total + i] = c;
         total += got;
     }
+    /* notices by onset, final events by offset, rejections where they
+     * were decided (never before their notice's onset) */
     for (size_t i = 0; i < total; i++) {
         const tw_event *e = &p->ev[i];
-        p->order[i].key = e->is_start ? e->onset_sample : e->offset_sample;
+        p->order[i].key = e->is_start ? e->onset_sample
+                          : e->reject ? e->emitted_sample : e->offset_sample;
         p->order[i].ch = p->ev_ch[i];
         p->order[i].i = i;
+    }
+    /* a notice resolved within the block goes before its final event,
+     * whose (refined) offset could lie before the notice's onset */
+    for (size_t i = 0; total > 1 && i < total; i++) {
+        const tw_event *r = &p->ev[i];
+        if (r->is_start || r->cand == 0)
+            continue;
+        for (size_t j = 0; j < i; j++) {
+            const tw_event *n = &p->ev[j];
+            if (n->is_start && n->cand == r->cand && n->type == r->type &&
+                p->ev_ch[j] == p->ev_ch[i] && p->order[j].key > p->order[i].key)
+                p->order[j].key = p->order[i].key;
+        }
     }
     if (total > 1)
         qsort(p->order, total, sizeof *p->order, by_offset);
     for (size_t k = 0; k < total; k++) {
         size_t i = p->order[k].i;
-        const tw_event *e = &p->ev[i];
+        tw_event *e = &p->ev[i];
         int c = p->ev_ch[i];
-        if (e->type == TW_EVT_LTR && !e->is_start) {
+        open_notice n;
+        if (e->is_start) {
+            notice(p, c, e);
+            p->cb(p->user, e, c, NULL);
+            continue;
+        }
+        int had = take(p, c, e->type, e->cand, &n);
+        if (e->reject) { /* a candidate turned down: its notice's id */
+            if (had)
+                cancel(p, c, &n, e->emitted_sample, (tw_reject)e->reject, e);
+            continue;
+        }
+        e->id = had ? n.id : p->next_id++;
+        if (e->type == TW_EVT_LTR) {
             tw_train_info tr = tw_trains_add(&p->trains[c], e);
             p->cb(p->user, e, c, &tr);
         } else {
@@ -152,7 +248,10 @@ int tw_pipeline_flush_epn(tw_pipeline *p)
 
 int tw_pipeline_flush(tw_pipeline *p)
 {
-    return deliver(p, NULL, 0, FLUSH);
+    int rc = deliver(p, NULL, 0, FLUSH);
+    for (int c = 0; c < p->nch; c++) /* none: the channels resolve them all */
+        cancel_open(p, c, TW_REJ_STOPPED);
+    return rc;
 }
 
 tw_event_cb tw_pipeline_get_callback(const tw_pipeline *p) { return p->cb; }
@@ -169,17 +268,21 @@ void tw_pipeline_insertion(tw_pipeline *p, int64_t sample)
         tw_trains_insertion(&p->trains[i], sample);
 }
 
-void tw_pipeline_copy_trains(tw_pipeline *to, const tw_pipeline *from)
+void tw_pipeline_carry_over(tw_pipeline *to, const tw_pipeline *from)
 {
     for (int i = 0; i < to->nch && i < from->nch; i++) {
         double gap = to->trains[i].gap_samples;
         to->trains[i] = from->trains[i];
         to->trains[i].gap_samples = gap;
     }
+    to->next_id = from->next_id;
+    to->cancel = from->cancel;
 }
 
 void tw_pipeline_restart_at(tw_pipeline *p, int64_t index)
 {
-    for (int i = 0; i < p->nch; i++)
+    for (int i = 0; i < p->nch; i++) {
+        cancel_open(p, i, TW_REJ_RESTART);
         tw_channel_restart_at(p->ch[i], index);
+    }
 }

@@ -6,7 +6,10 @@
  *               before the engine moves past it
  *   on_display  a batch of display values (the sample of largest |x| per
  *               bin) of one channel
- *   on_event    an onset notice (e->is_start) or a final event
+ *   on_event    an onset notice (e->is_start) or a final event, each with
+ *               its candidate id (e->id)
+ *   on_cancel   a notice resolved without a final event: turned down by
+ *               the detectors, or dropped by a restart (pipeline.h)
  *   on_gap      samples lost (each gap; and the record standing for
  *               ring-full gaps merged under overload)
  *   on_quality  a channel's signal quality changed
@@ -31,6 +34,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "pipeline.h"
 #include "trains.h"
 #include "tw_dsp.h"
 #include "wire.h"
@@ -93,6 +97,7 @@ typedef struct tw_sink {
     void (*on_samples)(void *ctx, const tw_sink_block *b);
     void (*on_display)(void *ctx, int ch, int64_t first, double rate, const float *v, size_t n);
     void (*on_event)(void *ctx, const tw_sink_event *ev);
+    void (*on_cancel)(void *ctx, const tw_cancel *c);
     void (*on_gap)(void *ctx, const tw_sink_gap *g);
     void (*on_quality)(void *ctx, const tw_sink_quality *q);
     void (*on_session)(void *ctx, const tw_sink_session *s);

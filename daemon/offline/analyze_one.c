@@ -87,7 +87,7 @@ static void on_annot(void *user, int64_t sample, int insertion, const char *labe
 static void on_event(void *user, const tw_event *e, int ch, const tw_train_info *tr)
 {
     an_ctx *a = user;
-    if (e->is_start)
+    if (!tw_event_is_final(e))
         return;
     char line[2048];
     unsigned q = tw_offline_quality(&a->off, ch, e->onset_sample, e->offset_sample);

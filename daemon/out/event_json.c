@@ -100,3 +100,49 @@ int tw_event_format(const tw_event *e, int ch, double fs_hz, const tw_train_info
     buf[n] = '\0';
     return (int)n;
 }
+
+const char *tw_reject_name(tw_reject why)
+{
+    static const char *const names[TW_REJ_COUNT] = {
+        [TW_REJ_NONE] = "none",
+        [TW_REJ_SMALL] = "too small",
+        [TW_REJ_BAND] = "out of band",
+        [TW_REJ_SHORT] = "too short",
+        [TW_REJ_TURNS] = "not polyphasic",
+        [TW_REJ_LONG] = "too long",
+        [TW_REJ_VOLUNTARY] = "voluntary",
+        [TW_REJ_FLINCH] = "flinch",
+        [TW_REJ_MEPP_RATE] = "few mepps",
+        [TW_REJ_MOVEMENT] = "movement",
+        [TW_REJ_STOPPED] = "stopped",
+        [TW_REJ_RESTART] = "restart",
+    };
+    return (unsigned)why < TW_REJ_COUNT && names[why] ? names[why] : "?";
+}
+
+json_t *tw_cancel_json(const tw_cancel *c, double fs_hz)
+{
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    json_object_set_new(o, "type", json_string(c->type == TW_EVT_LTR ? "ltr" : "epn"));
+    json_object_set_new(o, "channel", json_integer(c->ch));
+    json_object_set_new(o, "onset_s", json_real((double)c->onset / fs_hz));
+    json_object_set_new(o, "onset_sample", json_integer(c->onset));
+    json_object_set_new(o, "emitted_s", json_real((double)c->emitted / fs_hz));
+    json_object_set_new(o, "id", json_integer((json_int_t)c->id));
+    json_object_set_new(o, "reason", json_string(tw_reject_name(c->reason)));
+    if (c->e) {
+        json_t *f = tw_event_json(c->e, c->ch, fs_hz, NULL);
+        if (!f) {
+            json_decref(o);
+            return NULL;
+        }
+        /* what the cancel itself says already */
+        json_object_del(f, "type");
+        json_object_del(f, "channel");
+        json_object_del(f, "emitted_s");
+        json_object_set_new(o, "features", f);
+    }
+    return o;
+}

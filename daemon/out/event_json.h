@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 
+#include "pipeline.h"
 #include "trains.h"
 #include "tw_dsp.h"
 
@@ -23,6 +24,17 @@ double tw_event_round(double v);
  * failure. */
 json_t *tw_event_json(const tw_event *e, int ch, double fs_hz,
                       const tw_train_info *tr);
+
+/* The name of a rejection reason on the wire ("reason" of evt.cancel,
+ * docs/protocol.md): the one place where tw_reject codes become text. */
+const char *tw_reject_name(tw_reject why);
+
+/* The fields of an evt.cancel after the common header (docs/protocol.md):
+ * type, channel, onset_s and onset_sample (the notice's), emitted_s, id,
+ * reason, and "features" (the final record's fields as the candidate
+ * was judged: its span, amplitudes, LTR or EPN fields) when it was
+ * judged. NULL on allocation failure. */
+json_t *tw_cancel_json(const tw_cancel *c, double fs_hz);
 
 /* Encode as one compact line (no newline) into buf, with "quality" (the
  * TW_Q_* conditions of the bad stretches a final event overlaps; 0: none,

@@ -50,6 +50,16 @@ static void on_event(void *ctx, const tw_sink_event *ev)
                                         ev->in_session));
 }
 
+static void on_cancel(void *ctx, const tw_cancel *c)
+{
+    tw_out *o = ctx;
+    tw_msg *m = tw_wire_cancel(o->wire, c, 1, o->journal_rejected);
+    if (o->journal_rejected)
+        journal(o, m);
+    else /* like the notice it resolves */
+        publish(o, m);
+}
+
 static void on_display(void *ctx, int ch, int64_t first, double rate, const float *v, size_t n)
 {
     tw_out *o = ctx;
@@ -104,6 +114,7 @@ tw_sink tw_out_sink(tw_out *o)
         .ctx = o,
         .on_display = on_display,
         .on_event = on_event,
+        .on_cancel = on_cancel,
         .on_gap = on_gap,
         .on_quality = on_quality,
         .on_session = on_session,

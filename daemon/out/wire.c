@@ -15,7 +15,8 @@
 static const char *const names[] = {"evt.ltr", "evt.epn", "evt.start.ltr",
                                     "evt.start.epn", "gap", "sts",
                                     "evt.mark", "evt.insertion", "evt.session",
-                                    "evt.quality"};
+                                    "evt.quality", "evt.cancel"};
+_Static_assert(sizeof names / sizeof names[0] == TW_T_SIG0, "a name for every topic");
 
 const char *tw_wire_topic_name(int topic, char *buf, size_t len)
 {
@@ -123,9 +124,25 @@ tw_msg *tw_wire_event(tw_wire *w, const tw_event *e, int ch,
     }
     json_object_update(o, ev);
     json_decref(ev);
+    if (e->id)
+        json_object_set_new(o, "id", json_integer((json_int_t)e->id));
     if (quality && !e->is_start)
         json_object_set_new(o, "quality", tw_quality_json(quality));
     return finish(o, topic, !e->is_start);
+}
+
+tw_msg *tw_wire_cancel(tw_wire *w, const tw_cancel *c, int in_session, int journal)
+{
+    json_t *o = common(w, TW_T_EVT_CANCEL, c->onset, in_session);
+    json_t *b = tw_cancel_json(c, w->rate);
+    if (!o || !b) {
+        json_decref(o);
+        json_decref(b);
+        return NULL;
+    }
+    json_object_update(o, b);
+    json_decref(b);
+    return finish(o, TW_T_EVT_CANCEL, journal);
 }
 
 const char *tw_gap_cause_text(tw_gap_cause cause)

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "mq.h"
+#include "pipeline.h"
 #include "trains.h"
 #include "tw_dsp.h"
 #include "tw_limits.h"
@@ -23,7 +24,8 @@
 
 enum {
     TW_T_EVT_LTR, TW_T_EVT_EPN, TW_T_START_LTR, TW_T_START_EPN, TW_T_GAP,
-    TW_T_STS, TW_T_EVT_MARK, TW_T_EVT_INSERTION, TW_T_EVT_SESSION, TW_T_EVT_QUALITY, TW_T_SIG0, /* sig.0 .. sig.7 follow */
+    TW_T_STS, TW_T_EVT_MARK, TW_T_EVT_INSERTION, TW_T_EVT_SESSION, TW_T_EVT_QUALITY,
+    TW_T_EVT_CANCEL, TW_T_SIG0, /* sig.0 .. sig.7 follow */
     TW_T_COUNT = TW_T_SIG0 + TW_MAX_CHANNELS
 };
 
@@ -54,6 +56,10 @@ struct timespec tw_wire_realtime(const tw_wire *w, int64_t s);
  * overlaps, given as "quality": [names] when not 0 (no field when 0). */
 tw_msg *tw_wire_event(tw_wire *w, const tw_event *e, int ch,
                       const tw_train_info *tr, unsigned quality, int in_session);
+/* evt.cancel: the notice c->id resolved without a final event
+ * (docs/protocol.md); journal: mark it for the journal
+ * (journal.rejected). */
+tw_msg *tw_wire_cancel(tw_wire *w, const tw_cancel *c, int in_session, int journal);
 /* Why samples were lost; tw_gap_cause_text gives the record's "cause". */
 typedef enum {
     TW_GAP_DISCONTINUITY,   /* "discontinuity": the source skipped frames */

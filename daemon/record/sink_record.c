@@ -15,7 +15,7 @@ static void on_event(void *ctx, const tw_sink_event *ev)
 {
     tw_sink_record *r = ctx;
     const tw_event *e = ev->e;
-    if (e->is_start)
+    if (!tw_event_is_final(e))
         return;
     if (!ev->in_session && r->mode != TW_REC_ALWAYS)
         return; /* the recording is the session's */

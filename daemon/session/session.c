@@ -365,7 +365,7 @@ int tw_session_add_event(tw_session *s, const tw_event *e, int ch, const tw_trai
 {
     if (!s || !e || ch < 0 || ch >= s->nchan)
         return TW_SESSION_EINVAL;
-    if (e->is_start)
+    if (!tw_event_is_final(e))
         return TW_SESSION_IGNORED;
     if (e->offset_sample < e->onset_sample)
         return TW_SESSION_EINVAL;

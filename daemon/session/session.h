@@ -24,8 +24,8 @@
  * What belongs to the session: an LTR whose onset_sample >= start_sample;
  * an EPN episode whose offset_sample >= start_sample (its time is clipped
  * to the session); marks and insertions at samples >= start_sample; the
- * part of a gap at or after start_sample. Onset notices (is_start) are not
- * events of the session. Anything else is refused with
+ * part of a gap at or after start_sample. Onset notices (is_start) and
+ * rejections (reject) are not events of the session. Anything else is refused with
  * TW_SESSION_IGNORED and leaves no trace. An LTR that is not yet final
  * when the session stops is not in it.
  *
@@ -139,7 +139,7 @@ long tw_session_get_ltr_count(const tw_session *s);
  * names only a mark that opened the train; the summary's "insertion" is
  * an index into the session's own insertions (tw_session_add_insertion).
  * Returns TW_SESSION_OK; TW_SESSION_IGNORED for an onset notice
- * (e->is_start), an LTR with onset before start_sample, an EPN episode
+ * (e->is_start) or a rejection (e->reject), an LTR with onset before start_sample, an EPN episode
  * ending before it; TW_SESSION_EINVAL when s or e is NULL, ch is out of
  * range, offset < onset, the type is unknown, or an LTR has no tr;
  * TW_SESSION_EFULL / TW_SESSION_ENOMEM (counted, not stored). */

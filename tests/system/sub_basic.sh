@@ -27,7 +27,8 @@
 #      "samples": [0.5, -1.25, 0.003, 1234.5];
 #      the filtered subscriber prints only evt.ltr and sts lines;
 #      one with --final prints everything but the onset notice
-#      (evt.start.ltr), which the subscriber of everything prints;
+#      (evt.start.ltr) and its cancellation (evt.cancel), which the
+#      subscriber of everything prints;
 #      a header that is not JSON (evt.bad) is reported on stderr, not
 #      printed;
 #      stderr holds exactly "sub: topic evt.ltr: 2 messages missing
@@ -207,8 +208,11 @@ assert {o["topic"] for l, o in flt} == {"sts", "evt.ltr"}, {o["topic"] for l, o 
 assert [l for l, o in flt if o["topic"] == "evt.ltr"] == want_ltr
 start = [o for l, o in allm if o["topic"] == "evt.start.ltr"]
 assert len(start) == 1 and start[0]["start"] is True, start
+cancel = [o for l, o in allm if o["topic"] == "evt.cancel"]
+assert len(cancel) == 1 and cancel[0]["id"] == start[0]["id"] == 7 and \
+    cancel[0]["reason"] == "voluntary", cancel
 fin = lines(sys.argv[3])
-assert {o["topic"] for l, o in fin} == {o["topic"] for l, o in allm} - {"evt.start.ltr"}, \
+assert {o["topic"] for l, o in fin} == {o["topic"] for l, o in allm} - {"evt.start.ltr", "evt.cancel"}, \
     {o["topic"] for l, o in fin}
 assert [l for l, o in fin if o["topic"] == "evt.ltr"] == want_ltr
 print("  ok: %d lines (%d sts), %d filtered, %d final" % (len(allm), len(sts), len(flt), len(fin)))

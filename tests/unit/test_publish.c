@@ -743,7 +743,8 @@ static void test_start_stop_cycles(void **state)
  * bound endpoints on stdout, one per line, then publishes an "sts"
  * heartbeat every 50 ms. On SIGUSR1 it publishes this burst once:
  *   evt.ltr seq 0, 1, then 4 (2 messages missing), then 3 (out of order);
- *   evt.start.ltr seq 0, an onset notice;
+ *   evt.start.ltr seq 0, an onset notice, and evt.cancel seq 0, its
+ *   cancellation;
  *   evt.epn seq 0 whose header has no "topic" field;
  *   sig.0 seq 0 with 4 float32 LE: 0.5 -1.25 0.003 1234.5;
  *   evt.bad whose header is not JSON;
@@ -841,7 +842,12 @@ static int serve(int argc, char **argv)
             }
             serve_push(q, "evt.start.ltr",
                        "{" SERVE_COMMON "\"topic\":\"evt.start.ltr\",\"seq\":0,\"sample\":49990"
-                       SERVE_CLOCK ",\"type\":\"ltr\",\"start\":true,\"channel\":0}",
+                       SERVE_CLOCK ",\"type\":\"ltr\",\"start\":true,\"channel\":0,\"id\":7}",
+                       NULL, 0);
+            serve_push(q, "evt.cancel",
+                       "{" SERVE_COMMON "\"topic\":\"evt.cancel\",\"seq\":0,\"sample\":49990"
+                       SERVE_CLOCK ",\"type\":\"ltr\",\"channel\":0,\"id\":7,"
+                       "\"reason\":\"voluntary\"}",
                        NULL, 0);
             serve_push(q, "evt.epn",
                        "{" SERVE_COMMON "\"seq\":0,\"sample\":60000" SERVE_CLOCK
