@@ -164,6 +164,7 @@ static void set_err(pa_src *p, const char *fmt, ...)
 
 static int open_stream(pa_src *p)
 {
+    PaAlsa_SetNumPeriods(ALSA_PERIODS); /* global: the monitor sets its own */
     PaError e = Pa_OpenStream(&p->stream, &p->in, NULL, p->base.rate, p->fpb,
                               paClipOff | paDitherOff, pa_callback, p);
     if (e != paNoError) {

@@ -30,7 +30,8 @@
 #define TW_MON_RESAMP_FC 0.43      /* its cut-off, fraction of the input rate */
 #define TW_MON_RESAMP_AS 60.0      /* its stop-band attenuation, dB */
 #define TW_MON_RESAMP_NPFB 64      /* its polyphase filters */
-#define TW_MON_TRIM_MAX 0.002      /* rate trim, at most +-0.2 % (3.5 cents) */
+#define TW_MON_TRIM_MAX 0.0002     /* rate trim, at most +-200 ppm (0.35 cents): sound
+                                      cards' clocks are within +-100 ppm */
 #define TW_MON_GAIN_MIN_DB (-40.0) /* gain range, dB (config.c monitor.gain_db) */
 #define TW_MON_GAIN_MAX_DB 60.0
 

@@ -16,7 +16,6 @@ typedef struct {
 } mark;
 
 struct tw_mon_out {
-    double rate;
     tw_spsc *ring;       /* float samples */
     tw_spsc *marks;      /* mark */
     uint64_t wpos;       /* producer: samples written so far */
@@ -28,14 +27,13 @@ struct tw_mon_out {
     _Atomic uint64_t lat_n, lat_sum_us, lat_max_us, lat_last_us;
 };
 
-tw_mon_out *tw_mon_out_create(double rate_hz, size_t capacity, size_t target, size_t limit)
+tw_mon_out *tw_mon_out_create(size_t capacity, size_t target, size_t limit)
 {
-    if (!(rate_hz > 0) || capacity < 2 || target > limit || limit > capacity)
+    if (capacity < 2 || target > limit || limit > capacity)
         return NULL;
     tw_mon_out *o = calloc(1, sizeof *o);
     if (!o)
         return NULL;
-    o->rate = rate_hz;
     o->ring = tw_spsc_create(capacity, sizeof(float));
     o->marks = tw_spsc_create(TW_MON_MARKS, sizeof(mark));
     if (!o->ring || !o->marks) {
@@ -57,6 +55,16 @@ void tw_mon_out_destroy(tw_mon_out *o)
     free(o);
 }
 
+void tw_mon_out_reset(tw_mon_out *o)
+{
+    size_t n;
+    while ((n = tw_spsc_read(o->ring, NULL, 4096)) > 0)
+        o->rpos += n;
+    while (tw_spsc_read(o->marks, NULL, 1) > 0)
+        ;
+    atomic_store(&o->playing, 0);
+}
+
 void tw_mon_out_set_target(tw_mon_out *o, size_t target, size_t limit)
 {
     size_t cap = tw_spsc_capacity(o->ring);
@@ -75,13 +83,12 @@ size_t tw_mon_out_get_target(const tw_mon_out *o)
 
 size_t tw_mon_out_push(tw_mon_out *o, const float *y, size_t n, double t_in)
 {
-    size_t fill = tw_spsc_fill(o->ring), limit = atomic_load(&o->limit);
-    size_t room = fill < limit ? limit - fill : 0;
-    size_t keep = n < room ? n : room;
+    size_t keep = n;
     if (keep > 0) {
         mark m = {o->wpos, t_in};
-        tw_spsc_write(o->marks, &m, 1); /* full: this one is not measured */
-        keep = tw_spsc_write(o->ring, y, keep);
+        if (tw_spsc_capacity(o->marks) > tw_spsc_fill(o->marks)) /* else not measured */
+            tw_spsc_write(o->marks, &m, 1);
+        keep = tw_spsc_write(o->ring, y, n); /* what the ring holds at most */
         o->wpos += keep;
     }
     if (keep < n) {
@@ -91,19 +98,22 @@ size_t tw_mon_out_push(tw_mon_out *o, const float *y, size_t n, double t_in)
     return keep;
 }
 
-/* The marks of samples taken up to rpos: one measurement each. */
-static void measure(tw_mon_out *o, double now)
+/* The marks of samples taken up to rpos: one measurement each (none
+ * when `skipped`: those samples were dropped, not played). */
+static void measure(tw_mon_out *o, double now, int skipped)
 {
     const mark *m;
     while ((m = tw_spsc_peek(o->marks)) != NULL && m->pos < o->rpos) {
-        double ms = (now - m->t_in) * 1e3;
-        uint64_t us = ms > 0 ? (uint64_t)llround(ms * 1e3) : 0;
-        atomic_fetch_add(&o->lat_n, 1);
-        atomic_fetch_add(&o->lat_sum_us, us);
-        atomic_store(&o->lat_last_us, us);
-        uint64_t mx = atomic_load(&o->lat_max_us);
-        while (us > mx && !atomic_compare_exchange_weak(&o->lat_max_us, &mx, us))
-            ;
+        if (!skipped) {
+            double ms = (now - m->t_in) * 1e3;
+            uint64_t us = ms > 0 ? (uint64_t)llround(ms * 1e3) : 0;
+            atomic_fetch_add(&o->lat_n, 1);
+            atomic_fetch_add(&o->lat_sum_us, us);
+            atomic_store(&o->lat_last_us, us);
+            uint64_t mx = atomic_load(&o->lat_max_us);
+            while (us > mx && !atomic_compare_exchange_weak(&o->lat_max_us, &mx, us))
+                ;
+        }
         tw_spsc_read(o->marks, NULL, 1);
     }
 }
@@ -114,7 +124,17 @@ void tw_mon_out_pull(tw_mon_out *o, float *out, size_t frames, unsigned channels
     int playing = atomic_load_explicit(&o->playing, memory_order_relaxed);
     if (!playing && fill >= atomic_load(&o->target) && fill > 0)
         playing = 1;
-    size_t got = 0;
+    size_t got = 0, limit = atomic_load(&o->limit);
+    if (playing && fill > limit) {
+        /* too far behind (a device that stalled, then caught up; clocks
+         * that drift faster than the trim follows): the oldest go, down
+         * to the target */
+        size_t drop = tw_spsc_read(o->ring, NULL, fill - atomic_load(&o->target));
+        o->rpos += drop;
+        measure(o, now, 1);
+        atomic_fetch_add(&o->overruns, 1);
+        atomic_fetch_add(&o->dropped, drop);
+    }
     if (playing) {
         /* mono in place at the front of out, then spread over the channels */
         got = tw_spsc_read(o->ring, out, frames);
@@ -124,10 +144,7 @@ void tw_mon_out_pull(tw_mon_out *o, float *out, size_t frames, unsigned channels
             playing = 0;
         }
         atomic_fetch_add(&o->played, got);
-        measure(o, now);
-    } else {
-        /* marks of samples thrown away before playing starts are not
-         * kept: only samples that reach the device are measured */
+        measure(o, now, 0);
     }
     atomic_store_explicit(&o->playing, playing, memory_order_relaxed);
     if (channels > 1)
@@ -158,3 +175,6 @@ void tw_mon_out_stats_get(tw_mon_out *o, tw_mon_out_stats *s, int reset)
     s->lat_max_ms = (double)mx * 1e-3;
     s->lat_last_ms = (double)atomic_load(&o->lat_last_us) * 1e-3;
 }
+
+size_t tw_mon_out_get_fill(const tw_mon_out *o) { return tw_spsc_fill(o->ring); }
+int tw_mon_out_is_playing(const tw_mon_out *o) { return atomic_load(&((tw_mon_out *)o)->playing); }

@@ -30,8 +30,11 @@
  *    underrun); playing once the target waits; a pull that runs short
  *    while playing gives what there was then zeros and counts one
  *    underrun, and the ring primes again (no more underruns while it
- *    waits); a push beyond the limit keeps what fits and counts one
- *    overrun with the samples dropped; the mono signal goes to every
+ *    waits); a pull that finds more than the limit waiting drops the
+ *    oldest down to the target and counts one overrun with the samples
+ *    dropped (not measured), a push into a full ring keeps what fits and
+ *    counts one too; reset empties it and keeps the counters; the mono
+ *    signal goes to every
  *    channel; the latency of a push is measured when its first sample is
  *    taken (12 ms here);
  *  - the SPSC ring: every element once and in order across wrap-around,
@@ -344,7 +347,7 @@ static void test_highpass(void **state)
 static void test_out_ring(void **state)
 {
     (void)state;
-    tw_mon_out *o = tw_mon_out_create(48000, 4096, 100, 1000);
+    tw_mon_out *o = tw_mon_out_create(4096, 100, 1000);
     assert_non_null(o);
     float out[2 * 64], in[4000];
     for (int i = 0; i < 4000; i++)
@@ -389,19 +392,39 @@ static void test_out_ring(void **state)
     assert_int_equal(s.underruns, 1);
     assert_int_equal(s.playing, 0);
     assert_int_equal(s.fill, 50);
-    /* over the limit: what fits is kept, one overrun */
-    assert_int_equal(tw_mon_out_push(o, in, 2000, 10.07), 950);
+    /* over the limit when the device pulls (a stall, then a catch-up): the
+     * oldest go, down to the target; one overrun; dropped samples are not
+     * measured */
+    assert_int_equal(tw_mon_out_push(o, in, 2000, 10.07), 2000);
     tw_mon_out_stats_get(o, &s, 0);
-    assert_int_equal(s.overruns, 1);
-    assert_int_equal(s.dropped, 1050);
-    assert_int_equal(s.fill, 1000);
+    assert_int_equal(s.overruns, 0);
+    assert_int_equal(s.fill, 2050);
     assert_int_equal(s.lat_n, 0); /* a new window */
     tw_mon_out_pull(o, out, 64, 1, 10.08);
-    assert_true(out[0] == in[0] && out[49] == in[49] && out[50] == in[0]);
+    for (int i = 0; i < 64; i++)
+        assert_true(out[i] == in[1900 + i]);
     tw_mon_out_stats_get(o, &s, 0);
     assert_int_equal(s.playing, 1);
-    assert_true(fabs(s.lat_max_ms - 30.0) < 0.01); /* the push at 10.05 */
-    assert_null(tw_mon_out_create(48000, 100, 200, 100));
+    assert_int_equal(s.overruns, 1);
+    assert_int_equal(s.dropped, 1950);
+    assert_int_equal(s.fill, 36);
+    assert_int_equal(s.lat_n, 0);
+    /* a push into a full ring keeps what fits: an overrun too */
+    assert_int_equal(tw_mon_out_push(o, in, 4000, 10.09), 4000);
+    assert_int_equal(tw_mon_out_push(o, in, 100, 10.1), 4096 - 4036);
+    tw_mon_out_stats_get(o, &s, 0);
+    assert_int_equal(s.overruns, 2);
+    assert_int_equal(s.dropped, 1950 + 40);
+    tw_mon_out_pull(o, out, 64, 1, 10.11); /* over the limit again */
+    tw_mon_out_stats_get(o, &s, 0);
+    assert_int_equal(s.overruns, 3);
+    assert_null(tw_mon_out_create(100, 200, 100));
+    /* reset (no consumer running): empty, priming, counters kept */
+    tw_mon_out_reset(o);
+    tw_mon_out_stats_get(o, &s, 0);
+    assert_int_equal(s.fill, 0);
+    assert_int_equal(s.playing, 0);
+    assert_int_equal(s.overruns, 3);
     tw_mon_out_destroy(o);
 }
 
