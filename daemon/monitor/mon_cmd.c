@@ -76,7 +76,7 @@ static json_t *mute_value(const json_t *v, int *mute)
             return NULL;
         }
     }
-    return tw_control_error("monitor: 'mute' must be true|false (or on|off)");
+    return tw_control_error("monitor: 'mute' must be true or false (on or off)");
 }
 
 json_t *tw_mon_command(tw_monitor *m, const json_t *req)
