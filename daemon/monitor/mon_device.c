@@ -1,8 +1,8 @@
 /* mon_device.c: the audio monitor's output device (monitor_priv.h), in
  * the monitor thread: PortAudio (pa_device.h: chosen by name as the input
  * is; every call on PortAudio's global state under tw_pa_lock), float32,
- * one or two channels (the same signal on both), TW_MON_OUT_BLOCK_MS
- * callbacks, the device's low-latency buffer. */
+ * one or two channels (the same signal on both), callbacks of the
+ * host's own size, the device's low-latency buffer. */
 #include "monitor_priv.h"
 
 #include <math.h>
@@ -15,10 +15,6 @@
 #include "log.h"
 #include "pa_device.h"
 #include "tw_clock.h"
-
-#ifndef TW_MON_FPB
-#define TW_MON_FPB(fpb) (fpb)
-#endif
 
 /* The callback: ring B into the output buffer (mon_out.h); nothing that
  * may block. */
@@ -35,8 +31,8 @@ static int callback(const void *input, void *output, unsigned long frames,
     m->cb_burst = now - m->cb_last < 0.5 * (double)frames / m->out_rate
                       ? m->cb_burst + (unsigned)frames : (unsigned)frames;
     m->cb_last = now;
-    if (now >= m->cb_from && m->cb_burst > atomic_load(&m->burst_max))
-        atomic_store(&m->burst_max, m->cb_burst);
+    if (now >= m->cb_from && m->cb_burst > atomic_load(&m->burst_win))
+        atomic_store(&m->burst_win, m->cb_burst);
     if (ti && ti->currentTime > 0 && ti->outputBufferDacTime > ti->currentTime)
         atomic_store(&m->dac_us, (uint64_t)llround((ti->outputBufferDacTime - ti->currentTime) * 1e6));
     if (status & paOutputUnderflow) {
@@ -48,15 +44,25 @@ static int callback(const void *input, void *output, unsigned long frames,
 
 void tw_mon_device_targets(tw_monitor *m)
 {
+    double now = tw_mono_s();
+    if (now >= m->burst_next) {
+        unsigned w = atomic_exchange(&m->burst_win, 0);
+        if (w > 0) {
+            m->burst_hist[m->burst_n++ % TW_MON_BURST_WINS] = w;
+            unsigned k = m->burst_n < TW_MON_BURST_WINS ? m->burst_n : TW_MON_BURST_WINS;
+            m->burst = w;
+            for (unsigned i = 0; i < k; i++)
+                m->burst = m->burst_hist[i] < m->burst ? m->burst_hist[i] : m->burst;
+        }
+        m->burst_next = now + TW_MON_BURST_WIN_S;
+    }
     double in_block = m->in_block / m->in_rate * m->out_rate; /* output samples */
     double margin = TW_MON_MARGIN_MS * 1e-3 * m->out_rate;
-    unsigned burst = atomic_load(&m->burst_max);
-    double out_block = burst > m->fpb ? burst : m->fpb;
     /* the fill right after a push must outlast the larger of a push
      * interval (an input block) and a burst of the device */
     double target = m->cfg.mon_latency_ms > 0 ? m->cfg.mon_latency_ms * 1e-3 * m->out_rate
-                                              : (in_block > out_block ? in_block : out_block) + margin;
-    double limit = target + in_block + out_block + margin;
+                                              : (in_block > m->burst ? in_block : m->burst) + margin;
+    double limit = target + in_block + m->burst + margin;
     double cap = TW_MON_OUT_RING_S * TW_MON_RATE_MAX;
     if (limit > cap)
         limit = cap;
@@ -70,16 +76,18 @@ void tw_mon_device_targets(tw_monitor *m)
     pthread_mutex_unlock(&m->mu);
 }
 
-/* Ring B for the device's rate (no callback runs now). */
-static int make_ring(tw_monitor *m, unsigned fpb)
+/* Ring B for the device's rate (no callback runs now): the burst is
+ * PortAudio's output latency until one is measured (between 5 and 20
+ * ms). */
+static void make_ring(tw_monitor *m, double out_latency_s)
 {
-    if (m->out_rate > TW_MON_RATE_MAX)
-        return -1;
     tw_mon_out_reset(m->out);
-    m->fpb = fpb;
-    atomic_store(&m->burst_max, 0);
+    double b = out_latency_s < 5e-3 ? 5e-3 : out_latency_s > 20e-3 ? 20e-3 : out_latency_s;
+    m->burst = (unsigned)lround(b * m->out_rate);
+    m->burst_n = 0;
+    atomic_store(&m->burst_win, 0);
+    m->burst_next = tw_mono_s() + TW_MON_BURST_SKIP_S + TW_MON_BURST_WIN_S;
     tw_mon_device_targets(m);
-    return 0;
 }
 
 int tw_mon_device_open(tw_monitor *m)
@@ -109,14 +117,9 @@ int tw_mon_device_open(tw_monitor *m)
     const PaDeviceInfo *d = Pa_GetDeviceInfo(dev);
     m->out_rate = m->cfg.mon_rate > 0 ? m->cfg.mon_rate : d->defaultSampleRate;
     m->out_ch = d->maxOutputChannels >= 2 ? 2 : 1;
-    unsigned fpb = (unsigned)lround(TW_MON_OUT_BLOCK_MS * 1e-3 * m->out_rate);
     char desc[sizeof m->info.device];
     snprintf(desc, sizeof desc, "%s: %s (index %d)", tw_pa_api_name(d), d->name, dev);
-    PaStreamParameters out = {.device = dev, .channelCount = (int)m->out_ch,
-                              .sampleFormat = paFloat32,
-                              .suggestedLatency = d->defaultLowOutputLatency,
-                              .hostApiSpecificStreamInfo = NULL};
-    if (make_ring(m, fpb) != 0) {
+    if (m->out_rate > TW_MON_RATE_MAX) {
         Pa_Terminate();
         m->pa_init = 0;
         tw_pa_unlock();
@@ -124,15 +127,21 @@ int tw_mon_device_open(tw_monitor *m)
                          TW_MON_RATE_MAX);
         return -1;
     }
+    PaStreamParameters out = {.device = dev, .channelCount = (int)m->out_ch,
+                              .sampleFormat = paFloat32,
+                              .suggestedLatency = d->defaultLowOutputLatency,
+                              .hostApiSpecificStreamInfo = NULL};
     PaAlsa_SetNumPeriods(TW_MON_ALSA_PERIODS); /* global: the input sets its own */
-    m->cb_last = 0.0;
-    m->cb_burst = 0;
-    m->cb_from = tw_mono_s() + TW_MON_BURST_SKIP_S;
-    atomic_store(&m->burst_max, 0);
+    /* callbacks of the host's own size: a device's period at a time */
     PaError e = Pa_OpenStream(&m->stream, NULL, &out, m->out_rate, paFramesPerBufferUnspecified,
-                              paClipOff | paDitherOff,
-                              callback, m);
+                              paClipOff | paDitherOff, callback, m);
+    const PaStreamInfo *si = e == paNoError ? Pa_GetStreamInfo(m->stream) : NULL;
+    double lat_ms = si ? si->outputLatency * 1e3 : 0.0;
     if (e == paNoError) {
+        make_ring(m, lat_ms * 1e-3); /* before the callback runs */
+        m->cb_last = 0.0;
+        m->cb_burst = 0;
+        m->cb_from = tw_mono_s() + TW_MON_BURST_SKIP_S;
         e = Pa_StartStream(m->stream);
         if (e != paNoError)
             Pa_CloseStream(m->stream);
@@ -146,8 +155,6 @@ int tw_mon_device_open(tw_monitor *m)
                          m->out_ch, Pa_GetErrorText(e));
         return -1;
     }
-    const PaStreamInfo *si = Pa_GetStreamInfo(m->stream);
-    double lat_ms = si ? si->outputLatency * 1e3 : 0.0;
     tw_pa_unlock();
     pthread_mutex_lock(&m->mu);
     snprintf(m->info.device, sizeof m->info.device, "%s", desc);

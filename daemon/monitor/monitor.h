@@ -38,9 +38,8 @@
 #include "sink.h"
 
 #define TW_MON_RETRY_S 5.0       /* a missing or lost device is tried again this often, s */
-#define TW_MON_OUT_BLOCK_MS 5.0  /* output callback size, ms of the device's rate */
-#define TW_MON_MARGIN_MS 3.0     /* automatic buffering: an input block, an output
-                                    block and this, ms */
+#define TW_MON_MARGIN_MS 5.0     /* automatic buffering: the larger of an input block
+                                    and a burst of the output device, and this, ms */
 #define TW_MON_ALSA_PERIODS 4    /* ALSA periods of the output buffer */
 
 typedef struct tw_monitor tw_monitor;

@@ -30,6 +30,9 @@
 #define TW_MON_FILL_EMA 0.05     /* smoothing of the fill the trim holds, per block */
 #define TW_MON_BURST_SKIP_S 0.5  /* bursts are measured from this long after the start
                                     (PortAudio fills the device buffer at once first), s */
+#define TW_MON_BURST_WIN_S 1.0   /* the largest burst of each such window ... */
+#define TW_MON_BURST_WINS 3      /* ... the smallest of this many: the device's regular
+                                    burst, not a catch-up after a late callback */
 
 typedef struct {
     uint32_t n;          /* samples of the block in ring A */
@@ -89,8 +92,12 @@ struct tw_monitor {
     double cb_last;              /* [cb] CLOCK_MONOTONIC s of the last callback */
     double cb_from;              /* bursts count from then on (set before the start) */
     unsigned cb_burst;           /* [cb] frames taken back to back so far */
-    atomic_uint burst_max;       /* [cb] the most frames a burst took */
-    unsigned fpb;                /* [thr] frames per callback asked for */
+    atomic_uint burst_win;       /* [cb] the most frames a burst took in this window;
+                                    [thr] takes it every TW_MON_BURST_WIN_S */
+    unsigned burst_hist[TW_MON_BURST_WINS]; /* [thr] the last windows' largest bursts */
+    unsigned burst_n;            /* [thr] windows seen */
+    unsigned burst;              /* [thr] the device's burst: the smallest of those */
+    double burst_next;           /* [thr] CLOCK_MONOTONIC s of the next window */
     _Atomic uint64_t device_underflows; /* [cb] PortAudio paOutputUnderflow */
 
     pthread_mutex_t mu;
@@ -105,9 +112,11 @@ int tw_mon_device_open(tw_monitor *m);
 int tw_mon_device_health(tw_monitor *m);
 /* Ring B's priming target (the fill the trim holds right after each
  * push) from monitor.latency_ms, or (0) the larger of an input block and
- * the largest burst of callbacks seen (at least one callback), plus
- * TW_MON_MARGIN_MS; the limit an input block, a burst and the margin
- * more. */
+ * the device's burst (the callbacks that come back to back: a device
+ * whose period is longer than a callback, or that takes two at once;
+ * measured, else PortAudio's output latency), plus TW_MON_MARGIN_MS; the
+ * limit an input block, a burst and the margin more. Takes the burst
+ * windows that ended. */
 void tw_mon_device_targets(tw_monitor *m);
 void tw_mon_device_close(tw_monitor *m);
 
