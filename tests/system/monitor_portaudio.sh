@@ -51,6 +51,7 @@
 #    works all the same: bad values are refused with their range (channel
 #    5 of 2, gain 70 dB, mute "maybe"), good ones applied and shown by
 #    status (mix, 12 dB, muted).
+# Each daemon exits with status 0 and no sanitizer report.
 set -euo pipefail
 . "$(dirname "$0")/lib/common.bash" "$1" monitor_portaudio
 here=$(cd "$(dirname "$0")" && pwd)
@@ -151,6 +152,12 @@ rc=0
 wait "$pid" || rc=$?
 pid=
 ((rc == 0)) || fail "twitchd run exited $rc"
+san_check() {
+    if grep -E "ERROR: AddressSanitizer|runtime error|LeakSanitizer" "$T/log"; then
+        fail "sanitizer report"
+    fi
+}
+san_check
 ((sent_gain && sent_mute)) || fail "the run ended before the gain and mute commands were sent"
 grep -q "monitor: playing channel 1 on ALSA: emg_out" "$T/log" || fail "no 'monitor: playing channel 1 on ALSA: emg_out' line"
 jq -e '.monitor.gain_db == 34' "$T/gain.reply" >/dev/null || fail "gain reply: $(cat "$T/gain.reply")"
@@ -362,6 +369,7 @@ rc=0
 wait "$pid" || rc=$?
 pid=
 ((rc == 0)) || fail "twitchd run exited $rc after SIGTERM"
+san_check
 kill -TERM "$spid" 2>/dev/null || true
 wait "$spid" 2>/dev/null || true
 spid=
