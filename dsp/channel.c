@@ -71,6 +71,7 @@ struct tw_channel {
     uint64_t nonfinite;  /* non-finite or absurd samples replaced by 0 */
     uint64_t flats;      /* flat stretches seen */
     int64_t flat_samples; /* input samples in them */
+    unsigned flat_phase; /* skipped input samples since the last tap zero */
 
     int ltr_in_epn;      /* EPN was active when the open burst began */
     /* candidate numbers of the detectors before their last reset by a
@@ -306,7 +307,19 @@ static int64_t to_input(const tw_channel *q, int64_t k)
 typedef struct {
     tw_event *ev;
     size_t cap, n;
+    float *y;            /* the tap (conditioned samples), or NULL */
+    size_t ycap, ny;
 } sink_t;
+
+static void tap(sink_t *s, const float *y, size_t n)
+{
+    if (!s->y)
+        return;
+    if (n > s->ycap - s->ny)
+        n = s->ycap - s->ny;
+    memcpy(s->y + s->ny, y, n * sizeof *y);
+    s->ny += n;
+}
 
 static void emit(tw_channel *q, sink_t *s, const tw_event *e)
 {
@@ -512,6 +525,7 @@ static void decimate_detect(tw_channel *q, size_t c, sink_t *s)
         q->ys[k] = (float)y;
         q->zs[k] = (float)z;
     }
+    tap(s, q->ys, nd);
     for (size_t k0 = 0; k0 < nd;) {
         size_t np = tw_ltrdet_prepare(q->ltr, q->ys + k0, q->zs + k0, nd - k0);
         for (size_t k = k0; k < k0 + np; k++)
@@ -632,7 +646,14 @@ static size_t guard_scan_dc(tw_channel *q, const float *x, size_t n)
 int tw_channel_execute_block(tw_channel *q, const float *x, size_t n,
                              tw_event *ev, size_t cap, size_t *nev)
 {
-    sink_t s = {ev, cap, 0};
+    return tw_channel_execute_block_tap(q, x, n, ev, cap, nev, NULL, 0, NULL);
+}
+
+int tw_channel_execute_block_tap(tw_channel *q, const float *x, size_t n,
+                                 tw_event *ev, size_t cap, size_t *nev,
+                                 float *y, size_t ycap, size_t *ny)
+{
+    sink_t s = {ev, cap, 0, y, y ? ycap : 0, 0};
     uint64_t lost0 = q->lost;
     float buf[256];
     size_t nb = 0;
@@ -681,6 +702,7 @@ int tw_channel_execute_block(tw_channel *q, const float *x, size_t n,
             /* confirmed: what came before it is processed, the rest of
              * the run is skipped */
             q->flat = 1;
+            q->flat_phase = 0;
             q->flats++;
             q->flat_samples += q->flat_len - 1;
             buf[nb++] = v;
@@ -691,6 +713,11 @@ int tw_channel_execute_block(tw_channel *q, const float *x, size_t n,
         if (q->flat) {
             q->flat_samples++;
             q->n_in++; /* skipped, but counted in the input's time */
+            if (++q->flat_phase >= q->m) { /* the tap stays in step: silence */
+                static const float zero = 0.0f;
+                q->flat_phase = 0;
+                tap(&s, &zero, 1);
+            }
             continue;
         }
         buf[nb++] = v;
@@ -703,7 +730,18 @@ int tw_channel_execute_block(tw_channel *q, const float *x, size_t n,
         process(q, buf, nb, &s);
     if (nev)
         *nev = s.n;
+    if (ny)
+        *ny = s.ny;
     return q->lost != lost0 ? TW_EOVERFLOW : TW_OK;
+}
+
+size_t tw_channel_max_conditioned(const tw_channel *q, size_t n)
+{
+    /* n / m from the decimator, one more for its phase and one per
+     * restart after a flat stretch (the decimator starts afresh), at most
+     * one per TW_FLAT_MS of input */
+    size_t flats = n / (size_t)(q->flat_min > 0 ? q->flat_min : 1) + 1;
+    return n / q->m + 2 + flats;
 }
 
 uint64_t tw_channel_get_nonfinite(const tw_channel *q) { return q->nonfinite; }
@@ -739,7 +777,7 @@ int64_t tw_channel_get_samples(const tw_channel *q) { return q->origin + q->n_in
 
 int tw_channel_flush_epn(tw_channel *q, tw_event *ev, size_t cap, size_t *nev)
 {
-    sink_t s = {ev, cap, 0};
+    sink_t s = {ev, cap, 0, NULL, 0, 0};
     uint64_t lost0 = q->lost;
     tw_event e;
     int f = q->epn ? tw_epndet_flush(q->epn, &e) : 0;
@@ -752,7 +790,7 @@ int tw_channel_flush_epn(tw_channel *q, tw_event *ev, size_t cap, size_t *nev)
 
 int tw_channel_flush(tw_channel *q, tw_event *ev, size_t cap, size_t *nev)
 {
-    sink_t s = {ev, cap, 0};
+    sink_t s = {ev, cap, 0, NULL, 0, 0};
     uint64_t lost0 = q->lost;
     flush_detectors(q, &s);
     if (nev)

@@ -80,6 +80,21 @@ void tw_channel_reset(tw_channel *q);
 int tw_channel_execute_block(tw_channel *q, const float *x, size_t n,
                              tw_event *ev, size_t cap, size_t *nev);
 
+/* The same, and the conditioned signal the detectors see (DC removed,
+ * band-passed, mains cancelled; uV at the detector rate,
+ * tw_channel_get_detector_rate) written to y[0 .. *ny): what a listener
+ * should hear. About n / decimation samples; the input skipped in a flat
+ * stretch gives zeros (one per decimation input samples), so that the
+ * tap stays in step with the input. At most ycap are written (size y
+ * with tw_channel_max_conditioned to keep all). y == NULL: no tap (*ny
+ * = 0). Events are exactly those of tw_channel_execute_block. */
+int tw_channel_execute_block_tap(tw_channel *q, const float *x, size_t n,
+                                 tw_event *ev, size_t cap, size_t *nev,
+                                 float *y, size_t ycap, size_t *ny);
+
+/* An upper bound on the conditioned samples a block of n gives. */
+size_t tw_channel_max_conditioned(const tw_channel *q, size_t n);
+
 /* End an EPN episode in progress now (a session boundary): its event (or
  * its rejection) is delivered as at the end of input, and the detector
  * goes on, so an episode that continues is found again as a new one. LTR

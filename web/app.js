@@ -3,8 +3,10 @@
  * One Server-Sent Events stream (/events) brings every message the daemon
  * publishes (docs/protocol.md) as its JSON header, the sig.* display
  * samples as "samples": [...], plus the web server's own web.hello,
- * web.hb and web.dropped records. Session controls are POSTed to
- * /api/ctl (forwarded to the daemon's control socket). On every
+ * web.hb and web.dropped records. Session controls and those of the
+ * daemon's audio monitor (channel, gain, mute: shown when sts.monitor says
+ * it is enabled) are POSTed to /api/ctl (forwarded to the daemon's
+ * control socket). On every
  * (re)connection the page asks for a snapshot (the last journaled
  * records) and merges it, dropping duplicates by (stream, topic, seq).
  *
@@ -445,6 +447,7 @@
         pushCapped(cc.noise, { s: h.sample, uv: ch.noise_uv }, MAX_NOISE);
       cc.updateLabel();
     }
+    onMonitor(h.monitor, nch);
     // the session, as the daemon counts it: its count at this heartbeat,
     // plus the session's LTRs received since (evt.ltr seq >= seqs["evt.ltr"])
     if (h.session) {
@@ -884,6 +887,54 @@
       if (h && typeof h.topic === 'string') onMessage(h);
     };
   }
+
+  /* ---------- the daemon's audio monitor (its sound card) ---------- */
+
+  /* sts.monitor (protocol.md): shown when monitor.enabled; the controls
+     follow the daemon unless the user is on them */
+  function onMonitor(m, nch) {
+    const box = $('monitor');
+    if (!m || !m.enabled) { box.hidden = true; box.dataset.state = 'off'; return; }
+    box.hidden = false;
+    box.dataset.state = m.state || '-';
+    const sel = $('mon-ch');
+    if (sel.options.length !== nch + 1) {
+      sel.textContent = '';
+      for (let ch = 0; ch < nch; ch++) {
+        const o = document.createElement('option');
+        o.value = String(ch);
+        o.textContent = `ch ${ch}`;
+        sel.appendChild(o);
+      }
+      const o = document.createElement('option');
+      o.value = 'mix';
+      o.textContent = 'mix';
+      sel.appendChild(o);
+    }
+    const active = document.activeElement;
+    if (active !== sel) sel.value = String(m.channel);
+    if (active !== $('mon-gain')) $('mon-gain').value = String(m.gain_db);
+    $('mon-mute').checked = !!m.mute;
+    const st = $('mon-state');
+    st.textContent = m.error ? 'error' : m.latency_ms != null
+      ? `${m.state}, ${fmt(m.latency_ms, 1)} ms` : (m.state || '-');
+    st.title = m.error || `${m.device || ''}: underruns ${m.underruns}, overruns ${m.overruns}, ` +
+      `latency ${fmt(m.latency_ms, 1)} ms (largest ${fmt(m.latency_max_ms, 1)} ms) + device ` +
+      `${fmt(m.output_latency_ms, 1)} ms, limiter ${fmt(m.limit_db, 1)} dB`;
+  }
+  async function monitorCtl(req) {
+    const r = await ctl(Object.assign({ cmd: 'monitor' }, req));
+    if (r.ok && r.monitor) onMonitor(r.monitor, $('mon-ch').options.length - 1);
+  }
+  $('mon-ch').addEventListener('change', (e) => {
+    const v = e.target.value;
+    monitorCtl({ channel: v === 'mix' ? 'mix' : Number(v) });
+  });
+  $('mon-gain').addEventListener('change', (e) => {
+    const v = Number(e.target.value);
+    if (isFinite(v)) monitorCtl({ gain_db: v });
+  });
+  $('mon-mute').addEventListener('change', (e) => monitorCtl({ mute: e.target.checked }));
 
   /* ---------- listen: the display stream through Web Audio ---------- */
 

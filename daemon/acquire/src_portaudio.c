@@ -9,7 +9,8 @@
  * buffer would be split into blocks of that size).
  *
  * What the caller may rely on:
- *  - open() initialises PortAudio, selects the device (tw_pa_find_device),
+ *  - open() initialises PortAudio, selects the device (tw_pa_find_device,
+ *    pa_device.c; all of it under tw_pa_lock, as start, stop and destroy),
  *    checks its input channels and opens the stream (which checks rate,
  *    channels and format: the error names them); on any failure NULL with
  *    a one-line reason and nothing left open;
@@ -29,7 +30,6 @@
  *    opens it again; destroy() stops, then calls Pa_Terminate once for the
  *    Pa_Initialize of open().
  */
-#include <ctype.h>
 #include <pa_linux_alsa.h>
 #include <portaudio.h>
 #include <stdarg.h>
@@ -39,6 +39,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "pa_device.h"
 #include "source.h"
 
 /* Also used by `twitchd list-devices` (cmd_devices.c). */
@@ -142,153 +143,13 @@ static int pa_callback(const void *input, void *output, unsigned long frames,
     return paContinue;
 }
 
-/* ---- device selection ---- */
+/* ---- device selection (pa_device.c) ---- */
 
-static int icontains(const char *hay, const char *needle)
-{
-    size_t n = strlen(needle);
-    for (; *hay; hay++) {
-        size_t i = 0;
-        while (i < n && hay[i] &&
-               tolower((unsigned char)hay[i]) == tolower((unsigned char)needle[i]))
-            i++;
-        if (i == n)
-            return 1;
-    }
-    return n == 0;
-}
-
-static const char *api_name(const PaDeviceInfo *d)
-{
-    const PaHostApiInfo *h = Pa_GetHostApiInfo(d->hostApi);
-    return h && h->name ? h->name : "?";
-}
-
-static int api_ok(const tw_config *c, const PaDeviceInfo *d)
-{
-    return !c->hostapi[0] || icontains(api_name(d), c->hostapi);
-}
-
-/* Append to buf (always terminated; "..." when it would not fit). */
-static void appendf(char *buf, size_t len, const char *fmt, ...)
-{
-    size_t used = strlen(buf);
-    if (used + 1 >= len)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf + used, len - used, fmt, ap);
-    va_end(ap);
-    if (n >= 0 && (size_t)n >= len - used && len >= 4)
-        memcpy(buf + len - 4, "...", 4);
-}
-
-/* "; input devices: 0 'emg_test' (ALSA), 1 'default' (ALSA)" */
-static void list_inputs(char *err, size_t errlen)
-{
-    int n = Pa_GetDeviceCount(), any = 0;
-    for (int i = 0; i < n; i++) {
-        const PaDeviceInfo *d = Pa_GetDeviceInfo(i);
-        if (!d || d->maxInputChannels < 1)
-            continue;
-        appendf(err, errlen, "%s %d '%s' (%s)", any ? "," : "; input devices:", i,
-                d->name, api_name(d));
-        any = 1;
-    }
-    if (!any)
-        appendf(err, errlen, "; PortAudio sees no input device");
-}
-
-static void hostapi_note(const tw_config *c, char *err, size_t errlen)
-{
-    if (c->hostapi[0])
-        appendf(err, errlen, " with input.hostapi '%s'", c->hostapi);
-}
-
-/* The device input.device and input.hostapi select (PortAudio must be
- * initialised): empty = the default input device (of the first matching
- * host API when input.hostapi is set); all digits = that index; otherwise
- * an exact name, else a case-insensitive substring of one, among the input
- * devices of the matching host APIs (more than one match is an error).
- * Returns the index, or -1 with a one-line reason listing the input
- * devices. */
 int tw_pa_find_device(const tw_config *c, char *err, size_t errlen)
 {
-    const char *want = c->device;
-    int n = Pa_GetDeviceCount();
-    if (n < 0) {
-        snprintf(err, errlen, "PortAudio cannot count devices: %s", Pa_GetErrorText(n));
-        return -1;
-    }
-    err[0] = '\0';
-    if (!want[0]) {
-        int dev = paNoDevice;
-        if (!c->hostapi[0]) {
-            dev = Pa_GetDefaultInputDevice();
-        } else {
-            for (int a = 0; a < Pa_GetHostApiCount() && dev == paNoDevice; a++) {
-                const PaHostApiInfo *h = Pa_GetHostApiInfo(a);
-                if (h && icontains(h->name, c->hostapi))
-                    dev = h->defaultInputDevice;
-            }
-        }
-        if (dev == paNoDevice || dev < 0 || dev >= n) {
-            snprintf(err, errlen, "no default input device");
-            hostapi_note(c, err, errlen);
-            list_inputs(err, errlen);
-            return -1;
-        }
-        return dev;
-    }
-    size_t wl = strlen(want), digits = strspn(want, "0123456789");
-    if (digits == wl) {
-        long idx = digits <= 6 ? strtol(want, NULL, 10) : -1;
-        const PaDeviceInfo *d = idx >= 0 && idx < n ? Pa_GetDeviceInfo((int)idx) : NULL;
-        if (!d)
-            snprintf(err, errlen, "input.device %s: no such device index (%d devices)", want, n);
-        else if (d->maxInputChannels < 1)
-            snprintf(err, errlen, "input.device %s: '%s' (%s) has no input channels", want,
-                     d->name, api_name(d));
-        else if (!api_ok(c, d))
-            snprintf(err, errlen, "input.device %s: '%s' is a %s device, not input.hostapi '%s'",
-                     want, d->name, api_name(d), c->hostapi);
-        else
-            return (int)idx;
-        list_inputs(err, errlen);
-        return -1;
-    }
-    for (int pass = 0; pass < 2; pass++) { /* 0: exact name, 1: substring */
-        int found = -1, matches = 0;
-        for (int i = 0; i < n; i++) {
-            const PaDeviceInfo *d = Pa_GetDeviceInfo(i);
-            if (!d || d->maxInputChannels < 1 || !api_ok(c, d))
-                continue;
-            if (pass == 0 ? strcmp(d->name, want) != 0 : !icontains(d->name, want))
-                continue;
-            if (matches++ == 0)
-                found = i;
-        }
-        if (matches == 1)
-            return found;
-        if (matches > 1) {
-            snprintf(err, errlen, "input.device '%s' matches %d input devices%s:", want,
-                     matches, pass == 0 ? " exactly" : "");
-            for (int i = 0, k = 0; i < n; i++) {
-                const PaDeviceInfo *d = Pa_GetDeviceInfo(i);
-                if (!d || d->maxInputChannels < 1 || !api_ok(c, d) ||
-                    (pass == 0 ? strcmp(d->name, want) != 0 : !icontains(d->name, want)))
-                    continue;
-                appendf(err, errlen, "%s %d '%s' (%s)", k++ ? "," : "", i, d->name, api_name(d));
-            }
-            appendf(err, errlen, pass == 0 ? "; set input.hostapi or use the index"
-                                           : "; use the exact name or the index");
-            return -1;
-        }
-    }
-    snprintf(err, errlen, "no input device matches '%s'", want);
-    hostapi_note(c, err, errlen);
-    list_inputs(err, errlen);
-    return -1;
+    tw_pa_want w = {.want = c->device, .key = "input.device", .hostapi = c->hostapi,
+                    .api_key = "input.hostapi", .output = 0};
+    return tw_pa_find(&w, err, errlen);
 }
 
 /* ---- the source ---- */
@@ -307,6 +168,7 @@ static void set_failed(pa_src *p, const char *fmt, ...)
 
 static int open_stream(pa_src *p, char *err, size_t errlen)
 {
+    PaAlsa_SetNumPeriods(ALSA_PERIODS); /* global: the monitor sets its own */
     PaError e = Pa_OpenStream(&p->stream, &p->in, NULL, p->base.rate, p->fpb,
                               paClipOff | paDitherOff, pa_callback, p);
     if (e != paNoError) {
@@ -324,13 +186,25 @@ static void pa_stop(tw_source *s)
     p->running = 0;
     if (!p->stream)
         return;
+    tw_pa_lock();
     if (Pa_IsStreamStopped(p->stream) == 0)
         Pa_StopStream(p->stream);
     Pa_CloseStream(p->stream);
+    tw_pa_unlock();
     p->stream = NULL;
 }
 
+static int start_locked(tw_source *s, tw_ring *r, char *err, size_t errlen);
+
 static int pa_start(tw_source *s, tw_ring *r, char *err, size_t errlen)
+{
+    tw_pa_lock(); /* pa_device.h: the monitor may open its stream meanwhile */
+    int rc = start_locked(s, r, err, errlen);
+    tw_pa_unlock();
+    return rc;
+}
+
+static int start_locked(tw_source *s, tw_ring *r, char *err, size_t errlen)
 {
     pa_src *p = (pa_src *)s;
     if (p->failed) {
@@ -419,15 +293,28 @@ static void pa_destroy(tw_source *s)
 {
     pa_src *p = (pa_src *)s;
     pa_stop(s);
-    if (p->pa_init)
+    if (p->pa_init) {
+        tw_pa_lock();
         Pa_Terminate();
+        tw_pa_unlock();
+    }
     free(p->scratch);
     free(p);
 }
 
 static const struct tw_source_ops pa_ops = {pa_start, pa_stop, pa_state, pa_destroy};
 
+static tw_source *open_locked(const tw_config *c, char *err, size_t errlen);
+
 tw_source *tw_source_open_portaudio(const tw_config *c, char *err, size_t errlen)
+{
+    tw_pa_lock(); /* pa_device.h */
+    tw_source *s = open_locked(c, err, errlen);
+    tw_pa_unlock();
+    return s;
+}
+
+static tw_source *open_locked(const tw_config *c, char *err, size_t errlen)
 {
     if (c->format < 0 || c->format > 3 || c->channels < 1 || c->rate < 1 ||
         c->frames_per_buffer < 1) {
@@ -471,10 +358,10 @@ tw_source *tw_source_open_portaudio(const tw_config *c, char *err, size_t errlen
     }
     const PaDeviceInfo *d = Pa_GetDeviceInfo(p->dev);
     snprintf(p->base.desc, sizeof p->base.desc, "%s: %s (index %d), %d Hz, %d ch, %s",
-             api_name(d), d->name, p->dev, c->rate, c->channels, format_names[c->format]);
+             tw_pa_api_name(d), d->name, p->dev, c->rate, c->channels, format_names[c->format]);
     if (d->maxInputChannels < c->channels) {
         snprintf(err, errlen, "device %d '%s' (%s) has %d input channel%s; input.channels is %d",
-                 p->dev, d->name, api_name(d), d->maxInputChannels,
+                 p->dev, d->name, tw_pa_api_name(d), d->maxInputChannels,
                  d->maxInputChannels == 1 ? "" : "s", c->channels);
         pa_destroy(&p->base);
         return NULL;
@@ -503,7 +390,7 @@ tw_source *tw_source_open_portaudio(const tw_config *c, char *err, size_t errlen
     if (e != paNoError) {
         p->stream = NULL;
         snprintf(err, errlen, "device %d '%s' (%s) cannot capture %d Hz, %d ch, %s: %s",
-                 p->dev, d->name, api_name(d), c->rate, c->channels, format_names[c->format],
+                 p->dev, d->name, tw_pa_api_name(d), c->rate, c->channels, format_names[c->format],
                  Pa_GetErrorText(e));
         pa_destroy(&p->base);
         return NULL;

@@ -27,6 +27,7 @@
 #include "journal.h"
 #include "journal_thread.h"
 #include "log.h"
+#include "monitor.h"
 #include "mq.h"
 #include "notify.h"
 #include "publish.h"
@@ -204,6 +205,7 @@ int tw_cmd_run(int argc, char **argv)
     tw_engine *dsp = NULL;
     tw_control *ctl = NULL;
     tw_curve *curve = NULL;
+    tw_monitor *mon = NULL;
     static status_ctx st;
     pthread_mutex_init(&st.mu, NULL);
     st.state = "starting";
@@ -271,8 +273,17 @@ int tw_cmd_run(int argc, char **argv)
     st.jt = jt;
     st.pub = pub;
     set_status(&st, src->desc, "running");
-    dsp = tw_engine_start(&cfg, ring, rate, nch, jq, pq, add_status, &st, NULL, 0, err,
-                              sizeof err);
+    /* the audio monitor: a sink of its own (monitor.h); a device it cannot
+     * open is its error, in status, and the daemon goes on */
+    mon = tw_monitor_create(&cfg, nch, rate, src->frames_per_block);
+    if (!mon || tw_monitor_start(mon, err, sizeof err) != 0) {
+        tw_log(TW_LOG_ERR, "%s", mon ? err : "monitor: out of memory");
+        rc = EX_SOFTWARE;
+        goto out;
+    }
+    tw_sink extra[] = {tw_monitor_sink(mon)};
+    dsp = tw_engine_start(&cfg, ring, rate, nch, jq, pq, add_status, &st, extra,
+                          (int)(sizeof extra / sizeof extra[0]), err, sizeof err);
     if (!dsp) {
         tw_log(TW_LOG_ERR, "%s", err);
         rc = EX_CONFIG;
@@ -412,6 +423,7 @@ out:
     if (src)
         tw_source_stop(src);
     tw_engine_stop(dsp);
+    tw_monitor_destroy(mon); /* after the engine: its sink is no longer called */
     if (jq)
         tw_mq_close(jq);
     tw_journal_thread_stop(jt);

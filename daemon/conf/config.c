@@ -21,6 +21,9 @@
 #include "web_http.h"
 #include "web_sub.h"
 
+#define TW_MONITOR_CHANNEL_CHOICES "0 .. 7|mix"
+_Static_assert(TW_MAX_CHANNELS == 8, "TW_MONITOR_CHANNEL_CHOICES names TW_MAX_CHANNELS - 1");
+
 #define O(f) offsetof(tw_config, f)
 #define D TW_KT_DOUBLE
 #define I TW_KT_INT
@@ -205,6 +208,22 @@ const tw_key tw_config_keys[] = {
      "browsers showing the live view at once; more are refused"},
     {"web", "client_queue", I, O(web_client_queue), 16, 1000000, "2048", "messages", NULL,
      "messages waiting for one browser before new ones are dropped for it (counted, shown on its page)"},
+    {"monitor", "enabled", TW_KT_BOOL, O(mon_enabled), 0, 1, "false", "", NULL,
+     "play the conditioned signal (DC removed, band-passed, mains cancelled) of one channel on a sound card output, to listen to EPN's hiss and an LTR's crack"},
+    {"monitor", "device", S, O(mon_device), 0, 255, "default", "", NULL,
+     "PortAudio output device: index, exact name, or a substring of its name (default or empty: the default output device)"},
+    {"monitor", "channel", S, O(mon_channel), 1, 255, "0", "", TW_MONITOR_CHANNEL_CHOICES,
+     "channel played: its 0-based index, or mix (the mean of all channels)"},
+    {"monitor", "gain_db", D, O(mon_gain_db), -40, 60, "20", "dB", NULL,
+     "gain: at 0 dB the input's full scale (input.full_scale_uv) plays at the output's full scale; a limiter keeps peaks below it"},
+    {"monitor", "highpass_hz", D, O(mon_highpass_hz), 0, 2000, "0", "Hz", NULL,
+     "extra high-pass before the output, e.g. 100 Hz against needle movement (0: off)"},
+    {"monitor", "mute", TW_KT_BOOL, O(mon_mute), 0, 1, "false", "", NULL,
+     "start muted (the monitor command unmutes)"},
+    {"monitor", "rate", I, O(mon_rate), 0, 192000, "0", "Hz", NULL,
+     "output rate, 0 or 8000 .. 192000 Hz (0: the device's default rate); the conditioned signal is resampled to it"},
+    {"monitor", "latency_ms", D, O(mon_latency_ms), 0, 200, "0", "ms", NULL,
+     "buffering between the input's blocks and the output device (0: automatic, an input block and an output buffer plus 2 ms); the device's own buffer adds to it"},
     {"curve", "enable", TW_KT_BOOL, O(curve_enable), 0, 1, "false", "", NULL,
      "CURVE encryption on the publish and control sockets; only clients whose public key is in the allowlist get in"},
     {"curve", "key_file", S, O(curve_key_file), 1, 255, "/etc/twitchd/curve/server.key", "", NULL,
@@ -276,6 +295,17 @@ static int check_electrodes(const char *v, char *why, size_t len)
     return 0;
 }
 
+int tw_config_monitor_channel(const char *v, char *why, size_t len)
+{
+    if (!strcmp(v, "mix"))
+        return TW_MONITOR_MIX;
+    size_t n = strlen(v);
+    if (n >= 1 && n <= 2 && strspn(v, "0123456789") == n && atoi(v) < TW_MAX_CHANNELS)
+        return atoi(v);
+    snprintf(why, len, "not a channel (allowed %s)", TW_MONITOR_CHANNEL_CHOICES);
+    return -1;
+}
+
 /* Set one key; on failure write the reason. -1 unknown key, -2 bad value. */
 static int set_key(tw_config *c, const char *section, const char *key,
                    const char *value, char *why, size_t len)
@@ -295,6 +325,9 @@ static int set_key(tw_config *c, const char *section, const char *key,
     }
     if (k->offset == offsetof(tw_config, electrodes) &&
         check_electrodes(value, why, len) != 0)
+        return -2;
+    if (k->offset == offsetof(tw_config, mon_channel) &&
+        tw_config_monitor_channel(value, why, len) == -1)
         return -2;
     return tw_key_set(k, c, value, why, len) == 0 ? 0 : -2;
 }
@@ -489,6 +522,17 @@ int tw_config_check_run(const tw_config *c, tw_config_errors *err)
         add_error(err, "input.path must name an audio file when input.source = file");
         n++;
     }
+    char why[128];
+    int mch = tw_config_monitor_channel(c->mon_channel, why, sizeof why);
+    if (c->mon_enabled && c->source != TW_SOURCE_FILE && mch >= c->channels) {
+        /* (a file has its own channel count: the monitor checks it at start) */
+        char allowed[32] = "0";
+        if (c->channels > 1)
+            snprintf(allowed, sizeof allowed, "0 .. %d", c->channels - 1);
+        add_error(err, "monitor.channel '%s': the input has %d channel%s (allowed %s|mix)",
+                  c->mon_channel, c->channels, c->channels == 1 ? "" : "s", allowed);
+        n++;
+    }
     if (c->source == TW_SOURCE_SYNTH) { /* the synthetic source takes the input's rate, channels, scale */
         tw_synth_params p = c->synth;
         char why[256];
@@ -549,6 +593,11 @@ int tw_config_check(const tw_config *c, tw_config_errors *err)
     char why[256];
     if (tw_synth_check(&c->synth, why, sizeof why) != 0) {
         add_error(err, "synth.%s", why);
+        n++;
+    }
+    if (c->mon_rate != 0 && c->mon_rate < 8000) {
+        add_error(err, "monitor.rate '%d' must be 0 (the device's rate) or 8000 .. 192000 Hz",
+                  c->mon_rate);
         n++;
     }
     if (c->det.ltr.band_lo_hz >= c->det.ltr.band_hi_hz) {

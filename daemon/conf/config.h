@@ -90,6 +90,15 @@ typedef struct {
     char web_listen[TW_KEY_STRLEN];
     char web_root[TW_KEY_STRLEN]; /* "": beside the binary (cmd_web.c) */
     int web_max_clients, web_client_queue;
+    /* [monitor]: the audio monitor (daemon/monitor/monitor.h) */
+    int mon_enabled;
+    char mon_device[TW_KEY_STRLEN];
+    char mon_channel[TW_KEY_STRLEN]; /* "N" or "mix": tw_config_monitor_channel */
+    double mon_gain_db;
+    double mon_highpass_hz;          /* 0: off */
+    int mon_mute;
+    int mon_rate;                    /* 0: the device's default rate */
+    double mon_latency_ms;           /* 0: automatic */
     /* [curve] */
     int curve_enable;
     char curve_key_file[TW_KEY_STRLEN], curve_allowlist[TW_KEY_STRLEN];
@@ -143,6 +152,11 @@ int tw_config_check_web(const tw_config *c, tw_config_errors *err);
 /* Channel parameters for channel ch (0-based) at input rate fs_hz. */
 void tw_config_channel_params(const tw_config *c, int ch, double fs_hz,
                               tw_channel_params *p);
+
+/* monitor.channel's value: 0 .. TW_MAX_CHANNELS - 1, or TW_MONITOR_MIX;
+ * -1 when it is neither (why says so, with the allowed values). */
+#define TW_MONITOR_MIX (-2)
+int tw_config_monitor_channel(const char *v, char *why, size_t len);
 
 /* Electrode type of channel ch. */
 tw_electrode tw_config_electrode(const tw_config *c, int ch);

@@ -31,7 +31,10 @@ void tw_key_range(const tw_key *k, char *buf, size_t len)
         snprintf(buf, len, "true|false");
         break;
     case TW_KT_STRING:
-        snprintf(buf, len, "text of %s to %s characters", lo, hi);
+        if (k->choices)
+            snprintf(buf, len, "%s", k->choices);
+        else
+            snprintf(buf, len, "text of %s to %s characters", lo, hi);
         break;
     default:
         snprintf(buf, len, "%s .. %s%s%s", lo, hi, k->unit && *k->unit ? " " : "",

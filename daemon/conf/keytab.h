@@ -39,7 +39,9 @@ typedef struct {
     double min, max;     /* inclusive numeric range (DOUBLE, INT) */
     const char *def;     /* default, as text a user would write */
     const char *unit;    /* "uV", "Hz", "ms", "s", "" */
-    const char *choices; /* TW_KT_ENUM only: "needle|surface" */
+    const char *choices; /* TW_KT_ENUM: "needle|surface"; TW_KT_STRING: NULL, or
+                            the values allowed, in words, for the range text
+                            ("0 .. 7|mix": the owner checks them) */
     const char *doc;     /* one line for the config file and the manual */
 } tw_key;
 

@@ -95,6 +95,22 @@ static void observe(tw_engine *d, int64_t first, size_t n)
 
 static void flush_merged(tw_engine *d);
 
+/* The conditioned signal of the block just processed (first, n), to the
+ * sinks that want it. */
+static void conditioned(tw_engine *d, int64_t first, size_t n, const struct timespec *mono)
+{
+    if (!d->want_cond)
+        return;
+    const float *y[TW_MAX_CHANNELS];
+    size_t ny[TW_MAX_CHANNELS];
+    for (int ch = 0; ch < d->nch; ch++)
+        y[ch] = tw_pipeline_get_conditioned(d->pl, ch, &ny[ch]);
+    tw_sink_conditioned c = {.y = y, .n = ny, .nch = d->nch,
+                             .rate = tw_pipeline_get_detector_rate(d->pl), .first = first,
+                             .frames = n, .mono = tw_ts_s(mono)};
+    TW_EACH_SINK(d, on_conditioned, &c);
+}
+
 /* The signal-quality state of each channel after a block ending before
  * sample `end` (quality.h): a change goes to the journal and the
  * subscribers as an evt.quality record, to the recording as an
@@ -159,7 +175,7 @@ static void flush_merged(tw_engine *d)
     d->merged_samples = 0;
 }
 
-static void gap(tw_engine *d, int64_t count, tw_gap_cause why)
+static void gap(tw_engine *d, int64_t count, tw_gap_cause why, const struct timespec *mono)
 {
     const char *cause = tw_gap_cause_text(why);
     /* a sig.<ch> message holds contiguous values only: send what came
@@ -205,6 +221,7 @@ static void gap(tw_engine *d, int64_t count, tw_gap_cause why)
             for (size_t i = 0; i < n; i++)
                 d->x[ch][i] = hold[ch];
         tw_pipeline_process(d->pl, d->x, n);
+        conditioned(d, d->next, n, mono);
         d->next += (int64_t)n;
         count -= (int64_t)n;
     }
@@ -229,7 +246,8 @@ static void process(tw_engine *d, const tw_block *b)
         return;
     if (first > d->next)
         gap(d, first - d->next, restarted ? TW_GAP_DEVICE_RESTART
-                                : b->lost_before > 0 ? TW_GAP_RING_FULL : TW_GAP_DISCONTINUITY);
+                                : b->lost_before > 0 ? TW_GAP_RING_FULL : TW_GAP_DISCONTINUITY,
+            &b->mono);
     if (b->flags & TW_BLOCK_OVERFLOW) {
         d->overflows++;
         tw_sink_gap g = {.first = first, .count = -1, .why = TW_GAP_INPUT_OVERFLOW, .record = 1,
@@ -246,6 +264,7 @@ static void process(tw_engine *d, const tw_block *b)
         for (size_t i = 0; i < n; i++)
             d->x[ch][i] = (float)(b->data[i * (size_t)d->nch + (size_t)ch] * d->scale);
     tw_pipeline_process(d->pl, d->x, n);
+    conditioned(d, first, n, &b->mono);
     struct timespec t_first = tw_wire_realtime(&d->wire, first);
     tw_sink_block blk = {.x = (const float *const *)d->x, .nch = d->nch, .first = first, .n = n,
                          .t = &t_first};
@@ -392,8 +411,15 @@ tw_engine *tw_engine_start(const tw_config *c, tw_ring *ring,
     d->rec_sink.rate = rate;
     d->sinks[d->nsinks++] = tw_out_sink(&d->out);
     d->sinks[d->nsinks++] = tw_sink_record_sink(&d->rec_sink);
-    for (int i = 0; i < n_extra; i++)
+    for (int i = 0; i < n_extra; i++) {
         d->sinks[d->nsinks++] = extra[i];
+        d->want_cond |= extra[i].on_conditioned != NULL;
+    }
+    if (d->want_cond && tw_pipeline_set_tap(d->pl) != 0) {
+        snprintf(err, errlen, "out of memory");
+        tw_engine_stop(d);
+        return NULL;
+    }
     d->sig_bin = c->pub_sig_rate_hz > 0 ? lround(rate / c->pub_sig_rate_hz) : 0;
     if (c->pub_sig_rate_hz > 0 && d->sig_bin < 1)
         d->sig_bin = 1;

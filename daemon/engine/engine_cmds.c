@@ -466,6 +466,11 @@ static json_t *cmd_set(tw_engine *d, const json_t *req)
         e = tw_control_error("set: %s", err);
         goto out;
     }
+    if (d->want_cond && tw_pipeline_set_tap(np) != 0) {
+        tw_pipeline_destroy(np);
+        e = tw_control_error("set: out of memory");
+        goto out;
+    }
     tw_pipeline_flush(d->pl);
     tw_pipeline_carry_over(np, d->pl);
     tw_pipeline_destroy(d->pl);
@@ -580,5 +585,11 @@ json_t *tw_dsp_cmd(tw_engine *d, const json_t *req)
         return cmd_set(d, req);
     if (!strcmp(c, "snapshot"))
         return cmd_snapshot(d, req);
+    for (int k = 0; k < d->nsinks; k++) { /* a command of a sink's own */
+        json_t *r = d->sinks[k].on_command ? d->sinks[k].on_command(d->sinks[k].ctx, c, req)
+                                           : NULL;
+        if (r)
+            return r;
+    }
     return tw_control_error("unknown command '%.64s'", c);
 }

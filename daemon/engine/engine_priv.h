@@ -98,6 +98,7 @@ struct tw_engine {
     tw_sink_record rec_sink;
     tw_sink sinks[TW_MAX_SINKS];
     int nsinks;
+    int want_cond;         /* a sink has on_conditioned: the pipeline keeps its tap */
 };
 
 /* Each sink's callback NAME, if it has one, with ARGS after its ctx. */

@@ -57,6 +57,7 @@ json_t *tw_engine_status(tw_engine *d)
     }
     json_t *rec = tw_recorder_status(d->recorder, d->next, tw_ts_s(&now));
     json_object_set_new(o, "record", rec);
+    TW_EACH_SINK(d, add_status, o);
     if (d->status)
         d->status(d->status_user, o);
     return o;

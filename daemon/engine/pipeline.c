@@ -33,6 +33,9 @@ struct tw_pipeline {
     uint64_t next_id;   /* the next candidate id, from 1 */
     open_notice open[TW_MAX_CHANNELS][TW_OPEN_MAX]; /* notices not yet resolved */
     int nopen[TW_MAX_CHANNELS];
+    size_t max_block;
+    float *y[TW_MAX_CHANNELS]; /* the conditioned tap (tw_pipeline_set_tap), or NULL */
+    size_t ny[TW_MAX_CHANNELS], ycap;
 };
 
 tw_pipeline *tw_pipeline_create(const tw_config *c, int channels, double fs_hz,
@@ -54,6 +57,7 @@ tw_pipeline *tw_pipeline_create(const tw_config *c, int channels, double fs_hz,
     p->cb = cb;
     p->user = user;
     p->next_id = 1;
+    p->max_block = max_block;
     for (int i = 0; i < channels; i++) {
         tw_channel_params cp;
         unsigned warn = 0;
@@ -96,8 +100,10 @@ void tw_pipeline_destroy(tw_pipeline *p)
 {
     if (!p)
         return;
-    for (int i = 0; i < p->nch; i++)
+    for (int i = 0; i < p->nch; i++) {
         tw_channel_destroy(p->ch[i]);
+        free(p->y[i]);
+    }
     free(p->ev);
     free(p->ev_ch);
     free(p->order);
@@ -177,8 +183,9 @@ static int deliver(tw_pipeline *p, float *const *x, size_t n, int flush)
         int r = flush == FLUSH ? tw_channel_flush(p->ch[c], p->ev + total, p->ev_cap - total, &got)
                 : flush == FLUSH_EPN
                     ? tw_channel_flush_epn(p->ch[c], p->ev + total, p->ev_cap - total, &got)
-                    : tw_channel_execute_block(p->ch[c], x[c], n, p->ev + total,
-                                               p->ev_cap - total, &got);
+                    : tw_channel_execute_block_tap(p->ch[c], x[c], n, p->ev + total,
+                                                   p->ev_cap - total, &got, p->y[c], p->ycap,
+                                                   &p->ny[c]);
         if (r < 0)
             rc = r;
         for (size_t i = 0; i < got; i++)
@@ -252,6 +259,41 @@ int tw_pipeline_flush(tw_pipeline *p)
     for (int c = 0; c < p->nch; c++) /* none: the channels resolve them all */
         cancel_open(p, c, TW_REJ_STOPPED);
     return rc;
+}
+
+int tw_pipeline_set_tap(tw_pipeline *p)
+{
+    if (p->y[0])
+        return 0;
+    size_t cap = 0;
+    for (int c = 0; c < p->nch; c++) {
+        size_t k = tw_channel_max_conditioned(p->ch[c], p->max_block);
+        cap = k > cap ? k : cap;
+    }
+    for (int c = 0; c < p->nch; c++) {
+        p->y[c] = calloc(cap, sizeof *p->y[c]);
+        if (!p->y[c]) {
+            for (int k = 0; k <= c; k++) {
+                free(p->y[k]);
+                p->y[k] = NULL;
+            }
+            return -1;
+        }
+        p->ny[c] = 0;
+    }
+    p->ycap = cap;
+    return 0;
+}
+
+const float *tw_pipeline_get_conditioned(const tw_pipeline *p, int ch, size_t *n)
+{
+    *n = p->y[ch] ? p->ny[ch] : 0;
+    return p->y[ch];
+}
+
+double tw_pipeline_get_detector_rate(const tw_pipeline *p)
+{
+    return tw_channel_get_detector_rate(p->ch[0]);
 }
 
 tw_event_cb tw_pipeline_get_callback(const tw_pipeline *p) { return p->cb; }

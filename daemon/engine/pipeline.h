@@ -61,6 +61,19 @@ void tw_pipeline_set_cancel(tw_pipeline *p, tw_cancel_cb cb);
  * (events lost: cannot happen when n <= max_block). */
 int tw_pipeline_process(tw_pipeline *p, float *const *x, size_t n);
 
+/* Keep the conditioned signal of every channel (the detectors' input:
+ * dsp/channel.h, tw_channel_execute_block_tap) from the next
+ * tw_pipeline_process on. 0, or -1 out of memory (then no tap). */
+int tw_pipeline_set_tap(tw_pipeline *p);
+
+/* The conditioned samples (uV, at the detector rate) of channel ch from
+ * the last tw_pipeline_process, *n of them; NULL (*n = 0) without a
+ * tap. Valid until the next process. */
+const float *tw_pipeline_get_conditioned(const tw_pipeline *p, int ch, size_t *n);
+
+/* The detector rate (the same for every channel), Hz. */
+double tw_pipeline_get_detector_rate(const tw_pipeline *p);
+
 /* End of input: deliver the events still in progress (tw_channel_flush);
  * every notice is resolved. */
 int tw_pipeline_flush(tw_pipeline *p);

@@ -4,6 +4,11 @@
  *
  *   on_samples  each input block, in uV (raw: scaled, not conditioned),
  *               before the engine moves past it
+ *   on_conditioned  the same block as the detectors saw it (DC removed,
+ *               band-passed, mains cancelled), per channel, at the
+ *               detector rate; also for the samples a short gap was
+ *               filled with. Only when a sink has this callback does the
+ *               pipeline keep it (tw_pipeline_set_tap)
  *   on_display  a batch of display values (the sample of largest |x| per
  *               bin) of one channel
  *   on_event    an onset notice (e->is_start) or a final event, each with
@@ -17,6 +22,11 @@
  *   on_mark     a mark, an insertion, a setting changed, a recalibration
  *   on_status   the heartbeat's status body (borrowed)
  *   on_tick     between blocks, about every 0.5 ms to 50 ms
+ *   add_status  the status body being built (heartbeats and the `status`
+ *               request): the sink adds its own fields
+ *   on_command  a control request the engine does not know (control.c
+ *               checked its keys): the sink's reply, or NULL when the
+ *               command is not the sink's; the first sink to answer wins
  *
  * Built in: the wire sink (out.h: journal, then publisher) and the
  * recording sink (sink_record.c). A new consumer (an audio monitor, a
@@ -76,6 +86,18 @@ typedef struct {
 } tw_sink_block;
 
 typedef struct {
+    const float *const *y;      /* y[ch][0 .. n[ch]): conditioned samples, uV */
+    const size_t *n;            /* per channel (equal but after a flat stretch) */
+    int nch;
+    double rate;                /* the detector rate, Hz (`set` may change it) */
+    int64_t first;              /* input sample index of the block's first sample */
+    size_t frames;              /* input samples of the block */
+    double mono;                /* CLOCK_MONOTONIC s at which the source handed the
+                                   block over (ring.h `mono`: its last sample had
+                                   arrived); for a gap's filling, the next block's */
+} tw_sink_conditioned;
+
+typedef struct {
     const char *id;        /* the session id */
     int64_t sample;        /* start: its first sample; stop: the stop sample (exclusive) */
     int started;           /* 1: started, 0: stopped */
@@ -95,6 +117,7 @@ typedef struct tw_sink {
     const char *name;
     void *ctx;
     void (*on_samples)(void *ctx, const tw_sink_block *b);
+    void (*on_conditioned)(void *ctx, const tw_sink_conditioned *c);
     void (*on_display)(void *ctx, int ch, int64_t first, double rate, const float *v, size_t n);
     void (*on_event)(void *ctx, const tw_sink_event *ev);
     void (*on_cancel)(void *ctx, const tw_cancel *c);
@@ -106,6 +129,9 @@ typedef struct tw_sink {
     /* next: the sample processed next, t_next its CLOCK_REALTIME, now
      * CLOCK_MONOTONIC s */
     void (*on_tick)(void *ctx, int64_t next, const struct timespec *t_next, double now);
+    void (*add_status)(void *ctx, json_t *body);
+    /* req: the whole request (borrowed); reply: a new reference */
+    json_t *(*on_command)(void *ctx, const char *cmd, const json_t *req);
 } tw_sink;
 
 #endif

@@ -57,6 +57,13 @@ static const key_spec k_snapshot[] = {
     {NULL, 0, 0, 0, 0, NULL},
 };
 
+static const key_spec k_monitor[] = { /* values checked by the monitor (mon_cmd.c) */
+    {"channel", K_SCALAR, 0, 0, 0, NULL},
+    {"gain_db", K_SCALAR, 0, 0, 0, NULL},
+    {"mute", K_SCALAR, 0, 0, 0, NULL},
+    {NULL, 0, 0, 0, 0, NULL},
+};
+
 static const cmd_spec cmds[] = {
     {"status", NULL, 0},
     {"session.start", k_start, 0},
@@ -66,12 +73,13 @@ static const cmd_spec cmds[] = {
     {"recalibrate", NULL, 0},
     {"set", NULL, 1},
     {"snapshot", k_snapshot, 0},
+    {"monitor", k_monitor, 0},
 };
 #define NCMDS (sizeof cmds / sizeof cmds[0])
 
 const char *const tw_control_commands[] = {
     "status", "session.start", "session.stop", "mark", "insertion",
-    "recalibrate", "set", "snapshot", NULL,
+    "recalibrate", "set", "snapshot", "monitor", NULL,
 };
 
 struct tw_control {

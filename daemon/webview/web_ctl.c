@@ -10,7 +10,7 @@
 #include "utf8.h"
 
 static const char *const allowed[] = {
-    "status", "snapshot", "session.start", "session.stop", "mark", "insertion",
+    "status", "snapshot", "session.start", "session.stop", "mark", "insertion", "monitor",
 };
 
 /* {"ok": false, "error": why}. A reason that is not UTF-8 (it may quote

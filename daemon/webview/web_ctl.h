@@ -4,7 +4,8 @@
  * (ZeroMQ REQ), and the daemon's reply goes back to the page as it is.
  *
  * Only the requests the page needs are forwarded (TW_WEB_CTL_ALLOWED):
- * the page is a viewer with session controls; settings (`set`,
+ * the page is a viewer with session controls and the audio monitor's
+ * (channel, gain, mute); settings (`set`,
  * `recalibrate`) stay with `twitchd ctl`.
  *
  * Thread-safe: each call makes, uses and closes its own REQ socket on the
@@ -15,7 +16,7 @@
 
 #include <stddef.h>
 
-#define TW_WEB_CTL_ALLOWED "status, snapshot, session.start, session.stop, mark, insertion"
+#define TW_WEB_CTL_ALLOWED "status, snapshot, session.start, session.stop, mark, insertion, monitor"
 #define TW_WEB_CTL_MAX_BODY 65536 /* bytes of one request from the page */
 
 /* Forward body[0..len) (one JSON object with a string "cmd" among

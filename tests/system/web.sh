@@ -9,9 +9,10 @@
 # journal, the LTR counter against `twitchd ctl status` and the session
 # summary, the insertion train, listening, a restart of the web server,
 # "no data" within 3 s of a frozen and of a stopped daemon, the web server
-# outliving the daemon and stopping on SIGTERM with status 0 (see
-# check.py); it saves a screenshot to BUILD_DIR/artifacts/web.png. Then:
-# both exited 0, and no sanitizer report is in either log.
+# outliving the daemon and stopping on SIGTERM with status 0, the audio
+# monitor's controls (its device missing) (see check.py); it saves a
+# screenshot to BUILD_DIR/artifacts/web.png. Then: both exited 0, and no
+# sanitizer report is in either log.
 # Also: `twitchd web` with no page files in web.root, or a bad web.listen,
 # exits 78 naming the problem.
 #
@@ -54,7 +55,9 @@ seed=${TW_WEB_SEED:-4242}
 chans=2 sig=1000 ltrs=30 epns=6
 if (( LONG > 0 )); then chans=4 sig=2000 ltrs=60 epns=10; fi
 echo "web: daemon on the synthetic source (seed $seed, $chans channels, $ltrs LTRs/min)"
-"$TW" run -o input.source=synth -o input.pace=realtime -o input.channels=$chans \
+# (its audio monitor on, its device missing: tests/data/alsa-tier1.conf has none such)
+ALSA_CONFIG_PATH="$REPO/tests/data/alsa-tier1.conf" JACK_NO_START_SERVER=1 \
+"$TW" run -o monitor.enabled=true -o monitor.device=nosuchdev -o input.source=synth -o input.pace=realtime -o input.channels=$chans \
     -o synth.seed="$seed" -o synth.ltr_per_min=$ltrs -o synth.epn_per_min=$epns \
     -o publish.sig_rate_hz=$sig -o journal.dir="$T/j" -o publish.endpoint="ipc://$T/pub" \
     -o control.endpoint="ipc://$T/ctl" -o record.mode=session -o record.dir="$T/rec" >"$T/daemon.log" 2>&1 &

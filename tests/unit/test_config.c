@@ -882,6 +882,56 @@ static void test_cross_key(void **state)
     assert_string_equal(err.msg[0], "ltr.band_lo_hz '200' must be below ltr.band_hi_hz '100'");
 }
 
+/* ---- [monitor] ------------------------------------------------------------ */
+
+static void test_monitor_keys(void **state)
+{
+    (void)state;
+    expect_override("monitor.channel=8", "-o monitor.channel=8: not a channel (allowed 0 .. 7|mix)");
+    expect_override("monitor.channel=1x",
+                    "-o monitor.channel=1x: not a channel (allowed 0 .. 7|mix)");
+    expect_override("monitor.channel=-1",
+                    "-o monitor.channel=-1: not a channel (allowed 0 .. 7|mix)");
+    expect_override("monitor.gain_db=61", "-o monitor.gain_db=61: out of range (allowed -40 .. 60 dB)");
+    expect_override("monitor.highpass_hz=-1",
+                    "-o monitor.highpass_hz=-1: out of range (allowed 0 .. 2000 Hz)");
+    expect_override("monitor.latency_ms=201",
+                    "-o monitor.latency_ms=201: out of range (allowed 0 .. 200 ms)");
+    char why[128];
+    assert_int_equal(tw_config_monitor_channel("mix", why, sizeof why), TW_MONITOR_MIX);
+    assert_int_equal(tw_config_monitor_channel("7", why, sizeof why), 7);
+    assert_int_equal(tw_config_monitor_channel("", why, sizeof why), -1);
+    tw_config c;
+    tw_config_errors err;
+    memset(&err, 0, sizeof err);
+    tw_config_defaults(&c);
+    assert_int_equal(c.mon_enabled, 0);
+    assert_string_equal(c.mon_device, "default");
+    assert_string_equal(c.mon_channel, "0");
+    assert_true(c.mon_gain_db == 20.0);
+    assert_int_equal(tw_config_override(&c, "monitor.channel=mix", &err), 0);
+    assert_int_equal(tw_config_override(&c, "monitor.mute=on", &err), 0);
+    assert_int_equal(c.mon_mute, 1);
+    /* a rate below 8000 Hz but 0, a channel the input lacks */
+    c.mon_rate = 100;
+    assert_int_equal(tw_config_check(&c, &err), 1);
+    assert_string_equal(err.msg[0],
+                        "monitor.rate '100' must be 0 (the device's rate) or 8000 .. 192000 Hz");
+    memset(&err, 0, sizeof err);
+    c.mon_rate = 0;
+    c.mon_enabled = 1;
+    c.channels = 2;
+    snprintf(c.mon_channel, sizeof c.mon_channel, "2");
+    c.source = TW_SOURCE_SYNTH;
+    assert_int_equal(tw_config_check_run(&c, &err), 1);
+    assert_string_equal(err.msg[0],
+                        "monitor.channel '2': the input has 2 channels (allowed 0 .. 1|mix)");
+    memset(&err, 0, sizeof err);
+    c.source = TW_SOURCE_FILE; /* its own channel count: checked at start */
+    snprintf(c.path, sizeof c.path, "x.wav");
+    assert_int_equal(tw_config_check_run(&c, &err), 0);
+}
+
 /* ---- electrodes per channel --------------------------------------------- */
 
 static void test_electrode_per_channel(void **state)
@@ -941,6 +991,7 @@ int main(void)
         cmocka_unit_test(test_override_errors),
         cmocka_unit_test(test_cross_key),
         cmocka_unit_test(test_electrode_per_channel),
+        cmocka_unit_test(test_monitor_keys),
     };
     return cmocka_run_group_tests_name("config", tests, setup_tmpdir,
                                        teardown_tmpdir);

@@ -29,6 +29,14 @@
  *    with the id the replies give, the start before the stop; the journal
  *    queue holds the two evt.session records, and the summary file is in
  *    record.dir (a temporary directory);
+ *  - on_conditioned (the detectors' input, at the detector rate) covers
+ *    every input sample once, in order, the gap's filling included
+ *    (first and frames contiguous from 0 to the end), with the detector
+ *    rate (RATE / 4), as many samples per channel as frames / 4 (within
+ *    2 over the run) and a monotonic clock;
+ *  - add_status: the sink's field is in every heartbeat body and in the
+ *    `status` reply; on_command: a command of the sink's own
+ *    ("test.echo") is answered by it, an unknown one is still refused;
  *  - an engine with too many extra sinks is refused with a reason.
  */
 #include <setjmp.h>
@@ -88,7 +96,36 @@ typedef struct {
     char session_id[2][128];
     int session_started[2];
     int64_t session_sample[2];
+    int64_t cond_next;   /* where the next on_conditioned block must start */
+    int64_t cond_n;      /* conditioned samples of channel 0 */
+    int cond_calls, cond_bad;
+    int status_fields;   /* heartbeat bodies that carried the sink's field */
 } record;
+
+static void on_conditioned(void *ctx, const tw_sink_conditioned *c)
+{
+    record *r = ctx;
+    r->cond_calls++;
+    if (c->first != r->cond_next || c->nch != NCH || c->rate != RATE / 4.0 || c->mono <= 0 ||
+        c->n[0] != c->n[1] || !c->y[0] || !c->y[1])
+        r->cond_bad++;
+    r->cond_next = c->first + (int64_t)c->frames;
+    r->cond_n += (int64_t)c->n[0];
+}
+
+static void add_status(void *ctx, json_t *body)
+{
+    (void)ctx;
+    json_object_set_new(body, "test_sink", json_pack("{s:b}", "ok", 1));
+}
+
+static json_t *on_command(void *ctx, const char *cmd, const json_t *req)
+{
+    (void)ctx;
+    if (strcmp(cmd, "test.echo"))
+        return NULL;
+    return json_pack("{s:b, s:O}", "ok", 1, "echo", json_object_get(req, "what"));
+}
 
 static void on_samples(void *ctx, const tw_sink_block *b)
 {
@@ -160,6 +197,7 @@ static void on_status(void *ctx, int64_t sample, const json_t *body)
     r->statuses++;
     r->status_samples = sample;
     assert_non_null(json_object_get(body, "channels"));
+    r->status_fields += json_object_get(body, "test_sink") != NULL;
 }
 
 static void on_tick(void *ctx, int64_t next, const struct timespec *t_next, double now)
@@ -190,7 +228,9 @@ static void test_engine_feeds_sinks(void **state)
     memset(&rec, 0, sizeof rec);
     tw_sink sink = {.name = "test", .ctx = &rec, .on_samples = on_samples, .on_display = on_display,
                     .on_event = on_event, .on_gap = on_gap, .on_status = on_status,
-                    .on_session = on_session, .on_tick = on_tick};
+                    .on_session = on_session, .on_tick = on_tick,
+                    .on_conditioned = on_conditioned, .add_status = add_status,
+                    .on_command = on_command};
     static tw_config c;
     config(&c);
     snprintf(c.rec_dir, sizeof c.rec_dir, "%s", tmpdir);
@@ -246,6 +286,25 @@ static void test_engine_feeds_sinks(void **state)
         }
     }
     tw_synth_destroy(syn);
+    /* a sink's own command, its status field, an unknown command */
+    json_t *req = json_pack("{s:s, s:s}", "cmd", "test.echo", "what", "hello");
+    json_t *rep = tw_engine_call(d, req, 20000);
+    assert_non_null(rep);
+    assert_string_equal(json_string_value(json_object_get(rep, "echo")), "hello");
+    json_decref(rep);
+    json_decref(req);
+    req = json_pack("{s:s}", "cmd", "status");
+    rep = tw_engine_call(d, req, 20000);
+    assert_non_null(rep);
+    assert_non_null(json_object_get(rep, "test_sink"));
+    json_decref(rep);
+    json_decref(req);
+    req = json_pack("{s:s}", "cmd", "no.such");
+    rep = tw_engine_call(d, req, 20000);
+    assert_non_null(rep);
+    assert_true(json_is_false(json_object_get(rep, "ok")));
+    json_decref(rep);
+    json_decref(req);
     /* wait until it has all, then stop (drains, flushes, last heartbeat) */
     double until = tw_mono_s() + 60.0;
     while (tw_engine_get_samples(d) < written && tw_mono_s() < until) {
@@ -300,6 +359,14 @@ static void test_engine_feeds_sinks(void **state)
     assert_int_equal(rec.status_samples, written);
     assert_true(rec.ticks > 0);
     assert_int_equal(rec.tick_back, 0);
+    assert_int_equal(rec.status_fields, rec.statuses);
+
+    /* the conditioned signal: every sample once, in order, in step */
+    printf("[ INFO     ] %d on_conditioned calls, %lld samples of channel 0 for %lld input "
+           "samples\n", rec.cond_calls, (long long)rec.cond_n, (long long)written);
+    assert_int_equal(rec.cond_bad, 0);
+    assert_int_equal(rec.cond_next, written);
+    assert_true(llabs(rec.cond_n - written / 4) <= 2);
 
     /* the session, seen by the sink as the replies say */
     assert_int_equal(rec.sessions, 2);

@@ -41,6 +41,10 @@ What is asserted (each step prints a line):
    within 3 s with status 0;
  - "listen" plays the needle channel through Web Audio (blocks queued a
    little ahead of the audio clock) and stops when unticked;
+ - the daemon's audio monitor (enabled, its device missing): the page
+   shows its controls and the error; choosing "mix", a gain of 12 dB and
+   mute on the page each get an ok reply, and `twitchd ctl status` shows
+   them;
  - a screenshot of the live page, session open, is saved (--shot).
 
 With --long-min N (tests/system/web.sh under TW_WEB_LONG=N) it then keeps
@@ -429,6 +433,31 @@ def check_listen(c):
        f"{a['aheadS'] * 1000:.0f} ms queued); off closes it")
 
 
+def check_monitor(c):
+    from selenium.webdriver.support.ui import Select
+    wait_for(c, "the monitor's controls", lambda: js(c, "return !document.getElementById('monitor').hidden"), 5)
+    state = js(c, "const e = document.getElementById('mon-state'); return [e.textContent, e.title]")
+    if state[0] != "error" or "no output device matches" not in state[1]:
+        fail(f"monitor: the page shows {state} (want the missing device's error)")
+
+    def ctl_and_wait(what, act):
+        js(c, "const e = document.getElementById('ctl-reply'); e.dataset.cmd = ''; e.dataset.ok = '';")
+        act()
+        wait_for(c, f"reply to monitor ({what})",
+                 lambda: reply(c)[0] == "monitor" and reply(c)[1] in ("true", "false"), 10)
+        if reply(c)[1] != "true":
+            fail(f"monitor {what} from the page: {reply(c)[2]}")
+
+    ctl_and_wait("channel mix", lambda: Select(c.d.find_element(By.ID, "mon-ch")).select_by_value("mix"))
+    gain = c.d.find_element(By.ID, "mon-gain")
+    ctl_and_wait("gain 12 dB", lambda: js(c, "arguments[0].value = '12'; arguments[0].dispatchEvent(new Event('change'))", gain))
+    ctl_and_wait("mute", lambda: c.d.find_element(By.ID, "mon-mute").click())
+    m = ctl_status(c)["monitor"]
+    if m["channel"] != "mix" or m["gain_db"] != 12 or m["mute"] is not True:
+        fail(f"monitor after the page's controls: {m}")
+    ok("the audio monitor from the page: its error shown; mix, 12 dB and mute applied")
+
+
 def metrics(c):
     c.d.execute_cdp_cmd("HeapProfiler.collectGarbage", {})
     m = {x["name"]: x["value"] for x in c.d.execute_cdp_cmd("Performance.getMetrics", {})["metrics"]}
@@ -576,6 +605,7 @@ def main():
         compare_journal(c, sid)
         check_stats(c)
         check_listen(c)
+        check_monitor(c)
         if c.long_min:
             long_run(c)
         check_restart(c)
