@@ -45,7 +45,7 @@ replay = [json.loads(l) for l in open(os.path.join(tmp, "replay.jsonl"))]
 journal = []
 for f in sorted(glob.glob(os.path.join(tmp, "journal", "*.jsonl"))):
     journal += [json.loads(l) for l in open(f)]
-wire = ("v", "topic", "stream", "seq", "sample", "rate", "clock", "emitted_s")
+wire = ("v", "topic", "stream", "seq", "sample", "rate", "clock", "emitted_s", "id")
 live = [{k: v for k, v in e.items() if k not in wire} for e in journal if e["topic"].startswith("evt.")]
 gaps = [e for e in journal if e["topic"] == "gap"]
 ref = [{k: v for k, v in e.items() if k != "emitted_s"} for e in replay]

@@ -180,7 +180,11 @@ echo "quality_report: a file's samples / 1000 (input.full_scale_uv 1000 times of
 cat "$T/small.err" | sed 's/^/  /'
 grep -q "signal quality: signal low: noise floor 0.00[0-9]* uV below quality.noise_min_uv 0.1 uV .*check input.full_scale_uv" "$T/small.err" ||
     fail "replay says nothing of the low signal"
-jq -e -s 'map(select(.type == "epn")) | length >= 3' "$T/small.jsonl" >/dev/null || fail "no EPN records from the small file"
+"$TW" replay -q "$T/epn.wav" >"$T/epn.jsonl" || fail "replay of the file at its scale"
+n_epn=$(jq -s 'map(select(.type == "epn")) | length' "$T/epn.jsonl")
+n_small=$(jq -s 'map(select(.type == "epn")) | length' "$T/small.jsonl")
+[[ $n_epn -ge 1 && $n_small -eq $n_epn ]] ||
+    fail "EPN records: $n_small from the small file, $n_epn at the file's own scale (EPN is judged against the noise floor: the same)"
 jq -e -s 'all(.[]; .peak_uv > 0 and .p2p_uv > 0 and .rms_uv > 0 and .noise_uv > 0)' "$T/small.jsonl" >/dev/null ||
     fail "an amplitude reads 0: $(jq -c '[.type, .peak_uv, .p2p_uv, .rms_uv, .noise_uv]' "$T/small.jsonl" | head -3)"
 echo "  e.g. $(jq -c '{type, peak_uv, p2p_uv, noise_uv}' "$T/small.jsonl" | head -1)"

@@ -19,7 +19,7 @@
 #  1b. 3 min of synth WAV through `twitchd run` (file source, fast pace,
 #     record.mode=always): replaying the WAV gives the live events
 #     exactly; replaying the BDF+ the same events with at most 2% of EPN
-#     offsets one 50 ms bin away (24-bit steps; see below).
+#     offsets whole 50 ms bins away, at most epn.release_ms (24-bit steps; see below).
 #  2. Another system's EDF+ (tools/edfwrite: EDFlib directly; signals
 #     "Resp" in %, "EMG trapezius" in mV, "ECG" at 500 Hz; two
 #     "insertion" annotations) made from `twitchd synth` WAV: replay
@@ -138,25 +138,36 @@ if live != wav:
     sys.exit(f"replay of the WAV differs from live: {set(live) ^ set(wav)}")
 if [x[:3] for x in live] != [x[:3] for x in bdf]:
     sys.exit(f"BDF+ replay: other events: {set(x[:3] for x in live) ^ set(x[:3] for x in bdf)}")
+# The BDF+ holds the samples to 24 bits (steps of 0.0006 uV here): a
+# decision window right at a threshold can go the other way. An EPN
+# episode ends after epn.release_ms (400 ms, 8 bins of 2400 samples) of
+# windows that do not lean towards EPN, so a window flipped near its end
+# moves its offset by whole bins, at most that far.
 off = [(a, b) for a, b in zip(live, bdf) if a[3] != b[3]]
 for a, b in off:
-    if a[0] != "epn" or abs(a[3] - b[3]) != 2400:
-        sys.exit(f"offset {a} live, {b} from the BDF+: beyond one EPN bin")
+    d = abs(a[3] - b[3])
+    if a[0] != "epn" or d % 2400 != 0 or d > 8 * 2400:
+        sys.exit(f"offset {a} live, {b} from the BDF+: beyond epn.release_ms in whole bins")
 if len(off) > 0.02 * len(live):
     sys.exit(f"{len(off)} of {len(live)} offsets differ")
 print(f"  ok: {len(live)} events: the WAV's replay = live exactly; the BDF+'s: every type, "
-      f"channel and onset equal, {len(off)} EPN offset(s) one 50 ms bin away")
+      f"channel and onset equal, {len(off)} EPN offset(s) moved by "
+      f"{[abs(a[3] - b[3]) // 2400 for a, b in off]} bins of 50 ms")
 PY
 
 echo "replay_edf: another system's EDF+ (EDFlib, mV, mixed signals)"
-"$TW" synth --seed 77 -o ltr_per_min=30 -o epn_per_min=6 --seconds 20 "$T/s.wav" 2>/dev/null
-"$EDFW" "$T/s.wav" "$T/o.edf" 10000 5 11.5 || fail "edfwrite"
+"$TW" synth --seed 77 -o ltr_per_min=30 -o epn_per_min=6 -o fib_per_min=0 -o pop_per_min=0 \
+    -o flinch_per_min=0 -o voluntary_per_min=0 -o insertion_per_min=0 --seconds 20 "$T/s.wav" 2>/dev/null
 "$TW" replay -q "$T/s.wav" >"$T/wav.jsonl" || fail "replay of the WAV"
+# the insertion annotation goes 0.3 s before the first LTR after 5 s
+ins=$(jq -s '[.[] | select(.type == "ltr" and .onset_s > 5.3)][0] | if . == null then null else .onset_s - 0.3 end' "$T/wav.jsonl")
+[[ $ins != null ]] || fail "no LTR after 5.3 s in the synthetic file"
+"$EDFW" "$T/s.wav" "$T/o.edf" 10000 5 "$ins" || fail "edfwrite"
 "$TW" replay -q --channels "EMG trapezius" "$T/o.edf" >"$T/edf.jsonl" 2>"$T/err" ||
     fail "replay --channels 'EMG trapezius': $(cat "$T/err")"
 "$TW" replay -q --channels 1 "$T/o.edf" >"$T/edf1.jsonl" || fail "replay --channels 1"
 cmp -s "$T/edf.jsonl" "$T/edf1.jsonl" || fail "by label and by index differ"
-/usr/bin/python3 - "$T" <<'PY' || fail "the EDF+ and the WAV give other events"
+/usr/bin/python3 - "$T" "$ins" <<'PY' || fail "the EDF+ and the WAV give other events"
 import json, sys
 T = sys.argv[1]
 w = [json.loads(l) for l in open(T + "/wav.jsonl")]
@@ -167,10 +178,12 @@ for a, b in zip(w, e):
     for k in ("type", "onset_sample", "offset_sample"):
         if a[k] != b[k]:
             sys.exit(f"{k}: WAV {a}, EDF+ {b}")
-after = [x for x in e if x["type"] == "ltr" and x["onset_s"] > 11.5]
+ins = float(sys.argv[2])
+after = [x for x in e if x["type"] == "ltr" and x["onset_s"] > ins]
 if not after or any(x.get("insertion") != 1 for x in after[:1]):
-    sys.exit(f"the LTR after the insertion at 11.5 s: {after[:1]}")
-print(f"  ok: {len(e)} events at the WAV's samples; the LTR after 11.5 s carries insertion 1")
+    sys.exit(f"the LTR after the insertion at {ins:.3f} s: {after[:1]}")
+print(f"  ok: {len(e)} events at the WAV's samples; the LTR after the insertion at {ins:.3f} s "
+      "carries insertion 1")
 PY
 
 echo "replay_edf: refused files and choices"
