@@ -18,11 +18,13 @@
  *  - quality (test_quality): a flat stretch on channel 0 reaches
  *    on_quality as "flat" from the block where it was seen (flat_stretches
  *    1), then "ok" once TW_QUALITY_HOLD_S has passed after it; 15
- *    NaN samples as "non-finite" with the guard's count 15, then "ok"; samples
+ *    non-finite samples (NaN, +-inf) as "non-finite" only (an infinity
+ *    is no clipped sample) with the guard's count 15, then "ok"; samples
  *    at full scale on channel 1 as "clipping", then "ok"; each change
  *    at the exact sample (the first of the block it was seen in, or the
  *    hold after the last); nothing else on either channel; status
- *    reports the counts; the journal holds an evt.quality record per
+ *    reports the counts, and keeps level_uv and peak_uv (numbers) after
+ *    non-finite samples; the journal holds an evt.quality record per
  *    change;
  *  - display (test_display): at publish.sig_rate_hz 1000 and 3000 from
  *    8000 Hz, the display batches come at rate / round(rate / sig_rate)
@@ -242,7 +244,7 @@ static void gen_quality(void *user, int64_t first, float *buf, unsigned frames, 
             if (ch == 0 && s >= Q_FLAT_AT && s < Q_FLAT_AT + Q_FLAT_N)
                 v = 0.0123f;
             if (ch == 0 && s >= Q_NF_AT && s < Q_NF_AT + 15)
-                v = NAN;
+                v = (s - Q_NF_AT) % 3 == 0 ? NAN : (s - Q_NF_AT) % 3 == 1 ? INFINITY : -INFINITY;
             if (ch == 1 && s >= Q_CLIP_AT && s < Q_CLIP_AT + 20)
                 v = (s & 1) ? 1.0f : -1.0f;
             buf[(size_t)i * (size_t)nch + (size_t)ch] = v;
@@ -303,7 +305,7 @@ static void test_quality(void **state)
     assert_int_equal(qr.q[0].flat_stretches, 1);
     expect_q(&qr.q[1], 0, 0, Q_FLAT_AT + Q_FLAT_N + hold, Q_FLAT_AT + Q_FLAT_N + hold);
     /* non-finite on channel 0, clipping on channel 1, in the order they came */
-    expect_q(&qr.q[2], 0, TW_Q_NONFINITE, BLK_START(Q_NF_AT), BLK_START(Q_NF_AT));
+    expect_q(&qr.q[2], 0, TW_Q_NONFINITE, BLK_START(Q_NF_AT), BLK_START(Q_NF_AT)); /* (infinities do not clip) */
     assert_int_equal(qr.q[2].nonfinite, 15);
     expect_q(&qr.q[3], 1, TW_Q_CLIPPING, BLK_START(Q_CLIP_AT), BLK_START(Q_CLIP_AT));
     expect_q(&qr.q[4], 0, 0, BLK_END(Q_NF_AT) + hold, BLK_END(Q_NF_AT) + hold);
@@ -315,6 +317,18 @@ static void test_quality(void **state)
                      1);
     assert_int_equal(json_integer_value(json_object_get(json_array_get(chs, 1), "clipped")), 20);
     assert_int_equal(json_integer_value(json_object_get(json_array_get(chs, 1), "nonfinite")), 0);
+    /* non-finite samples count as 0 in the levels, as in the pipeline: the
+     * status keeps its level_uv and peak_uv (protocol.md), and an infinity
+     * is not a clipped sample */
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(chs, 0), "clipped")), 0);
+    for (int ch = 0; ch < NCH; ch++) {
+        const json_t *j = json_array_get(chs, (size_t)ch);
+        if (!json_is_number(json_object_get(j, "level_uv")) ||
+            !json_is_number(json_object_get(j, "peak_uv")))
+            fail_msg("channel %d: the status has no level_uv or peak_uv", ch);
+    }
+    double lv = json_number_value(json_object_get(json_array_get(chs, 0), "level_uv"));
+    assert_true(lv > 4.0 && lv < 200.0); /* the noise and the flat stretch */
     json_decref(st);
 
     json_t *all = te_journal(&g);
