@@ -70,7 +70,11 @@ static void observe(tw_engine *d, int64_t first, size_t n)
         chan_stats *c = &d->cs[ch];
         const float *x = d->x[ch];
         for (size_t i = 0; i < n; i++) {
-            float v = x[i], a = fabsf(v);
+            /* a non-finite sample counts as 0, as the pipeline's guard
+             * replaces it (quality.h: "non-finite"): a NaN or an infinity
+             * must not make level_uv and peak_uv non-numbers (jansson
+             * drops them from the status) nor count as clipped */
+            float v = isfinite(x[i]) ? x[i] : 0.0f, a = fabsf(v);
             c->sum2 += (double)v * v;
             if (a > c->peak)
                 c->peak = a;

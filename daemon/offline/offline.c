@@ -30,8 +30,8 @@ static void feed(tw_offline *o, float *const *x, size_t n)
         float *piece[TW_MAX_CHANNELS];
         for (int ch = 0; ch < o->nch; ch++) {
             piece[ch] = x[ch] + done;
-            for (size_t i = 0; i < m; i++)
-                o->clipped[ch] += fabsf(piece[ch][i]) >= o->clip_uv;
+            for (size_t i = 0; i < m; i++) /* (an infinity is non-finite, not clipped: engine.c) */
+                o->clipped[ch] += isfinite(piece[ch][i]) && fabsf(piece[ch][i]) >= o->clip_uv;
         }
         tw_pipeline_process(o->pl, piece, m);
         int64_t end = o->next + (int64_t)m;
