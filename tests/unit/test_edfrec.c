@@ -109,6 +109,7 @@
 #include "rec_thread.h"
 #include "tw_test_util.h"
 #define TT_TMPDIR_NAME "test_edfrec"
+#include "tw_test_child.h"
 #include "tw_test_tmpdir.h"
 
 /* ---- helpers --------------------------------------------------------------- */
@@ -128,24 +129,6 @@ static long fsize(const char *p)
 static void sidecar_of(char *buf, size_t len, const char *path)
 {
     snprintf(buf, len, "%s%s", path, TW_EDF_SIDECAR_SUFFIX);
-}
-
-#define CHILD_CHECK(cond)                                                           \
-    do {                                                                            \
-        if (!(cond)) {                                                              \
-            fprintf(stderr, "child: check failed at line %d: %s\n", __LINE__, #cond); \
-            _exit(1);                                                               \
-        }                                                                           \
-    } while (0)
-
-static void wait_child_ok(pid_t pid)
-{
-    int ws;
-    while (waitpid(pid, &ws, 0) < 0)
-        if (errno != EINTR)
-            fail_msg("waitpid: %s", strerror(errno));
-    if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0)
-        fail_msg("child failed (status 0x%x)", ws);
 }
 
 static void kill_and_reap(pid_t pid)

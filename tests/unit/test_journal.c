@@ -97,6 +97,7 @@
 #include "journal.h"
 #include "tw_test_util.h"
 #define TT_TMPDIR_NAME "test_journal"
+#include "tw_test_child.h"
 #include "tw_test_tmpdir.h"
 
 /* ---- helpers --------------------------------------------------------------- */
@@ -246,25 +247,6 @@ static tw_journal_status status(const tw_journal *j)
     tw_journal_status st;
     tw_journal_get_status(j, &st);
     return st;
-}
-
-/* In a forked child: report and exit 1 when cond is false. */
-#define CHILD_CHECK(cond)                                                           \
-    do {                                                                            \
-        if (!(cond)) {                                                              \
-            fprintf(stderr, "child: check failed at line %d: %s\n", __LINE__, #cond); \
-            _exit(1);                                                               \
-        }                                                                           \
-    } while (0)
-
-static void wait_child_ok(pid_t pid)
-{
-    int ws;
-    while (waitpid(pid, &ws, 0) < 0)
-        if (errno != EINTR)
-            fail_msg("waitpid: %s", strerror(errno));
-    if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0)
-        fail_msg("child failed (status 0x%x)", ws);
 }
 
 /* ---- day files --------------------------------------------------------------- */

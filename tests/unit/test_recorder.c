@@ -93,6 +93,7 @@
 #include "tw_test_edf.h"
 #include "tw_test_engine.h"
 #define TT_TMPDIR_NAME "test_recorder"
+#include "tw_test_child.h"
 #include "tw_test_tmpdir.h"
 
 #define RATE 1000 /* Hz: small files */
@@ -228,25 +229,6 @@ static json_int_t jint(const json_t *o, const char *k)
     if (!json_is_integer(v))
         fail_msg("'%s' is not an integer", k);
     return json_integer_value(v);
-}
-
-/* A child's check: exit 1 with the line. */
-#define CHILD_CHECK(cond)                                                               \
-    do {                                                                                \
-        if (!(cond)) {                                                                  \
-            fprintf(stderr, "child: check failed at line %d: %s\n", __LINE__, #cond);   \
-            _exit(1);                                                                   \
-        }                                                                               \
-    } while (0)
-
-static void wait_child_ok(pid_t pid)
-{
-    int ws;
-    while (waitpid(pid, &ws, 0) < 0)
-        if (errno != EINTR)
-            fail_msg("waitpid: %s", strerror(errno));
-    if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0)
-        fail_msg("the child failed (status 0x%x)", ws);
 }
 
 /* ---- the recorder alone ---------------------------------------------- */
