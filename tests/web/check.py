@@ -69,8 +69,7 @@ import sys
 import time
 import urllib.parse
 
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
+from browser import chrome
 from selenium.webdriver.common.by import By
 
 
@@ -163,13 +162,8 @@ def check_max_clients(c):
 
 
 def browser(c):
-    o = webdriver.ChromeOptions()
-    o.binary_location = c.chromium
-    for a in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-              "--window-size=1400,1000", "--hide-scrollbars", "--enable-precise-memory-info",
-              "--js-flags=--expose-gc", "--autoplay-policy=no-user-gesture-required"):
-        o.add_argument(a)
-    d = webdriver.Chrome(service=Service(c.chromedriver), options=o)
+    d = chrome(c.chromium, c.chromedriver, extra=("--enable-precise-memory-info", "--js-flags=--expose-gc",
+                                                  "--autoplay-policy=no-user-gesture-required"))
     d.set_script_timeout(10)
     return d
 

@@ -24,8 +24,7 @@ import subprocess
 import sys
 import time
 
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
+from browser import chrome
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 
@@ -48,12 +47,7 @@ def main():
     ap.add_argument("--chromedriver", default="/usr/bin/chromedriver")
     ap.add_argument("daemon", nargs="+")
     a = ap.parse_args()
-    o = webdriver.ChromeOptions()
-    o.binary_location = a.chromium
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                "--window-size=1400,1000", "--hide-scrollbars"):
-        o.add_argument(arg)
-    d = webdriver.Chrome(service=Service(a.chromedriver), options=o)
+    d = chrome(a.chromium, a.chromedriver)
     proc = None
     try:
         d.get(a.url)

@@ -18,8 +18,7 @@ Checks (tests/system/report.sh runs it):
 Prints the render time and the file size."""
 import base64, json, re, sys, time
 
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
+from browser import chrome
 from selenium.webdriver.common.by import By
 
 html_path, sum_path, shot = sys.argv[1:4]
@@ -37,13 +36,7 @@ for m in re.finditer(r'(?:src|href)\s*=\s*"([^"]*)"', html):
 if re.search(r"<script|@import|url\(", html, re.I):
     fail("a script or a CSS url()/import: the report must be self-contained and static")
 
-o = webdriver.ChromeOptions()
-o.binary_location = "/usr/bin/chromium"
-for a in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-          "--window-size=1100,1400", "--hide-scrollbars"):
-    o.add_argument(a)
-o.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-d = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=o)
+d = chrome(size=(1100, 1400), log=True)
 try:
     t0 = time.monotonic()
     d.get("file://" + html_path)
