@@ -58,7 +58,7 @@ const tw_key tw_synth_keys[] = {
       "longest EPN episode (one holding an LTR train may be longer)"),
     D("mepp_rate_hz", mepp_rate_hz, 100, 1000, "300", "Hz",
       "median MEPP rate; each episode draws its own (lognormal, sigma "
-      "0.3, kept in 100-1000 /s)"),
+      "0.75, kept in 50-1000 /s)"),
     D("mepp_median_uv", mepp_median_uv, 5, 60, "25", "uV",
       "median MEPP amplitude (monophasic negative, lognormal sigma 0.4, "
       "at most 100 uV)"),

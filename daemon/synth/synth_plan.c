@@ -124,22 +124,23 @@ static double add_movement(tw_synth *s, tw_chan *c, int64_t m, int kind,
 }
 
 /* An EPN episode [t0, t1): Poisson MEPPs at a per-episode rate (lognormal
- * around mepp_rate_hz, sigma 0.3, kept in 100-1000 /s [A]), amplitudes
- * lognormal (episode median around mepp_median_uv, sigma 0.15; each MEPP
+ * around mepp_rate_hz, sigma 0.75, kept in 50-1000 /s: slow loci too),
+ * amplitudes lognormal (episode median around mepp_median_uv, sigma 0.5,
+ * kept in 5-100 uV; each MEPP
  * sigma 0.4, kept in 3-100 uV: "10-50 uV, rarely to 100"), plus irregular
  * endplate spikes (rate around eps_rate_hz, kept <= 50 Hz; 10-30 % start
  * positive; amplitude lognormal sigma 0.4 kept in 50-1000 uV). */
 static void plan_epn(tw_synth *s, tw_chan *c, int64_t t0, int64_t t1)
 {
     const tw_synth_params *p = &s->p;
-    double mrate = tw_clampd(tw_rng_lognormal(&c->ev, p->mepp_rate_hz, 0.3),
-                          100, 1000);
+    double mrate = tw_clampd(tw_rng_lognormal(&c->ev, p->mepp_rate_hz, 0.75),
+                          50, 1000);
     double erate = p->eps_rate_hz > 0
                        ? tw_clampd(tw_rng_lognormal(&c->ev, p->eps_rate_hz, 0.3),
                                 0.0, 50.0)
                        : 0.0;
-    double med = tw_clampd(tw_rng_lognormal(&c->ev, p->mepp_median_uv, 0.15), 5,
-                        60);
+    double med = tw_clampd(tw_rng_lognormal(&c->ev, p->mepp_median_uv, 0.5), 5,
+                        100);
     double posf = tw_rng_range(&c->ev, 0.1, 0.3);
     uint64_t mseed = tw_rng_u64(&c->ev), eseed = tw_rng_u64(&c->ev);
 
