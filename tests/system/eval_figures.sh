@@ -26,8 +26,11 @@ build=${1:?usage: eval_figures.sh BUILD_DIR}
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+# the real recordings: beside the clone, else where the project's machines keep them
+real=${TWITCHD_REAL_DATA:-$repo/../shared/data/real}
+[[ -n ${TWITCHD_REAL_DATA:-} || -d $real || ! -d /work/shared/data/real ]] || real=/work/shared/data/real
 python3 "$repo/tests/eval/eval.py" --twitchd "$build/twitchd" --seeds 1 \
-    --real "${TWITCHD_REAL_DATA:-$repo/../shared/data/real}" --json "$tmp/fig.json" | sed 's/^/  /'
+    --real "$real" --json "$tmp/fig.json" | sed 's/^/  /'
 python3 - "$tmp/fig.json" <<'PY'
 import json, sys
 fig = json.load(open(sys.argv[1]))

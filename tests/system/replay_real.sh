@@ -17,7 +17,9 @@ set -euo pipefail
 B=${1:?usage: replay_real.sh BUILD_DIR}
 TW="$B/twitchd"
 [[ -x $TW ]] || { echo "FAIL: $TW is missing (build it first)" >&2; exit 1; }
+# beside the clone, else where the project's machines keep them
 DATA=${TWITCHD_REAL_DATA:-$(cd "$(dirname "$0")/../.." && pwd)/../shared/data/real}
+[[ -n ${TWITCHD_REAL_DATA:-} || -d $DATA || ! -d /work/shared/data/real ]] || DATA=/work/shared/data/real
 if [[ ! -d $DATA ]]; then
     echo "replay_real: SKIP: no real recordings at $DATA (set TWITCHD_REAL_DATA)"
     exit 0
