@@ -215,6 +215,16 @@ static inline double step_size(const tw_linecancel *q)
     return m > q->mu ? m : q->mu;
 }
 
+/* The template's value at the kernel's taps: a sum in pairs, so that
+ * its additions do not wait on one another (the next sample's estimate
+ * waits on this one through the template's update). */
+static inline double dot8(const double *w, const double *t)
+{
+    double a = w[0] * t[0] + w[1] * t[1], b = w[2] * t[2] + w[3] * t[3];
+    double c = w[4] * t[4] + w[5] * t[5], d = w[6] * t[6] + w[7] * t[7];
+    return (a + b) + (c + d);
+}
+
 double tw_linecancel_step(tw_linecancel *q, double x)
 {
     size_t i = (size_t)q->phase;
@@ -224,23 +234,28 @@ double tw_linecancel_step(tw_linecancel *q, double x)
         fi = TW_LC_FRAC - 1;
     const double *w = &q->kern[fi * TW_LC_TAPS];
     size_t n = q->nbins;
-    size_t b = (i + n - (TW_LC_TAPS / 2 - 1)) % n; /* first tap's bin */
-    double est = 0.0, e, ec;
+    /* first tap's bin, (i - (TW_LC_TAPS / 2 - 1)) mod n, i < n */
+    size_t b = i >= TW_LC_TAPS / 2 - 1 ? i - (TW_LC_TAPS / 2 - 1)
+                                       : i + n - (TW_LC_TAPS / 2 - 1);
+    double e, ec;
     if (b + TW_LC_TAPS <= n) { /* the usual case: taps do not wrap */
         double *t = q->t + b;
-        for (int j = 0; j < TW_LC_TAPS; j++)
-            est += w[j] * t[j];
-        e = x - est;
+        e = x - dot8(w, t);
         ec = mu * clipped(q, e);
         for (int j = 0; j < TW_LC_TAPS; j++)
             t[j] += w[j] * ec;
     } else {
-        for (int j = 0; j < TW_LC_TAPS; j++)
-            est += w[j] * q->t[(b + (size_t)j) % n];
-        e = x - est;
+        double tw[TW_LC_TAPS];
+        for (int j = 0; j < TW_LC_TAPS; j++) {
+            size_t k = b + (size_t)j;
+            tw[j] = q->t[k < n ? k : k - n];
+        }
+        e = x - dot8(w, tw);
         ec = mu * clipped(q, e);
-        for (int j = 0; j < TW_LC_TAPS; j++)
-            q->t[(b + (size_t)j) % n] += w[j] * ec;
+        for (int j = 0; j < TW_LC_TAPS; j++) {
+            size_t k = b + (size_t)j;
+            q->t[k < n ? k : k - n] += w[j] * ec;
+        }
     }
     q->phase += q->dphase;
     if (q->phase >= (double)q->nbins) {

@@ -186,8 +186,15 @@ static result best_of(const char *path, int pass, int reps)
 
 int main(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
+    /* bench --profile FILE N: the full pipeline over FILE N times in this
+     * process, for perf or callgrind */
+    if (argc == 4 && strcmp(argv[1], "--profile") == 0) {
+        long ev = 0;
+        for (int i = 0; i < atoi(argv[3]); i++)
+            ev = run_pass(argv[2], P_FULL);
+        printf("%ld events per pass\n", ev);
+        return 0;
+    }
     const int seconds = 60, seed = 20261125;
     char dir[] = "/tmp/twitchd-bench.XXXXXX";
     if (!mkdtemp(dir)) {
