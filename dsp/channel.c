@@ -20,6 +20,7 @@
 #define TW_MV_REFRACTORY_MS 300.0 /* no new movement this soon after one, ms */
 
 #define TW_CHUNK 4096 /* input samples conditioned per inner loop */
+#define TW_DC_GROUP 4 /* the input DC blocker's group, samples */
 #define TW_FLAT_MS 50.0     /* this long of identical samples is "flat":
                                digital silence, a muted or open input, a
                                stuck or saturated ADC, ms */
@@ -32,7 +33,14 @@ struct tw_channel {
     tw_channel_params p;
     unsigned warn;
     double low, high;    /* band at the input rate, after clipping */
-    double dc_r, dc_x1, dc_y1; /* DC blocker at the input rate */
+    /* DC blocker at the input rate, y[n] = x[n] - x[n-1] + r y[n-1], run
+     * in groups of TW_DC_GROUP input samples counted from the origin
+     * (dc_step()) */
+    double dc_rp[TW_DC_GROUP]; /* r^1 .. r^TW_DC_GROUP */
+    double dc_x1;        /* the last input sample */
+    double dc_base;      /* y at the end of the last whole group */
+    double dc_p;         /* the group's own part so far (see dc_step) */
+    unsigned dc_k;       /* samples of the group under way, 0 .. 3 */
     float *xs;           /* TW_CHUNK DC-removed samples */
     float *ys;           /* TW_CHUNK / m + 1 decimated samples, then
                             conditioned (y) */
@@ -149,7 +157,11 @@ tw_channel *tw_channel_create(const tw_channel_params *p, unsigned *warn)
     if (q->m < 1)
         q->m = 1;
     q->fd = fs / q->m;
-    q->dc_r = 1.0 - 2.0 * M_PI * p->cond.dc_hz / fs;
+    {
+        double r = 1.0 - 2.0 * M_PI * p->cond.dc_hz / fs, rp = 1.0;
+        for (int j = 0; j < TW_DC_GROUP; j++)
+            q->dc_rp[j] = rp *= r;
+    }
     /* The detectors see the band up to what the detector rate holds; the
      * decimator already cuts at TW_DECIM_FC x fd. */
     tw_condition_params cp = p->cond;
@@ -252,7 +264,8 @@ void tw_channel_destroy(tw_channel *q)
 void tw_channel_reset(tw_channel *q)
 {
     tw_condition_reset(q->cond);
-    q->dc_x1 = q->dc_y1 = 0.0;
+    q->dc_x1 = q->dc_base = q->dc_p = 0.0;
+    q->dc_k = 0;
     if (q->dec)
         tw_decim_reset(q->dec);
     tw_noisefloor_reset(q->floor);
@@ -534,6 +547,52 @@ static void decimate_detect(tw_channel *q, size_t c, sink_t *s)
     }
 }
 
+/* One input sample through the DC blocker. Within a group of
+ * TW_DC_GROUP samples, y[k] = p[k] + r^(k+1) y[-1], where p is the
+ * group's own part (p[k] = u[k] + r p[k-1], p[0] = u[0], u the first
+ * difference) and y[-1] the output at the end of the group before: the
+ * same filter as y[n] = u[n] + r y[n-1], whose one multiply-add per
+ * sample, each waiting on the last, bound the whole input rate; grouped,
+ * only one in TW_DC_GROUP waits. Groups count from the origin, so the
+ * arithmetic is the same however the input is split into blocks. */
+static inline float dc_step(tw_channel *q, float v)
+{
+    double u = (double)v - q->dc_x1;
+    unsigned k = q->dc_k;
+    q->dc_x1 = v;
+    q->dc_p = k ? u + q->dc_rp[0] * q->dc_p : u;
+    double y = q->dc_p + q->dc_rp[k] * q->dc_base;
+    if (++k == TW_DC_GROUP) {
+        k = 0;
+        q->dc_base = y;
+    }
+    q->dc_k = k;
+    return (float)y;
+}
+
+/* Whole groups of TW_DC_GROUP (q->dc_k == 0) from x into xs, as dc_step()
+ * would; n is a multiple of TW_DC_GROUP. */
+static void dc_groups(tw_channel *q, const float *x, float *xs, size_t n)
+{
+    const double r = q->dc_rp[0], r2 = q->dc_rp[1], r3 = q->dc_rp[2],
+                 r4 = q->dc_rp[3];
+    double x1 = q->dc_x1, base = q->dc_base;
+    for (size_t i = 0; i < n; i += TW_DC_GROUP) {
+        double p0 = (double)x[i] - x1;
+        double p1 = ((double)x[i + 1] - (double)x[i]) + r * p0;
+        double p2 = ((double)x[i + 2] - (double)x[i + 1]) + r * p1;
+        double p3 = ((double)x[i + 3] - (double)x[i + 2]) + r * p2;
+        xs[i] = (float)(p0 + r * base);
+        xs[i + 1] = (float)(p1 + r2 * base);
+        xs[i + 2] = (float)(p2 + r3 * base);
+        base = p3 + r4 * base;
+        xs[i + 3] = (float)base;
+        x1 = x[i + 3];
+    }
+    q->dc_x1 = x1;
+    q->dc_base = base;
+}
+
 /* Input rate: DC removal, then FIR decimation; everything else runs at the
  * detector rate in detect(). x holds finite samples. */
 static void process(tw_channel *q, const float *x, size_t n, sink_t *sp)
@@ -541,15 +600,8 @@ static void process(tw_channel *q, const float *x, size_t n, sink_t *sp)
     sink_t s = *sp;
     while (n > 0) {
         size_t c = n < TW_CHUNK ? n : TW_CHUNK;
-        double x1 = q->dc_x1, y1 = q->dc_y1, r = q->dc_r;
-        for (size_t i = 0; i < c; i++) {
-            double d = x[i] - x1 + r * y1;
-            x1 = x[i];
-            y1 = d;
-            q->xs[i] = (float)d;
-        }
-        q->dc_x1 = x1;
-        q->dc_y1 = y1;
+        for (size_t i = 0; i < c; i++)
+            q->xs[i] = dc_step(q, x[i]);
         decimate_detect(q, c, &s);
         x += c;
         n -= c;
@@ -599,39 +651,49 @@ static void restart_after_flat(tw_channel *q, int64_t at, sink_t *s)
 /* The longest prefix of x[0 .. n) (n < flat_min - flat_len, n <=
  * TW_CHUNK) of finite samples within +-TW_HUGE_UV, DC-removed into q->xs
  * as process() would; the flat run counted (flat_len, flat_v) goes on over
- * it. Such a prefix cannot complete a flat stretch. The checks ride in
- * the shadow of the DC blocker's recurrence (a multiply and an add in
- * double per sample, one after the other): they cost next to nothing. */
+ * it. Such a prefix cannot complete a flat stretch. */
 static size_t guard_scan_dc(tw_channel *q, const float *x, size_t n)
 {
-    float prev = q->flat_v;
-    size_t last = 0; /* 1 + index of the last change of value, 0: none */
+    /* the sane prefix, 8 samples at a time while they all are */
     size_t i = 0;
-    double x1 = q->dc_x1, y1 = q->dc_y1;
-    const double r = q->dc_r;
-    float *xs = q->xs;
-    for (; i < n; i++) {
-        float v = x[i];
-        if (!(fabsf(v) <= (float)TW_HUGE_UV)) /* NaN fails too */
+    while (i + 8 <= n) {
+        int bad = 0;
+        for (size_t j = 0; j < 8; j++)
+            bad |= !(fabsf(x[i + j]) <= (float)TW_HUGE_UV); /* NaN fails too */
+        if (bad)
             break;
-        last += (i + 1 - last) * (size_t)(v != prev); /* no branch */
-        prev = v;
-        /* x1 is reloaded, not carried beside y1: carried, GCC packs the
-         * two in one register, and the shuffles lengthen y1's chain */
-        x1 = i ? x[i - 1] : x1;
-        double d = v - x1 + r * y1;
-        y1 = d;
-        xs[i] = (float)d;
+        i += 8;
     }
+    while (i < n && fabsf(x[i]) <= (float)TW_HUGE_UV)
+        i++;
     if (i == 0)
         return 0;
-    q->dc_x1 = x[i - 1];
-    q->dc_y1 = y1;
+    /* the last change of value, looked for from the end (a live signal
+     * changes at its last sample: one comparison) */
+    size_t last = 0; /* 1 + index of the last change of value, 0: none */
+    for (size_t t = i; t-- > 0;) {
+        if (x[t] != (t ? x[t - 1] : q->flat_v)) {
+            last = t + 1;
+            break;
+        }
+    }
+    /* the DC blocker over the sane prefix: to a group boundary, whole
+     * groups, the rest */
+    float *xs = q->xs;
+    size_t j = 0;
+    while (j < i && q->dc_k != 0) {
+        xs[j] = dc_step(q, x[j]);
+        j++;
+    }
+    size_t whole = (i - j) / TW_DC_GROUP * TW_DC_GROUP;
+    dc_groups(q, x + j, xs + j, whole);
+    for (j += whole; j < i; j++)
+        xs[j] = dc_step(q, x[j]);
     if (last == 0) {
         q->flat_len += (int64_t)i;
     } else {
         q->flat_len = (int64_t)(i - last + 1);
-        q->flat_v = prev;
+        q->flat_v = x[i - 1];
     }
     return i;
 }
