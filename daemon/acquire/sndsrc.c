@@ -202,9 +202,19 @@ long tw_sndsrc_read(tw_sndsrc *s, float *const *out, char *err, size_t errlen)
                      (long long)(s->read + got));
         return -1;
     }
-    for (sf_count_t i = 0; i < got; i++)
-        for (int c = 0; c < nch; c++)
-            out[c][i] = (float)(s->ibuf[i * nch + c] * s->scale);
+    /* one channel at a time: the loop runs over contiguous (mono) or
+     * evenly spaced samples with no inner loop, which compilers vectorise */
+    const double scale = s->scale;
+    for (int c = 0; c < nch; c++) {
+        const float *in = s->ibuf + c;
+        float *o = out[c];
+        if (nch == 1)
+            for (sf_count_t i = 0; i < got; i++)
+                o[i] = (float)(in[i] * scale);
+        else
+            for (sf_count_t i = 0; i < got; i++)
+                o[i] = (float)(in[i * nch] * scale);
+    }
     s->read += got;
     return (long)got;
 }
