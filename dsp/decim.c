@@ -150,11 +150,18 @@ void tw_decim_execute_block(tw_decim *q, const float *x, size_t n, float *y,
     size_t out = 0, col = q->col;
     unsigned pos = q->pos;
     float *ph = q->ph;
-    for (size_t i = 0; i < n; i++) {
-        ph[pos * stride + col] = x[i];
-        if (++pos < m)
-            continue;
-        pos = 0;
+    for (size_t i = 0; i < n;) {
+        if (pos == 0 && n - i >= m) { /* a whole group: one per phase */
+            float *c = ph + col;
+            for (unsigned p = 0; p < m; p++)
+                c[p * stride] = x[i + p];
+            i += m;
+        } else {
+            ph[pos * stride + col] = x[i++];
+            if (++pos < m)
+                continue;
+            pos = 0;
+        }
         if (++col < stride)
             continue;
         /* the tile is full: its outputs, then the last rows columns are
