@@ -18,7 +18,13 @@ struct tw_decim {
     size_t stride;  /* columns per phase: rows + TW_DECIM_TILE */
     size_t col;     /* column being filled, rows .. stride - 1 */
     unsigned pos;   /* phase being filled, 0 .. m - 1 */
+    void (*taps)(const struct tw_decim *, float *); /* tile_taps*() */
 };
+
+static void tile_taps(const tw_decim *q, float *acc);
+#if defined(__GNUC__) && defined(__x86_64__) && TW_DECIM_TILE == 32
+static void tile_taps_avx2(const tw_decim *q, float *acc);
+#endif
 
 tw_decim *tw_decim_create(unsigned m, const float *h, unsigned hlen)
 {
@@ -42,6 +48,11 @@ tw_decim *tw_decim_create(unsigned m, const float *h, unsigned hlen)
      * the leading zeros only add exact zeros to a sum that starts at 0 */
     for (unsigned i = 0; i < hlen; i++)
         q->hr[np - 1 - i] = h[i];
+    q->taps = tile_taps;
+#if defined(__GNUC__) && defined(__x86_64__) && TW_DECIM_TILE == 32
+    if (__builtin_cpu_supports("avx2"))
+        q->taps = tile_taps_avx2;
+#endif
     tw_decim_reset(q);
     return q;
 }
@@ -64,21 +75,30 @@ void tw_decim_reset(tw_decim *q)
 
 unsigned tw_decim_get_factor(const tw_decim *q) { return q->m; }
 
-/* The g (<= TW_DECIM_TILE) outputs whose groups are complete in ph
- * (columns rows .. rows + g - 1). */
-static void run_tile(tw_decim *q, size_t g, float *y, double *mean)
+int tw_decim_force_portable(tw_decim *q)
+{
+    int wide = q->taps != tile_taps;
+    q->taps = tile_taps;
+    return wide;
+}
+
+/* The taps over the tile: acc[j] = sum over taps i = r m + p, in
+ * increasing i (liquid's order), of hr[i] * (input (j + r) m + p) =
+ * hr[i] * ph[p][j + r], for the TW_DECIM_TILE outputs whose groups start
+ * at column rows. Past the groups complete, the lanes hold stale (finite
+ * or not, never read) values. Each lane is one output's own sequential
+ * sum, whatever the width of the vectors that carry the lanes: every
+ * variant below gives the same bits. */
+#if defined(__GNUC__) && TW_DECIM_TILE == 32
+/* GCC/clang vector extension (SSE on x86-64, NEON on arm64, plain code
+ * elsewhere): 8 accumulators of 4 outputs kept in registers. */
+typedef float v4 __attribute__((vector_size(16)));
+static void tile_taps(const tw_decim *q, float *acc)
 {
     const unsigned m = q->m, rows = q->rows;
     const size_t stride = q->stride;
-    const float *ph = q->ph;
-    /* Output j = sum over taps i = r m + p, in increasing i (liquid's
-     * order), of hr[i] * (input (j + r) m + p) = hr[i] * ph[p][j + r].
-     * Past g, the lanes hold stale (finite or not, never read) values. */
-    const float *hr = q->hr;
-#if defined(__GNUC__) && TW_DECIM_TILE == 32
-    /* GCC/clang vector extension (SSE on x86-64, NEON on arm64, plain
-     * code elsewhere): 8 accumulators of 4 outputs kept in registers. */
-    typedef float v4 __attribute__((vector_size(16)));
+    const float *ph = q->ph, *hr = q->hr;
+    /* named accumulators: an array of them would live in memory */
     v4 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
     v4 a4 = {0}, a5 = {0}, a6 = {0}, a7 = {0};
     for (unsigned r = 0; r <= rows; r++) {
@@ -106,7 +126,6 @@ static void run_tile(tw_decim *q, size_t g, float *y, double *mean)
             a7 += cv * x7;
         }
     }
-    float acc[TW_DECIM_TILE];
     memcpy(acc, &a0, sizeof a0);
     memcpy(acc + 4, &a1, sizeof a1);
     memcpy(acc + 8, &a2, sizeof a2);
@@ -115,8 +134,15 @@ static void run_tile(tw_decim *q, size_t g, float *y, double *mean)
     memcpy(acc + 20, &a5, sizeof a5);
     memcpy(acc + 24, &a6, sizeof a6);
     memcpy(acc + 28, &a7, sizeof a7);
+}
 #else
-    float acc[TW_DECIM_TILE] = {0};
+static void tile_taps(const tw_decim *q, float *acc)
+{
+    const unsigned m = q->m, rows = q->rows;
+    const size_t stride = q->stride;
+    const float *ph = q->ph, *hr = q->hr;
+    for (unsigned j = 0; j < TW_DECIM_TILE; j++)
+        acc[j] = 0.0f;
     for (unsigned r = 0; r <= rows; r++) {
         unsigned np = r < rows ? m : 1;
         for (unsigned p = 0; p < np; p++) {
@@ -126,7 +152,54 @@ static void run_tile(tw_decim *q, size_t g, float *y, double *mean)
                 acc[j] += c * x[j];
         }
     }
+}
 #endif
+
+#if defined(__GNUC__) && defined(__x86_64__) && TW_DECIM_TILE == 32
+/* The same with 256-bit vectors (4 accumulators of 8 outputs), on the
+ * x86-64 machines that have AVX2 (chosen at run time, tw_decim_create):
+ * the multiply and the add stay apart (ISO C mode does not fuse them). */
+typedef float v8 __attribute__((vector_size(32)));
+__attribute__((target("avx2"))) static void tile_taps_avx2(const tw_decim *q,
+                                                           float *acc)
+{
+    const unsigned m = q->m, rows = q->rows;
+    const size_t stride = q->stride;
+    const float *ph = q->ph, *hr = q->hr;
+    v8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+    for (unsigned r = 0; r <= rows; r++) {
+        unsigned np = r < rows ? m : 1;
+        for (unsigned p = 0; p < np; p++) {
+            const float c = hr[r * m + p];
+            const v8 cv = {c, c, c, c, c, c, c, c};
+            const float *x = ph + p * stride + r;
+            v8 x0, x1, x2, x3;
+            memcpy(&x0, x, sizeof x0);
+            memcpy(&x1, x + 8, sizeof x1);
+            memcpy(&x2, x + 16, sizeof x2);
+            memcpy(&x3, x + 24, sizeof x3);
+            a0 += cv * x0;
+            a1 += cv * x1;
+            a2 += cv * x2;
+            a3 += cv * x3;
+        }
+    }
+    memcpy(acc, &a0, sizeof a0);
+    memcpy(acc + 8, &a1, sizeof a1);
+    memcpy(acc + 16, &a2, sizeof a2);
+    memcpy(acc + 24, &a3, sizeof a3);
+}
+#endif
+
+/* The g (<= TW_DECIM_TILE) outputs whose groups are complete in ph
+ * (columns rows .. rows + g - 1). */
+static void run_tile(tw_decim *q, size_t g, float *y, double *mean)
+{
+    const unsigned m = q->m, rows = q->rows;
+    const size_t stride = q->stride;
+    const float *ph = q->ph;
+    float acc[TW_DECIM_TILE];
+    q->taps(q, acc);
     for (size_t j = 0; j < g; j++)
         y[j] = acc[j];
     if (mean) {

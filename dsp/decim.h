@@ -46,4 +46,10 @@ void tw_decim_execute_block(tw_decim *q, const float *x, size_t n, float *y,
 
 unsigned tw_decim_get_factor(const tw_decim *q);
 
+/* The taps are run with the widest vectors the CPU has (AVX2 on x86-64
+ * when present, chosen at create), each output's sum the same whatever
+ * the width. This forces the portable variant, so that tests check both
+ * on a machine that has AVX2. Returns 1 if a wider variant was in use. */
+int tw_decim_force_portable(tw_decim *q);
+
 #endif

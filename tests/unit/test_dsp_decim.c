@@ -46,8 +46,19 @@ static void kaiser_taps(unsigned m, float *h, unsigned hlen)
 
 /* Run x through tw_decim in random blocks and through liquid group by
  * group; compare bit for bit. */
+static void check_equal_variant(unsigned m, const float *h, unsigned hlen,
+                                const float *x, size_t n, tt_rng *r, int portable);
+
+/* Both variants of the taps (see tw_decim_force_portable). */
 static void check_equal(unsigned m, const float *h, unsigned hlen, const float *x,
                         size_t n, tt_rng *r)
+{
+    check_equal_variant(m, h, hlen, x, n, r, 0);
+    check_equal_variant(m, h, hlen, x, n, r, 1);
+}
+
+static void check_equal_variant(unsigned m, const float *h, unsigned hlen,
+                                const float *x, size_t n, tt_rng *r, int portable)
 {
     size_t ng = n / m;
     float *ya = malloc((ng + 1) * sizeof *ya), *yb = malloc((ng + 1) * sizeof *yb);
@@ -58,6 +69,8 @@ static void check_equal(unsigned m, const float *h, unsigned hlen, const float *
     tw_decim *q = tw_decim_create(m, h, hlen);
     assert_non_null(q);
     assert_int_equal(tw_decim_get_factor(q), m);
+    if (portable)
+        tw_decim_force_portable(q);
     size_t got = 0;
     for (size_t i = 0; i < n;) {
         size_t b = tt_index(r, 701);
@@ -77,8 +90,8 @@ static void check_equal(unsigned m, const float *h, unsigned hlen, const float *
     firdecim_rrrf_destroy(d);
     for (size_t k = 0; k < ng; k++) {
         if (memcmp(&ya[k], &yb[k], sizeof ya[k]) != 0)
-            fail_msg("m %u hlen %u: output %zu is %.9g, liquid %.9g", m, hlen, k,
-                     ya[k], yb[k]);
+            fail_msg("m %u hlen %u%s: output %zu is %.9g, liquid %.9g", m, hlen,
+                     portable ? " (portable taps)" : "", k, ya[k], yb[k]);
         double s = 0.0;
         for (unsigned i = 0; i < m; i++)
             s += x[k * m + i];
