@@ -33,6 +33,7 @@ struct tw_linecancel {
     double mabs;     /* running mean |residual| */
     double mabs_a;   /* its smoothing factor per sample */
     double warm;     /* samples seen, to seed mabs */
+    double warm_len; /* seeding lasts this many samples, 1 / mabs_a */
     long track_len;  /* samples between frequency estimates */
     long track_n;
     long clipped_n;  /* samples clipped since the last estimate */
@@ -103,6 +104,7 @@ tw_linecancel *tw_linecancel_create(double fs_hz, double f0_hz, double tau_s,
         q->mu = 1.0;
     q->clip_k = clip_k;
     q->mabs_a = 1.0 / (tau_s * fs_hz);
+    q->warm_len = 1.0 / q->mabs_a;
     q->track_len = (long)(TW_LC_TRACK_S * fs_hz);
     tw_linecancel_reset(q);
     return q;
@@ -140,7 +142,7 @@ static inline double clipped(tw_linecancel *q, double e)
 {
     double ae = fabs(e);
     /* Seed the scale from the first time constant without clipping. */
-    if (q->warm < 1.0 / q->mabs_a) {
+    if (q->warm < q->warm_len) {
         q->warm += 1.0;
         q->mabs += (ae - q->mabs) / q->warm;
         return e;
@@ -215,15 +217,53 @@ static inline double step_size(const tw_linecancel *q)
     return m > q->mu ? m : q->mu;
 }
 
-/* The template's value at the kernel's taps: a sum in pairs, so that
- * its additions do not wait on one another (the next sample's estimate
- * waits on this one through the template's update). */
+/* The template's value at the kernel's taps, and its update: two taps
+ * at a time (SSE2 on x86-64, NEON on arm64, plain code elsewhere), the
+ * sum as a tree of even and odd taps, so that its additions do not wait
+ * on one another (the next sample's estimate waits on this one through
+ * the template's update). */
+#if defined(__GNUC__)
+typedef double v2d __attribute__((vector_size(16)));
 static inline double dot8(const double *w, const double *t)
 {
-    double a = w[0] * t[0] + w[1] * t[1], b = w[2] * t[2] + w[3] * t[3];
-    double c = w[4] * t[4] + w[5] * t[5], d = w[6] * t[6] + w[7] * t[7];
-    return (a + b) + (c + d);
+    v2d w0, w1, w2, w3, t0, t1, t2, t3;
+    memcpy(&w0, w, sizeof w0);
+    memcpy(&w1, w + 2, sizeof w1);
+    memcpy(&w2, w + 4, sizeof w2);
+    memcpy(&w3, w + 6, sizeof w3);
+    memcpy(&t0, t, sizeof t0);
+    memcpy(&t1, t + 2, sizeof t1);
+    memcpy(&t2, t + 4, sizeof t2);
+    memcpy(&t3, t + 6, sizeof t3);
+    v2d s = (w0 * t0 + w2 * t2) + (w1 * t1 + w3 * t3);
+    return s[0] + s[1];
 }
+
+static inline void update8(const double *w, double *t, double ec)
+{
+    v2d e = {ec, ec};
+    for (int j = 0; j < TW_LC_TAPS; j += 2) {
+        v2d wv, tv;
+        memcpy(&wv, w + j, sizeof wv);
+        memcpy(&tv, t + j, sizeof tv);
+        tv += wv * e;
+        memcpy(t + j, &tv, sizeof tv);
+    }
+}
+#else
+static inline double dot8(const double *w, const double *t)
+{
+    double e = (w[0] * t[0] + w[4] * t[4]) + (w[2] * t[2] + w[6] * t[6]);
+    double o = (w[1] * t[1] + w[5] * t[5]) + (w[3] * t[3] + w[7] * t[7]);
+    return e + o;
+}
+
+static inline void update8(const double *w, double *t, double ec)
+{
+    for (int j = 0; j < TW_LC_TAPS; j++)
+        t[j] += w[j] * ec;
+}
+#endif
 
 double tw_linecancel_step(tw_linecancel *q, double x)
 {
@@ -242,8 +282,7 @@ double tw_linecancel_step(tw_linecancel *q, double x)
         double *t = q->t + b;
         e = x - dot8(w, t);
         ec = mu * clipped(q, e);
-        for (int j = 0; j < TW_LC_TAPS; j++)
-            t[j] += w[j] * ec;
+        update8(w, t, ec);
     } else {
         double tw[TW_LC_TAPS];
         for (int j = 0; j < TW_LC_TAPS; j++) {
