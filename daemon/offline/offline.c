@@ -1,6 +1,7 @@
 /* offline.c: see offline.h. */
 #include "offline.h"
 
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -30,8 +31,15 @@ static void feed(tw_offline *o, float *const *x, size_t n)
         float *piece[TW_MAX_CHANNELS];
         for (int ch = 0; ch < o->nch; ch++) {
             piece[ch] = x[ch] + done;
-            for (size_t i = 0; i < m; i++) /* (an infinity is non-finite, not clipped: engine.c) */
-                o->clipped[ch] += isfinite(piece[ch][i]) && fabsf(piece[ch][i]) >= o->clip_uv;
+            /* |x| >= clip_uv and finite (an infinity is non-finite, not
+             * clipped: engine.c; NaN fails both), counted without a branch */
+            const float *v = piece[ch], clip = o->clip_uv;
+            uint64_t c = 0;
+            for (size_t i = 0; i < m; i++) {
+                float a = fabsf(v[i]);
+                c += (uint64_t)((a >= clip) & (a <= FLT_MAX));
+            }
+            o->clipped[ch] += c;
         }
         tw_pipeline_process(o->pl, piece, m);
         int64_t end = o->next + (int64_t)m;
