@@ -1,5 +1,6 @@
 /* src_thread.c: see src_thread.h. */
 #include "src_thread.h"
+#include "thread_name.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@ static void add_ns(struct timespec *t, long long ns)
 
 static void *run(void *arg)
 {
+    tw_thread_name("tw-source");
     tw_src_thread *t = arg;
     unsigned n = t->base.frames_per_block;
     struct timespec deadline;

@@ -1,6 +1,7 @@
 /* monitor.c: see monitor.h (the sink's data path, the monitor thread);
  * the device is mon_device.c's, the command and status mon_cmd.c's. */
 #include "monitor.h"
+#include "thread_name.h"
 #include "monitor_priv.h"
 
 #include <errno.h>
@@ -221,6 +222,7 @@ static void drain(tw_monitor *m)
 
 static void *run(void *arg)
 {
+    tw_thread_name("tw-monitor");
     tw_monitor *m = arg;
     while (!atomic_load(&m->stop)) {
         double now = tw_mono_s();

@@ -1,5 +1,6 @@
 /* control.c: see control.h. */
 #include "control.h"
+#include "thread_name.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -252,6 +253,7 @@ json_t *tw_control_handle(const char *buf, size_t len, size_t max_len,
 
 static void *run(void *arg)
 {
+    tw_thread_name("tw-control");
     tw_control *c = arg;
     zmq_pollitem_t it = {c->sock, 0, ZMQ_POLLIN, 0};
     while (!atomic_load(&c->stop)) {

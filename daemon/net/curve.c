@@ -1,5 +1,6 @@
 /* curve.c: see curve.h. */
 #include "curve.h"
+#include "thread_name.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -271,6 +272,7 @@ static int zap_once(tw_curve *c, void *s)
 
 static void *zap_main(void *arg)
 {
+    tw_thread_name("tw-zap");
     struct {
         tw_curve *c;
         void *sock;

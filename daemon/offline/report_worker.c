@@ -1,6 +1,7 @@
 /* report_worker.c: see report_worker.h. */
 #define _GNU_SOURCE /* getline */
 #include "report_worker.h"
+#include "thread_name.h"
 
 #include <dirent.h>
 #include <pthread.h>
@@ -75,6 +76,7 @@ static void make(const job *j)
 
 static void *run(void *arg)
 {
+    tw_thread_name("tw-report");
     (void)arg;
     pthread_mutex_lock(&mu);
     for (;;) {

@@ -1,5 +1,6 @@
 /* journal_thread.c: see journal_thread.h. */
 #include "journal_thread.h"
+#include "thread_name.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -61,6 +62,7 @@ static void snapshot(tw_journal_thread *t)
 
 static void *run(void *arg)
 {
+    tw_thread_name("tw-journal");
     tw_journal_thread *t = arg;
     for (;;) {
         tw_msg *m = tw_mq_pop(t->in, TW_JT_WAIT_MS);

@@ -1,6 +1,7 @@
 /* publish.c: see publish.h. One PUB socket bound to every endpoint of the
  * list, one thread popping the queue and sending. */
 #include "publish.h"
+#include "thread_name.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -124,6 +125,7 @@ static int send_msg(tw_pub *p, const tw_msg *m)
 
 static void *pub_main(void *arg)
 {
+    tw_thread_name("tw-publish");
     tw_pub *p = arg;
     tw_msg *m;
     while ((m = tw_mq_pop(p->in, -1)) != NULL) {

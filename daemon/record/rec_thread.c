@@ -8,6 +8,7 @@
  * touch space not yet released), then releases it under the mutex.
  */
 #include "rec_thread.h"
+#include "thread_name.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -306,6 +307,7 @@ static void finish(tw_rec_thread *t)
 
 static void *run(void *arg)
 {
+    tw_thread_name("tw-record");
     tw_rec_thread *t = arg;
     for (;;) {
         pthread_mutex_lock(&t->mu);

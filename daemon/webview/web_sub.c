@@ -1,5 +1,6 @@
 /* web_sub.c: see web_sub.h. */
 #include "web_sub.h"
+#include "thread_name.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -142,6 +143,7 @@ static void heartbeat(tw_web_sub *s)
 
 static void *run(void *arg)
 {
+    tw_thread_name("tw-websub");
     tw_web_sub *s = arg;
     double next_hb = tw_mono_s();
     while (!atomic_load(&s->stop)) {
