@@ -10,7 +10,9 @@
  *  - all memory (block headers and sample data) is allocated and touched
  *    in tw_ring_create, so tw_ring_write causes no page faults on first
  *    use either;
- *  - tw_ring_write makes no call but memcpy and clock_gettime (vDSO);
+ *  - tw_ring_write makes no call but memcpy, clock_gettime (vDSO) and
+ *    sem_post (async-signal-safe; it enters the kernel only to wake a
+ *    consumer sleeping in tw_ring_wait, and never blocks);
  *  - a dropped block's flags are not lost: they are OR-ed into the next
  *    block that gets in (an overflow reported in a dropped block is still
  *    seen), together with its frames in lost_before;
@@ -24,8 +26,11 @@
  * The counters are 64-bit atomics: lock-free on every 64-bit target and on
  * 32-bit ARM / x86 (cmpxchg8b / ldrexd).
  */
+#define _GNU_SOURCE /* sem_clockwait */
 #include "ring.h"
 
+#include <errno.h>
+#include <semaphore.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +56,12 @@ struct tw_ring {
 
     /* consumer side */
     _Alignas(TW_CACHE_LINE) atomic_uint_least64_t tail; /* blocks released */
+
+    /* posted once per block written: the consumer's wake-up (tw_ring_wait).
+     * Its count may run ahead of the blocks waiting (the consumer takes
+     * blocks without waiting while there are some): a stale count only
+     * makes one tw_ring_wait return early. */
+    sem_t avail;
 };
 
 static unsigned round_pow2(unsigned v)
@@ -82,7 +93,7 @@ tw_ring *tw_ring_create(unsigned slots, unsigned max_frames, unsigned channels)
     r->channels = channels;
     r->blk = calloc(slots, sizeof *r->blk);
     r->data = malloc(per * slots * sizeof(float));
-    if (!r->blk || !r->data) {
+    if (!r->blk || !r->data || sem_init(&r->avail, 0, 0) != 0) {
         free(r->blk);
         free(r->data);
         free(r);
@@ -103,6 +114,7 @@ void tw_ring_destroy(tw_ring *r)
 {
     if (!r)
         return;
+    sem_destroy(&r->avail);
     free(r->data);
     free(r->blk);
     free(r);
@@ -143,7 +155,21 @@ int tw_ring_write(tw_ring *r, const float *interleaved, unsigned frames,
     r->pending_flags = 0;
     atomic_fetch_add_explicit(&r->written_frames, frames, memory_order_relaxed);
     atomic_store_explicit(&r->head, h + 1, memory_order_release); /* publish */
+    sem_post(&r->avail); /* EOVERFLOW (2^31 blocks never waited for) is harmless */
     return 0;
+}
+
+int tw_ring_wait(tw_ring *r, const struct timespec *until)
+{
+    for (;;) {
+        if (tw_ring_peek(r))
+            return 1;
+        if (sem_clockwait(&r->avail, CLOCK_MONOTONIC, until) == 0)
+            continue; /* a block, or a stale count: look again */
+        if (errno == EINTR)
+            continue;
+        return tw_ring_peek(r) != NULL; /* ETIMEDOUT */
+    }
 }
 
 const tw_block *tw_ring_peek(tw_ring *r)

@@ -3,7 +3,9 @@
  * the DSP thread.
  *
  * Lock-free (C11 atomics), preallocated: tw_ring_write never allocates,
- * locks, signals or logs, so it may run in an audio callback. When the
+ * locks, blocks or logs, so it may run in an audio callback; it posts a
+ * semaphore, which wakes a consumer waiting in tw_ring_wait at once
+ * (one wake-up per block, instead of polling). When the
  * ring is full the block is dropped and counted; the next block written
  * carries the number of frames lost before it (lost_before), so that the
  * consumer can publish a gap and sample indices stay true.
@@ -53,6 +55,9 @@ int tw_ring_write(tw_ring *r, const float *interleaved, unsigned frames,
  * tw_ring_release. */
 const tw_block *tw_ring_peek(tw_ring *r);
 void tw_ring_release(tw_ring *r);
+/* Consumer: sleep until a block is waiting or CLOCK_MONOTONIC reaches
+ * *until. Returns 1 when a block is waiting, 0 on time-out. */
+int tw_ring_wait(tw_ring *r, const struct timespec *until);
 
 /* Counters (any thread). */
 uint64_t tw_ring_get_dropped_blocks(const tw_ring *r);

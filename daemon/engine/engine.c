@@ -1,5 +1,6 @@
 /* engine.c: see engine.h. */
 #include "engine.h"
+#include "thread_name.h"
 #include "engine_priv.h"
 
 #include <math.h>
@@ -17,7 +18,7 @@
 #include "wire.h"
 #include "tw_clock.h"
 
-#define TW_POLL_NS 500000L     /* ring poll when empty: 0.5 ms */
+#define TW_IDLE_S 0.05         /* longest sleep with no block, s */
 #define TW_CLIP_LEVEL 0.999f   /* |x| at or above this fraction of full scale: clipped */
 #define TW_GAP_RESTART_S 1.0   /* longer gaps restart the pipeline, s */
 #define TW_GAPS_PER_BEAT 10    /* gap records per heartbeat before merging */
@@ -301,6 +302,7 @@ json_t *tw_engine_call(tw_engine *d, const json_t *req, int timeout_ms)
 
 static void *run(void *arg)
 {
+    tw_thread_name("tw-engine");
     tw_engine *d = arg;
     /* Test-only fault switch (config.h, test_stall_dsp_s): stall this loop
      * after that many seconds, so that a test can see the watchdog stop. */
@@ -330,18 +332,17 @@ static void *run(void *arg)
         } else if (atomic_load(&d->stop)) {
             break;
         } else {
-            /* Blocks come once per block period: sleep until the next is
-             * due (from the last one's clock), then poll briefly. Few
-             * wakeups, and at most TW_POLL_NS of added latency. */
+            /* Sleep until the source posts a block (one wake-up per
+             * block, at once), the next heartbeat, or TW_IDLE_S (to stay
+             * responsive to stop and requests while no blocks come). */
             struct timespec now, until;
             clock_gettime(CLOCK_MONOTONIC, &now);
-            double due = d->have_block ? tw_ts_s(&d->last_mono) + d->last_frames / d->rate : 0.0;
-            double t = due > tw_ts_s(&now) + 1e-3 ? due : tw_ts_s(&now) + TW_POLL_NS * 1e-9;
-            if (t > tw_ts_s(&now) + 0.05)
-                t = tw_ts_s(&now) + 0.05; /* stay responsive to stop and heartbeats */
+            double t = tw_ts_s(&now) + TW_IDLE_S;
+            if (t > tw_ts_s(&d->next_beat))
+                t = tw_ts_s(&d->next_beat);
             until.tv_sec = (time_t)t;
             until.tv_nsec = (long)((t - (double)until.tv_sec) * 1e9);
-            clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL);
+            tw_ring_wait(d->ring, &until);
         }
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);

@@ -471,6 +471,73 @@ static void test_no_alloc_in_write(void **state)
 #endif
 }
 
+/* tw_ring_wait: times out on an empty ring (stale semaphore counts left
+ * by blocks taken without waiting do not count as a block), and wakes as
+ * soon as a block is written by another thread. */
+static double mono_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+static struct timespec mono_at(double s)
+{
+    struct timespec t = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+    return t;
+}
+
+typedef struct {
+    tw_ring *r;
+    double delay_s;
+} late_writer_t;
+
+static void *late_writer(void *arg)
+{
+    late_writer_t *w = arg;
+    struct timespec d = mono_at(w->delay_s);
+    nanosleep(&d, NULL);
+    float buf[4 * 2] = {0};
+    tw_ring_write(w->r, buf, 4, 0, 0, 0.0);
+    return NULL;
+}
+
+static void test_wait(void **state)
+{
+    (void)state;
+    tw_ring *r = tw_ring_create(4, 4, 2);
+    assert_non_null(r);
+    /* empty: the time-out, and not before it */
+    double t0 = mono_now();
+    struct timespec until = mono_at(t0 + 0.05);
+    assert_int_equal(tw_ring_wait(r, &until), 0);
+    assert_true(mono_now() >= t0 + 0.05);
+    /* three blocks taken without waiting leave three stale counts */
+    float buf[4 * 2] = {0};
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(tw_ring_write(r, buf, 4, 0, 0, 0.0), 0);
+    until = mono_at(mono_now() + 0.05);
+    assert_int_equal(tw_ring_wait(r, &until), 1); /* waiting already */
+    while (tw_ring_peek(r))
+        tw_ring_release(r);
+    until = mono_at(mono_now() + 0.05);
+    assert_int_equal(tw_ring_wait(r, &until), 0);
+    assert_null(tw_ring_peek(r));
+    /* a block written 20 ms from now wakes a wait of up to 10 s */
+    late_writer_t w = {r, 0.02};
+    pthread_t th;
+    t0 = mono_now();
+    assert_int_equal(pthread_create(&th, NULL, late_writer, &w), 0);
+    until = mono_at(t0 + 10.0);
+    assert_int_equal(tw_ring_wait(r, &until), 1);
+    double waited = mono_now() - t0;
+    pthread_join(th, NULL);
+    assert_non_null(tw_ring_peek(r));
+    if (waited >= 5.0)
+        fail_msg("woke after %.3f s: the write did not wake the wait", waited);
+    tw_ring_destroy(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -480,6 +547,7 @@ int main(void)
         cmocka_unit_test(test_full_ring_drops),
         cmocka_unit_test(test_two_threads),
         cmocka_unit_test(test_no_alloc_in_write),
+        cmocka_unit_test(test_wait),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
