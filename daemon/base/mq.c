@@ -84,7 +84,7 @@ void tw_mq_destroy(tw_mq *q)
     free(q);
 }
 
-int tw_mq_push(tw_mq *q, tw_msg *m)
+static int push(tw_mq *q, tw_msg *m, int wake)
 {
     pthread_mutex_lock(&q->mu);
     if (q->closed || q->len == q->cap) {
@@ -95,9 +95,21 @@ int tw_mq_push(tw_mq *q, tw_msg *m)
     }
     q->slot[(q->head + q->len) % q->cap] = m;
     q->len++;
-    pthread_cond_signal(&q->cv);
+    if (wake)
+        pthread_cond_signal(&q->cv);
     pthread_mutex_unlock(&q->mu);
     return 0;
+}
+
+int tw_mq_push(tw_mq *q, tw_msg *m) { return push(q, m, 1); }
+int tw_mq_push_quiet(tw_mq *q, tw_msg *m) { return push(q, m, 0); }
+
+void tw_mq_wake(tw_mq *q)
+{
+    pthread_mutex_lock(&q->mu);
+    if (q->len > 0)
+        pthread_cond_signal(&q->cv);
+    pthread_mutex_unlock(&q->mu);
 }
 
 tw_msg *tw_mq_pop(tw_mq *q, int timeout_ms)

@@ -36,6 +36,12 @@ void tw_mq_destroy(tw_mq *q);            /* frees what is still queued */
  * closed. */
 int tw_mq_push(tw_mq *q, tw_msg *m);
 
+/* tw_mq_push without waking the consumer: for a producer that queues
+ * several messages in a row (the display stream, one per channel) and
+ * then wakes the consumer once with tw_mq_wake, instead of once each. */
+int tw_mq_push_quiet(tw_mq *q, tw_msg *m);
+void tw_mq_wake(tw_mq *q);
+
 /* Take the oldest message, waiting up to timeout_ms (0: no wait, -1:
  * forever). NULL on timeout, or when closed and empty. */
 tw_msg *tw_mq_pop(tw_mq *q, int timeout_ms);

@@ -21,7 +21,7 @@
  *   on_session  a session started or stopped (its journaled record)
  *   on_mark     a mark, an insertion, a setting changed, a recalibration
  *   on_status   the heartbeat's status body (borrowed)
- *   on_tick     between blocks, about every 0.5 ms to 50 ms
+ *   on_tick     after each block, and at least every 50 ms between blocks
  *   add_status  the status body being built (heartbeats and the `status`
  *               request): the sink adds its own fields
  *   on_command  a control request the engine does not know (control.c

@@ -60,10 +60,27 @@ static void on_cancel(void *ctx, const tw_cancel *c)
         publish(o, m);
 }
 
+/* The display stream: each channel's batch is queued quietly and the
+ * publisher woken once for all of them, between blocks (on_tick): one
+ * wake-up per batch instead of one per channel. */
 static void on_display(void *ctx, int ch, int64_t first, double rate, const float *v, size_t n)
 {
     tw_out *o = ctx;
-    publish(o, tw_wire_sig(o->wire, ch, first, rate, v, n));
+    tw_msg *m = tw_wire_sig(o->wire, ch, first, rate, v, n);
+    if (m && tw_mq_push_quiet(o->pq, m) == 0)
+        o->quiet = 1;
+}
+
+static void on_tick(void *ctx, int64_t next, const struct timespec *t_next, double now)
+{
+    tw_out *o = ctx;
+    (void)next;
+    (void)t_next;
+    (void)now;
+    if (o->quiet) {
+        o->quiet = 0;
+        tw_mq_wake(o->pq);
+    }
 }
 
 static void on_gap(void *ctx, const tw_sink_gap *g)
@@ -120,6 +137,7 @@ tw_sink tw_out_sink(tw_out *o)
         .on_session = on_session,
         .on_mark = on_mark,
         .on_status = on_status,
+        .on_tick = on_tick,
     };
     return s;
 }

@@ -20,6 +20,7 @@ typedef struct {
     char *recent[TW_RECENT_MAX]; /* the latest journaled headers */
     unsigned recent_n;      /* headers kept so far (index recent_n % MAX) */
     int journal_rejected;   /* journal.rejected: evt.cancel is journaled too */
+    int quiet;              /* display messages queued without a wake-up */
 } tw_out;
 
 void tw_out_init(tw_out *o, tw_wire *wire, tw_mq *jq, tw_mq *pq);

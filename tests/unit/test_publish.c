@@ -49,6 +49,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -715,6 +717,54 @@ static void test_stop_drains_queue(void **state)
     tw_pub_stop(NULL);
 }
 
+/* tw_mq_push_quiet queues without waking a waiting consumer; tw_mq_wake
+ * wakes it once for all that is queued. */
+typedef struct {
+    tw_mq *q;
+    atomic_int got;
+    tw_msg *m[3];
+} quiet_t;
+
+static void *quiet_consumer(void *arg)
+{
+    quiet_t *c = arg;
+    c->m[0] = tw_mq_pop(c->q, -1);
+    atomic_store(&c->got, 1);
+    c->m[1] = tw_mq_pop(c->q, 0);
+    c->m[2] = tw_mq_pop(c->q, 0);
+    return NULL;
+}
+
+static void test_quiet_push(void **state)
+{
+    (void)state;
+    quiet_t c = {.q = tw_mq_create(8)};
+    assert_non_null(c.q);
+    atomic_init(&c.got, 0);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, quiet_consumer, &c), 0);
+    struct timespec d = {0, 50000000};
+    nanosleep(&d, NULL); /* the consumer is waiting */
+    assert_int_equal(tw_mq_push_quiet(c.q, tw_msg_new("sig.0", "{\"a\":0}", 7)), 0);
+    assert_int_equal(tw_mq_push_quiet(c.q, tw_msg_new("sig.1", "{\"a\":1}", 7)), 0);
+    struct timespec w = {0, 300000000};
+    nanosleep(&w, NULL);
+    if (atomic_load(&c.got))
+        fail_msg("a quiet push woke the consumer");
+    assert_int_equal(tw_mq_get_length(c.q), 2);
+    tw_mq_wake(c.q);
+    pthread_join(th, NULL);
+    assert_non_null(c.m[0]);
+    assert_non_null(c.m[1]);
+    assert_null(c.m[2]);
+    assert_string_equal(c.m[0]->topic, "sig.0");
+    assert_string_equal(c.m[1]->topic, "sig.1");
+    tw_msg_free(c.m[0]);
+    tw_msg_free(c.m[1]);
+    tw_mq_wake(c.q); /* nothing queued: nothing happens */
+    tw_mq_destroy(c.q);
+}
+
 static void test_start_stop_cycles(void **state)
 {
     (void)state;
@@ -881,6 +931,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_fanout_tcp_ipc_and_stalled_subscriber),
         cmocka_unit_test(test_throughput_small),
         cmocka_unit_test(test_throughput_sig),
+        cmocka_unit_test(test_quiet_push),
         cmocka_unit_test(test_bad_endpoints),
         cmocka_unit_test(test_tcp_loopback),
         cmocka_unit_test(test_stop_drains_queue),
