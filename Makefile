@@ -20,11 +20,16 @@ DEB_PKGS   := build-essential pkg-config libliquid-dev libsndfile1-dev \
 
 WARN       := -Wall -Wextra -Werror
 CSTD       := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
+# Link-time optimisation of the optimised build: the per-sample calls
+# between dsp/ objects (condition, detectors, noise floors) are inlined
+# across files (make bench: about 7 % faster). Fat objects keep the
+# installed libtwitchdsp.a usable without LTO. `make LTO=` turns it off.
+LTO        ?= -flto=auto -ffat-lto-objects
 ifeq ($(SAN),1)
 OPT        := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
               -fno-sanitize-recover=all
 else
-OPT        := -O2 -g
+OPT        := -O2 -g $(LTO)
 endif
 
 # liquid-dsp ships no pkg-config file: look for its header and library.
@@ -137,7 +142,7 @@ $(B)/fuzz/regress_%: tests/fuzz/fuzz_%.c tests/fuzz/regress.c tests/fuzz/fuzz_ut
 $(FUZZ_DIR)/bin/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_util.h \
                         $(FUZZ_DIR)/lib/libtwitchd-daemon.a $(FUZZ_DIR)/lib/libtwitchdsp.a
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(CFLAGS_ALL) -Itests/fuzz -fsanitize=fuzzer $(FUZZ_SAN) \
+	$(FUZZ_CC) $(filter-out $(LTO),$(CFLAGS_ALL)) -Itests/fuzz -fsanitize=fuzzer $(FUZZ_SAN) \
 	  -o $@ $(filter %.c %.a,$^) $(LDLIBS_ALL)
 
 fuzz-deps:
@@ -148,7 +153,7 @@ fuzz-bins: check-deps
 	  | $(FUZZ_CC) -fsanitize=fuzzer,address,undefined -x c - -o /dev/null 2>/dev/null || \
 	  { echo "error: $(FUZZ_CC) with libFuzzer (-fsanitize=fuzzer) not found;" \
 	         "run 'make fuzz-deps' (apt-get install $(FUZZ_DEB))" >&2; exit 1; }
-	$(MAKE) B=$(FUZZ_DIR)/lib CC=$(FUZZ_CC) CFLAGS="-fsanitize=fuzzer-no-link $(FUZZ_SAN)" \
+	$(MAKE) B=$(FUZZ_DIR)/lib CC=$(FUZZ_CC) LTO= CFLAGS="-fsanitize=fuzzer-no-link $(FUZZ_SAN)" \
 	  $(FUZZ_DIR)/lib/libtwitchd-daemon.a $(FUZZ_DIR)/lib/libtwitchdsp.a
 	$(MAKE) $(FUZZ_NAMES:%=$(FUZZ_DIR)/bin/fuzz_%)
 
