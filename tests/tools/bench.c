@@ -15,6 +15,11 @@
  * times; the fastest CPU time is kept. Speed is channel-samples per CPU
  * second and the ratio to real time per channel. Peak RSS of the full
  * pipeline is also measured on a file 4x longer: it must not grow.
+ *
+ * Then `twitchd replay` of the 1-channel file as a whole process (start-up,
+ * dynamic linking, configuration, decoding, the pipeline, the events on
+ * stdout), its CPU time the best of 3: what a user's `analyze` or replay
+ * of a study costs per file.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -173,6 +178,30 @@ static result measure(const char *path, int pass)
     return r;
 }
 
+/* `twitchd replay -q path`, stdout to /dev/null: its CPU time. */
+static result measure_replay(const char *twitchd, const char *path)
+{
+    result r = {0, 0, 0};
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (!freopen("/dev/null", "w", stdout))
+            _exit(127);
+        execl(twitchd, twitchd, "replay", "-q", path, (char *)NULL);
+        _exit(127);
+    }
+    int status;
+    struct rusage ru;
+    if (pid < 0 || wait4(pid, &status, 0, &ru) < 0 || !WIFEXITED(status) ||
+        WEXITSTATUS(status) != 0) {
+        r.events = -1;
+        return r;
+    }
+    r.cpu_s = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 +
+              ru.ru_stime.tv_sec + ru.ru_stime.tv_usec * 1e-6;
+    r.rss_kb = ru.ru_maxrss;
+    return r;
+}
+
 static result best_of(const char *path, int pass, int reps)
 {
     result best = measure(path, pass);
@@ -186,6 +215,7 @@ static result best_of(const char *path, int pass, int reps)
 
 int main(int argc, char **argv)
 {
+    const char *twitchd = argc > 1 ? argv[1] : "build/twitchd";
     /* bench --profile FILE N: the full pipeline over FILE N times in this
      * process, for perf or callgrind */
     if (argc == 4 && strcmp(argv[1], "--profile") == 0) {
@@ -237,6 +267,19 @@ int main(int argc, char **argv)
                chans[fi], xf, xb, r[P_FULL].cpu_s / r[P_BIQUAD].cpu_s,
                r[P_FULL].cpu_s / r[P_DECODE].cpu_s);
     }
+    result rp = measure_replay(twitchd, f1);
+    for (int i = 1; i < 3 && rp.events == 0; i++) {
+        result r = measure_replay(twitchd, f1);
+        if (r.events == 0 && r.cpu_s < rp.cpu_s)
+            rp = r;
+    }
+    if (rp.events != 0) {
+        fprintf(stderr, "bench: %s replay %s failed\n", twitchd, f1);
+        return 1;
+    }
+    printf("replay: `twitchd replay` of the 1-channel file as a whole process: %.3f s CPU, "
+           "%.0fx real time (peak RSS %.1f MiB)\n\n", rp.cpu_s, seconds / rp.cpu_s,
+           rp.rss_kb / 1024.0);
     result a = best_of(f1, P_FULL, 1), b = best_of(f1long, P_FULL, 1);
     printf("peak RSS, full pipeline, 1 channel: %.1f MiB for 60 s, %.1f MiB for 240 s (ratio %.2f)\n",
            a.rss_kb / 1024.0, b.rss_kb / 1024.0, (double)b.rss_kb / a.rss_kb);
