@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -24,6 +25,70 @@
 
 #include "log.h"
 #include "web_ctl.h"
+
+/* libmicrohttpd is loaded when the web view starts, not linked: it pulls
+ * in GnuTLS and eight more libraries whose start-up (about 3 ms on the
+ * machines we measure) every other command (replay, analyze, ctl, sub)
+ * would pay for nothing. The calls below go through this table, filled
+ * by load_mhd(); the macros keep the library's own names at the call
+ * sites. */
+#define TW_MHD_SONAME "libmicrohttpd.so.12"
+#define TW_MHD_FUNCS(X)                                                        \
+    X(MHD_start_daemon) X(MHD_stop_daemon) X(MHD_get_daemon_info)             \
+    X(MHD_lookup_connection_value) X(MHD_get_connection_info)                 \
+    X(MHD_set_connection_option) X(MHD_create_response_from_buffer)           \
+    X(MHD_create_response_from_fd64) X(MHD_create_response_from_callback)     \
+    X(MHD_add_response_header) X(MHD_queue_response) X(MHD_destroy_response)
+
+static struct {
+#define TW_MHD_MEMBER(f) __typeof__(&f) p_##f;
+    TW_MHD_FUNCS(TW_MHD_MEMBER)
+#undef TW_MHD_MEMBER
+} mhd;
+
+#define MHD_start_daemon (*mhd.p_MHD_start_daemon)
+#define MHD_stop_daemon (*mhd.p_MHD_stop_daemon)
+#define MHD_get_daemon_info (*mhd.p_MHD_get_daemon_info)
+#define MHD_lookup_connection_value (*mhd.p_MHD_lookup_connection_value)
+#define MHD_get_connection_info (*mhd.p_MHD_get_connection_info)
+#define MHD_set_connection_option (*mhd.p_MHD_set_connection_option)
+#define MHD_create_response_from_buffer (*mhd.p_MHD_create_response_from_buffer)
+#define MHD_create_response_from_fd64 (*mhd.p_MHD_create_response_from_fd64)
+#define MHD_create_response_from_callback (*mhd.p_MHD_create_response_from_callback)
+#define MHD_add_response_header (*mhd.p_MHD_add_response_header)
+#define MHD_queue_response (*mhd.p_MHD_queue_response)
+#define MHD_destroy_response (*mhd.p_MHD_destroy_response)
+
+/* Loads the library once (kept loaded: its threads may outlive a stop).
+ * 0, or -1 with the reason in err. */
+static int load_mhd(char *err, size_t errlen)
+{
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    static int loaded;
+    int rc = 0;
+    pthread_mutex_lock(&mu);
+    if (!loaded) {
+        void *lib = dlopen(TW_MHD_SONAME, RTLD_NOW | RTLD_LOCAL);
+        if (!lib) {
+            tw_set_err(err, errlen, "cannot load %s (package libmicrohttpd12): %s",
+                       TW_MHD_SONAME, dlerror());
+            rc = -1;
+        }
+#define TW_MHD_LOAD(f)                                                         \
+    if (rc == 0 && !(*(void **)&mhd.p_##f = dlsym(lib, #f))) {                 \
+        tw_set_err(err, errlen, "%s has no %s: %s", TW_MHD_SONAME, #f, dlerror()); \
+        rc = -1;                                                               \
+    }
+        TW_MHD_FUNCS(TW_MHD_LOAD)
+#undef TW_MHD_LOAD
+        if (rc == 0)
+            loaded = 1;
+        else if (lib)
+            dlclose(lib);
+    }
+    pthread_mutex_unlock(&mu);
+    return rc;
+}
 
 #define CSP "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; " \
             "frame-ancestors 'none'"
@@ -523,6 +588,8 @@ tw_web_http *tw_web_http_start(const tw_web_http_params *p, char *err, size_t er
         tw_set_err(err, errlen, "web.listen %s", why);
         return NULL;
     }
+    if (load_mhd(err, errlen) != 0)
+        return NULL;
     tw_web_http *h = calloc(1, sizeof *h);
     if (!h) {
         tw_set_err(err, errlen, "out of memory");
