@@ -23,6 +23,38 @@ void tw_offline_init(tw_offline *o, tw_pipeline *pl, const tw_config *cfg, const
     o->user = user;
 }
 
+/* Samples of v[0 .. n) with |v| >= clip and finite (an infinity is
+ * non-finite, not clipped: engine.c; NaN fails both). Four at a time
+ * where the compiler has vector extensions (a plain loop of this is not
+ * vectorised at -O2, and was 6 % of a replay). */
+static uint64_t count_clipped(const float *v, size_t n, float clip)
+{
+    uint64_t c = 0;
+    size_t i = 0;
+#if defined(__GNUC__)
+    typedef float v4f __attribute__((vector_size(16)));
+    typedef int32_t v4i __attribute__((vector_size(16)));
+    const v4f lo = {clip, clip, clip, clip}, hi = {FLT_MAX, FLT_MAX, FLT_MAX, FLT_MAX};
+    const v4i absmask = {INT32_MAX, INT32_MAX, INT32_MAX, INT32_MAX};
+    while (i + 4 <= n) {
+        v4i acc = {0, 0, 0, 0}; /* lanes count down: a true compare is -1 */
+        size_t end = n - i > (1u << 20) ? i + (1u << 20) : n; /* no lane overflows */
+        for (; i + 4 <= end; i += 4) {
+            v4f x;
+            memcpy(&x, v + i, sizeof x);
+            v4f a = (v4f)((v4i)x & absmask);
+            acc += (a >= lo) & (a <= hi);
+        }
+        c += (uint64_t)(-(int64_t)acc[0] - acc[1] - acc[2] - acc[3]);
+    }
+#endif
+    for (; i < n; i++) {
+        float a = fabsf(v[i]);
+        c += (uint64_t)((a >= clip) & (a <= FLT_MAX));
+    }
+    return c;
+}
+
 /* x[ch][0..n): to the pipeline in TW_OFFLINE_STEP steps, quality after each. */
 static void feed(tw_offline *o, float *const *x, size_t n)
 {
@@ -31,15 +63,7 @@ static void feed(tw_offline *o, float *const *x, size_t n)
         float *piece[TW_MAX_CHANNELS];
         for (int ch = 0; ch < o->nch; ch++) {
             piece[ch] = x[ch] + done;
-            /* |x| >= clip_uv and finite (an infinity is non-finite, not
-             * clipped: engine.c; NaN fails both), counted without a branch */
-            const float *v = piece[ch], clip = o->clip_uv;
-            uint64_t c = 0;
-            for (size_t i = 0; i < m; i++) {
-                float a = fabsf(v[i]);
-                c += (uint64_t)((a >= clip) & (a <= FLT_MAX));
-            }
-            o->clipped[ch] += c;
+            o->clipped[ch] += count_clipped(piece[ch], m, o->clip_uv);
         }
         tw_pipeline_process(o->pl, piece, m);
         int64_t end = o->next + (int64_t)m;
