@@ -157,6 +157,7 @@ static result measure(const char *path, int pass)
     result r = {0, 0, 0};
     if (pipe(fd) != 0)
         return r;
+    fflush(NULL);
     pid_t pid = fork();
     if (pid == 0) {
         close(fd[0]);
@@ -182,6 +183,7 @@ static result measure(const char *path, int pass)
 static result measure_replay(const char *twitchd, const char *path)
 {
     result r = {0, 0, 0};
+    fflush(NULL); /* the child must not write our buffered output again */
     pid_t pid = fork();
     if (pid == 0) {
         if (!freopen("/dev/null", "w", stdout))
