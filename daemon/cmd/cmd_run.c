@@ -36,7 +36,7 @@
 #include "source.h"
 #include "tw_clock.h"
 
-#define TW_TICK_NS 20000000L /* supervisor tick: 20 ms */
+#define TW_TICK_NS 100000000L /* supervisor tick: 100 ms (a signal cuts it short) */
 #define TW_JOURNAL_QUEUE 65536 /* messages between DSP and journal threads */
 #define TW_RETRY_RESET_S 10.0  /* a device up this long has recovered: retries start over */
 
@@ -386,7 +386,7 @@ int tw_cmd_run(int argc, char **argv)
                 rc = EX_UNAVAILABLE;
                 goto out;
             }
-            for (double w = 0; w < backoff && !g_stop; w += 0.02)
+            for (double w = 0; w < backoff && !g_stop; w += TW_TICK_NS * 1e-9)
                 sleep_ns(TW_TICK_NS);
             if (g_stop)
                 goto out;
