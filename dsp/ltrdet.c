@@ -444,17 +444,13 @@ static void residual(tw_ltrdet *q, int64_t from, int64_t to)
     for (int64_t i = 0; i < n; i++)
         q->rs[i] = q->hs[i] - q->md[i];
     tw_sos_reset(q->hp2);
-    for (int64_t i = 0; i < n; i++)
-        q->hs[i] = (float)tw_sos_step(q->hp2, q->rs[i]);
+    tw_sos_execute_block(q->hp2, q->rs, q->hs, (size_t)n);
     tw_sos_reset(q->hp2);
-    for (int64_t i = n - 1; i >= 0; i--)
-        q->hs[i] = (float)tw_sos_step(q->hp2, q->hs[i]);
+    tw_sos_execute_block_reverse(q->hp2, q->hs, q->hs, (size_t)n);
     tw_sos_reset(q->lp2);
-    for (int64_t i = 0; i < n; i++)
-        q->us[i] = (float)tw_sos_step(q->lp2, q->hs[i]);
+    tw_sos_execute_block(q->lp2, q->hs, q->us, (size_t)n);
     tw_sos_reset(q->lp2);
-    for (int64_t i = n - 1; i >= 0; i--)
-        q->us[i] = (float)tw_sos_step(q->lp2, q->us[i]);
+    tw_sos_execute_block_reverse(q->lp2, q->us, q->us, (size_t)n);
 }
 
 /* The step-removed residual is wrong at a fast needle step's corners: a

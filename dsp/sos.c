@@ -98,9 +98,45 @@ void tw_sos_reset(tw_sos *q) { memset(q->s, 0, sizeof q->s); }
 
 unsigned tw_sos_get_nsections(const tw_sos *q) { return q->nsec; }
 
+/* One section over a block, its coefficients and state in locals (the
+ * compiler cannot keep them in registers through q: y may alias nothing
+ * of q, but it does not know). The arithmetic of tw_sos_step. */
+static void section_block(tw_sos *q, const float *x, float *y, ptrdiff_t n,
+                          ptrdiff_t step)
+{
+    const double b0 = q->b[0][0], b1 = q->b[0][1], b2 = q->b[0][2];
+    const double a1 = q->a[0][1], a2 = q->a[0][2];
+    double s0 = q->s[0][0], s1 = q->s[0][1];
+    for (ptrdiff_t k = 0; k < n; k++, x += step, y += step) {
+        double v = *x;
+        double o = b0 * v + s0;
+        s0 = b1 * v - a1 * o + s1;
+        s1 = b2 * v - a2 * o;
+        *y = (float)o;
+    }
+    q->s[0][0] = s0;
+    q->s[0][1] = s1;
+}
+
 void tw_sos_execute_block(tw_sos *q, const float *x, float *y, size_t n)
 {
+    if (q->nsec == 1) {
+        section_block(q, x, y, (ptrdiff_t)n, 1);
+        return;
+    }
     for (size_t i = 0; i < n; i++)
+        y[i] = (float)tw_sos_step(q, x[i]);
+}
+
+void tw_sos_execute_block_reverse(tw_sos *q, const float *x, float *y, size_t n)
+{
+    if (n == 0)
+        return;
+    if (q->nsec == 1) {
+        section_block(q, x + n - 1, y + n - 1, (ptrdiff_t)n, -1);
+        return;
+    }
+    for (size_t i = n; i-- > 0;)
         y[i] = (float)tw_sos_step(q, x[i]);
 }
 

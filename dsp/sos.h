@@ -34,6 +34,9 @@ static inline double tw_sos_step(tw_sos *q, double x);
 
 /* y[i] = filter(x[i]); x and y may be the same array. */
 void tw_sos_execute_block(tw_sos *q, const float *x, float *y, size_t n);
+/* The same with time reversed: x[n-1] first, y[i] its output (the
+ * backward pass of a zero-phase filter); x and y may be the same array. */
+void tw_sos_execute_block_reverse(tw_sos *q, const float *x, float *y, size_t n);
 
 /* Magnitude of the designed response at frequency f_hz (for tests and
  * documentation). */

@@ -420,6 +420,30 @@ static void test_sos_block_step_reset(void **state)
     assert_true(fabs(tw_sos_get_gain(id, 1234.0, 48000.0) - 1.0) < 1e-12);
     tw_sos_destroy(id);
     tw_sos_destroy(q);
+
+    /* one section (its own block loop) and two: block == steps, forwards
+     * and backwards, in place or not */
+    for (unsigned order = 2; order <= 4; order += 2) {
+        q = tw_sos_create_butter(TW_SOS_LOWPASS, order, 900.0, 6000.0);
+        assert_non_null(q);
+        tw_sos_execute_block(q, x, y1, n);
+        tw_sos_reset(q);
+        for (size_t i = 0; i < n; i++)
+            y2[i] = (float)tw_sos_step(q, x[i]);
+        assert_memory_equal(y1, y2, n * sizeof *y1);
+        tw_sos_reset(q);
+        tw_sos_execute_block_reverse(q, x, y1, n);
+        tw_sos_reset(q);
+        for (size_t i = n; i-- > 0;)
+            y2[i] = (float)tw_sos_step(q, x[i]);
+        assert_memory_equal(y1, y2, n * sizeof *y1);
+        tw_sos_reset(q);
+        memcpy(y3, x, n * sizeof *y3);
+        tw_sos_execute_block_reverse(q, y3 + 1000, y3 + 1000, n - 1000);
+        tw_sos_execute_block_reverse(q, y3, y3, 1000);
+        assert_memory_equal(y1, y3, n * sizeof *y1);
+        tw_sos_destroy(q);
+    }
     free(x);
     free(y1);
     free(y2);
