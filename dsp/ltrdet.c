@@ -21,6 +21,15 @@ enum { IDLE, OPEN, QUIET };
 #define TW_LTR_PREROLL_MS 40.0 /* offline band filters settle over this, ms */
 #define TW_LTR_ONSET_HALF_MS 2.0 /* onset: local band share over +-this, ms */
 #define TW_LTR_ONSET_BAND 0.5  /* least MUAP-band share of it (fraction) */
+#define TW_LTR_DENSE_TURNS_PER_MS 0.3 /* an interference pattern: several
+                                         units at once (Willison turns,
+                                         300 /s and more) */
+#define TW_LTR_DENSE_RMS_FRAC 0.5 /* such a burst may be this much smaller
+                                     than min_rms_uv */
+#define TW_LTR_DENSE_MIN_TURNS 20 /* and must hold this many turns: five
+                                     polyphasic MUAPs or more (a few
+                                     insertion spikes make a short dense
+                                     cluster too) */
 
 struct tw_ltrdet {
     tw_ltrdet_params p;
@@ -635,11 +644,21 @@ static int decide(tw_ltrdet *q, tw_event *ev, int embedded)
     double frac_hp = sh2 > 0 ? su2 / sh2 : 0.0;
     int in_band = frac >= q->p.band_frac || frac_hp >= q->p.band_frac_hp;
     double urms = sqrt(su2 / (double)len);
+    /* A weak LTR (MUAPs of 200-400 uV) can fall below min_rms_uv, as
+     * endplate spikes and insertion activity do; but several units firing
+     * at once make an interference pattern, dense in turns, which those
+     * (a few brief spikes) do not: such a burst, when the needle
+     * elicited it, may be half the size. */
+    double len_ms = (double)len * 1e3 / q->p.fs_hz;
+    int dense = turns >= TW_LTR_DENSE_MIN_TURNS &&
+                (double)turns >= TW_LTR_DENSE_TURNS_PER_MS * len_ms &&
+                urms >= TW_LTR_DENSE_RMS_FRAC * q->p.min_rms_uv && elicited(q, on);
+    int small = urms < q->p.min_rms_uv && !dense;
     if (ev->peak_uv < q->p.min_peak_uv || !in_band ||
-        urms < q->p.min_rms_uv || len < q->min_len || turns < q->p.min_turns) {
+        small || len < q->min_len || turns < q->p.min_turns) {
         q->why = ev->peak_uv < q->p.min_peak_uv ? TW_REJ_SMALL
                  : !in_band                     ? TW_REJ_BAND
-                 : urms < q->p.min_rms_uv       ? TW_REJ_SMALL
+                 : small                        ? TW_REJ_SMALL
                  : len < q->min_len             ? TW_REJ_SHORT
                                                 : TW_REJ_TURNS;
         return D_SMALL;

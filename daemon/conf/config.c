@@ -123,7 +123,7 @@ const tw_key tw_config_keys[] = {
     {"ltr", "band_frac_hp", D, O(det.ltr.band_frac_hp), 0, 1, "1", "", NULL,
      "or: least fraction of its energy above band_lo_hz in the MUAP band (1: this test is off)"},
     {"ltr", "min_rms_uv", D, O(det.ltr.min_rms_uv), 1, 5000, "80", "uV", NULL,
-     "least RMS of the burst in the MUAP band (dense MUAPs of 0.3-3 mV)"},
+     "least RMS of the burst in the MUAP band (dense MUAPs of 0.3-3 mV); half of it for a burst the needle elicited whose turns are dense (several units at once: 20 turns or more, 0.3 a ms)"},
     {"ltr", "min_turns", I, O(det.ltr.min_turns), 0, 1000, "7", "turns", NULL,
      "least turns (reversals over a tenth of the peak): LTRs are polyphasic"},
     {"ltr", "pre_ms", D, O(det.ltr.pre_ms), 0, 5000, "300", "ms", NULL,

@@ -1282,6 +1282,86 @@ static void test_quick_jab(void **state)
     assert_int_equal(failures, 0);
 }
 
+/* A weak LTR (many small MUAPs and a few of 300 uV: below
+ * ltr.min_rms_uv as a burst) is still an LTR when the needle elicited it
+ * and several units make an interference pattern (dense turns); the same
+ * burst with no needle movement, and a sparse weak burst (two MUAPs)
+ * after one, are not. */
+static void add_step(float *x, size_t n, size_t at, double step, double rise_s)
+{
+    double rise = rise_s * FS, tau = 0.15 * FS;
+    for (size_t i = 0; at + i < n && i < (size_t)(rise + 12.0 * tau); i++) {
+        double t = (double)i;
+        double v = t < rise ? 0.5 * (1.0 - cos(M_PI * t / rise)) : exp(-(t - rise) / tau);
+        x[at + i] += (float)(step * v);
+    }
+}
+
+static void test_weak_dense(void **state)
+{
+    (void)state;
+    uint64_t seed = tt_seed("weak dense LTRs", 0xD3A5);
+    tt_rng r;
+    tt_rng_seed(&r, seed);
+    const double gap_s = 1.5;
+    const int n_each = 6; /* of each kind */
+    size_t n = (size_t)((3 * n_each + 1) * gap_s * FS);
+    float *x = tt_xcalloc(n, sizeof *x);
+    for (size_t i = 0; i < n; i++)
+        x[i] = (float)(NOISE_UV * tt_gauss(&r));
+    int64_t on[3 * 6], off[3 * 6];
+    int kind[3 * 6]; /* 0 elicited dense, 1 dense alone, 2 elicited sparse */
+    for (int j = 0; j < 3 * n_each; j++) {
+        size_t hit = (size_t)((j + 0.7) * gap_s * FS);
+        kind[j] = j % 3;
+        if (kind[j] != 1)
+            add_step(x, n, hit, tt_uniform(&r, 1500.0, 3000.0) * (tt_u01(&r) < 0.5 ? -1 : 1),
+                     tt_uniform(&r, 5e-3, 15e-3));
+        size_t at = hit + (size_t)(tt_uniform(&r, 15e-3, 30e-3) * FS), t = 0, last = 0;
+        size_t dur = (size_t)(tt_uniform(&r, 0.100, 0.150) * FS);
+        int pulses = kind[j] == 2 ? 2 : 1000;
+        for (int k = 0; k < pulses && t < dur; k++) {
+            size_t len = (size_t)(tt_uniform(&r, 5e-3, 8e-3) * FS);
+            /* a few larger units among many small ones */
+            double a = (k % 5 == 0 ? tt_uniform(&r, 280.0, 320.0) : tt_uniform(&r, 50.0, 80.0)) *
+                       (tt_u01(&r) < 0.5 ? -1.0 : 1.0);
+            add_triphasic(x, n, at + t, len, a);
+            last = t + len;
+            t += (size_t)(tt_uniform(&r, 2.5e-3, 5e-3) * FS);
+        }
+        on[j] = (int64_t)at;
+        off[j] = (int64_t)(at + last);
+    }
+    tw_channel *q = needle_channel(0);
+    evlist_t l;
+    run_channel(q, x, n, 4096, &l);
+    int found[3] = {0, 0, 0};
+    for (size_t k = 0; k < l.n; k++) {
+        const tw_event *e = &l.ev[k];
+        if (e->type != TW_EVT_LTR)
+            continue;
+        int matched = 0;
+        for (int j = 0; j < 3 * n_each; j++)
+            if (overlaps(e->onset_sample, e->offset_sample, on[j], off[j], 0)) {
+                found[kind[j]]++;
+                matched = 1;
+            }
+        if (!matched)
+            print_event("LTR with no burst", e);
+    }
+    printf("[ INFO     ] seed %" PRIu64 ": LTRs found: %d of %d elicited dense bursts, %d of %d "
+           "dense ones with no needle movement, %d of %d elicited sparse ones\n", seed,
+           found[0], n_each, found[1], n_each, found[2], n_each);
+    tw_channel_destroy(q);
+    free(l.ev);
+    free(x);
+    /* a burst may still split or its movement be confirmed after the
+     * decision: most, not all (without the rule: 0-2 of 6 over 8 seeds) */
+    assert_true(found[0] >= n_each - 2);
+    assert_int_equal(found[1], 0);
+    assert_int_equal(found[2], 0);
+}
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -1304,6 +1384,7 @@ int main(void)
         cmocka_unit_test(test_rate_sweep),
         cmocka_unit_test(test_condition_low_edge),
         cmocka_unit_test(test_quick_jab),
+        cmocka_unit_test(test_weak_dense),
     };
     int rc = cmocka_run_group_tests_name("dsp_detect_scene", scene_tests, setup_scene,
                                          teardown_scene);
