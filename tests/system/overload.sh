@@ -17,9 +17,8 @@
 # message with values before it were labelled as if no sample had been
 # lost; daemon/engine/engine.c gap() now ends the message at a gap.)
 #
-# Load: four busy loops per core, and the DSP thread (found as the one
-# thread of the daemon that sleeps in clock_nanosleep(CLOCK_MONOTONIC,
-# TIMER_ABSTIME)) moved to SCHED_IDLE, so that on a 2-core machine it
+# Load: four busy loops per core, and the DSP thread (found by its name,
+# tw-engine) moved to SCHED_IDLE, so that on a 2-core machine it
 # really starves (a SCHED_IDLE thread still gets a weight of 3 against
 # each busy loop's 1024: with four loops a core, about 0.07 % of a core,
 # while this 1-channel 48 kHz input now needs about 0.06 %: with two loops
@@ -143,15 +142,13 @@ grep -q 'input: ALSA: emg_test (index 0), 48000 Hz, 1 ch, float32' "$tmp/err" ||
     fail "not the emg_test device"
 
 # Two threads of the daemon get a scheduling class for the test. The DSP
-# thread: the only one sleeping until an absolute CLOCK_MONOTONIC time
-# (clock_nanosleep(1, TIMER_ABSTIME): "NR 0x1 0x1 ..." in /proc). The
-# PortAudio callback thread: the newest thread, created by Pa_StartStream
-# after all others, waiting in poll on the ALSA device.
+# thread: the one named tw-engine. The PortAudio callback thread: the
+# newest thread, created by Pa_StartStream after all others, waiting in
+# poll on the ALSA device.
 declare -A seen=()
 for _ in $(seq 1 60); do
     for t in /proc/"$pid"/task/*; do
-        line=$(cat "$t/syscall" 2>/dev/null) || continue
-        [[ $line =~ ^[0-9]+\ 0x1\ 0x1\  ]] && seen[${t##*/}]=1
+        [[ $(cat "$t/comm" 2>/dev/null) == tw-engine ]] && seen[${t##*/}]=1
     done
     ((${#seen[@]} > 0)) && break
     sleep 0.05
