@@ -7,13 +7,13 @@
 
 #include "loghist.h"
 
-/* Voluntary firing is not EPN: motor units fire regularly (inter-spike
- * interval CV about 0.1-0.25) with MUAPs of 0.3-3 mV, while endplate
- * spikes come at very variable intervals and are mostly 100-200 uV. An
- * episode whose spikes are at once that regular and that large is a
- * motor unit firing, whatever its background looks like. */
-#define TW_EPN_REGULAR_CV 0.3   /* spike intervals this regular ... */
-#define TW_EPN_MUAP_P2P_UV 500.0 /* ... of spikes this large (median p2p, uV) */
+/* Voluntary firing is not EPN: motor units fire MUAPs of 0.3-3 mV, while
+ * endplate spikes are mostly 100-200 uV (at most 1 mV). An episode whose
+ * typical spike is MUAP-sized is motor units firing, whatever its
+ * background looks like; several units interleaved are not regular as a
+ * whole, so regularity is not asked for (the same-size trains below
+ * catch smaller regular ones). */
+#define TW_EPN_MUAP_P2P_UV 500.0 /* spikes this large (median p2p, uV) ... */
 #define TW_EPN_REGULAR_MIN 3    /* ... counted from this many spikes */
 /* A motor unit (0.3-3 mV MUAPs, 5-20 Hz, interval CV 0.1-0.3) or a
  * fibrillating fibre (20-200 uV, 0.5-15 Hz, very regular) repeats one
@@ -90,6 +90,7 @@ struct tw_epndet {
     int eps_open;
     int64_t eps_end, eps_t;
     float eps_mn, eps_mx;
+    int eps_held;          /* the caller held while the window was open */
     int64_t eps_dead;
     int64_t excl_until;    /* shape statistics skip samples up to here */
     shape_t shapes[TW_EPN_SHAPES]; /* recent spikes of the candidate/episode */
@@ -402,15 +403,16 @@ static void fill_event(const tw_epndet *q, tw_event *ev, int64_t on_bin,
     }
 }
 
-/* A finished episode is reported: enough MEPPs a second, and not a
- * motor unit firing regularly (see TW_EPN_REGULAR_CV). */
+/* A finished episode is reported: enough MEPPs a second, and neither
+ * regular same-size trains (TW_EPN_TRAIN_CV2) nor MUAP-sized spikes
+ * (TW_EPN_MUAP_P2P_UV). */
 static int episode_ok(const tw_epndet *q, const tw_event *ev, const acc_t *a)
 {
     if (ev->mepp_rate_hz < q->p.ep_min_rate_hz)
         return 0;
     if (a->cv2_n >= TW_EPN_TRAIN_MIN && a->cv2_s < TW_EPN_TRAIN_CV2 * (double)a->cv2_n)
         return 0; /* units or fibres firing regularly (TW_EPN_TRAIN_CV2) */
-    return !(ev->eps_count >= TW_EPN_REGULAR_MIN && ev->eps_cv < TW_EPN_REGULAR_CV &&
+    return !(ev->eps_count >= TW_EPN_REGULAR_MIN &&
              ev->eps_median_uv >= TW_EPN_MUAP_P2P_UV);
 }
 
@@ -591,6 +593,7 @@ int tw_epndet_step(tw_epndet *q, float y, float sigma, int hold, tw_event *ev)
                 if (!q->eps_open && -q->neg_ext >= 0.3f * eps_thr &&
                     t >= q->eps_dead) {
                     q->eps_open = 1;
+                    q->eps_held = hold || c->held;
                     q->eps_t = q->neg_at;
                     q->eps_end = q->neg_at + q->eps_half;
                     q->eps_mn = q->neg_ext;
@@ -627,6 +630,7 @@ int tw_epndet_step(tw_epndet *q, float y, float sigma, int hold, tw_event *ev)
         }
         /* endplate spike: a negative peak with a large p2p within +-3 ms */
         if (q->eps_open) {
+            q->eps_held |= hold;
             if (y > q->eps_mx)
                 q->eps_mx = y;
             if (y < q->eps_mn)
@@ -635,7 +639,10 @@ int tw_epndet_step(tw_epndet *q, float y, float sigma, int hold, tw_event *ev)
                 q->eps_open = 0;
                 float p2p = q->eps_mx - q->eps_mn;
                 if (p2p >= eps_thr) {
-                    on_eps(q, p2p, q->eps_t);
+                    /* a spike while the caller holds (an LTR's or a
+                     * voluntary burst's MUAP) is not an endplate spike */
+                    if (!q->eps_held)
+                        on_eps(q, p2p, q->eps_t);
                     q->eps_dead = q->eps_t + 2 * q->eps_half;
                 }
             }

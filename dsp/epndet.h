@@ -19,9 +19,10 @@
  * negative peaks a second above the noise's own rate) reaches
  * ep_min_rate_hz: MEPPs come at 100-1000 /s, while the few negative
  * peaks of voluntary firing or fibrillation that can lean a window
- * towards EPN come at 10-40 /s. Nor is it reported when its spikes,
- * paired each with the last one of the same size, form regular trains
- * (motor units or fibrillating fibres; endplate spikes are irregular).
+ * towards EPN come at 10-40 /s. Nor is it reported when its typical
+ * spike is MUAP-sized, or when its spikes, paired each with the last one
+ * of the same size, form regular trains (motor units or fibrillating
+ * fibres; endplate spikes are irregular and 100-200 uV).
  * Bins during which the caller holds (an LTR or a voluntary burst) count
  * neither way. An episode starts after confirm_ms of active windows, ends
  * after release_ms without, and is kept if it lasted min_ms. Its onset and
