@@ -7,14 +7,31 @@
 
 #include "loghist.h"
 
-/* Voluntary firing is not EPN: motor units fire regularly (inter-spike
- * interval CV about 0.1-0.25) with MUAPs of 0.3-3 mV, while endplate
- * spikes come at very variable intervals and are mostly 100-200 uV. An
- * episode whose spikes are at once that regular and that large is a
- * motor unit firing, whatever its background looks like. */
-#define TW_EPN_REGULAR_CV 0.3   /* spike intervals this regular ... */
-#define TW_EPN_MUAP_P2P_UV 500.0 /* ... of spikes this large (median p2p, uV) */
+/* Voluntary firing is not EPN: motor units fire MUAPs of 0.3-3 mV, while
+ * endplate spikes are mostly 100-200 uV (at most 1 mV). An episode whose
+ * typical spike is MUAP-sized is motor units firing, whatever its
+ * background looks like; several units interleaved are not regular as a
+ * whole, so regularity is not asked for (the same-size trains below
+ * catch smaller regular ones). */
+#define TW_EPN_MUAP_P2P_UV 500.0 /* spikes this large (median p2p, uV) ... */
 #define TW_EPN_REGULAR_MIN 3    /* ... counted from this many spikes */
+/* A motor unit (0.3-3 mV MUAPs, 5-20 Hz, interval CV 0.1-0.3) or a
+ * fibrillating fibre (20-200 uV, 0.5-15 Hz, very regular) repeats one
+ * shape at regular intervals; several of them interleaved look irregular
+ * as a whole. Endplate spikes vary in size from one to the next and come
+ * at very variable intervals. So each spike is paired with the last one
+ * of the same size (peak-to-peak within TW_EPN_SHAPE_TOL) at most
+ * TW_EPN_TRAIN_MAX_S before it, and successive intervals I1, I2 of such
+ * pairs give the local variation CV2 = 2 |I2 - I1| / (I1 + I2) (Holt et
+ * al. 1996: 1 for a Poisson train, about 1.1 x CV for a regular one). An
+ * episode whose mean CV2 is below TW_EPN_TRAIN_CV2 (between the
+ * regular 0.1-0.35 and the irregular >= 1), over TW_EPN_TRAIN_MIN
+ * pairs at least, is units or fibres firing, not EPN. */
+#define TW_EPN_SHAPE_TOL 0.1    /* same size: p2p within 10 % */
+#define TW_EPN_TRAIN_MAX_S 2.0  /* slowest train followed: 0.5 Hz (fibrillation), s */
+#define TW_EPN_TRAIN_CV2 0.5    /* mean CV2 below this: regular trains */
+#define TW_EPN_TRAIN_MIN 8      /* ... judged from this many CV2 values */
+#define TW_EPN_SHAPES 32        /* recent spikes kept for pairing */
 
 typedef struct {
     double c1, c2, c3;     /* sums of clipped y, y^2, y^3 */
@@ -37,7 +54,15 @@ typedef struct {           /* features accumulated over an episode */
     double iv_s1, iv_s2;   /* endplate spike intervals (samples) */
     long iv_n;
     int64_t last_eps;
+    double cv2_s;          /* sum of same-shape interval CV2 values */
+    long cv2_n;
 } acc_t;
+
+typedef struct {           /* a recent spike, for same-shape pairing */
+    int64_t t;             /* its negative peak, samples */
+    float p2p;             /* uV */
+    float iv;              /* interval to the last spike of its size, samples; 0: none */
+} shape_t;
 
 enum { IDLE, CANDIDATE, ACTIVE };
 enum { W_NEUTRAL, W_INACTIVE, W_ACTIVE };
@@ -65,8 +90,11 @@ struct tw_epndet {
     int eps_open;
     int64_t eps_end, eps_t;
     float eps_mn, eps_mx;
+    int eps_held;          /* the caller held while the window was open */
     int64_t eps_dead;
     int64_t excl_until;    /* shape statistics skip samples up to here */
+    shape_t shapes[TW_EPN_SHAPES]; /* recent spikes of the candidate/episode */
+    unsigned nshapes, shape_pos;
 
     int state;
     uint64_t seq;          /* episodes confirmed (noticed) since create/reset */
@@ -204,6 +232,8 @@ static void acc_merge(acc_t *a, const acc_t *o)
     a->iv_s1 += o->iv_s1;
     a->iv_s2 += o->iv_s2;
     a->iv_n += o->iv_n;
+    a->cv2_s += o->cv2_s;
+    a->cv2_n += o->cv2_n;
     if (o->last_eps >= 0)
         a->last_eps = o->last_eps;
 }
@@ -228,6 +258,7 @@ void tw_epndet_reset(tw_epndet *q)
     q->bg_neg_hz = 0.0;
     q->thr_sigma = 0.0f; /* none: thresholds are made for sigma > 0 */
     q->bg_known = 0;
+    q->nshapes = q->shape_pos = 0;
     acc_clear(&q->ep);
     acc_clear(&q->pend);
 }
@@ -306,6 +337,31 @@ static void on_eps(tw_epndet *q, float p2p, int64_t t)
         a->iv_n++;
     }
     a->last_eps = t;
+
+    /* the last spike of the same size, and the variation of its train */
+    float iv = 0.0f;
+    double max_iv = TW_EPN_TRAIN_MAX_S * q->p.fs_hz;
+    for (unsigned i = 1; i <= q->nshapes; i++) {
+        const shape_t *o = &q->shapes[(q->shape_pos + TW_EPN_SHAPES - i) % TW_EPN_SHAPES];
+        if ((double)(t - o->t) > max_iv)
+            break;
+        float big = p2p > o->p2p ? p2p : o->p2p;
+        if (fabsf(p2p - o->p2p) <= (float)TW_EPN_SHAPE_TOL * big) {
+            iv = (float)(t - o->t);
+            if (o->iv > 0) {
+                a->cv2_s += 2.0 * fabs((double)iv - o->iv) / ((double)iv + o->iv);
+                a->cv2_n++;
+            }
+            break;
+        }
+    }
+    shape_t *n = &q->shapes[q->shape_pos];
+    n->t = t;
+    n->p2p = p2p;
+    n->iv = iv;
+    q->shape_pos = (q->shape_pos + 1) % TW_EPN_SHAPES;
+    if (q->nshapes < TW_EPN_SHAPES)
+        q->nshapes++;
 }
 
 static void fill_event(const tw_epndet *q, tw_event *ev, int64_t on_bin,
@@ -347,13 +403,16 @@ static void fill_event(const tw_epndet *q, tw_event *ev, int64_t on_bin,
     }
 }
 
-/* A finished episode is reported: enough MEPPs a second, and not a
- * motor unit firing regularly (see TW_EPN_REGULAR_CV). */
-static int episode_ok(const tw_epndet *q, const tw_event *ev)
+/* A finished episode is reported: enough MEPPs a second, and neither
+ * regular same-size trains (TW_EPN_TRAIN_CV2) nor MUAP-sized spikes
+ * (TW_EPN_MUAP_P2P_UV). */
+static int episode_ok(const tw_epndet *q, const tw_event *ev, const acc_t *a)
 {
     if (ev->mepp_rate_hz < q->p.ep_min_rate_hz)
         return 0;
-    return !(ev->eps_count >= TW_EPN_REGULAR_MIN && ev->eps_cv < TW_EPN_REGULAR_CV &&
+    if (a->cv2_n >= TW_EPN_TRAIN_MIN && a->cv2_s < TW_EPN_TRAIN_CV2 * (double)a->cv2_n)
+        return 0; /* units or fibres firing regularly (TW_EPN_TRAIN_CV2) */
+    return !(ev->eps_count >= TW_EPN_REGULAR_MIN &&
              ev->eps_median_uv >= TW_EPN_MUAP_P2P_UV);
 }
 
@@ -368,7 +427,7 @@ static int resolve(tw_epndet *q, int64_t off, tw_event *ev)
     ev->cand = cand;
     if (off - q->run_start + 1 < (int64_t)q->min_bins)
         ev->reject = TW_REJ_SHORT;
-    else if (!episode_ok(q, ev))
+    else if (!episode_ok(q, ev, &q->ep))
         ev->reject = ev->mepp_rate_hz < q->p.ep_min_rate_hz ? TW_REJ_MEPP_RATE
                                                             : TW_REJ_VOLUNTARY;
     else
@@ -422,6 +481,7 @@ static int close_bin(tw_epndet *q, float sigma, tw_event *ev)
             q->cand_gap = 0;
             q->inactive_run = 0;
             q->sigma0 = sigma;
+            q->nshapes = q->shape_pos = 0;
             acc_clear(&q->ep);
             acc_clear(&q->pend);
             for (int64_t i = s; i <= b; i++)
@@ -533,6 +593,7 @@ int tw_epndet_step(tw_epndet *q, float y, float sigma, int hold, tw_event *ev)
                 if (!q->eps_open && -q->neg_ext >= 0.3f * eps_thr &&
                     t >= q->eps_dead) {
                     q->eps_open = 1;
+                    q->eps_held = hold || c->held;
                     q->eps_t = q->neg_at;
                     q->eps_end = q->neg_at + q->eps_half;
                     q->eps_mn = q->neg_ext;
@@ -569,6 +630,7 @@ int tw_epndet_step(tw_epndet *q, float y, float sigma, int hold, tw_event *ev)
         }
         /* endplate spike: a negative peak with a large p2p within +-3 ms */
         if (q->eps_open) {
+            q->eps_held |= hold;
             if (y > q->eps_mx)
                 q->eps_mx = y;
             if (y < q->eps_mn)
@@ -577,7 +639,10 @@ int tw_epndet_step(tw_epndet *q, float y, float sigma, int hold, tw_event *ev)
                 q->eps_open = 0;
                 float p2p = q->eps_mx - q->eps_mn;
                 if (p2p >= eps_thr) {
-                    on_eps(q, p2p, q->eps_t);
+                    /* a spike while the caller holds (an LTR's or a
+                     * voluntary burst's MUAP) is not an endplate spike */
+                    if (!q->eps_held)
+                        on_eps(q, p2p, q->eps_t);
                     q->eps_dead = q->eps_t + 2 * q->eps_half;
                 }
             }

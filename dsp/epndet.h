@@ -19,7 +19,10 @@
  * negative peaks a second above the noise's own rate) reaches
  * ep_min_rate_hz: MEPPs come at 100-1000 /s, while the few negative
  * peaks of voluntary firing or fibrillation that can lean a window
- * towards EPN come at 10-40 /s.
+ * towards EPN come at 10-40 /s. Nor is it reported when its typical
+ * spike is MUAP-sized, or when its spikes, paired each with the last one
+ * of the same size, form regular trains (motor units or fibrillating
+ * fibres; endplate spikes are irregular and 100-200 uV).
  * Bins during which the caller holds (an LTR or a voluntary burst) count
  * neither way. An episode starts after confirm_ms of active windows, ends
  * after release_ms without, and is kept if it lasted min_ms. Its onset and
@@ -76,7 +79,7 @@ enum { TW_EPN_STARTED = 1, TW_EPN_ENDED = 2, TW_EPN_REJECTED = 4 };
  * features and the cand of its notice) and TW_EPN_REJECTED (*ev holds a
  * confirmed episode turned down when it ended, with its features, cand
  * and reject reason: shorter than min_ms, a MEPP rate below
- * ep_min_rate_hz, a motor unit firing). Every confirmed episode is
+ * ep_min_rate_hz, motor units or fibres firing). Every confirmed episode is
  * resolved once, by ENDED or REJECTED, release_ms (+ a bin) after its
  * window last showed EPN, or by tw_epndet_flush. Indices in detector
  * samples. */

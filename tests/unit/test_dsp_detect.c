@@ -919,6 +919,119 @@ static void test_bad_params_ltrdet(void **state)
 #undef BAD
 }
 
+/* Poisson MEPPs (300 /s, 20 uV lognormal, 0.5 ms decay) from t0 to t1 s. */
+static void add_mepps(float *x, size_t n, double fs, double t0, double t1, tt_rng *r)
+{
+    for (double t = t0 + tt_exp(r, 1.0 / 300); t < t1; t += tt_exp(r, 1.0 / 300)) {
+        size_t at = (size_t)(t * fs);
+        double a = 20.0 * exp(0.4 * tt_gauss(r));
+        for (size_t i = 0; i < (size_t)(3e-3 * fs) && at + i < n; i++)
+            x[at + i] -= (float)(a * exp(-(double)i / (0.5e-3 * fs)));
+    }
+}
+
+/* Fibrillation is not EPN: three fibres, each firing one initial-positive
+ * triphasic potential (45-95 uV, its negative phase MEPP-sized) very
+ * regularly (12-14 Hz, CV 1 %), leave the window negatively skewed with
+ * 40 negative peaks a second; interleaved, their intervals look
+ * irregular as a whole. Each fibre repeats its shape at regular
+ * intervals, which endplate spikes do not (epndet.c, TW_EPN_TRAIN_CV2):
+ * no EPN episode is reported. And Poisson MEPPs with irregular
+ * (Poisson, 20 /s) biphasic negative-first endplate spikes of random size
+ * (lognormal around 150 uV) still are. */
+static void add_lobes(float *x, size_t n, size_t at, double fs, double a, const double g[3])
+{
+    const double c[3] = {0.3e-3, 0.9e-3, 2.0e-3}, w[3] = {0.15e-3, 0.25e-3, 0.5e-3};
+    for (size_t i = 0; i < (size_t)(4e-3 * fs) && at + i < n; i++) {
+        double t = (double)i / fs, v = 0.0;
+        for (int k = 0; k < 3; k++)
+            v += g[k] * exp(-0.5 * (t - c[k]) * (t - c[k]) / (w[k] * w[k]));
+        x[at + i] += (float)(a * v);
+    }
+}
+
+static int epn_reported(const float *x, size_t n, double fs, float sigma)
+{
+    tw_epndet_params p;
+    tw_epndet_params_default(&p, fs);
+    tw_epndet *q = tw_epndet_create(&p);
+    assert_non_null(q);
+    tw_event ev;
+    int ended = 0, started = 0;
+    for (size_t i = 0; i < n; i++) {
+        int f = tw_epndet_step(q, x[i], sigma, 0, &ev);
+        started += (f & TW_EPN_STARTED) != 0;
+        ended += (f & TW_EPN_ENDED) != 0;
+    }
+    int f = tw_epndet_flush(q, &ev);
+    ended += (f & TW_EPN_ENDED) != 0;
+    tw_epndet_destroy(q);
+    printf("[ INFO     ] %d candidate(s), %d reported\n", started, ended);
+    return ended;
+}
+
+static void test_epn_not_fibrillation(void **state)
+{
+    (void)state;
+    const double fs = 16000.0, sigma = 3.0;
+    const size_t n = (size_t)(8.0 * fs);
+    float *x = tt_xmalloc(n * sizeof *x);
+    tt_rng r;
+    tt_rng_seed(&r, tt_seed("epn_not_fibrillation", 31));
+    const double rate[3] = {12.1, 13.0, 14.2}, amp[3] = {95, 65, 45};
+    const double fib_g[3] = {0.5, -1.0, 0.3}, eps_g[3] = {-1.0, 0.6, 0.0};
+    for (size_t i = 0; i < n; i++)
+        x[i] = (float)(sigma * tt_gauss(&r));
+    for (int k = 0; k < 3; k++)
+        for (double t = 1.5 + tt_uniform(&r, 0, 0.1); t < 7.0; t += (1.0 + 0.01 * tt_gauss(&r)) / rate[k])
+            add_lobes(x, n, (size_t)(t * fs), fs, amp[k], fib_g);
+    int fib = epn_reported(x, n, fs, (float)sigma);
+    /* endplate spikes of random size at irregular times over MEPPs: EPN */
+    for (size_t i = 0; i < n; i++)
+        x[i] = (float)(sigma * tt_gauss(&r));
+    for (double t = 1.5 + tt_exp(&r, 1.0 / 20); t < 7.0; t += tt_exp(&r, 1.0 / 20))
+        add_lobes(x, n, (size_t)(t * fs), fs, 150.0 * exp(0.4 * tt_gauss(&r)), eps_g);
+    add_mepps(x, n, fs, 1.5, 7.0, &r);
+    int epn = epn_reported(x, n, fs, (float)sigma);
+    free(x);
+    if (fib != 0)
+        fail_msg("regular fibrillation trains reported as %d EPN episode(s)", fib);
+    if (epn != 1)
+        fail_msg("MEPPs with irregular endplate spikes: %d EPN episode(s), want 1", epn);
+}
+
+/* Voluntary firing is not EPN: three motor units (MUAPs of about 1 mV,
+ * biphasic, 9-14 Hz, interval CV 0.2, of nearly the same size so that
+ * neither the pooled intervals nor same-size pairs look regular) over
+ * MEPP-like activity. Endplate spikes are 100-200 uV (signals.md, at
+ * most 1 mV): an episode whose typical spike is MUAP-sized (median p2p
+ * >= 500 uV) is motor units firing, regular or not. */
+static void test_epn_not_voluntary(void **state)
+{
+    (void)state;
+    const double fs = 16000.0, sigma = 3.0;
+    const size_t n = (size_t)(8.0 * fs);
+    float *x = tt_xmalloc(n * sizeof *x);
+    tt_rng r;
+    tt_rng_seed(&r, tt_seed("epn_not_voluntary", 5));
+    const double rate[3] = {9.0, 11.5, 14.0}, amp[3] = {600, 630, 660};
+    const double eps_g[3] = {-1.0, 0.6, 0.0};
+    for (size_t i = 0; i < n; i++)
+        x[i] = (float)(sigma * tt_gauss(&r));
+    add_mepps(x, n, fs, 2.0, 6.0, &r);
+    int epn = epn_reported(x, n, fs, (float)sigma);
+    for (int k = 0; k < 3; k++)
+        for (double t = 2.0 + tt_uniform(&r, 0, 0.1); t < 6.0;
+             t += (1.0 + 0.2 * tt_gauss(&r)) / rate[k])
+            add_lobes(x, n, (size_t)(t * fs), fs, amp[k] * tt_uniform(&r, 0.97, 1.03), eps_g);
+    int vol = epn_reported(x, n, fs, (float)sigma);
+    free(x);
+    if (epn != 1)
+        fail_msg("MEPPs alone: %d EPN episode(s), want 1", epn);
+    if (vol != 0)
+        fail_msg("motor units firing: %d EPN episode(s), want 0", vol);
+}
+
 static void test_bad_params_epndet(void **state)
 {
     (void)state;
@@ -1379,6 +1492,8 @@ int main(void)
         cmocka_unit_test(test_strerror),
         cmocka_unit_test(test_bad_params_ltrdet),
         cmocka_unit_test(test_bad_params_epndet),
+        cmocka_unit_test(test_epn_not_fibrillation),
+        cmocka_unit_test(test_epn_not_voluntary),
         cmocka_unit_test(test_bad_params_condition),
         cmocka_unit_test(test_bad_params_channel),
         cmocka_unit_test(test_rate_sweep),
