@@ -43,9 +43,10 @@ PKG_OK     := $(shell $(PKG_CONFIG) --exists $(PKGS) 2>/dev/null && echo yes)
 
 CFLAGS_ALL  = $(CSTD) $(WARN) $(OPT) -DTW_VERSION='"$(VERSION)"' -DTW_INIH_VERSION='"$(shell $(PKG_CONFIG) --modversion inih 2>/dev/null)"' \
               -Idsp $(DAEMON_INC) $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null) $(CFLAGS)
-# libmicrohttpd is compiled against but not linked: the web view loads it
-# when it starts (daemon/webview/web_http.c says why).
-LDLIBS_ALL  = $(shell $(PKG_CONFIG) --libs $(filter-out libmicrohttpd,$(PKGS)) 2>/dev/null) \
+# libmicrohttpd and libsystemd are compiled against but not linked: the
+# web view and the systemd notifications load them when they need them
+# (daemon/webview/web_http.c and daemon/base/notify.c say why).
+LDLIBS_ALL  = $(shell $(PKG_CONFIG) --libs $(filter-out libmicrohttpd libsystemd,$(PKGS)) 2>/dev/null) \
               -lliquid -ledf -lm -lpthread -ldl $(LDLIBS)
 LDFLAGS_ALL = $(OPT) $(LDFLAGS)
 
