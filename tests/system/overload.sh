@@ -197,8 +197,20 @@ loops=()
 chrt --other -p 0 "$dsp_tid" 2>/dev/null || true # gone if the daemon died
 load_s=$(awk -v a="$t_load" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
 kill -0 "$pid" 2>/dev/null || fail "the daemon died under load"
-[[ -n $first_gap ]] || fail "no ring-full gap in ${load_s} s of load (the ring never overflowed)"
-ok "load for $load_s s, ring-full gaps from $(((first_gap - load0) / 1000)).$((((first_gap - load0) % 1000) / 100)) s into it"
+if [[ -n $first_gap ]]; then
+    ok "load for $load_s s, ring-full gaps from $(((first_gap - load0) / 1000)).$((((first_gap - load0) % 1000) / 100)) s into it"
+else
+    # A DSP thread starved so hard that it processed no block after the
+    # first drop (a sanitizer build on a busy machine) records the gap as
+    # soon as it runs again: the overflow must be on record then.
+    for _ in $(seq 1 150); do
+        (($(ring_full_records) > 0)) && break
+        sleep 0.1
+    done
+    (($(ring_full_records) > 0)) ||
+        fail "no ring-full gap in ${load_s} s of load nor 15 s after it (the ring never overflowed)"
+    ok "load for $load_s s; the DSP thread ran too little to record the overflow until the load ended, then did"
+fi
 
 echo "after the load: 5 s more"
 n0=$(n_sts)
