@@ -782,6 +782,48 @@ size_t tw_ltrdet_prepare(tw_ltrdet *q, const float *y, const float *z, size_t n)
     return n;
 }
 
+/* The k-th smallest of a[0..n) (Hoare's selection, in place, no
+ * allocation: glibc's qsort may allocate). */
+static float select_kth(float *a, int64_t n, int64_t k)
+{
+    int64_t lo = 0, hi = n - 1;
+    while (lo < hi) {
+        float pv = a[lo + (hi - lo) / 2];
+        int64_t i = lo, j = hi;
+        while (i <= j) {
+            while (a[i] < pv)
+                i++;
+            while (a[j] > pv)
+                j--;
+            if (i <= j) {
+                float x = a[i];
+                a[i++] = a[j];
+                a[j--] = x;
+            }
+        }
+        if (k <= j)
+            hi = j;
+        else if (k >= i)
+            lo = i;
+        else
+            break;
+    }
+    return a[k];
+}
+
+/* The envelope's median over the stretch [open_t, t] (the ring er):
+ * the level of sustained activity. The mean would weigh an LTR at its
+ * start (and a needle hit's insertion spikes) in full, and its threshold
+ * would then hide the next burst for a second or more (the background
+ * relaxes over bg_tau_s). Selected in md, which decide() (called
+ * after) overwrites. */
+static float stretch_level(tw_ltrdet *q, int64_t t)
+{
+    int64_t n = t - q->open_t + 1;
+    ring_copy(q, q->er, q->open_t, n, q->md);
+    return select_kth(q->md, n, n / 2);
+}
+
 static int step(tw_ltrdet *q, float y, float z, float sigma, tw_event *ev)
 {
     int64_t t = q->k++;
@@ -844,11 +886,11 @@ static int step(tw_ltrdet *q, float y, float z, float sigma, tw_event *ev)
             q->last_above = t;
         if (t - q->open_t > q->max_len) {
             /* Sustained activity (an EPN episode starting, voluntary
-             * firing) is not a burst: its mean envelope becomes the
+             * firing) is not a burst: its median envelope becomes the
              * background at once, and the detector re-arms over it, so
              * that an LTR riding on it is still seen. */
             q->too_long = 1;
-            q->bg = (float)(q->env_sum / (double)q->env_n);
+            q->bg = stretch_level(q, t);
             q->last_above = t;
             q->state = IDLE;
             /* An LTR at its start (the needle reaching an active locus
