@@ -16,6 +16,11 @@
 enum { IDLE, OPEN, QUIET };
 
 #define TW_LTR_EDGE_MS 2.0     /* a needle-step edge: the median moves this fast, ms */
+#define TW_LTR_EDGE_SHARE 0.3  /* and makes this share of its move over a
+                                  median window there: a step rising in
+                                  2-5 ms does (0.4-1), a slow advance's
+                                  step (25-60 ms), which the median follows,
+                                  does not (0.1) */
 #define TW_LTR_EDGE_PAD_MS 3.0 /* and its transient is blanked this much beyond, ms */
 #define TW_LTR_MED_MS 20.0    /* step-removing median window, ms */
 #define TW_LTR_PREROLL_MS 40.0 /* offline band filters settle over this, ms */
@@ -462,19 +467,25 @@ static void residual(tw_ltrdet *q, int64_t from, int64_t to)
     tw_sos_execute_block_reverse(q->lp2, q->us, q->us, (size_t)n);
 }
 
-/* The step-removed residual is wrong at a fast needle step's corners: a
- * median cannot follow a step that rises in 2-5 ms and settles over
- * 50-500 ms through its sharp apex, and what it leaves there (up to
- * half a window on either side of the edge) is a MUAP-band transient of
- * the step's own making, with the insertion spikes on it. An LTR begins
- * 5-50 ms after the needle hit, so nothing of it is lost by not reading
- * there: wherever the median itself moves by half the burst's MUAP-band
- * peak or more within TW_LTR_EDGE_MS and stays moved, the same way, by
- * the whole peak or more half a median window either side (a step that
- * fast and that large makes transients of that size; MUAPs come and go,
- * and barely move a median of 20 ms), the residual and its bands are
- * zeroed, half a median window and TW_LTR_EDGE_PAD_MS either side.
- * Returns the samples zeroed. */
+/* The step-removed residual is wrong where the median cannot follow the
+ * signal: a median follows any monotonic stretch (a step's rise, however
+ * steep, and its settling), but not a fast edge (2-5 ms) nor an apex
+ * (the rise turning into the settling the other way, or an overshoot),
+ * and what it leaves there (up to half a window either side) is a
+ * MUAP-band transient of the step's own making, with the insertion
+ * spikes on it. The residual and its bands are zeroed, half a median
+ * window and TW_LTR_EDGE_PAD_MS either side of
+ * - a fast edge: the median moves by half the burst's MUAP-band peak or
+ *   more within TW_LTR_EDGE_MS, that is TW_LTR_EDGE_SHARE or more of its
+ *   move over a median window, and stays moved, the same way, by the
+ *   whole peak or more half a window either side;
+ * - an apex: the median moves by the whole peak or more over half a
+ *   window, and back by as much over the next half.
+ * MUAPs come and go and barely move a median of 20 ms. The steep middle
+ * of a slow advance's step (25-60 ms) is read: an LTR starts 5-50 ms
+ * after the hit, often while the step still rises, and blanking the
+ * whole rise lost its first MUAPs (a late onset, then taken for a
+ * flinch). Returns the samples zeroed. */
 static int64_t blank_edges(tw_ltrdet *q, float pu)
 {
     int64_t n = q->s1 - q->s0 + 1;
@@ -486,11 +497,14 @@ static int64_t blank_edges(tw_ltrdet *q, float pu)
     float lim = 0.5f * pu;
     int64_t blanked = 0, cover = -1; /* zeroed up to here */
     for (int64_t i = h; i + h < n; i++) {
+        /* an apex: the median rises by the burst's peak or more over half
+         * a window, then falls back by as much (or the reverse) */
+        float s1 = q->md[i] - q->md[i - h], s2 = q->md[i + h] - q->md[i];
+        int apex = s1 * s2 < 0.0f && fabsf(s1) >= pu && fabsf(s2) >= pu;
         float fast = q->md[i + e] - q->md[i - e];
-        if (fabsf(fast) < lim)
-            continue;
         float held = q->md[i + h] - q->md[i - h];
-        if (fabsf(held) < pu || held * fast < 0.0f)
+        if (!apex && (fabsf(fast) < lim || fabsf(held) < pu || held * fast < 0.0f ||
+                      fabsf(fast) < TW_LTR_EDGE_SHARE * fabsf(held)))
             continue;
         int64_t a = i - e - pad > cover + 1 ? i - e - pad : cover + 1;
         int64_t b = i + e + pad < n - 1 ? i + e + pad : n - 1;
