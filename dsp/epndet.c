@@ -294,6 +294,17 @@ static int bin_leans(const tw_epndet *q, const bin_t *b, float sigma)
            var >= q->p.var_min * (double)sigma * sigma;
 }
 
+/* A bin of noise alone: nothing beyond clip_uv left out, and its
+ * variance within var_min x the floor's. */
+static int bin_quiet(const tw_epndet *q, const bin_t *b, float sigma)
+{
+    if (sigma <= 0 || b->nc < 16 || b->nc < b->n)
+        return 0;
+    double var, skew;
+    moments(b->nc, b->c1, b->c2, b->c3, &var, &skew);
+    return var < q->p.var_min * (double)sigma * sigma;
+}
+
 /* The decision window ending at bin b. */
 static int window_state(const tw_epndet *q, int64_t b, float sigma)
 {
@@ -456,8 +467,14 @@ static int close_bin(tw_epndet *q, float sigma, tw_event *ev)
 
     switch (q->state) {
     case IDLE:
-        if (ws != W_ACTIVE && !q->cur.held && q->cur.n > 0) {
-            double r = q->cur.neg / ((double)q->cur.n / q->p.fs_hz);
+        /* The noise's own rate of negative peaks: noise is symmetric,
+         * so it is the rate of its positive peaks (MEPPs add negative
+         * ones only), from bins of noise alone, not raised above the
+         * floor's variance (voluntary firing, insertion activity or a
+         * locus the window did not take would otherwise count as noise
+         * and hide the next episode's MEPPs). */
+        if (ws != W_ACTIVE && !q->cur.held && q->cur.n > 0 && bin_quiet(q, &q->cur, sigma)) {
+            double r = q->cur.pos / ((double)q->cur.n / q->p.fs_hz);
             if (!q->bg_known) {
                 q->bg_neg_hz = r;
                 q->bg_known = 1;

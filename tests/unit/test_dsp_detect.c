@@ -1032,6 +1032,36 @@ static void test_epn_not_voluntary(void **state)
         fail_msg("motor units firing: %d EPN episode(s), want 0", vol);
 }
 
+/* The noise's own rate of negative peaks (subtracted from an episode's
+ * MEPP rate) is measured on noise alone: three seconds of symmetric
+ * activity three times the floor (interference, a needle being moved:
+ * many negative peaks beyond 3.5 x the floor, but no skew, so no EPN)
+ * that stop 0.5 s before a slow locus (100 MEPPs a second) must not
+ * hide it. */
+static void test_epn_after_activity(void **state)
+{
+    (void)state;
+    const double fs = 16000.0, sigma = 3.0;
+    const size_t n = (size_t)(12.0 * fs);
+    float *x = tt_xmalloc(n * sizeof *x);
+    tt_rng r;
+    tt_rng_seed(&r, tt_seed("epn_after_activity", 3));
+    for (size_t i = 0; i < n; i++) {
+        double t = (double)i / fs;
+        x[i] = (float)((t >= 2.0 && t < 5.0 ? 3.0 : 1.0) * sigma * tt_gauss(&r));
+    }
+    for (double t = 5.5 + tt_exp(&r, 1.0 / 100); t < 10.0; t += tt_exp(&r, 1.0 / 100)) {
+        size_t at = (size_t)(t * fs);
+        double a = 20.0 * exp(0.4 * tt_gauss(&r));
+        for (size_t i = 0; i < (size_t)(3e-3 * fs) && at + i < n; i++)
+            x[at + i] -= (float)(a * exp(-(double)i / (0.5e-3 * fs)));
+    }
+    int epn = epn_reported(x, n, fs, (float)sigma);
+    free(x);
+    if (epn != 1)
+        fail_msg("a slow locus after symmetric activity: %d EPN episode(s), want 1", epn);
+}
+
 static void test_bad_params_epndet(void **state)
 {
     (void)state;
@@ -1494,6 +1524,7 @@ int main(void)
         cmocka_unit_test(test_bad_params_epndet),
         cmocka_unit_test(test_epn_not_fibrillation),
         cmocka_unit_test(test_epn_not_voluntary),
+        cmocka_unit_test(test_epn_after_activity),
         cmocka_unit_test(test_bad_params_condition),
         cmocka_unit_test(test_bad_params_channel),
         cmocka_unit_test(test_rate_sweep),
