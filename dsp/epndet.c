@@ -121,7 +121,9 @@ void tw_epndet_params_default(tw_epndet_params *p, double fs_hz)
     p->z_on = 4.0;
     p->var_min = 1.15;
     p->min_rate_hz = 30.0;
-    p->ep_min_rate_hz = 30.0; /* the rate each window needs (min_rate_hz) */
+    p->ep_min_rate_hz = 40.0; /* MEPPs 50-1000 /s, some lost in the noise;
+                                 voluntary firing and fibrillation lean
+                                 a few windows at 10-40 /s */
     p->confirm_ms = 150.0;
     p->release_ms = 400.0;
     p->min_ms = 500.0;
