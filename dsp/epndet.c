@@ -126,7 +126,7 @@ void tw_epndet_params_default(tw_epndet_params *p, double fs_hz)
                                  a few windows at 10-40 /s */
     p->confirm_ms = 150.0;
     p->release_ms = 400.0;
-    p->min_ms = 500.0;
+    p->min_ms = 1000.0; /* EPN lasts seconds; insertion activity dies within 0.3-1 s */
     p->eps_k = 10.0;
     p->eps_min_uv = 80.0;
 }

@@ -1062,6 +1062,34 @@ static void test_epn_after_activity(void **state)
         fail_msg("a slow locus after symmetric activity: %d EPN episode(s), want 1", epn);
 }
 
+/* An EPN episode lasts as long as the needle rests at the locus
+ * (seconds); insertion activity, voluntary firing caught between bursts
+ * and other brief runs that lean the statistics die within 0.3-1 s. With
+ * the defaults (epn.min_ms = 1000) 0.75 s of MEPP-like activity is not
+ * reported, 3 s is. */
+static void test_epn_min_duration(void **state)
+{
+    (void)state;
+    const double fs = 16000.0, sigma = 3.0;
+    const size_t n = (size_t)(6.0 * fs);
+    float *x = tt_xmalloc(n * sizeof *x);
+    tt_rng r;
+    tt_rng_seed(&r, tt_seed("epn_min_duration", 7));
+    for (size_t i = 0; i < n; i++)
+        x[i] = (float)(sigma * tt_gauss(&r));
+    add_mepps(x, n, fs, 2.0, 2.75, &r);
+    int brief = epn_reported(x, n, fs, (float)sigma);
+    for (size_t i = 0; i < n; i++)
+        x[i] = (float)(sigma * tt_gauss(&r));
+    add_mepps(x, n, fs, 2.0, 5.0, &r);
+    int episode = epn_reported(x, n, fs, (float)sigma);
+    free(x);
+    if (brief != 0)
+        fail_msg("0.75 s of MEPP-like activity reported as %d EPN episode(s)", brief);
+    if (episode != 1)
+        fail_msg("3 s of MEPPs: %d EPN episode(s), want 1", episode);
+}
+
 static void test_bad_params_epndet(void **state)
 {
     (void)state;
@@ -1525,6 +1553,7 @@ int main(void)
         cmocka_unit_test(test_epn_not_fibrillation),
         cmocka_unit_test(test_epn_not_voluntary),
         cmocka_unit_test(test_epn_after_activity),
+        cmocka_unit_test(test_epn_min_duration),
         cmocka_unit_test(test_bad_params_condition),
         cmocka_unit_test(test_bad_params_channel),
         cmocka_unit_test(test_rate_sweep),
