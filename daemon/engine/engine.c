@@ -500,7 +500,6 @@ void tw_engine_stop(tw_engine *d)
     tw_recorder_destroy(d->recorder);
     tw_pipeline_destroy(d->pl);
     tw_out_fini(&d->out);
-    tw_wire_fini(&d->wire);
     tw_mailbox_fini(&d->mbox);
     for (int ch = 0; ch < d->nch; ch++) {
         free(d->x[ch]);

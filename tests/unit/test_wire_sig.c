@@ -1,6 +1,6 @@
 /* test_wire_sig.c: the sig.* headers of the display stream
- * (daemon/out/wire.h, tw_wire_sig), which wire.c keeps per channel and
- * updates in place.
+ * (daemon/out/wire.h, tw_wire_sig), which wire.c composes around the
+ * clock's and the rate's text written by jansson.
  *
  * What is asserted: over changing clock anchors (reals with and without a
  * fraction, large and small), sample indices, counts and both display
@@ -10,7 +10,6 @@
  * realtime, monotonic}, channel, rate, count, decim, unit, scale_uv,
  * format) and the same dump flags; seq counts per channel from 0; the
  * payload is the values given; the message is not marked for the journal.
- * tw_wire_fini frees what the wire keeps (LeakSanitizer under make test).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -92,14 +91,49 @@ static void test_sig_headers(void **state)
         }
         first += 2400;
     }
-    tw_wire_fini(&w);
-    tw_wire_fini(&w); /* idempotent */
+}
+
+/* Many anchors from a fixed generator (seconds from 0 to 2^33 and
+ * nanoseconds of every size, so %.15g gives exponents, trailing zeros
+ * and whole numbers), display rates that are not whole numbers, one
+ * message per anchor or several. */
+static void test_sig_headers_many(void **state)
+{
+    (void)state;
+    tw_wire w;
+    tw_wire_init(&w, 44100.0, 8);
+    uint64_t x = 20261207u, seq[8] = {0};
+    float v[4] = {1.0f, -2.5f, 3.25f, 0.0f};
+    const double rates[] = {1000.0, 44100.0 / 7.0, 2205.0, 44100.0 / 3.0, 0.5};
+    for (int k = 0; k < 3000; k++) {
+        x = x * 6364136223846793005u + 1442695040888963407u;
+        struct timespec mono = {(time_t)((x >> 11) % (1ull << (x % 34))), (long)((x >> 7) % 1000000000u)};
+        x = x * 6364136223846793005u + 1442695040888963407u;
+        struct timespec real = {(time_t)((x >> 13) % 4000000000u), (long)((x >> 5) % 1000000000u)};
+        if (k % 5 == 0)
+            mono.tv_nsec = 0;
+        if (k % 7 == 0)
+            real.tv_nsec = (long)((x >> 3) % 10) * 100000000;
+        tw_wire_anchor(&w, (int64_t)(x >> 20), &mono, &real);
+        for (int j = 0; j <= k % 3; j++) {
+            int ch = (int)((x >> (8 + j)) % 8);
+            double rate = rates[(k + j) % 5];
+            tw_msg *m = tw_wire_sig(&w, ch, (int64_t)k * 1000 - 7, rate, v, 4);
+            assert_non_null(m);
+            char *want = expected(&w, ch, seq[ch]++, (int64_t)k * 1000 - 7, rate, 4);
+            assert_non_null(want);
+            assert_string_equal(m->header, want);
+            free(want);
+            tw_msg_free(m);
+        }
+    }
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sig_headers),
+        cmocka_unit_test(test_sig_headers_many),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
