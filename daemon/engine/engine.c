@@ -64,10 +64,10 @@ static void flush_sig(tw_engine *d, int ch)
 }
 
 /* Statistics and the display stream for one block (uV, per channel).
- * Two passes over each channel, the statistics in locals (a store and a
- * reload of each per sample, as when they were kept in chan_stats across
- * the display's calls, cost a third of this function), then the display
- * bins; the same sums in the same order, the same values. */
+ * The statistics are kept in locals (stored and reloaded per sample when
+ * they lived in chan_stats across the display's calls) and each sample is
+ * looked at once, bin by bin of the display; the same sums in the same
+ * order, the same values. */
 static void observe(tw_engine *d, int64_t first, size_t n)
 {
     float clip = (float)(TW_CLIP_LEVEL * d->scale);
@@ -77,49 +77,49 @@ static void observe(tw_engine *d, int64_t first, size_t n)
         double sum2 = c->sum2;
         float peak = c->peak;
         uint64_t clipped = c->clipped;
-        for (size_t i = 0; i < n; i++) {
-            /* a non-finite sample counts as 0, as the pipeline's guard
-             * replaces it (quality.h: "non-finite"): a NaN or an infinity
-             * must not make level_uv and peak_uv non-numbers (jansson
-             * drops them from the status) nor count as clipped */
-            float v = isfinite(x[i]) ? x[i] : 0.0f, a = fabsf(v);
-            sum2 += (double)v * v;
-            if (a > peak)
-                peak = a;
-            clipped += a >= clip;
-        }
-        c->sum2 = sum2;
-        c->peak = peak;
-        c->clipped = clipped;
-        c->n += (long)n;
-        if (d->sig_bin <= 0)
-            continue;
-        /* the display: the sample of largest |x| of each bin (the first
-         * of equals), bin by bin */
         for (size_t i = 0; i < n;) {
-            size_t take = (size_t)(d->sig_bin - c->bin_n);
-            if (take > n - i)
-                take = n - i;
+            /* up to the end of the display bin (the whole block when
+             * there is no display) */
+            size_t take = n - i;
+            if (d->sig_bin > 0 && take > (size_t)(d->sig_bin - c->bin_n))
+                take = (size_t)(d->sig_bin - c->bin_n);
+            /* the display: the sample of largest |x| of each bin (the
+             * first of equals) */
             float best = c->bin_best, best_a = c->bin_n == 0 ? -1.0f : fabsf(best);
             for (size_t k = i; k < i + take; k++) {
+                /* a non-finite sample counts as 0, as the pipeline's
+                 * guard replaces it (quality.h: "non-finite"): a NaN or
+                 * an infinity must not make level_uv and peak_uv
+                 * non-numbers (jansson drops them from the status) nor
+                 * count as clipped */
                 float v = isfinite(x[k]) ? x[k] : 0.0f, a = fabsf(v);
+                sum2 += (double)v * v;
+                if (a > peak)
+                    peak = a;
+                clipped += a >= clip;
                 if (a > best_a) {
                     best_a = a;
                     best = v;
                 }
             }
+            i += take;
+            if (d->sig_bin <= 0)
+                continue;
             c->bin_best = best;
             c->bin_n += (long)take;
-            i += take;
             if (c->bin_n == d->sig_bin) {
                 if (c->sig_n == 0)
-                    c->sig_first = first + (int64_t)i - 1 - d->sig_bin + 1;
+                    c->sig_first = first + (int64_t)i - d->sig_bin;
                 c->sig[c->sig_n++] = c->bin_best;
                 c->bin_n = 0;
                 if (c->sig_n == d->sig_batch)
                     flush_sig(d, ch);
             }
         }
+        c->sum2 = sum2;
+        c->peak = peak;
+        c->clipped = clipped;
+        c->n += (long)n;
     }
 }
 
