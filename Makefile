@@ -43,10 +43,12 @@ PKG_OK     := $(shell $(PKG_CONFIG) --exists $(PKGS) 2>/dev/null && echo yes)
 
 CFLAGS_ALL  = $(CSTD) $(WARN) $(OPT) -DTW_VERSION='"$(VERSION)"' -DTW_INIH_VERSION='"$(shell $(PKG_CONFIG) --modversion inih 2>/dev/null)"' \
               -Idsp $(DAEMON_INC) $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null) $(CFLAGS)
-# libmicrohttpd and libsystemd are compiled against but not linked: the
-# web view and the systemd notifications load them when they need them
-# (daemon/webview/web_http.c and daemon/base/notify.c say why).
-LDLIBS_ALL  = $(shell $(PKG_CONFIG) --libs $(filter-out libmicrohttpd libsystemd,$(PKGS)) 2>/dev/null) \
+# libmicrohttpd, libsystemd, libzmq and PortAudio are compiled against but
+# not linked: the web view, the systemd notifications, the sockets and the
+# sound card load them when they need them (daemon/webview/web_http.c,
+# daemon/base/notify.c, daemon/base/lazy_zmq.c and lazy_portaudio.c say why).
+LAZY_PKGS   := libmicrohttpd libsystemd libzmq portaudio-2.0
+LDLIBS_ALL  = $(shell $(PKG_CONFIG) --libs $(filter-out $(LAZY_PKGS),$(PKGS)) 2>/dev/null) \
               -lliquid -ledf -lm -lpthread -ldl $(LDLIBS)
 LDFLAGS_ALL = $(OPT) $(LDFLAGS)
 

@@ -63,37 +63,62 @@ static void flush_sig(tw_engine *d, int ch)
     c->sig_n = 0;
 }
 
-/* Statistics and the display stream for one block (uV, per channel). */
+/* Statistics and the display stream for one block (uV, per channel).
+ * The statistics are kept in locals (stored and reloaded per sample when
+ * they lived in chan_stats across the display's calls) and each sample is
+ * looked at once, bin by bin of the display; the same sums in the same
+ * order, the same values. */
 static void observe(tw_engine *d, int64_t first, size_t n)
 {
     float clip = (float)(TW_CLIP_LEVEL * d->scale);
     for (int ch = 0; ch < d->nch; ch++) {
         chan_stats *c = &d->cs[ch];
         const float *x = d->x[ch];
-        for (size_t i = 0; i < n; i++) {
-            /* a non-finite sample counts as 0, as the pipeline's guard
-             * replaces it (quality.h: "non-finite"): a NaN or an infinity
-             * must not make level_uv and peak_uv non-numbers (jansson
-             * drops them from the status) nor count as clipped */
-            float v = isfinite(x[i]) ? x[i] : 0.0f, a = fabsf(v);
-            c->sum2 += (double)v * v;
-            if (a > c->peak)
-                c->peak = a;
-            if (a >= clip)
-                c->clipped++;
-            if (d->sig_bin > 0) {
-                if (c->bin_n == 0 || a > fabsf(c->bin_best))
-                    c->bin_best = v;
-                if (++c->bin_n == d->sig_bin) {
-                    if (c->sig_n == 0)
-                        c->sig_first = first + (int64_t)i - d->sig_bin + 1;
-                    c->sig[c->sig_n++] = c->bin_best;
-                    c->bin_n = 0;
-                    if (c->sig_n == d->sig_batch)
-                        flush_sig(d, ch);
+        double sum2 = c->sum2;
+        float peak = c->peak;
+        uint64_t clipped = c->clipped;
+        for (size_t i = 0; i < n;) {
+            /* up to the end of the display bin (the whole block when
+             * there is no display) */
+            size_t take = n - i;
+            if (d->sig_bin > 0 && take > (size_t)(d->sig_bin - c->bin_n))
+                take = (size_t)(d->sig_bin - c->bin_n);
+            /* the display: the sample of largest |x| of each bin (the
+             * first of equals) */
+            float best = c->bin_best, best_a = c->bin_n == 0 ? -1.0f : fabsf(best);
+            for (size_t k = i; k < i + take; k++) {
+                /* a non-finite sample counts as 0, as the pipeline's
+                 * guard replaces it (quality.h: "non-finite"): a NaN or
+                 * an infinity must not make level_uv and peak_uv
+                 * non-numbers (jansson drops them from the status) nor
+                 * count as clipped */
+                float v = isfinite(x[k]) ? x[k] : 0.0f, a = fabsf(v);
+                sum2 += (double)v * v;
+                if (a > peak)
+                    peak = a;
+                clipped += a >= clip;
+                if (a > best_a) {
+                    best_a = a;
+                    best = v;
                 }
             }
+            i += take;
+            if (d->sig_bin <= 0)
+                continue;
+            c->bin_best = best;
+            c->bin_n += (long)take;
+            if (c->bin_n == d->sig_bin) {
+                if (c->sig_n == 0)
+                    c->sig_first = first + (int64_t)i - d->sig_bin;
+                c->sig[c->sig_n++] = c->bin_best;
+                c->bin_n = 0;
+                if (c->sig_n == d->sig_batch)
+                    flush_sig(d, ch);
+            }
         }
+        c->sum2 = sum2;
+        c->peak = peak;
+        c->clipped = clipped;
         c->n += (long)n;
     }
 }

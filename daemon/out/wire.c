@@ -54,6 +54,7 @@ void tw_wire_anchor(tw_wire *w, int64_t sample, const struct timespec *mono,
     w->anchor_sample = sample;
     w->anchor_mono = *mono;
     w->anchor_real = *real;
+    w->sig_clock_len = 0; /* tw_wire_sig writes the clock again */
 }
 
 
@@ -174,21 +175,65 @@ tw_msg *tw_wire_gap(tw_wire *w, int64_t first, int64_t count, const char *cause)
     return finish(o, TW_T_GAP, 1);
 }
 
+/* The compact text of o (the flags of finish()) into buf; its length, or
+ * 0 when it does not fit. */
+static size_t dump_into(json_t *o, char *buf, size_t size, size_t flags)
+{
+    size_t n = json_dumpb(o, buf, size, flags | JSON_COMPACT | JSON_PRESERVE_ORDER |
+                                        JSON_REAL_PRECISION(15));
+    if (n == 0 || n >= size)
+        return 0;
+    buf[n] = '\0';
+    return n;
+}
+
+/* The display stream is most of the messages (20 a second per channel).
+ * Building its header with jansson, a dozen values made, dumped and freed
+ * per message, was an eighth of the DSP thread's work at 8 channels
+ * (callgrind), most of it formatting the same reals again for every
+ * channel. So jansson writes the "clock" object once per anchor and the
+ * rate once per value, and the header is composed around them in the
+ * order common() and the fields below give it (strings that need no
+ * escaping, integers as jansson prints them); test_wire_sig holds the
+ * text to the header built with jansson, byte for byte. */
 tw_msg *tw_wire_sig(tw_wire *w, int ch, int64_t first, double rate,
                     const float *v, size_t n)
 {
     int topic = TW_T_SIG0 + ch;
-    json_t *o = common(w, topic, first, 0);
-    if (!o)
+    if (ch < 0 || ch >= TW_MAX_CHANNELS)
         return NULL;
-    json_object_set_new(o, "channel", json_integer(ch));
-    json_object_set_new(o, "rate", json_real(rate));
-    json_object_set_new(o, "count", json_integer((json_int_t)n));
-    json_object_set_new(o, "decim", json_integer((json_int_t)llround(w->rate / rate)));
-    json_object_set_new(o, "unit", json_string("uV"));
-    json_object_set_new(o, "scale_uv", json_real(1.0));
-    json_object_set_new(o, "format", json_string("float32le"));
-    tw_msg *m = finish(o, topic, 0);
+    if (w->sig_clock_len == 0) {
+        json_t *c = json_object();
+        json_object_set_new(c, "sample", json_integer(w->anchor_sample));
+        json_object_set_new(c, "realtime", json_real(tw_ts_s(&w->anchor_real)));
+        json_object_set_new(c, "monotonic", json_real(tw_ts_s(&w->anchor_mono)));
+        w->sig_clock_len = c ? dump_into(c, w->sig_clock, sizeof w->sig_clock, 0) : 0;
+        json_decref(c);
+        if (w->sig_clock_len == 0)
+            return NULL;
+    }
+    if (w->sig_rate[0] == '\0' || rate != w->sig_rate_for) {
+        json_t *r = json_real(rate);
+        size_t len = r ? dump_into(r, w->sig_rate, sizeof w->sig_rate, JSON_ENCODE_ANY) : 0;
+        json_decref(r);
+        if (len == 0) {
+            w->sig_rate[0] = '\0';
+            return NULL;
+        }
+        w->sig_rate_for = rate;
+    }
+    char name[32], text[512];
+    int len = snprintf(text, sizeof text,
+                       "{\"v\":%d,\"topic\":\"%s\",\"stream\":\"%s\",\"seq\":%" JSON_INTEGER_FORMAT
+                       ",\"sample\":%" JSON_INTEGER_FORMAT ",\"clock\":%s,\"channel\":%d,"
+                       "\"rate\":%s,\"count\":%" JSON_INTEGER_FORMAT ",\"decim\":%" JSON_INTEGER_FORMAT
+                       ",\"unit\":\"uV\",\"scale_uv\":1.0,\"format\":\"float32le\"}",
+                       TW_PROTOCOL_VERSION, tw_wire_topic_name(topic, name, sizeof name), w->stream,
+                       (json_int_t)w->seq[topic]++, (json_int_t)first, w->sig_clock, ch,
+                       w->sig_rate, (json_int_t)n, (json_int_t)llround(w->rate / rate));
+    if (len < 0 || (size_t)len >= sizeof text)
+        return NULL; /* cannot happen: about 260 characters */
+    tw_msg *m = tw_msg_new(name, text, (size_t)len);
     if (!m)
         return NULL;
     m->payload = malloc(n * sizeof(float));

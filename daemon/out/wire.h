@@ -40,6 +40,11 @@ typedef struct {
                                      when the caller says they belong to
                                      the session (in_session) */
     struct timespec anchor_mono, anchor_real;
+    /* tw_wire_sig's text of the "clock" object for the current anchor
+     * (length 0: to be made) and of its last display rate */
+    char sig_clock[160], sig_rate[40];
+    size_t sig_clock_len;
+    double sig_rate_for;
 } tw_wire;
 
 /* stream id from /dev/urandom (or the clock when that fails). */
@@ -70,6 +75,10 @@ typedef enum {
 const char *tw_gap_cause_text(tw_gap_cause cause);
 tw_msg *tw_wire_gap(tw_wire *w, int64_t first, int64_t count,
                     const char *cause);
+/* sig.<ch>: n display values (uV) from sample first at rate (Hz). The
+ * header's reals (the clock anchor's, the rate) are written by jansson
+ * once per anchor and rate, the rest composed around them: the same text,
+ * byte for byte, as the header built with jansson (test_wire_sig). */
 tw_msg *tw_wire_sig(tw_wire *w, int ch, int64_t first, double rate,
                     const float *v, size_t n);
 /* A journaled record on topic (TW_T_EVT_MARK, _INSERTION, _SESSION) at

@@ -2,8 +2,10 @@
  * (docs/testing-without-hardware.md, "A device that disappears").
  *
  * Not part of the build: tests/unit/test_portaudio.c compiles it at run
- * time (cc -shared -fPIC -o enodev_shim.so enodev_shim.c -ldl) and runs a
- * child of itself with LD_PRELOAD pointing at it.
+ * time (cc -shared -fPIC -o enodev_shim.so enodev_shim.c -lasound -ldl)
+ * and runs a child of itself with LD_PRELOAD pointing at it. Linked with
+ * libasound, so that libasound is in the global scope (RTLD_NEXT finds
+ * snd_pcm_avail_update) before twitchd loads PortAudio with dlopen.
  *
  * snd_pcm_avail_update (which libportaudio imports directly from
  * libasound) behaves normally until TW_SHIM_AFTER_MS milliseconds after

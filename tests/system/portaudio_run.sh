@@ -122,7 +122,7 @@ if ! command -v cc >/dev/null 2>&1; then
     echo "  SKIP: cc not found: cannot build the device-loss shim"
 else
     tw_jack_need
-    cc -shared -fPIC -O1 -o "$tmp/enodev_shim.so" "$SHIM_SRC" -ldl ||
+    cc -shared -fPIC -O1 -o "$tmp/enodev_shim.so" "$SHIM_SRC" -lasound -ldl ||
         fail "cannot compile $SHIM_SRC"
     # the fixture: 30 s of synthetic EMG with LTRs and EPN, raw float32 (as
     # tests/system/daemon_portaudio.sh builds it)

@@ -709,7 +709,7 @@ static void run_child(const char *mode)
     }
     snprintf(so, sizeof so, "%s/enodev_shim.so", g_dir);
     if (!file_exists(so)) {
-        snprintf(cmd, sizeof cmd, "cc -shared -fPIC -O1 -o '%s' '%s' -ldl > '%s/cc.log' 2>&1", so,
+        snprintf(cmd, sizeof cmd, "cc -shared -fPIC -O1 -o '%s' '%s' -lasound -ldl > '%s/cc.log' 2>&1", so,
                  src, g_dir);
         if (system(cmd) != 0) {
             char log[PATH_MAX + 32];
