@@ -95,8 +95,6 @@ struct tw_ltrdet {
     float sigma0, bgy0;
     int64_t open_t, last_above;
     float peak;                 /* largest |y| since open */
-    double env_sum;             /* sum of the envelope while open */
-    long env_n;
     int64_t last_big_end;       /* end of the last MUAP-scale burst */
     /* needle movements (tw_ltrdet_note_movement): their onsets, and the
      * window around a burst's onset in which one elicits it */
@@ -882,8 +880,6 @@ static int step(tw_ltrdet *q, float y, float z, float sigma, tw_event *ev)
         q->bgy0 = q->bg_y;
         q->open_t = t;
         q->last_above = t;
-        q->env_sum = env;
-        q->env_n = 1;
         q->peak = 0.0f;
         for (int64_t i = t - q->w + 1; i <= t; i++)
             q->peak = maxf(q->peak, fabsf(q->yr[(uint64_t)i % q->ycap]));
@@ -893,8 +889,6 @@ static int step(tw_ltrdet *q, float y, float z, float sigma, tw_event *ev)
     }
     case OPEN:
         q->peak = maxf(q->peak, ay);
-        q->env_sum += env;
-        q->env_n++;
         out = notice(q, env);
         if (env > q->thr_off)
             q->last_above = t;
