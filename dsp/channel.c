@@ -531,13 +531,7 @@ static void decimate_detect(tw_channel *q, size_t c, sink_t *s)
     /* The conditioning does not depend on what is detected: all of the
      * block first, then the LTR detector's own filters a block at a time
      * (tw_ltrdet_prepare), then the detectors sample by sample. */
-    for (size_t k = 0; k < nd; k++) {
-        double dc;
-        double y = tw_condition_step(q->cond, q->ys[k], &dc);
-        double z = dc - tw_condition_get_mains_estimate(q->cond);
-        q->ys[k] = (float)y;
-        q->zs[k] = (float)z;
-    }
+    tw_condition_execute_block_z(q->cond, q->ys, q->ys, q->zs, nd);
     tap(s, q->ys, nd);
     for (size_t k0 = 0; k0 < nd;) {
         size_t np = tw_ltrdet_prepare(q->ltr, q->ys + k0, q->zs + k0, nd - k0);

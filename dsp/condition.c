@@ -178,6 +178,81 @@ void tw_condition_execute_block(tw_condition *q, const float *x, float *y,
         y[i] = (float)tw_condition_step(q, x[i], NULL);
 }
 
+/* One section of tw_sos_step, its state in locals s0, s1: v in, o out. */
+#define TW_SEC(b, a, s0, s1, v, o)                                          \
+    do {                                                                     \
+        o = b[0] * v + s0;                                                   \
+        s0 = b[1] * v - a[1] * o + s1;                                       \
+        s1 = b[2] * v - a[2] * o;                                            \
+    } while (0)
+
+void tw_condition_execute_block_z(tw_condition *q, const float *x, float *y,
+                                  float *z, size_t n)
+{
+    /* sample by sample while both cancellers run (the search for the line
+     * frequency, the first half second or so) */
+    size_t i0 = 0;
+    int bands = q->hp->nsec == 1 && q->lp->nsec == 2; /* as designed */
+    for (; i0 < n && (!bands || (q->lc && q->searching)); i0++) {
+        double dc;
+        double v = tw_condition_step(q, x[i0], &dc);
+        if (z)
+            z[i0] = (float)(dc - q->est);
+        y[i0] = (float)v;
+    }
+    if (i0 == n)
+        return;
+    x += i0;
+    y += i0;
+    if (z)
+        z += i0;
+    n -= i0;
+    /* Then one loop over the stages, their state in locals: the
+     * canceller's chain of dependent operations from one sample to the
+     * next is the longest, and the band-pass runs beside it. */
+    const double r = q->dc_r;
+    double x1 = q->dc_x1, y1 = q->dc_y1;
+    const double *hb = q->hp->b[0], *ha = q->hp->a[0];
+    const double *lb = q->lp->b[0], *la = q->lp->a[0];
+    const double *mb = q->lp->b[1], *ma = q->lp->a[1];
+    double h0 = q->hp->s[0][0], h1 = q->hp->s[0][1];
+    double l0 = q->lp->s[0][0], l1 = q->lp->s[0][1];
+    double m0 = q->lp->s[1][0], m1 = q->lp->s[1][1];
+    double est = q->est;
+    tw_linecancel_live ls = {0};
+    if (q->lc)
+        tw_linecancel_begin(q->lc, &ls);
+    for (size_t i = 0; i < n; i++) {
+        double xi = x[i];
+        double d = xi - x1 + r * y1;
+        x1 = xi;
+        y1 = d;
+        double u, v, w;
+        TW_SEC(hb, ha, h0, h1, d, u);
+        TW_SEC(lb, la, l0, l1, u, v);
+        TW_SEC(mb, ma, m0, m1, v, w);
+        double rr = w;
+        if (q->lc) {
+            rr = tw_linecancel_run(q->lc, &ls, w);
+            est = w - rr;
+        }
+        if (z)
+            z[i] = (float)(d - est);
+        y[i] = (float)rr;
+    }
+    if (q->lc)
+        tw_linecancel_end(q->lc, &ls);
+    q->dc_x1 = x1;
+    q->dc_y1 = y1;
+    q->hp->s[0][0] = h0;
+    q->hp->s[0][1] = h1;
+    q->lp->s[0][0] = l0;
+    q->lp->s[0][1] = l1;
+    q->lp->s[1][0] = m0;
+    q->lp->s[1][1] = m1;
+    q->est = est;
+}
+
 double tw_condition_get_low_hz(const tw_condition *q) { return q->low; }
 double tw_condition_get_high_hz(const tw_condition *q) { return q->high; }
 

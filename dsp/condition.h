@@ -58,6 +58,13 @@ double tw_condition_step(tw_condition *q, double x, double *dc_out);
 void tw_condition_execute_block(tw_condition *q, const float *x, float *y,
                                 size_t n);
 
+/* The same as tw_condition_step over x[0..n): y[i] the conditioned sample,
+ * z[i] (z may be NULL) its *dc_out minus the mains estimate (the input
+ * with DC and mains removed, otherwise broadband), each rounded to float.
+ * x may be the same array as y or z. A stage at a time over the block. */
+void tw_condition_execute_block_z(tw_condition *q, const float *x, float *y,
+                                  float *z, size_t n);
+
 /* The band actually applied (after clipping), Hz. */
 double tw_condition_get_low_hz(const tw_condition *q);
 double tw_condition_get_high_hz(const tw_condition *q);

@@ -22,7 +22,11 @@
  *  - noise alone: nothing is found in 3 s, and the noise passes with its
  *    power within 5 %;
  *  - reset searches again: 50 Hz hum, reset, then 60 Hz hum: 60 is found;
- *  - a forced 50 or 60, and off, report themselves (off: 0).
+ *  - a forced 50 or 60, and off, report themselves (off: 0);
+ *  - tw_condition_execute_block_z gives tw_condition_step's values bit
+ *    for bit (y and dc_out minus the mains estimate, each rounded to
+ *    float), in blocks of uneven lengths, with auto (the search and
+ *    after), a forced 60 Hz and mains off, through a reset.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -228,6 +232,52 @@ static void test_forced(void **state)
     assert_null(tw_condition_create(&p, NULL));
 }
 
+static void test_block_is_step(void **state)
+{
+    (void)state;
+    tt_rng r;
+    tt_rng_seed(&r, 17);
+    const double fs = 6000.0;
+    sig s;
+    make_sig(&s, fs, 50.3, 100.0, 5.0, 3.0, &r);
+    for (int i = 0; i < 200; i++) /* bursts, for the canceller's clipping */
+        s.x[3000 + 7 * i] += 2000.0f * (float)tt_gauss(&r);
+    const double mains[] = {TW_MAINS_AUTO, 60.0, 0.0};
+    float *y1 = tt_xmalloc(s.n * sizeof *y1), *z1 = tt_xmalloc(s.n * sizeof *z1);
+    float *y2 = tt_xmalloc(s.n * sizeof *y2), *z2 = tt_xmalloc(s.n * sizeof *z2);
+    for (size_t mi = 0; mi < sizeof mains / sizeof mains[0]; mi++) {
+        tw_condition *a = make(fs, mains[mi]), *b = make(fs, mains[mi]);
+        for (int pass = 0; pass < 2; pass++) { /* the second after a reset */
+            for (size_t i = 0; i < s.n; i++) {
+                double dc;
+                y1[i] = (float)tw_condition_step(a, s.x[i], &dc);
+                z1[i] = (float)(dc - tw_condition_get_mains_estimate(a));
+            }
+            for (size_t i = 0, len = 1; i < s.n; i += len, len = len * 3 % 1021 + 1) {
+                if (len > s.n - i)
+                    len = s.n - i;
+                memcpy(y2 + i, s.x + i, len * sizeof *y2);
+                /* in place, x the same array as y */
+                tw_condition_execute_block_z(b, y2 + i, y2 + i, z2 + i, len);
+            }
+            assert_memory_equal(y1, y2, s.n * sizeof *y1);
+            assert_memory_equal(z1, z2, s.n * sizeof *z1);
+            assert_true(tw_condition_get_mains_hz(a) == tw_condition_get_mains_hz(b));
+            assert_true(tw_condition_get_mains_estimate(a) ==
+                        tw_condition_get_mains_estimate(b));
+            tw_condition_reset(a);
+            tw_condition_reset(b);
+        }
+        tw_condition_destroy(a);
+        tw_condition_destroy(b);
+    }
+    free(y1);
+    free(z1);
+    free(y2);
+    free(z2);
+    free_sig(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -236,6 +286,7 @@ int main(void)
         cmocka_unit_test(test_no_mains),
         cmocka_unit_test(test_reset_searches_again),
         cmocka_unit_test(test_forced),
+        cmocka_unit_test(test_block_is_step),
     };
     return cmocka_run_group_tests_name("mains auto", tests, NULL, NULL);
 }
