@@ -773,8 +773,56 @@ size_t tw_ltrdet_prepare(tw_ltrdet *q, const float *y, const float *z, size_t n)
      * are correctly rounded, packed or not: the same values). */
     float *pu = q->pu + q->pi + q->pn, *pe = q->penv + q->pi + q->pn;
     double s2[TW_LTR_PREP];
-    for (size_t i = 0; i < n; i++)
-        s2[i] = front_sum(q, y[i], z[i], &pu[i]);
+    /* front_sum() over the block, its state in locals (each of the
+     * band's filters is one section: order 2) */
+    const double hb0 = q->hp->b[0][0], hb1 = q->hp->b[0][1], hb2 = q->hp->b[0][2];
+    const double ha1 = q->hp->a[0][1], ha2 = q->hp->a[0][2];
+    const double lb0 = q->lp->b[0][0], lb1 = q->lp->b[0][1], lb2 = q->lp->b[0][2];
+    const double la1 = q->lp->a[0][1], la2 = q->lp->a[0][2];
+    double h0 = q->hp->s[0][0], h1 = q->hp->s[0][1];
+    double l0 = q->lp->s[0][0], l1 = q->lp->s[0][1];
+    unsigned ywpos = q->ywpos, wpos = q->wpos, slot = q->slot;
+    const unsigned ycap = q->ycap, rcap = q->rcap, w = q->w;
+    float *yr = q->yr, *zr = q->zr, *u2r = q->u2;
+    double sum2 = q->sum2;
+    for (size_t i = 0; i < n; i++) {
+        double v = y[i];
+        double o = hb0 * v + h0;
+        h0 = hb1 * v - ha1 * o + h1;
+        h1 = hb2 * v - ha2 * o;
+        double hv = (float)o;
+        double o2 = lb0 * hv + l0;
+        l0 = lb1 * hv - la1 * o2 + l1;
+        l1 = lb2 * hv - la2 * o2;
+        float u = (float)o2;
+        yr[ywpos] = y[i];
+        if (++ywpos == ycap)
+            ywpos = 0;
+        zr[wpos] = z[i];
+        if (++wpos == rcap)
+            wpos = 0;
+        unsigned sl = slot;
+        slot = sl + 1 == w ? 0 : sl + 1;
+        float u2 = u * u;
+        sum2 += (double)u2 - (double)u2r[sl];
+        u2r[sl] = u2;
+        if (slot == 0) { /* exact recompute once per window: no drift */
+            double t = 0.0;
+            for (unsigned j = 0; j < w; j++)
+                t += u2r[j];
+            sum2 = t;
+        }
+        pu[i] = u;
+        s2[i] = sum2;
+    }
+    q->hp->s[0][0] = h0;
+    q->hp->s[0][1] = h1;
+    q->lp->s[0][0] = l0;
+    q->lp->s[0][1] = l1;
+    q->ywpos = ywpos;
+    q->wpos = wpos;
+    q->slot = slot;
+    q->sum2 = sum2;
     size_t i = 0;
 #if defined(__SSE2__)
     const __m128d wd = _mm_set1_pd(q->wd), zero = _mm_setzero_pd();
