@@ -215,8 +215,23 @@ static void run_tile(tw_decim *q, size_t g, float *y, double *mean)
     }
 }
 
+static void run(tw_decim *q, const float *x, size_t n, float *y, double *mean,
+                size_t *ny, int flush);
+
 void tw_decim_execute_block(tw_decim *q, const float *x, size_t n, float *y,
                             double *mean, size_t *ny)
+{
+    run(q, x, n, y, mean, ny, 1);
+}
+
+void tw_decim_push(tw_decim *q, const float *x, size_t n, float *y,
+                   double *mean, size_t *ny)
+{
+    run(q, x, n, y, mean, ny, 0);
+}
+
+static void run(tw_decim *q, const float *x, size_t n, float *y, double *mean,
+                size_t *ny, int flush)
 {
     const unsigned m = q->m;
     const size_t stride = q->stride, rows = q->rows;
@@ -246,9 +261,9 @@ void tw_decim_execute_block(tw_decim *q, const float *x, size_t n, float *y,
                     rows * sizeof *ph);
         col = rows;
     }
-    /* the groups completed in this call that no full tile took */
+    /* the groups completed that no full tile took */
     size_t g = col - rows;
-    if (g > 0) {
+    if (g > 0 && flush) {
         run_tile(q, g, y + out, mean ? mean + out : NULL);
         out += g;
         /* keep the columns from g on (history and the group under way) */

@@ -44,6 +44,14 @@ void tw_decim_reset(tw_decim *q);
 void tw_decim_execute_block(tw_decim *q, const float *x, size_t n, float *y,
                             double *mean, size_t *ny);
 
+/* The same, except that the groups completed since the last full tile of
+ * TW_DECIM_TILE outputs stay pending: only whole tiles are put out (the
+ * taps run over a whole tile at a time). The next execute_block (n may
+ * be 0) puts the pending ones out first. For a caller that feeds a few
+ * samples at a time from a loop of its own. */
+void tw_decim_push(tw_decim *q, const float *x, size_t n, float *y,
+                   double *mean, size_t *ny);
+
 unsigned tw_decim_get_factor(const tw_decim *q);
 
 /* The taps are run with the widest vectors the CPU has (AVX2 on x86-64
