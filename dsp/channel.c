@@ -10,6 +10,9 @@
 #include "noisefloor.h"
 #include "sos.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #if defined(__GNUC__) && defined(__x86_64__)
 #include <immintrin.h>
 #define TW_DC_AVX2 1 /* dc_groups_avx2() */
@@ -365,7 +368,7 @@ static void emit(tw_channel *q, sink_t *s, const tw_event *e)
 static void movement(tw_channel *q, double m)
 {
     int64_t k = q->k;
-    float mf = (float)tw_sos_step(q->mv_lp, m);
+    float mf = (float)tw_sos_step1(q->mv_lp, m); /* order 2: one section */
     unsigned slot = q->mv_pos;
     q->mv_pos = slot + 1 == q->mv_d ? 0 : slot + 1;
     float base = q->mv_ring[slot]; /* value mv_d samples ago */
@@ -733,6 +736,20 @@ static size_t guard_scan_dc(tw_channel *q, const float *x, size_t n, size_t *ndp
 {
     /* the sane prefix, 8 samples at a time while they all are */
     size_t i = 0;
+#if defined(__SSE2__)
+    {
+        const __m128 lim = _mm_set1_ps((float)TW_HUGE_UV);
+        const __m128 mag = _mm_castsi128_ps(_mm_set1_epi32(0x7fffffff));
+        /* |x| <= lim is false for NaN, as below */
+        while (i + 8 <= n) {
+            __m128 a = _mm_and_ps(_mm_loadu_ps(x + i), mag);
+            __m128 b = _mm_and_ps(_mm_loadu_ps(x + i + 4), mag);
+            if (_mm_movemask_ps(_mm_and_ps(_mm_cmple_ps(a, lim), _mm_cmple_ps(b, lim))) != 15)
+                break;
+            i += 8;
+        }
+    }
+#endif
     while (i + 8 <= n) {
         int bad = 0;
         for (size_t j = 0; j < 8; j++)
