@@ -19,6 +19,7 @@ struct tw_decim {
     size_t col;     /* column being filled, rows .. stride - 1 */
     unsigned pos;   /* phase being filled, 0 .. m - 1 */
     void (*taps)(const struct tw_decim *, float *); /* tile_taps*() */
+    int wide;       /* fill8_avx2() splits 8 groups at a time (m % 8 == 0) */
 };
 
 static void tile_taps(const tw_decim *q, float *acc);
@@ -50,8 +51,10 @@ tw_decim *tw_decim_create(unsigned m, const float *h, unsigned hlen)
         q->hr[np - 1 - i] = h[i];
     q->taps = tile_taps;
 #if defined(__GNUC__) && defined(__x86_64__) && TW_DECIM_TILE == 32
-    if (__builtin_cpu_supports("avx2"))
+    if (__builtin_cpu_supports("avx2")) {
         q->taps = tile_taps_avx2;
+        q->wide = m % 8 == 0;
+    }
 #endif
     tw_decim_reset(q);
     return q;
@@ -79,6 +82,7 @@ int tw_decim_force_portable(tw_decim *q)
 {
     int wide = q->taps != tile_taps;
     q->taps = tile_taps;
+    q->wide = 0;
     return wide;
 }
 
@@ -191,6 +195,46 @@ __attribute__((target("avx2"))) static void tile_taps_avx2(const tw_decim *q,
 }
 #endif
 
+#if defined(__GNUC__) && defined(__x86_64__) && TW_DECIM_TILE == 32
+#include <immintrin.h>
+/* 8 whole groups of m (a multiple of 8) inputs from x into columns
+ * c .. c + 7 of the phases (c points at column c of phase 0): 8 x 8
+ * transposes of floats (copies, no arithmetic). */
+__attribute__((target("avx2"))) static void fill8_avx2(float *c, size_t stride,
+                                                       const float *x, unsigned m)
+{
+    for (unsigned p0 = 0; p0 < m; p0 += 8) {
+        /* row r: group r's phases p0 .. p0 + 7 */
+        __m256 r0 = _mm256_loadu_ps(x + 0 * m + p0), r1 = _mm256_loadu_ps(x + 1 * m + p0);
+        __m256 r2 = _mm256_loadu_ps(x + 2 * m + p0), r3 = _mm256_loadu_ps(x + 3 * m + p0);
+        __m256 r4 = _mm256_loadu_ps(x + 4 * m + p0), r5 = _mm256_loadu_ps(x + 5 * m + p0);
+        __m256 r6 = _mm256_loadu_ps(x + 6 * m + p0), r7 = _mm256_loadu_ps(x + 7 * m + p0);
+        __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+        __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+        __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+        __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+        __m256 u0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
+        __m256 u1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
+        __m256 u2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
+        __m256 u3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
+        __m256 u4 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0));
+        __m256 u5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2));
+        __m256 u6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0));
+        __m256 u7 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
+        float *d = c + (size_t)p0 * stride;
+        _mm256_storeu_ps(d + 0 * stride, _mm256_permute2f128_ps(u0, u4, 0x20));
+        _mm256_storeu_ps(d + 1 * stride, _mm256_permute2f128_ps(u1, u5, 0x20));
+        _mm256_storeu_ps(d + 2 * stride, _mm256_permute2f128_ps(u2, u6, 0x20));
+        _mm256_storeu_ps(d + 3 * stride, _mm256_permute2f128_ps(u3, u7, 0x20));
+        _mm256_storeu_ps(d + 4 * stride, _mm256_permute2f128_ps(u0, u4, 0x31));
+        _mm256_storeu_ps(d + 5 * stride, _mm256_permute2f128_ps(u1, u5, 0x31));
+        _mm256_storeu_ps(d + 6 * stride, _mm256_permute2f128_ps(u2, u6, 0x31));
+        _mm256_storeu_ps(d + 7 * stride, _mm256_permute2f128_ps(u3, u7, 0x31));
+    }
+}
+#define TW_DECIM_FILL8 1
+#endif
+
 /* The g (<= TW_DECIM_TILE) outputs whose groups are complete in ph
  * (columns rows .. rows + g - 1). */
 static void run_tile(tw_decim *q, size_t g, float *y, double *mean)
@@ -239,18 +283,27 @@ static void run(tw_decim *q, const float *x, size_t n, float *y, double *mean,
     unsigned pos = q->pos;
     float *ph = q->ph;
     for (size_t i = 0; i < n;) {
+#if defined(TW_DECIM_FILL8)
+        if (q->wide && pos == 0 && n - i >= 8 * (size_t)m && col + 8 <= stride) {
+            fill8_avx2(ph + col, stride, x + i, m); /* 8 whole groups */
+            i += 8 * (size_t)m;
+            col += 8;
+        } else
+#endif
         if (pos == 0 && n - i >= m) { /* a whole group: one per phase */
             float *c = ph + col;
             for (unsigned p = 0; p < m; p++)
                 c[p * stride] = x[i + p];
             i += m;
+            col++;
         } else {
             ph[pos * stride + col] = x[i++];
             if (++pos < m)
                 continue;
             pos = 0;
+            col++;
         }
-        if (++col < stride)
+        if (col < stride)
             continue;
         /* the tile is full: its outputs, then the last rows columns are
          * the next tile's history */
