@@ -101,8 +101,31 @@ struct tw_linecancel {
 
 struct tw_linecancel_live {
     double phase, dphase, nper, mabs, warm;
+    double mu;  /* step per bin visit at nper (tw_linecancel_mu_) */
     long track_n, clipped_n;
 };
+
+/* Step per bin visit after nper line periods. At start the template is
+ * an average of the periods seen so far, weighted linearly so that the
+ * latest count most (step 2/k at the k-th period: the first period,
+ * which holds the start-up transient of the filters before the
+ * canceller, is dropped at once and any later disturbance fades as
+ * 1/k^2, while the noise left in the template is about 4/(3k) of the
+ * noise power), until that step falls to mu after about 2 tau f0
+ * periods; from then on it is the exponential average of time constant
+ * tau. An untrained template would leave the mains in for several tau
+ * (the whole of it at first). It changes only with nper: once a period. */
+static inline double tw_linecancel_mu_(const tw_linecancel *q, double nper)
+{
+    double mu = q->mu;
+    if (nper * q->mu * q->vpp < 2.0) {
+        double m = 2.0 / ((nper + 1.0) * q->vpp);
+        if (m > 1.0)
+            m = 1.0;
+        mu = m > q->mu ? m : q->mu;
+    }
+    return mu;
+}
 
 /* Re-estimates the line frequency (linecancel.c). Not for callers. */
 void tw_linecancel_track_(tw_linecancel *q);
@@ -117,6 +140,7 @@ static inline void tw_linecancel_begin(const tw_linecancel *q,
     s->warm = q->warm;
     s->track_n = q->track_n;
     s->clipped_n = q->clipped_n;
+    s->mu = tw_linecancel_mu_(q, s->nper);
 }
 
 static inline void tw_linecancel_end(tw_linecancel *q,
@@ -136,23 +160,7 @@ static inline double tw_linecancel_run(tw_linecancel *q, tw_linecancel_live *s,
 {
     const size_t nb = q->nbins;
     size_t i = (size_t)s->phase;
-    /* Step per bin visit. At start the template is an average of the
-     * periods seen so far, weighted linearly so that the latest count
-     * most (step 2/k at the k-th period: the first period, which holds
-     * the start-up transient of the filters before the canceller, is
-     * dropped at once and any later disturbance fades as 1/k^2, while
-     * the noise left in the template is about 4/(3k) of the noise
-     * power), until that step falls to mu after about 2 tau f0 periods;
-     * from then on it is the exponential average of time constant tau.
-     * An untrained template would leave the mains in for several tau
-     * (the whole of it at first). */
-    double mu = q->mu;
-    if (s->nper * q->mu * q->vpp < 2.0) {
-        double m = 2.0 / ((s->nper + 1.0) * q->vpp);
-        if (m > 1.0)
-            m = 1.0;
-        mu = m > q->mu ? m : q->mu;
-    }
+    double mu = s->mu;
     int fi = (int)((s->phase - (double)i) * TW_LC_FRAC);
     if (fi >= TW_LC_FRAC)
         fi = TW_LC_FRAC - 1;
@@ -226,6 +234,7 @@ static inline double tw_linecancel_run(tw_linecancel *q, tw_linecancel_live *s,
     if (s->phase >= (double)nb) {
         s->phase -= (double)nb;
         s->nper += 1.0;
+        s->mu = tw_linecancel_mu_(q, s->nper);
     }
     if (++s->track_n >= q->track_len) {
         s->track_n = 0;
