@@ -166,19 +166,12 @@ double tw_linecancel_step(tw_linecancel *q, double x)
     return e;
 }
 
-void tw_linecancel_execute_block_d(tw_linecancel *q, const double *x,
-                                   double *y, size_t n)
+void tw_linecancel_execute_block(tw_linecancel *q, const float *x, float *y,
+                                 size_t n)
 {
     tw_linecancel_live s;
     tw_linecancel_begin(q, &s);
     for (size_t i = 0; i < n; i++)
-        y[i] = tw_linecancel_run(q, &s, x[i]);
+        y[i] = (float)tw_linecancel_run(q, &s, x[i]);
     tw_linecancel_end(q, &s);
-}
-
-void tw_linecancel_execute_block(tw_linecancel *q, const float *x, float *y,
-                                 size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        y[i] = (float)tw_linecancel_step(q, x[i]);
 }

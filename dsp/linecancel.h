@@ -59,11 +59,6 @@ static inline void tw_linecancel_end(tw_linecancel *q,
 void tw_linecancel_execute_block(tw_linecancel *q, const float *x, float *y,
                                  size_t n);
 
-/* The same in double, x[0..n) in, residuals in y (may be the same array):
- * the values tw_linecancel_step gives sample by sample. */
-void tw_linecancel_execute_block_d(tw_linecancel *q, const double *x,
-                                   double *y, size_t n);
-
 /* Number of template bins over one line period. */
 size_t tw_linecancel_get_bins(const tw_linecancel *q);
 
