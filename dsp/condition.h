@@ -61,7 +61,9 @@ void tw_condition_execute_block(tw_condition *q, const float *x, float *y,
 /* The same as tw_condition_step over x[0..n): y[i] the conditioned sample,
  * z[i] (z may be NULL) its *dc_out minus the mains estimate (the input
  * with DC and mains removed, otherwise broadband), each rounded to float.
- * x may be the same array as y or z. A stage at a time over the block. */
+ * x may be the same array as y or z. One loop over the block, every stage
+ * per sample with its state in locals (sample by sample through
+ * tw_condition_step while the line frequency is being searched for). */
 void tw_condition_execute_block_z(tw_condition *q, const float *x, float *y,
                                   float *z, size_t n);
 
