@@ -114,7 +114,7 @@ void tw_noisefloor_destroy(tw_noisefloor *q)
 
 void tw_noisefloor_reset(tw_noisefloor *q)
 {
-    q->wpos = q->wn = q->skip = 0;
+    q->wpos = q->wn = q->next = 0;
     q->wbusy = 0;
     q->hn = q->hpos = 0;
     q->sigma = 0.0f;
@@ -137,7 +137,7 @@ static void close_window(tw_noisefloor *q)
 int tw_noisefloor_end_window_(tw_noisefloor *q)
 {
     q->wn = 0;
-    q->skip = 0;
+    q->next = 0;
     /* A busy window is dropped unless no floor exists yet. */
     if (q->wbusy && q->hn > 0) {
         q->wbusy = 0;
