@@ -760,6 +760,18 @@ static inline float front(tw_ltrdet *q, float y, float z, float *uo)
     return envelope(q, front_sum(q, y, z, uo));
 }
 
+/* The ring r of cap slots gets x[0..n) (n <= cap) from slot *pos on: two
+ * runs at most; *pos advances by n, mod cap. */
+static void ring_put(float *r, unsigned cap, unsigned *pos, const float *x, size_t n)
+{
+    size_t first = cap - *pos;
+    if (first > n)
+        first = n;
+    memcpy(r + *pos, x, first * sizeof *r);
+    memcpy(r, x + first, (n - first) * sizeof *r);
+    *pos = (unsigned)((*pos + n) % cap);
+}
+
 size_t tw_ltrdet_prepare(tw_ltrdet *q, const float *y, const float *z, size_t n)
 {
     if (q->pn == 0)
@@ -781,9 +793,12 @@ size_t tw_ltrdet_prepare(tw_ltrdet *q, const float *y, const float *z, size_t n)
     const double la1 = q->lp->a[0][1], la2 = q->lp->a[0][2];
     double h0 = q->hp->s[0][0], h1 = q->hp->s[0][1];
     double l0 = q->lp->s[0][0], l1 = q->lp->s[0][1];
-    unsigned ywpos = q->ywpos, wpos = q->wpos, slot = q->slot;
-    const unsigned ycap = q->ycap, rcap = q->rcap, w = q->w;
-    float *yr = q->yr, *zr = q->zr, *u2r = q->u2;
+    /* the rings of y and z take the block whole (n < ycap, n < rcap) */
+    ring_put(q->yr, q->ycap, &q->ywpos, y, n);
+    ring_put(q->zr, q->rcap, &q->wpos, z, n);
+    unsigned slot = q->slot;
+    const unsigned w = q->w;
+    float *u2r = q->u2;
     double sum2 = q->sum2;
     for (size_t i = 0; i < n; i++) {
         double v = y[i];
@@ -795,12 +810,6 @@ size_t tw_ltrdet_prepare(tw_ltrdet *q, const float *y, const float *z, size_t n)
         l0 = lb1 * hv - la1 * o2 + l1;
         l1 = lb2 * hv - la2 * o2;
         float u = (float)o2;
-        yr[ywpos] = y[i];
-        if (++ywpos == ycap)
-            ywpos = 0;
-        zr[wpos] = z[i];
-        if (++wpos == rcap)
-            wpos = 0;
         unsigned sl = slot;
         slot = sl + 1 == w ? 0 : sl + 1;
         float u2 = u * u;
@@ -819,8 +828,6 @@ size_t tw_ltrdet_prepare(tw_ltrdet *q, const float *y, const float *z, size_t n)
     q->hp->s[0][1] = h1;
     q->lp->s[0][0] = l0;
     q->lp->s[0][1] = l1;
-    q->ywpos = ywpos;
-    q->wpos = wpos;
     q->slot = slot;
     q->sum2 = sum2;
     size_t i = 0;
