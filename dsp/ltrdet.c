@@ -51,6 +51,8 @@ struct tw_ltrdet {
     int64_t s0, s1;             /* the stretch held in rs/us/hs */
     tw_noisefloor *floor_u;     /* noise floor of the MUAP band */
     float sigma_u;              /* its value (read when a window closes) */
+    float on_thr;               /* (float)on_k x sigma_u, uV: set with sigma_u */
+    float rel_k;                /* (float)p.rel_k */
 
     float *u2;                  /* last w values of u^2 */
     unsigned slot;              /* == (k + pn) % w */
@@ -235,6 +237,8 @@ void tw_ltrdet_reset(tw_ltrdet *q)
     tw_sos_reset(q->lp);
     tw_noisefloor_reset(q->floor_u);
     q->sigma_u = tw_noisefloor_get_sigma(q->floor_u);
+    q->on_thr = (float)q->p.on_k * q->sigma_u;
+    q->rel_k = (float)q->p.rel_k;
     memset(q->u2, 0, q->w * sizeof *q->u2);
     memset(q->yr, 0, q->ycap * sizeof *q->yr);
     memset(q->zr, 0, q->rcap * sizeof *q->zr);
@@ -906,8 +910,10 @@ static int step(tw_ltrdet *q, float y, float z, float sigma, tw_event *ev)
     unsigned at = q->rpos; /* == t % rcap */
     if (++q->rpos == q->rcap)
         q->rpos = 0;
-    if (tw_noisefloor_step(q->floor_u, u, q->state != IDLE))
+    if (tw_noisefloor_step(q->floor_u, u, q->state != IDLE)) {
         q->sigma_u = tw_noisefloor_get_sigma(q->floor_u);
+        q->on_thr = (float)q->p.on_k * q->sigma_u;
+    }
     float sigma_u = q->sigma_u;
     if (sigma <= 0.0f || sigma_u <= 0.0f || t + 1 < (int64_t)q->w)
         return 0;
@@ -921,7 +927,7 @@ static int step(tw_ltrdet *q, float y, float z, float sigma, tw_event *ev)
             q->bg = env;
             q->bg_y = sigma;
         }
-        float thr = maxf((float)q->p.on_k * sigma_u, (float)q->p.rel_k * q->bg);
+        float thr = maxf(q->on_thr, q->rel_k * q->bg);
         if (env <= thr) {
             q->bg += (float)(q->bg_a * (env - q->bg));
             q->bg_y += (float)(q->bg_a * (ay * 1.2533f - q->bg_y)); /* E|y| -> sigma */
