@@ -74,6 +74,8 @@ struct tw_channel {
     unsigned mv_d;
     unsigned mv_pos;     /* == k % mv_d */
     tw_noisefloor *mv_floor;
+    float mv_thr;        /* (float)mv_k x mv_floor's sigma (uV); +inf while it is 0 */
+    float mv_min;        /* (float)mv_min_uv */
     int64_t mv_hist[TW_MV_HIST]; /* recent movement onsets, detector samples */
     unsigned mv_n;       /* movements seen (ring index mv_n % TW_MV_HIST) */
     int64_t mv_refr;     /* no new movement before this sample */
@@ -293,6 +295,8 @@ void tw_channel_reset(tw_channel *q)
     q->mv_n = 0;
     q->mv_refr = 0;
     q->mv_pending = 0;
+    q->mv_thr = INFINITY; /* the floor is 0 until its first window */
+    q->mv_min = (float)q->p.mv_min_uv;
     q->ltr_in_epn = 0;
     q->ltr_base = q->epn_base = 0;
     q->n_in = q->k = 0;
@@ -381,8 +385,10 @@ static void movement(tw_channel *q, double m)
      * over 50-500 ms) has a large d but a slowly changing one. */
     float jerk = d - q->mv_dring[slot];
     q->mv_dring[slot] = d;
-    tw_noisefloor_step(q->mv_floor, d, 0);
-    float s = tw_noisefloor_get_sigma(q->mv_floor);
+    if (tw_noisefloor_step(q->mv_floor, d, 0)) { /* the floor changes once a window */
+        float s = tw_noisefloor_get_sigma(q->mv_floor);
+        q->mv_thr = s > 0.0f ? (float)q->p.mv_k * s : INFINITY;
+    }
     /* A candidate is confirmed when, TW_MV_HOLD_MS later, the baseline is
      * still displaced by half the step the same way: a needle step moves
      * it for 80 ms or more, whereas MUAPs leaking into this band only
@@ -400,8 +406,8 @@ static void movement(tw_channel *q, double m)
         }
         q->mv_pending = 0;
     }
-    if (!q->mv_pending && s > 0.0f && fabsf(jerk) > (float)q->p.mv_k * s &&
-        fabsf(jerk) >= (float)q->p.mv_min_uv && k >= q->mv_refr) {
+    if (!q->mv_pending && fabsf(jerk) > q->mv_thr && fabsf(jerk) >= q->mv_min &&
+        k >= q->mv_refr) {
         /* the step began where the excursion from `base` first passed a
          * tenth of its present size */
         int64_t start = k;

@@ -87,6 +87,7 @@ struct tw_epndet {
     /* endplate spike check: ring of recent y and an open window */
     float *yring;
     unsigned ylen, ypos;   /* ypos == k % ylen */
+    unsigned dpos;         /* (k - eps_half) mod ylen: the shape statistics' slot */
     int eps_open;
     int64_t eps_end, eps_t;
     float eps_mn, eps_mx;
@@ -244,6 +245,7 @@ void tw_epndet_reset(tw_epndet *q)
 {
     q->k = 0;
     q->ypos = 0;
+    q->dpos = q->ylen - q->eps_half; /* ylen > eps_half */
     q->bin_idx = 0;
     bin_clear(&q->cur);
     for (unsigned i = 0; i < q->nring; i++)
@@ -544,9 +546,10 @@ static int close_bin(tw_epndet *q, float sigma, tw_event *ev)
 int tw_epndet_step(tw_epndet *q, float y, float sigma, int hold, tw_event *ev)
 {
     int64_t t = q->k++;
-    /* the slot of sample t - eps_half (ylen > eps_half): no division */
-    unsigned sd_at = q->ypos >= q->eps_half ? q->ypos - q->eps_half
-                                            : q->ypos + q->ylen - q->eps_half;
+    /* the slot of sample t - eps_half, kept beside ypos: no division */
+    unsigned sd_at = q->dpos;
+    if (++q->dpos == q->ylen)
+        q->dpos = 0;
     q->yring[q->ypos] = y;
     if (++q->ypos == q->ylen)
         q->ypos = 0;
@@ -570,11 +573,11 @@ int tw_epndet_step(tw_epndet *q, float y, float sigma, int hold, tw_event *ev)
     double clip = q->p.clip_uv;
     if (fabsf(y) > clip)
         q->excl_until = t + q->eps_half;
+    /* excl_until is t' + eps_half for the last such spike at t' <= t (or
+     * far below 0), so the samples t' - eps_half .. t' + eps_half are
+     * those with sd <= excl_until. */
     int64_t sd = t - q->eps_half;
-    if (sd >= 0 && sd > q->excl_until - 2 * (int64_t)q->eps_half - 1 &&
-        sd <= q->excl_until) {
-        /* excluded */
-    } else if (sd >= 0) {
+    if (sd >= 0 && sd > q->excl_until) {
         double yc = q->yring[sd_at];
         if (yc > clip)
             yc = clip;

@@ -51,6 +51,8 @@ struct tw_ltrdet {
     int64_t s0, s1;             /* the stretch held in rs/us/hs */
     tw_noisefloor *floor_u;     /* noise floor of the MUAP band */
     float sigma_u;              /* its value (read when a window closes) */
+    float on_thr;               /* (float)on_k x sigma_u, uV: set with sigma_u */
+    float rel_k;                /* (float)p.rel_k */
 
     float *u2;                  /* last w values of u^2 */
     unsigned slot;              /* == (k + pn) % w */
@@ -235,6 +237,8 @@ void tw_ltrdet_reset(tw_ltrdet *q)
     tw_sos_reset(q->lp);
     tw_noisefloor_reset(q->floor_u);
     q->sigma_u = tw_noisefloor_get_sigma(q->floor_u);
+    q->on_thr = (float)q->p.on_k * q->sigma_u;
+    q->rel_k = (float)q->p.rel_k;
     memset(q->u2, 0, q->w * sizeof *q->u2);
     memset(q->yr, 0, q->ycap * sizeof *q->yr);
     memset(q->zr, 0, q->rcap * sizeof *q->zr);
@@ -760,6 +764,18 @@ static inline float front(tw_ltrdet *q, float y, float z, float *uo)
     return envelope(q, front_sum(q, y, z, uo));
 }
 
+/* The ring r of cap slots gets x[0..n) (n <= cap) from slot *pos on: two
+ * runs at most; *pos advances by n, mod cap. */
+static void ring_put(float *r, unsigned cap, unsigned *pos, const float *x, size_t n)
+{
+    size_t first = cap - *pos;
+    if (first > n)
+        first = n;
+    memcpy(r + *pos, x, first * sizeof *r);
+    memcpy(r, x + first, (n - first) * sizeof *r);
+    *pos = (unsigned)((*pos + n) % cap);
+}
+
 size_t tw_ltrdet_prepare(tw_ltrdet *q, const float *y, const float *z, size_t n)
 {
     if (q->pn == 0)
@@ -781,9 +797,12 @@ size_t tw_ltrdet_prepare(tw_ltrdet *q, const float *y, const float *z, size_t n)
     const double la1 = q->lp->a[0][1], la2 = q->lp->a[0][2];
     double h0 = q->hp->s[0][0], h1 = q->hp->s[0][1];
     double l0 = q->lp->s[0][0], l1 = q->lp->s[0][1];
-    unsigned ywpos = q->ywpos, wpos = q->wpos, slot = q->slot;
-    const unsigned ycap = q->ycap, rcap = q->rcap, w = q->w;
-    float *yr = q->yr, *zr = q->zr, *u2r = q->u2;
+    /* the rings of y and z take the block whole (n < ycap, n < rcap) */
+    ring_put(q->yr, q->ycap, &q->ywpos, y, n);
+    ring_put(q->zr, q->rcap, &q->wpos, z, n);
+    unsigned slot = q->slot;
+    const unsigned w = q->w;
+    float *u2r = q->u2;
     double sum2 = q->sum2;
     for (size_t i = 0; i < n; i++) {
         double v = y[i];
@@ -795,12 +814,6 @@ size_t tw_ltrdet_prepare(tw_ltrdet *q, const float *y, const float *z, size_t n)
         l0 = lb1 * hv - la1 * o2 + l1;
         l1 = lb2 * hv - la2 * o2;
         float u = (float)o2;
-        yr[ywpos] = y[i];
-        if (++ywpos == ycap)
-            ywpos = 0;
-        zr[wpos] = z[i];
-        if (++wpos == rcap)
-            wpos = 0;
         unsigned sl = slot;
         slot = sl + 1 == w ? 0 : sl + 1;
         float u2 = u * u;
@@ -819,8 +832,6 @@ size_t tw_ltrdet_prepare(tw_ltrdet *q, const float *y, const float *z, size_t n)
     q->hp->s[0][1] = h1;
     q->lp->s[0][0] = l0;
     q->lp->s[0][1] = l1;
-    q->ywpos = ywpos;
-    q->wpos = wpos;
     q->slot = slot;
     q->sum2 = sum2;
     size_t i = 0;
@@ -899,8 +910,10 @@ static int step(tw_ltrdet *q, float y, float z, float sigma, tw_event *ev)
     unsigned at = q->rpos; /* == t % rcap */
     if (++q->rpos == q->rcap)
         q->rpos = 0;
-    if (tw_noisefloor_step(q->floor_u, u, q->state != IDLE))
+    if (tw_noisefloor_step(q->floor_u, u, q->state != IDLE)) {
         q->sigma_u = tw_noisefloor_get_sigma(q->floor_u);
+        q->on_thr = (float)q->p.on_k * q->sigma_u;
+    }
     float sigma_u = q->sigma_u;
     if (sigma <= 0.0f || sigma_u <= 0.0f || t + 1 < (int64_t)q->w)
         return 0;
@@ -914,7 +927,7 @@ static int step(tw_ltrdet *q, float y, float z, float sigma, tw_event *ev)
             q->bg = env;
             q->bg_y = sigma;
         }
-        float thr = maxf((float)q->p.on_k * sigma_u, (float)q->p.rel_k * q->bg);
+        float thr = maxf(q->on_thr, q->rel_k * q->bg);
         if (env <= thr) {
             q->bg += (float)(q->bg_a * (env - q->bg));
             q->bg_y += (float)(q->bg_a * (ay * 1.2533f - q->bg_y)); /* E|y| -> sigma */

@@ -27,9 +27,11 @@ static size_t partition(float *v, size_t lo, size_t hi, float p, int strict)
 
 float tw_select(float *v, size_t n, size_t k)
 {
-    /* Quickselect, median-of-three pivot, three-way: [lo, i) < p,
-     * [i, e) == p, [e, hi) > p. The k-th smallest is a value, the same
-     * whatever the algorithm (the inputs are never NaN). */
+    /* Quickselect, median-of-three pivot: [lo, i) < p, [i, hi) >= p; only
+     * when nothing is below p is [i, hi) split again into == p and > p
+     * (a second pass over most of the range each time cost about a sixth
+     * of the selection). The k-th smallest is a value, the same whatever
+     * the algorithm (the inputs are never NaN). */
     size_t lo = 0, hi = n;
     while (hi - lo > 16) {
         float a = v[lo], b = v[lo + (hi - lo) / 2], c = v[hi - 1];
@@ -40,6 +42,12 @@ float tw_select(float *v, size_t n, size_t k)
             hi = i;
             continue;
         }
+        if (i > lo) { /* progress: [i, hi) holds the k-th, all >= p */
+            lo = i;
+            continue;
+        }
+        /* Nothing below p: split off the values equal to p (there is at
+         * least one, p itself), so that a run of equal values ends. */
         size_t e = partition(v, i, hi, p, 0);
         if (k < e)
             return v[k]; /* == p */
@@ -106,7 +114,7 @@ void tw_noisefloor_destroy(tw_noisefloor *q)
 
 void tw_noisefloor_reset(tw_noisefloor *q)
 {
-    q->wpos = q->wn = q->skip = 0;
+    q->wpos = q->wn = q->next = 0;
     q->wbusy = 0;
     q->hn = q->hpos = 0;
     q->sigma = 0.0f;
@@ -129,7 +137,7 @@ static void close_window(tw_noisefloor *q)
 int tw_noisefloor_end_window_(tw_noisefloor *q)
 {
     q->wn = 0;
-    q->skip = 0;
+    q->next = 0;
     /* A busy window is dropped unless no floor exists yet. */
     if (q->wbusy && q->hn > 0) {
         q->wbusy = 0;

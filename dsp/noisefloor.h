@@ -51,7 +51,7 @@ float tw_select(float *v, size_t n, size_t k);
 struct tw_noisefloor {
     size_t wlen;    /* samples per window */
     size_t stride;  /* every stride-th sample is kept for the median */
-    size_t skip;    /* samples to skip before the next kept one */
+    size_t next;    /* window sample kept next (0, stride, 2 stride, ...) */
     size_t wn;      /* samples counted in the window */
     float *win;     /* |x| of the current window */
     size_t wpos;
@@ -69,11 +69,10 @@ int tw_noisefloor_end_window_(tw_noisefloor *q);
 
 static inline int tw_noisefloor_step(tw_noisefloor *q, float x, int busy)
 {
-    if (q->skip == 0) {
+    if (q->wn == q->next) {
         q->win[q->wpos++] = fabsf(x); /* -0 -> +0 */
-        q->skip = q->stride;
+        q->next += q->stride;
     }
-    q->skip--;
     q->wbusy |= busy;
     if (++q->wn < q->wlen)
         return 0;
