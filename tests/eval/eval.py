@@ -101,7 +101,8 @@ def score(truth, events, fs):
     """Counts for one file."""
     s = {"ltr_true": 0, "ltr_det": 0, "ltr_tp": 0, "onset_err_ms": [], "false_ltr": 0,
          "epn_true_samples": 0, "epn_det_samples": 0, "epn_overlap": 0,
-         "epn_episodes": 0, "epn_found": 0, "epn_cut": 0, "epn_delay_s": [], "misses": [], "falses": []}
+         "epn_episodes": 0, "epn_found": 0, "epn_cut": 0, "epn_delay_s": [], "misses": [], "falses": [],
+         "latency_err_ms": []}
     tl = [e for e in truth["events"] if e["type"] == "ltr"]
     dl = [e for e in events if e["type"] == "ltr" and not e.get("start")]
     s["ltr_true"], s["ltr_det"] = len(tl), len(dl)
@@ -119,6 +120,11 @@ def score(truth, events, fs):
         ti.add(i)
         dj.add(j)
         s["onset_err_ms"].append(err * 1e3 / fs)
+        # latency_ms against the truth's needle hit, where both have one
+        t, d = tl[i], dl[j]
+        if (t.get("movement_sample") or -1) >= 0 and d.get("latency_ms") is not None:
+            true_lat = (t["onset_sample"] - t["movement_sample"]) * 1e3 / fs
+            s["latency_err_ms"].append(d["latency_ms"] - true_lat)
     s["ltr_tp"] = len(ti)
     # latency_ms = onset - needle movement must lie in [0, detect.mv_max_ms] (default 60)
     s["latency_bad"] = sum(1 for d in dl if d.get("latency_ms") is not None and
@@ -193,6 +199,13 @@ def summary(a, minutes):
         "epn_episodes": a["epn_episodes"],
         "epn_detect_s": pct(a["epn_delay_s"], 0.5), "epn_detect_max_s": max(a["epn_delay_s"]) if a["epn_delay_s"] else float("nan"),
         "minutes": minutes, "latency_bad": a.get("latency_bad", 0),
+        # latency_ms - true latency over LTRs found with a needle hit in the
+        # truth and a movement seen (no target: a measure of its worth)
+        "latency_n": len(a.get("latency_err_ms", [])),
+        "latency_err_med_ms": pct(a.get("latency_err_ms", []), 0.5),
+        "latency_abs_med_ms": pct([abs(v) for v in a.get("latency_err_ms", [])], 0.5),
+        "latency_within5": (sum(1 for v in a.get("latency_err_ms", []) if abs(v) <= 5.0) /
+                            len(a["latency_err_ms"])) if a.get("latency_err_ms") else float("nan"),
     }
 
 
@@ -394,6 +407,12 @@ def main():
                 ok = v >= t if op == ">=" else v <= t
                 cells += "%10.3f %-5s" % (v, "met" if ok else "NOT")
             print("  %-32s %s %-5g %s" % (label, op, t, cells))
+        print("\nlatency_ms against the true needle hit (no target; LTRs found with a hit in the truth"
+              " and a movement seen):")
+        for k in models:
+            o = results[k]["overall"]
+            print("  model %s: %d LTRs, error median %+.1f ms, |error| median %.1f ms, %.0f %% within 5 ms" % (
+                k, o["latency_n"], o["latency_err_med_ms"], o["latency_abs_med_ms"], 100 * o["latency_within5"]))
         if len(models) == 2:
             print("\nLTR F1 and false LTRs a minute, side by side (a gap of more than a few points of F1 means"
                   " the detector fits one model):")
