@@ -543,6 +543,97 @@ static int close_bin(tw_epndet *q, float sigma, tw_event *ev)
     return out;
 }
 
+/* The peak detectors and the endplate spike window for sample t (sigma >
+ * 0), and the thresholds when the floor changed. tw_epndet_step calls it
+ * only when something can happen: a peak or a window open, the floor
+ * changed, or y beyond +-thr; otherwise it would do nothing. Kept out of
+ * line so that the step's common path stays small. */
+__attribute__((noinline)) static void peaks(tw_epndet *q, float y, float sigma,
+                                            int hold, int64_t t)
+{
+    bin_t *c = &q->cur;
+    double clip = q->p.clip_uv;
+    if (sigma != q->thr_sigma) { /* the floor changes once a window */
+        q->thr_sigma = sigma;
+        q->thr = (float)(q->p.peak_k * sigma);
+        q->eps_thr = (float)(q->p.eps_k * sigma);
+        if (q->eps_thr < q->p.eps_min_uv)
+            q->eps_thr = (float)q->p.eps_min_uv;
+    }
+    float thr = q->thr, eps_thr = q->eps_thr;
+    /* negative peaks (MEPP-like when within the clip) */
+    if (q->in_neg) {
+        if (y < q->neg_ext) {
+            q->neg_ext = y;
+            q->neg_at = t;
+        }
+        if (y > -0.5f * thr) {
+            q->in_neg = 0;
+            q->neg_dead = q->neg_at + q->dead;
+            if (q->neg_ext >= -clip) {
+                c->neg++;
+                if (q->state != IDLE)
+                    tw_loghist_add(&q->pend.mepp, -q->neg_ext);
+            }
+            if (!q->eps_open && -q->neg_ext >= 0.3f * eps_thr &&
+                t >= q->eps_dead) {
+                q->eps_open = 1;
+                q->eps_held = hold || c->held;
+                q->eps_t = q->neg_at;
+                q->eps_end = q->neg_at + q->eps_half;
+                q->eps_mn = q->neg_ext;
+                q->eps_mx = -INFINITY;
+                for (int64_t i = q->neg_at - q->eps_half; i <= t; i++)
+                    if (i >= 0 && t - i < q->ylen) {
+                        float v = q->yring[(uint64_t)i % q->ylen];
+                        if (v > q->eps_mx)
+                            q->eps_mx = v;
+                    }
+            }
+        }
+    } else if (y < -thr && t >= q->neg_dead) {
+        q->in_neg = 1;
+        q->neg_ext = y;
+        q->neg_at = t;
+    }
+    /* positive peaks */
+    if (q->in_pos) {
+        if (y > q->pos_ext) {
+            q->pos_ext = y;
+            q->pos_at = t;
+        }
+        if (y < 0.5f * thr) {
+            q->in_pos = 0;
+            q->pos_dead = q->pos_at + q->dead;
+            if (q->pos_ext <= clip)
+                c->pos++;
+        }
+    } else if (y > thr && t >= q->pos_dead) {
+        q->in_pos = 1;
+        q->pos_ext = y;
+        q->pos_at = t;
+    }
+    /* endplate spike: a negative peak with a large p2p within +-3 ms */
+    if (q->eps_open) {
+        q->eps_held |= hold;
+        if (y > q->eps_mx)
+            q->eps_mx = y;
+        if (y < q->eps_mn)
+            q->eps_mn = y;
+        if (t >= q->eps_end) {
+            q->eps_open = 0;
+            float p2p = q->eps_mx - q->eps_mn;
+            if (p2p >= eps_thr) {
+                /* a spike while the caller holds (an LTR's or a
+                 * voluntary burst's MUAP) is not an endplate spike */
+                if (!q->eps_held)
+                    on_eps(q, p2p, q->eps_t);
+                q->eps_dead = q->eps_t + 2 * q->eps_half;
+            }
+        }
+    }
+}
+
 int tw_epndet_step(tw_epndet *q, float y, float sigma, int hold, tw_event *ev)
 {
     int64_t t = q->k++;
@@ -589,87 +680,9 @@ int tw_epndet_step(tw_epndet *q, float y, float sigma, int hold, tw_event *ev)
         c->nc++;
     }
 
-    if (sigma > 0) {
-        if (sigma != q->thr_sigma) { /* the floor changes once a window */
-            q->thr_sigma = sigma;
-            q->thr = (float)(q->p.peak_k * sigma);
-            q->eps_thr = (float)(q->p.eps_k * sigma);
-            if (q->eps_thr < q->p.eps_min_uv)
-                q->eps_thr = (float)q->p.eps_min_uv;
-        }
-        float thr = q->thr, eps_thr = q->eps_thr;
-        /* negative peaks (MEPP-like when within the clip) */
-        if (q->in_neg) {
-            if (y < q->neg_ext) {
-                q->neg_ext = y;
-                q->neg_at = t;
-            }
-            if (y > -0.5f * thr) {
-                q->in_neg = 0;
-                q->neg_dead = q->neg_at + q->dead;
-                if (q->neg_ext >= -clip) {
-                    c->neg++;
-                    if (q->state != IDLE)
-                        tw_loghist_add(&q->pend.mepp, -q->neg_ext);
-                }
-                if (!q->eps_open && -q->neg_ext >= 0.3f * eps_thr &&
-                    t >= q->eps_dead) {
-                    q->eps_open = 1;
-                    q->eps_held = hold || c->held;
-                    q->eps_t = q->neg_at;
-                    q->eps_end = q->neg_at + q->eps_half;
-                    q->eps_mn = q->neg_ext;
-                    q->eps_mx = -INFINITY;
-                    for (int64_t i = q->neg_at - q->eps_half; i <= t; i++)
-                        if (i >= 0 && t - i < q->ylen) {
-                            float v = q->yring[(uint64_t)i % q->ylen];
-                            if (v > q->eps_mx)
-                                q->eps_mx = v;
-                        }
-                }
-            }
-        } else if (y < -thr && t >= q->neg_dead) {
-            q->in_neg = 1;
-            q->neg_ext = y;
-            q->neg_at = t;
-        }
-        /* positive peaks */
-        if (q->in_pos) {
-            if (y > q->pos_ext) {
-                q->pos_ext = y;
-                q->pos_at = t;
-            }
-            if (y < 0.5f * thr) {
-                q->in_pos = 0;
-                q->pos_dead = q->pos_at + q->dead;
-                if (q->pos_ext <= clip)
-                    c->pos++;
-            }
-        } else if (y > thr && t >= q->pos_dead) {
-            q->in_pos = 1;
-            q->pos_ext = y;
-            q->pos_at = t;
-        }
-        /* endplate spike: a negative peak with a large p2p within +-3 ms */
-        if (q->eps_open) {
-            q->eps_held |= hold;
-            if (y > q->eps_mx)
-                q->eps_mx = y;
-            if (y < q->eps_mn)
-                q->eps_mn = y;
-            if (t >= q->eps_end) {
-                q->eps_open = 0;
-                float p2p = q->eps_mx - q->eps_mn;
-                if (p2p >= eps_thr) {
-                    /* a spike while the caller holds (an LTR's or a
-                     * voluntary burst's MUAP) is not an endplate spike */
-                    if (!q->eps_held)
-                        on_eps(q, p2p, q->eps_t);
-                    q->eps_dead = q->eps_t + 2 * q->eps_half;
-                }
-            }
-        }
-    }
+    if (sigma > 0 && (sigma != q->thr_sigma || (q->in_neg | q->in_pos | q->eps_open) ||
+                      y < -q->thr || y > q->thr))
+        peaks(q, y, sigma, hold, t);
 
     if (c->n < q->bin_len)
         return 0;
