@@ -81,6 +81,7 @@ struct tw_epndet {
 
     /* peak detectors */
     int in_neg, in_pos;
+    int pk_busy;           /* in_neg | in_pos | eps_open */
     float neg_ext, pos_ext;
     int64_t neg_at, pos_at, neg_dead, pos_dead;
 
@@ -107,7 +108,9 @@ struct tw_epndet {
     float sigma0;
     double bg_neg_hz;      /* negative peaks per second outside episodes */
     float thr_sigma;       /* the noise floor thr and eps_thr were made for */
-    float thr, eps_thr;    /* MEPP peak and endplate spike thresholds, uV */
+    float thr, eps_thr;    /* MEPP peak and endplate spike thresholds, uV
+                              (thr INFINITY at reset: no thresholds yet) */
+    float clip_f;          /* fabsf(y) > clip_f exactly when (double)fabsf(y) > clip_uv */
     int bg_known;
 };
 
@@ -168,6 +171,11 @@ tw_epndet *tw_epndet_create(const tw_epndet_params *p)
     if (q->eps_half < 1)
         q->eps_half = 1;
     q->nring = p->win_bins + 4;
+    /* the largest float not above clip_uv: for a float a, a > clip_f
+     * exactly when (double)a > clip_uv */
+    q->clip_f = (float)p->clip_uv;
+    if ((double)q->clip_f > p->clip_uv)
+        q->clip_f = nextafterf(q->clip_f, -INFINITY);
     q->ylen = 2 * q->eps_half + 2;
     q->ring = calloc(q->nring, sizeof *q->ring);
     q->yring = calloc(q->ylen, sizeof *q->yring);
@@ -251,7 +259,7 @@ void tw_epndet_reset(tw_epndet *q)
     for (unsigned i = 0; i < q->nring; i++)
         bin_clear(&q->ring[i]);
     memset(q->yring, 0, q->ylen * sizeof *q->yring);
-    q->in_neg = q->in_pos = 0;
+    q->in_neg = q->in_pos = q->pk_busy = 0;
     q->neg_dead = q->pos_dead = 0;
     q->eps_open = 0;
     q->eps_dead = 0;
@@ -261,6 +269,7 @@ void tw_epndet_reset(tw_epndet *q)
     q->cand_active = q->cand_gap = q->inactive_run = 0;
     q->bg_neg_hz = 0.0;
     q->thr_sigma = 0.0f; /* none: thresholds are made for sigma > 0 */
+    q->thr = INFINITY;
     q->bg_known = 0;
     q->nshapes = q->shape_pos = 0;
     acc_clear(&q->ep);
@@ -632,6 +641,7 @@ __attribute__((noinline)) static void peaks(tw_epndet *q, float y, float sigma,
             }
         }
     }
+    q->pk_busy = q->in_neg | q->in_pos | q->eps_open;
 }
 
 int tw_epndet_step(tw_epndet *q, float y, float sigma, int hold, tw_event *ev)
@@ -662,7 +672,8 @@ int tw_epndet_step(tw_epndet *q, float y, float sigma, int hold, tw_event *ev)
      * would otherwise dominate the third moment) are left out. They run
      * eps_half samples behind, so that the exclusion reaches back. */
     double clip = q->p.clip_uv;
-    if (fabsf(y) > clip)
+    float ay = fabsf(y);
+    if (ay > q->clip_f) /* (double)ay > clip */
         q->excl_until = t + q->eps_half;
     /* excl_until is t' + eps_half for the last such spike at t' <= t (or
      * far below 0), so the samples t' - eps_half .. t' + eps_half are
@@ -680,9 +691,15 @@ int tw_epndet_step(tw_epndet *q, float y, float sigma, int hold, tw_event *ev)
         c->nc++;
     }
 
-    if (sigma > 0 && (sigma != q->thr_sigma || (q->in_neg | q->in_pos | q->eps_open) ||
-                      y < -q->thr || y > q->thr))
+    /* sigma == thr_sigma is a floor > 0 the thresholds were made for, or
+     * 0 at reset with thr INFINITY and nothing busy: no call, as sigma
+     * <= 0 asks. fabsf(y) > thr is y < -thr || y > thr. */
+    if (sigma == q->thr_sigma) {
+        if (q->pk_busy || ay > q->thr)
+            peaks(q, y, sigma, hold, t);
+    } else if (sigma > 0) {
         peaks(q, y, sigma, hold, t);
+    }
 
     if (c->n < q->bin_len)
         return 0;
