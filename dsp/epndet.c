@@ -469,8 +469,10 @@ static int confirm(tw_epndet *q, int64_t b, tw_event *ev)
     return TW_EPN_STARTED;
 }
 
-/* A bin closed: decide, and move the state machine. */
-static int close_bin(tw_epndet *q, float sigma, tw_event *ev)
+/* A bin closed: decide, and move the state machine. Once a bin (50 ms):
+ * kept out of line so that the per-sample loop it would be inlined into
+ * keeps its registers. */
+__attribute__((noinline)) static int close_bin(tw_epndet *q, float sigma, tw_event *ev)
 {
     int out = 0;
     int64_t b = q->bin_idx;
