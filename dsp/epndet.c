@@ -81,6 +81,7 @@ struct tw_epndet {
 
     /* peak detectors */
     int in_neg, in_pos;
+    int pk_busy;           /* in_neg | in_pos | eps_open */
     float neg_ext, pos_ext;
     int64_t neg_at, pos_at, neg_dead, pos_dead;
 
@@ -107,7 +108,9 @@ struct tw_epndet {
     float sigma0;
     double bg_neg_hz;      /* negative peaks per second outside episodes */
     float thr_sigma;       /* the noise floor thr and eps_thr were made for */
-    float thr, eps_thr;    /* MEPP peak and endplate spike thresholds, uV */
+    float thr, eps_thr;    /* MEPP peak and endplate spike thresholds, uV
+                              (thr INFINITY at reset: no thresholds yet) */
+    float clip_f;          /* fabsf(y) > clip_f exactly when (double)fabsf(y) > clip_uv */
     int bg_known;
 };
 
@@ -168,6 +171,11 @@ tw_epndet *tw_epndet_create(const tw_epndet_params *p)
     if (q->eps_half < 1)
         q->eps_half = 1;
     q->nring = p->win_bins + 4;
+    /* the largest float not above clip_uv: for a float a, a > clip_f
+     * exactly when (double)a > clip_uv */
+    q->clip_f = (float)p->clip_uv;
+    if ((double)q->clip_f > p->clip_uv)
+        q->clip_f = nextafterf(q->clip_f, -INFINITY);
     q->ylen = 2 * q->eps_half + 2;
     q->ring = calloc(q->nring, sizeof *q->ring);
     q->yring = calloc(q->ylen, sizeof *q->yring);
@@ -251,7 +259,7 @@ void tw_epndet_reset(tw_epndet *q)
     for (unsigned i = 0; i < q->nring; i++)
         bin_clear(&q->ring[i]);
     memset(q->yring, 0, q->ylen * sizeof *q->yring);
-    q->in_neg = q->in_pos = 0;
+    q->in_neg = q->in_pos = q->pk_busy = 0;
     q->neg_dead = q->pos_dead = 0;
     q->eps_open = 0;
     q->eps_dead = 0;
@@ -261,6 +269,7 @@ void tw_epndet_reset(tw_epndet *q)
     q->cand_active = q->cand_gap = q->inactive_run = 0;
     q->bg_neg_hz = 0.0;
     q->thr_sigma = 0.0f; /* none: thresholds are made for sigma > 0 */
+    q->thr = INFINITY;
     q->bg_known = 0;
     q->nshapes = q->shape_pos = 0;
     acc_clear(&q->ep);
@@ -460,8 +469,10 @@ static int confirm(tw_epndet *q, int64_t b, tw_event *ev)
     return TW_EPN_STARTED;
 }
 
-/* A bin closed: decide, and move the state machine. */
-static int close_bin(tw_epndet *q, float sigma, tw_event *ev)
+/* A bin closed: decide, and move the state machine. Once a bin (50 ms):
+ * kept out of line so that the per-sample loop it would be inlined into
+ * keeps its registers. */
+__attribute__((noinline)) static int close_bin(tw_epndet *q, float sigma, tw_event *ev)
 {
     int out = 0;
     int64_t b = q->bin_idx;
@@ -543,6 +554,98 @@ static int close_bin(tw_epndet *q, float sigma, tw_event *ev)
     return out;
 }
 
+/* The peak detectors and the endplate spike window for sample t (sigma >
+ * 0), and the thresholds when the floor changed. tw_epndet_step calls it
+ * only when something can happen: a peak or a window open, the floor
+ * changed, or y beyond +-thr; otherwise it would do nothing. Kept out of
+ * line so that the step's common path stays small. */
+__attribute__((noinline)) static void peaks(tw_epndet *q, float y, float sigma,
+                                            int hold, int64_t t)
+{
+    bin_t *c = &q->cur;
+    double clip = q->p.clip_uv;
+    if (sigma != q->thr_sigma) { /* the floor changes once a window */
+        q->thr_sigma = sigma;
+        q->thr = (float)(q->p.peak_k * sigma);
+        q->eps_thr = (float)(q->p.eps_k * sigma);
+        if (q->eps_thr < q->p.eps_min_uv)
+            q->eps_thr = (float)q->p.eps_min_uv;
+    }
+    float thr = q->thr, eps_thr = q->eps_thr;
+    /* negative peaks (MEPP-like when within the clip) */
+    if (q->in_neg) {
+        if (y < q->neg_ext) {
+            q->neg_ext = y;
+            q->neg_at = t;
+        }
+        if (y > -0.5f * thr) {
+            q->in_neg = 0;
+            q->neg_dead = q->neg_at + q->dead;
+            if (q->neg_ext >= -clip) {
+                c->neg++;
+                if (q->state != IDLE)
+                    tw_loghist_add(&q->pend.mepp, -q->neg_ext);
+            }
+            if (!q->eps_open && -q->neg_ext >= 0.3f * eps_thr &&
+                t >= q->eps_dead) {
+                q->eps_open = 1;
+                q->eps_held = hold || c->held;
+                q->eps_t = q->neg_at;
+                q->eps_end = q->neg_at + q->eps_half;
+                q->eps_mn = q->neg_ext;
+                q->eps_mx = -INFINITY;
+                for (int64_t i = q->neg_at - q->eps_half; i <= t; i++)
+                    if (i >= 0 && t - i < q->ylen) {
+                        float v = q->yring[(uint64_t)i % q->ylen];
+                        if (v > q->eps_mx)
+                            q->eps_mx = v;
+                    }
+            }
+        }
+    } else if (y < -thr && t >= q->neg_dead) {
+        q->in_neg = 1;
+        q->neg_ext = y;
+        q->neg_at = t;
+    }
+    /* positive peaks */
+    if (q->in_pos) {
+        if (y > q->pos_ext) {
+            q->pos_ext = y;
+            q->pos_at = t;
+        }
+        if (y < 0.5f * thr) {
+            q->in_pos = 0;
+            q->pos_dead = q->pos_at + q->dead;
+            if (q->pos_ext <= clip)
+                c->pos++;
+        }
+    } else if (y > thr && t >= q->pos_dead) {
+        q->in_pos = 1;
+        q->pos_ext = y;
+        q->pos_at = t;
+    }
+    /* endplate spike: a negative peak with a large p2p within +-3 ms */
+    if (q->eps_open) {
+        q->eps_held |= hold;
+        if (y > q->eps_mx)
+            q->eps_mx = y;
+        if (y < q->eps_mn)
+            q->eps_mn = y;
+        if (t >= q->eps_end) {
+            q->eps_open = 0;
+            float p2p = q->eps_mx - q->eps_mn;
+            if (p2p >= eps_thr) {
+                /* a spike while the caller holds (an LTR's or a
+                 * voluntary burst's MUAP) is not an endplate spike */
+                if (!q->eps_held)
+                    on_eps(q, p2p, q->eps_t);
+                q->eps_dead = q->eps_t + 2 * q->eps_half;
+            }
+        }
+    }
+    q->pk_busy = q->in_neg | q->in_pos | q->eps_open;
+}
+
 int tw_epndet_step(tw_epndet *q, float y, float sigma, int hold, tw_event *ev)
 {
     int64_t t = q->k++;
@@ -571,7 +674,8 @@ int tw_epndet_step(tw_epndet *q, float y, float sigma, int hold, tw_event *ev)
      * would otherwise dominate the third moment) are left out. They run
      * eps_half samples behind, so that the exclusion reaches back. */
     double clip = q->p.clip_uv;
-    if (fabsf(y) > clip)
+    float ay = fabsf(y);
+    if (ay > q->clip_f) /* (double)ay > clip */
         q->excl_until = t + q->eps_half;
     /* excl_until is t' + eps_half for the last such spike at t' <= t (or
      * far below 0), so the samples t' - eps_half .. t' + eps_half are
@@ -589,86 +693,14 @@ int tw_epndet_step(tw_epndet *q, float y, float sigma, int hold, tw_event *ev)
         c->nc++;
     }
 
-    if (sigma > 0) {
-        if (sigma != q->thr_sigma) { /* the floor changes once a window */
-            q->thr_sigma = sigma;
-            q->thr = (float)(q->p.peak_k * sigma);
-            q->eps_thr = (float)(q->p.eps_k * sigma);
-            if (q->eps_thr < q->p.eps_min_uv)
-                q->eps_thr = (float)q->p.eps_min_uv;
-        }
-        float thr = q->thr, eps_thr = q->eps_thr;
-        /* negative peaks (MEPP-like when within the clip) */
-        if (q->in_neg) {
-            if (y < q->neg_ext) {
-                q->neg_ext = y;
-                q->neg_at = t;
-            }
-            if (y > -0.5f * thr) {
-                q->in_neg = 0;
-                q->neg_dead = q->neg_at + q->dead;
-                if (q->neg_ext >= -clip) {
-                    c->neg++;
-                    if (q->state != IDLE)
-                        tw_loghist_add(&q->pend.mepp, -q->neg_ext);
-                }
-                if (!q->eps_open && -q->neg_ext >= 0.3f * eps_thr &&
-                    t >= q->eps_dead) {
-                    q->eps_open = 1;
-                    q->eps_held = hold || c->held;
-                    q->eps_t = q->neg_at;
-                    q->eps_end = q->neg_at + q->eps_half;
-                    q->eps_mn = q->neg_ext;
-                    q->eps_mx = -INFINITY;
-                    for (int64_t i = q->neg_at - q->eps_half; i <= t; i++)
-                        if (i >= 0 && t - i < q->ylen) {
-                            float v = q->yring[(uint64_t)i % q->ylen];
-                            if (v > q->eps_mx)
-                                q->eps_mx = v;
-                        }
-                }
-            }
-        } else if (y < -thr && t >= q->neg_dead) {
-            q->in_neg = 1;
-            q->neg_ext = y;
-            q->neg_at = t;
-        }
-        /* positive peaks */
-        if (q->in_pos) {
-            if (y > q->pos_ext) {
-                q->pos_ext = y;
-                q->pos_at = t;
-            }
-            if (y < 0.5f * thr) {
-                q->in_pos = 0;
-                q->pos_dead = q->pos_at + q->dead;
-                if (q->pos_ext <= clip)
-                    c->pos++;
-            }
-        } else if (y > thr && t >= q->pos_dead) {
-            q->in_pos = 1;
-            q->pos_ext = y;
-            q->pos_at = t;
-        }
-        /* endplate spike: a negative peak with a large p2p within +-3 ms */
-        if (q->eps_open) {
-            q->eps_held |= hold;
-            if (y > q->eps_mx)
-                q->eps_mx = y;
-            if (y < q->eps_mn)
-                q->eps_mn = y;
-            if (t >= q->eps_end) {
-                q->eps_open = 0;
-                float p2p = q->eps_mx - q->eps_mn;
-                if (p2p >= eps_thr) {
-                    /* a spike while the caller holds (an LTR's or a
-                     * voluntary burst's MUAP) is not an endplate spike */
-                    if (!q->eps_held)
-                        on_eps(q, p2p, q->eps_t);
-                    q->eps_dead = q->eps_t + 2 * q->eps_half;
-                }
-            }
-        }
+    /* sigma == thr_sigma is a floor > 0 the thresholds were made for, or
+     * 0 at reset with thr INFINITY and nothing busy: no call, as sigma
+     * <= 0 asks. fabsf(y) > thr is y < -thr || y > thr. */
+    if (sigma == q->thr_sigma) {
+        if (q->pk_busy || ay > q->thr)
+            peaks(q, y, sigma, hold, t);
+    } else if (sigma > 0) {
+        peaks(q, y, sigma, hold, t);
     }
 
     if (c->n < q->bin_len)
